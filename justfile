@@ -1,0 +1,23 @@
+# One profile (release) for running, testing and linting, and one target directory that
+# outlives clones, so DuckDB's C++ is compiled once.
+export CARGO_TARGET_DIR := env_var_or_default("CARGO_TARGET_DIR", env_var("HOME") + "/.cache/u4ssc-target")
+
+# the main job on the embedded default database (created with the 17-city demo on first use)
+run *ARGS="rank":
+    cargo run --release -- {{ARGS}}
+
+test:
+    cargo test --release
+
+lint:
+    cargo clippy --release --all-targets -- -D warnings
+
+fmt:
+    cargo fmt
+
+# benchmarks (never part of the tests): `just bench` or `just bench world` for 10 000 cities
+bench *ARGS:
+    cargo bench --bench pipeline -- {{ARGS}}
+
+ci:
+    bash .ci/run
