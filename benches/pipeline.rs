@@ -1,0 +1,189 @@
+//! Benchmarks (never run as tests): `cargo bench --bench pipeline [-- 356]`.
+//! Times the main jobs on synthetic worlds from the demo generator, medians of several runs.
+
+use std::time::Instant;
+use u4ssc::catalog::Catalog;
+use u4ssc::demo::{self, DemoSpec};
+use u4ssc::registry::Registry;
+use u4ssc::scoring::engine::{self, Tree};
+use u4ssc::scoring::method::{RunMethod, DEFAULT};
+use u4ssc::scoring::{run, uncertainty};
+use u4ssc::store::{Access, NewRevision, Store};
+use u4ssc::submission::{read_table, validate, Limits};
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
+    let mut times = Vec::new();
+    let mut last = None;
+    for _ in 0..runs {
+        let t = Instant::now();
+        last = Some(f());
+        times.push(t.elapsed().as_secs_f64());
+    }
+    (median(times), last.expect("at least one run"))
+}
+
+fn peak_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM")).map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<f64>()
+                    .unwrap_or(0.0)
+                    / 1024.0
+            })
+        })
+        .unwrap_or(0.0)
+}
+
+/// Scoring at world scale straight from the generator (no import), e.g. 10 000 x 10.
+fn world_scoring(cities: usize, years: i32) {
+    let catalog = Catalog::embedded().expect("catalog");
+    let mut reg = Registry::embedded().expect("registry");
+    let world = demo::world_cities(&reg, cities);
+    reg.cities = world.clone();
+    let spec = DemoSpec {
+        years: (2025 - years)..=2024,
+        seed: 2026,
+    };
+    let mut values = Vec::new();
+    let t = Instant::now();
+    demo::generate::<()>(&catalog, &world, &spec, |g| {
+        values.push(u4ssc::store::CurrentValue {
+            city: g.city.slug.clone(),
+            year: g.year,
+            data_point: g.data_point.id.clone(),
+            value: g.value,
+            verified: Some(g.verified),
+            quality: None,
+            source: None,
+            revision_id: 1,
+        });
+        Ok(())
+    })
+    .expect("generate");
+    println!(
+        "world: {cities} cities x {years} years = {} values, generated in {:.1} s",
+        values.len(),
+        t.elapsed().as_secs_f64()
+    );
+    let method = RunMethod::parse(DEFAULT, "default").expect("method");
+    let t = Instant::now();
+    let out = run::compute(&catalog, &reg, &values, &method, 0);
+    println!(
+        "{:<48} {:>10.3}",
+        "score all years and levels (no Monte Carlo)",
+        t.elapsed().as_secs_f64()
+    );
+    println!(
+        "{:<48} {:>10}",
+        "scores computed (data points + nodes + trends)",
+        out.dp.len() + out.nodes.len() + out.trends.len()
+    );
+    println!("{:<48} {:>10.0}", "peak memory (MB)", peak_mb());
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "world") {
+        let n = args.iter().find_map(|a| a.parse().ok()).unwrap_or(10_000);
+        world_scoring(n, 10);
+        return;
+    }
+    let cities: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(17);
+    let years = if cities <= 17 { 6 } else { 10 };
+    let catalog = Catalog::embedded().expect("catalog");
+    let registry = Registry::embedded().expect("registry");
+    let world = demo::world_cities(&registry, cities);
+    let mut reg = registry.clone();
+    reg.cities = world.clone();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("world.csv");
+    let spec = DemoSpec {
+        years: (2025 - years)..=2024,
+        seed: 2026,
+    };
+    let (t_demo, rows) = time(1, || {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&csv).expect("create"));
+        demo::write_csv(&mut f, &catalog, &world, &spec).expect("write")
+    });
+    println!(
+        "world: {cities} cities x {years} years = {rows} rows ({:.1} MB)",
+        std::fs::metadata(&csv)
+            .map(|m| m.len() as f64 / 1e6)
+            .unwrap_or(0.0)
+    );
+    println!("{:<48} {:>10}", "job (median)", "seconds");
+    println!("{:<48} {:>10.3}", "demo generation", t_demo);
+    let limits = Limits {
+        max_file_bytes: u64::MAX,
+        max_rows: usize::MAX,
+        max_field_chars: 10_000,
+    };
+    let mut n = 0;
+    let (t_import, _) = time(3, || {
+        n += 1;
+        let db = dir.path().join(format!("import{n}.duckdb"));
+        let table = read_table(&csv, &limits).expect("read");
+        let checked = validate::validate(&table, &catalog, &reg, &validate::Options::default());
+        assert_eq!(checked.errors(), 0);
+        let mut store = Store::open(&db, Access::ReadWrite).expect("open");
+        store
+            .insert_revision(
+                &NewRevision {
+                    source_file: "world.csv",
+                    content_hash: &table.content_hash,
+                    format: "csv",
+                    kind: "demo",
+                },
+                &checked.observations,
+            )
+            .expect("insert")
+    });
+    let (t_floor, floor_rows) = time(3, || {
+        let store = Store::open_in_memory().expect("open");
+        store.read_csv_floor(&csv).expect("read_csv")
+    });
+    assert_eq!(floor_rows as usize, rows);
+    println!(
+        "{:<48} {:>10.3}",
+        "import (read + validate + store)", t_import
+    );
+    println!(
+        "{:<48} {:>10.3}",
+        "DuckDB read_csv of the same file (floor)", t_floor
+    );
+    println!("{:<48} {:>9.1}x", "import / floor", t_import / t_floor);
+    let store = Store::open(&dir.path().join("import1.duckdb"), Access::ReadOnly).expect("open");
+    let values = store.current_values().expect("values");
+    let method = RunMethod::parse(DEFAULT, "default").expect("method");
+    let (t_score, out) = time(3, || run::compute(&catalog, &reg, &values, &method, 0));
+    println!(
+        "{:<48} {:>10.3}",
+        "score all years and levels (no Monte Carlo)", t_score
+    );
+    let tree = Tree::new(&catalog);
+    let mats = engine::matrices(&catalog, &reg, &values, &method);
+    let latest = mats.last().expect("a year");
+    let (t_mc, _) = time(3, || {
+        uncertainty::rank_intervals(&catalog, &tree, latest, &method, 1000)
+    });
+    println!(
+        "{:<48} {:>10.3}",
+        format!("Monte Carlo, 1000 draws, {} cities", latest.cities.len()),
+        t_mc
+    );
+    println!(
+        "{:<48} {:>10}",
+        "scores stored per run (data points + nodes)",
+        out.dp.len() + out.nodes.len()
+    );
+    println!("{:<48} {:>10.0}", "peak memory (MB)", peak_mb());
+}

@@ -1,0 +1,816 @@
+//! The commands. `main.rs` parses the command line into [`Cli`] and calls [`run`]; every
+//! command returns the exit code (0 ok, 1 problems found in the input) or an [`Error`] (2).
+
+use crate::catalog::{Catalog, KpiType};
+use crate::demo::{self, DemoSpec, SYNTHETIC_LABEL};
+use crate::error::{Error, Result};
+use crate::registry::Registry;
+use crate::store::{Access, NewRevision, Store};
+use crate::submission::validate::{self, Options};
+use crate::submission::{read_table, Finding, Limits, Severity};
+use crate::table::{to_json, OutputFormat, TextTable};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+const SUBMISSION_HELP: &str = "\
+SUBMISSION FORMAT
+  A long table, one row per city x year x data point, as CSV (comma or semicolon separated,
+  UTF-8, with or without BOM), XLSX (first visible sheet) or JSON (an array of objects).
+  Header names are matched case-insensitively.
+
+  required  city        slug, municipality number or name (see `u4ssc cities`)
+            year        four digits
+            kpi         U4SSC code, spaces optional: 'EC: ICT: ICT: 4C' or 'EC:ICT:ICT:4C'
+            value       the number; decimal comma or point; spaces between thousands;
+                        a trailing % for percentages; yes/no (ja/nei) for yes/no KPIs;
+                        empty, NR, Not Reported or N/A when not reported
+  optional  data_point  empty unless the KPI is split (3G, 4G, PM2.5, walking, ...)
+            unit        checked against the catalog unit when given
+            numerator, denominator
+                        the value is computed from them; a given value must agree
+            quality     1-6 or a U4SSC data-quality level (1 = accurate measurement)
+            origin, source, note
+                        free text (a leading = or @ is refused: it would run as a formula)
+            verified    yes/no
+
+EXIT CODES
+  0  no errors (warnings may have been printed)
+  1  the input has errors; nothing was imported
+  2  the command could not run (unreadable catalog, locked database, bad option)";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "u4ssc",
+    version,
+    about = "Benchmark cities on the U4SSC KPIs for Smart Sustainable Cities (ITU-T Y.4903)"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// DuckDB database file [default: the user data directory, u4ssc/u4ssc.duckdb, filled with
+    /// the 17-city demo on first use]
+    #[arg(long, global = true, env = "U4SSC_DB")]
+    pub db: Option<PathBuf>,
+    /// KPI catalog file [default: the embedded kpis/catalog.toml]
+    #[arg(long, global = true, env = "U4SSC_CATALOG")]
+    pub catalog: Option<PathBuf>,
+    /// City registry file [default: the embedded cities/registry.toml]
+    #[arg(long, global = true, env = "U4SSC_REGISTRY")]
+    pub registry: Option<PathBuf>,
+    /// Largest submission file accepted, in MB
+    #[arg(long, global = true, default_value_t = 100)]
+    pub max_file_mb: u64,
+    /// Most rows accepted in one submission file
+    #[arg(long, global = true, default_value_t = 2_000_000)]
+    pub max_rows: usize,
+    /// Longest cell accepted, in characters
+    #[arg(long, global = true, default_value_t = 10_000)]
+    pub max_field_chars: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate submission files without touching the database
+    #[command(after_help = SUBMISSION_HELP)]
+    Check(CheckArgs),
+    /// Validate and import submission files, each as one revision (all or nothing)
+    #[command(after_help = SUBMISSION_HELP)]
+    Import(ImportArgs),
+    /// Which city has reported which data points for which year
+    Status(FormatArg),
+    /// List the stored revisions (imported files)
+    Revisions(FormatArg),
+    /// List the KPI catalog
+    Kpis(KpisArgs),
+    /// List the city registry
+    Cities(FormatArg),
+    /// Generate a synthetic demo submission (deterministic)
+    Demo(DemoArgs),
+    /// Compute every score for the current data and store it as a run
+    Score(crate::score_cmd::ScoreArgs),
+    /// List the scoring runs
+    Runs(FormatArg),
+    /// Rank cities at a level, with rank intervals
+    Rank(crate::score_cmd::RankArgs),
+    /// A city against its peers, or side by side with up to three others
+    Compare(crate::score_cmd::CompareArgs),
+    /// The whole chain behind one city's score for one KPI
+    Explain(crate::score_cmd::ExplainArgs),
+    /// Which ranks and bands moved between two runs
+    Diff(crate::score_cmd::DiffArgs),
+    /// Write scores, ranks, peers, trends and city profiles (CSV, JSON, Parquet, XLSX, HTML, MD, JSON-LD)
+    Export(crate::export::ExportArgs),
+    /// Fetch official statistics (Statistics Norway) and import them
+    Fetch {
+        #[command(subcommand)]
+        source: crate::fetch::FetchSource,
+    },
+    /// Run the composite-indicator pipeline on a framework in COINr's iData/iMeta format
+    Pipeline(PipelineArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    /// iData CSV: one row per unit (uCode, uName, Time, groups, denominators, indicators)
+    #[arg(long)]
+    pub idata: PathBuf,
+    /// iMeta CSV: one row per indicator, aggregate, group or denominator
+    #[arg(long)]
+    pub imeta: PathBuf,
+    /// Method file (TOML; see kpis/methods/coinr-asem.toml)
+    #[arg(long)]
+    pub method: PathBuf,
+    /// Directory for stage_*.csv and results.csv
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct FormatArg {
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Submission files (.csv, .xlsx, .json)
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+    /// Warn when a value changes by more than this factor from the city's previous year
+    /// (previous years come from --db when it is given)
+    #[arg(long, default_value_t = 3.0)]
+    pub jump_factor: f64,
+    /// Count warnings as problems (exit 1)
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Submission files (.csv, .xlsx, .json)
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Show what would change; import nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, default_value_t = 3.0)]
+    pub jump_factor: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct KpisArgs {
+    /// Only data points whose id, code or name contains TEXT
+    #[arg(long)]
+    pub search: Option<String>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Number of cities (the registry's first, then synthetic ones)
+    #[arg(long, default_value_t = 17)]
+    pub cities: usize,
+    /// Number of years, ending in --last-year
+    #[arg(long, default_value_t = 6)]
+    pub years: i32,
+    #[arg(long, default_value_t = 2024)]
+    pub last_year: i32,
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+    /// Output CSV; with more cities than the registry has, a registry for the synthetic
+    /// cities is written beside it as FILE.cities.toml
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// What every command needs: the catalog, the registry, where the database is, the limits.
+pub struct Ctx {
+    pub catalog: Catalog,
+    pub registry: Registry,
+    pub db: PathBuf,
+    pub db_is_default: bool,
+    pub limits: Limits,
+}
+
+impl Ctx {
+    pub fn new(g: &Global) -> Result<Ctx> {
+        let catalog = match &g.catalog {
+            Some(p) => Catalog::load(p)?,
+            None => Catalog::embedded()?,
+        };
+        let registry = match &g.registry {
+            Some(p) => Registry::load(p)?,
+            None => Registry::embedded()?,
+        };
+        let (db, db_is_default) = match &g.db {
+            Some(p) => (p.clone(), false),
+            None => (default_db_path()?, true),
+        };
+        let mut registry = registry;
+        // populations fetched from SSB replace the registry's typed ones (best effort: a
+        // database that is busy or absent leaves the registry as it is)
+        if db.exists() {
+            if let Ok(store) = Store::open(&db, Access::ReadOnly) {
+                if let Ok(pops) = store.latest_populations() {
+                    for c in registry.cities.iter_mut() {
+                        if let Some((year, pop, source)) = pops.get(&c.slug) {
+                            if *year >= c.population_year {
+                                c.population = *pop as u64;
+                                c.population_year = *year;
+                                c.population_source = Some(source.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Ctx {
+            catalog,
+            registry,
+            db,
+            db_is_default,
+            limits: Limits {
+                max_file_bytes: g.max_file_mb.saturating_mul(1024 * 1024),
+                max_rows: g.max_rows,
+                max_field_chars: g.max_field_chars,
+            },
+        })
+    }
+
+    /// Open the database; the default one is created with the demo data on first use.
+    pub fn open(&self, access: Access) -> Result<Store> {
+        if self.db_is_default && !self.db.exists() {
+            let mut store = Store::open(&self.db, Access::ReadWrite)?;
+            load_demo(self, &mut store)?;
+            drop(store);
+        }
+        Store::open(&self.db, access)
+    }
+}
+
+pub fn default_db_path() -> Result<PathBuf> {
+    dirs::data_dir()
+        .map(|d| d.join("u4ssc").join("u4ssc.duckdb"))
+        .ok_or_else(|| {
+            Error::Usage(
+                "cannot find a data directory for the database; give --db PATH or set U4SSC_DB"
+                    .into(),
+            )
+        })
+}
+
+/// Put the 17-city demo (synthetic) into a fresh store.
+fn load_demo(ctx: &Ctx, store: &mut Store) -> Result<()> {
+    let cities = demo::world_cities(&ctx.registry, ctx.registry.cities.len());
+    let mut buf = Vec::new();
+    demo::write_csv(
+        &mut buf,
+        &ctx.catalog,
+        &cities,
+        &DemoSpec {
+            years: 2019..=2024,
+            seed: 2026,
+        },
+    )
+    .map_err(|source| Error::Write {
+        path: ctx.db.clone(),
+        source,
+    })?;
+    let dir = std::env::temp_dir().join(format!("u4ssc-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|source| Error::Write {
+        path: dir.clone(),
+        source,
+    })?;
+    let file = dir.join("demo-17-cities.csv");
+    std::fs::write(&file, &buf).map_err(|source| Error::Write {
+        path: file.clone(),
+        source,
+    })?;
+    let table = read_table(&file, &Limits::default());
+    let _ = std::fs::remove_dir_all(&dir);
+    let table =
+        table.map_err(|f| Error::Invalid(format!("the demo data did not read back: {}", f[0])))?;
+    let checked = validate::validate(&table, &ctx.catalog, &ctx.registry, &Options::default());
+    if checked.errors() > 0 {
+        return Err(Error::Invalid(format!(
+            "the demo data did not validate: {}",
+            checked.findings[0]
+        )));
+    }
+    store.insert_revision(
+        &NewRevision {
+            source_file: "demo: 17 cities 2019-2024 (SYNTHETIC)",
+            content_hash: &table.content_hash,
+            format: "csv",
+            kind: "demo",
+        },
+        &checked.observations,
+    )?;
+    let m = crate::scoring::method::RunMethod::parse(crate::scoring::method::DEFAULT, "default")?;
+    crate::score_cmd::score_into(ctx, store, &m, crate::scoring::method::DEFAULT, None)?;
+    eprintln!(
+        "created {} with the 17-city demo ({SYNTHETIC_LABEL}, not real city data)",
+        ctx.db.display()
+    );
+    Ok(())
+}
+
+pub fn run(cli: Cli) -> Result<i32> {
+    let ctx = Ctx::new(&cli.global)?;
+    let mut out = std::io::stdout().lock();
+    let code = match cli.command {
+        None => status(&ctx, OutputFormat::Text, &mut out)?,
+        Some(Command::Check(a)) => check(&ctx, &a, &mut out)?,
+        Some(Command::Import(a)) => import(&ctx, &a, &mut out)?,
+        Some(Command::Status(a)) => status(&ctx, a.format, &mut out)?,
+        Some(Command::Revisions(a)) => revisions(&ctx, a.format, &mut out)?,
+        Some(Command::Kpis(a)) => kpis(&ctx, &a, &mut out)?,
+        Some(Command::Cities(a)) => cities(&ctx, a.format, &mut out)?,
+        Some(Command::Demo(a)) => demo_cmd(&ctx, &a, &mut out)?,
+        Some(Command::Pipeline(a)) => pipeline_cmd(&a, &mut out)?,
+        Some(Command::Fetch { source }) => crate::fetch::fetch(&ctx, &source, &mut out)?,
+        Some(Command::Export(a)) => crate::export::export(&ctx, &a, &mut out)?,
+        Some(Command::Score(a)) => crate::score_cmd::score(&ctx, &a, &mut out)?,
+        Some(Command::Runs(a)) => crate::score_cmd::runs(&ctx, a.format, &mut out)?,
+        Some(Command::Rank(a)) => crate::score_cmd::rank(&ctx, &a, &mut out)?,
+        Some(Command::Compare(a)) => crate::score_cmd::compare(&ctx, &a, &mut out)?,
+        Some(Command::Explain(a)) => crate::score_cmd::explain(&ctx, &a, &mut out)?,
+        Some(Command::Diff(a)) => crate::score_cmd::diff(&ctx, &a, &mut out)?,
+    };
+    out.flush().map_err(|source| Error::Write {
+        path: "<stdout>".into(),
+        source,
+    })?;
+    Ok(code)
+}
+
+fn w(out: &mut dyn Write, text: &str) -> Result<()> {
+    out.write_all(text.as_bytes())
+        .map_err(|source| Error::Write {
+            path: "<stdout>".into(),
+            source,
+        })
+}
+
+/// Read and validate one file. Returns the table (if readable) and the findings.
+fn check_one(
+    ctx: &Ctx,
+    file: &Path,
+    opts: &Options,
+) -> (
+    Option<(
+        crate::submission::Table,
+        Vec<crate::submission::Observation>,
+    )>,
+    Vec<Finding>,
+) {
+    match read_table(file, &ctx.limits) {
+        Err(findings) => (None, findings),
+        Ok(table) => {
+            let checked = validate::validate(&table, &ctx.catalog, &ctx.registry, opts);
+            let ok = checked.errors() == 0;
+            let findings = checked.findings;
+            (ok.then_some((table, checked.observations)), findings)
+        }
+    }
+}
+
+fn summary_line(file: &Path, findings: &[Finding]) -> String {
+    let e = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let wn = findings.len() - e;
+    format!("{}: {e} error(s), {wn} warning(s)\n", file.display())
+}
+
+pub fn check(ctx: &Ctx, a: &CheckArgs, out: &mut dyn Write) -> Result<i32> {
+    let mut opts = Options {
+        jump_factor: a.jump_factor,
+        ..Options::default()
+    };
+    if !ctx.db_is_default {
+        let store = Store::open(&ctx.db, Access::ReadOnly)?;
+        opts.history = store.history()?;
+    }
+    let mut all = Vec::new();
+    for file in &a.files {
+        let (_, findings) = check_one(ctx, file, &opts);
+        if a.format == CheckFormat::Text {
+            for f in &findings {
+                w(out, &format!("{f}\n"))?;
+            }
+            w(out, &summary_line(file, &findings))?;
+        }
+        all.extend(findings);
+    }
+    let errors = all.iter().filter(|f| f.severity == Severity::Error).count();
+    let warnings = all.len() - errors;
+    if a.format == CheckFormat::Json {
+        w(
+            out,
+            &to_json(
+                &serde_json::json!({ "errors": errors, "warnings": warnings, "findings": all }),
+            ),
+        )?;
+    }
+    Ok(if errors > 0 || (a.strict && warnings > 0) {
+        1
+    } else {
+        0
+    })
+}
+
+pub fn import(ctx: &Ctx, a: &ImportArgs, out: &mut dyn Write) -> Result<i32> {
+    let mut store = ctx.open(Access::ReadWrite)?;
+    let mut code = 0;
+    for file in &a.files {
+        let opts = Options {
+            jump_factor: a.jump_factor,
+            history: store.history()?,
+            ..Options::default()
+        };
+        let (ok, findings) = check_one(ctx, file, &opts);
+        for f in &findings {
+            w(out, &format!("{f}\n"))?;
+        }
+        let Some((table, obs)) = ok else {
+            w(
+                out,
+                &format!(
+                    "{}: not imported: fix the errors above and import again\n",
+                    file.display()
+                ),
+            )?;
+            code = 1;
+            continue;
+        };
+        if let Some(r) = store.revision_by_hash(&table.content_hash)? {
+            w(
+                out,
+                &format!(
+                    "{}: already imported as revision {} ({}); nothing to do\n",
+                    file.display(),
+                    r.revision_id,
+                    r.imported_at
+                ),
+            )?;
+            continue;
+        }
+        let current: HashMap<(String, i32, String), Option<f64>> = store
+            .current_values()?
+            .into_iter()
+            .map(|v| ((v.city, v.year, v.data_point), v.value))
+            .collect();
+        let (mut new, mut changed, mut same) = (0, 0, 0);
+        for o in &obs {
+            match current.get(&(o.city.clone(), o.year, o.data_point.clone())) {
+                None => new += 1,
+                Some(v) if *v == o.value => same += 1,
+                Some(_) => changed += 1,
+            }
+        }
+        let what = format!(
+            "{} rows: {new} new, {changed} changed, {same} unchanged values",
+            obs.len()
+        );
+        if a.dry_run {
+            w(
+                out,
+                &format!(
+                    "{}: would import {what} (dry run: nothing written)\n",
+                    file.display()
+                ),
+            )?;
+            continue;
+        }
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let id = store.insert_revision(
+            &NewRevision {
+                source_file: &name,
+                content_hash: &table.content_hash,
+                format: table.format.as_str(),
+                kind: "submission",
+            },
+            &obs,
+        )?;
+        w(
+            out,
+            &format!("{}: imported as revision {id}, {what}\n", file.display()),
+        )?;
+    }
+    Ok(code)
+}
+
+/// Per city and year: reported, verified and missing data points, core and advanced.
+pub fn status(ctx: &Ctx, format: OutputFormat, out: &mut dyn Write) -> Result<i32> {
+    let store = ctx.open(Access::ReadOnly)?;
+    let revisions = store.revisions()?;
+    let values = store.current_values()?;
+    let core_total = ctx
+        .catalog
+        .data_points
+        .iter()
+        .filter(|d| d.kpi_type == KpiType::Core)
+        .count();
+    let adv_total = ctx.catalog.data_points.len() - core_total;
+    #[derive(Default)]
+    struct Count {
+        core: usize,
+        adv: usize,
+        verified: usize,
+        not_reported: usize,
+    }
+    let mut by: BTreeMap<(String, i32), Count> = BTreeMap::new();
+    for v in &values {
+        let Some(dp) = ctx.catalog.get(&v.data_point) else {
+            continue;
+        };
+        let c = by.entry((v.city.clone(), v.year)).or_default();
+        if v.value.is_none() {
+            c.not_reported += 1;
+            continue;
+        }
+        match dp.kpi_type {
+            KpiType::Core => c.core += 1,
+            KpiType::Advanced => c.adv += 1,
+        }
+        if v.verified == Some(true) {
+            c.verified += 1;
+        }
+    }
+    let mut t = TextTable::new(&[
+        "city",
+        "year",
+        "core",
+        "advanced",
+        "verified",
+        "not_reported",
+        "missing",
+    ]);
+    for ((city, year), c) in &by {
+        let name = ctx
+            .registry
+            .get(city)
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| city.clone());
+        let missing = core_total + adv_total - c.core - c.adv;
+        t.push(vec![
+            name,
+            year.to_string(),
+            format!("{}/{core_total}", c.core),
+            format!("{}/{adv_total}", c.adv),
+            c.verified.to_string(),
+            c.not_reported.to_string(),
+            missing.to_string(),
+        ]);
+    }
+    if format == OutputFormat::Text {
+        if revisions.iter().any(|r| r.kind == "demo") {
+            w(out, &format!("!! {SYNTHETIC_LABEL}: this database holds the generated demo, not real city data\n"))?;
+        }
+        w(
+            out,
+            &format!(
+                "database {} — {} revision(s), {} cities, {} city-years\n\n",
+                store.path().display(),
+                revisions.len(),
+                by.keys()
+                    .map(|k| &k.0)
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len(),
+                by.len()
+            ),
+        )?;
+        if by.is_empty() {
+            w(
+                out,
+                "no data yet: import a submission with `u4ssc import FILE`\n",
+            )?;
+            return Ok(0);
+        }
+    }
+    w(out, &t.render(format))?;
+    Ok(0)
+}
+
+pub fn revisions(ctx: &Ctx, format: OutputFormat, out: &mut dyn Write) -> Result<i32> {
+    let store = ctx.open(Access::ReadOnly)?;
+    let mut t = TextTable::new(&["revision", "kind", "file", "rows", "imported_at", "sha256"]);
+    for r in store.revisions()? {
+        t.push(vec![
+            r.revision_id.to_string(),
+            r.kind,
+            r.source_file,
+            r.row_count.to_string(),
+            r.imported_at,
+            r.content_hash[..12.min(r.content_hash.len())].to_string(),
+        ]);
+    }
+    w(out, &t.render(format))?;
+    Ok(0)
+}
+
+pub fn kpis(ctx: &Ctx, a: &KpisArgs, out: &mut dyn Write) -> Result<i32> {
+    let list = match &a.search {
+        Some(s) => ctx.catalog.search(s),
+        None => ctx.catalog.data_points.iter().collect(),
+    };
+    if a.format == OutputFormat::Json {
+        w(out, &to_json(&list))?;
+        return Ok(0);
+    }
+    let mut t = TextTable::new(&[
+        "id",
+        "code",
+        "data_point",
+        "name",
+        "type",
+        "unit",
+        "direction",
+        "target",
+        "target_basis",
+    ]);
+    for d in &list {
+        let target = match (d.target.value, d.target.band) {
+            (Some(v), _) => format!("{v}"),
+            (_, Some([lo, hi])) => format!("{lo}-{hi}"),
+            _ => "-".into(),
+        };
+        t.push(vec![
+            d.id.clone(),
+            d.code.clone(),
+            d.part.clone(),
+            d.name.clone(),
+            format!("{:?}", d.kpi_type).to_lowercase(),
+            d.unit.clone(),
+            d.direction.as_str().into(),
+            target,
+            serde_json::to_value(d.target.basis)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+        ]);
+    }
+    w(out, &t.render(a.format))?;
+    if a.format == OutputFormat::Text {
+        w(
+            out,
+            &format!(
+                "{} data point(s). Targets are the project's own, not official U4SSC targets.\n",
+                list.len()
+            ),
+        )?;
+    }
+    Ok(0)
+}
+
+pub fn cities(ctx: &Ctx, format: OutputFormat, out: &mut dyn Write) -> Result<i32> {
+    if format == OutputFormat::Json {
+        w(out, &to_json(&ctx.registry.cities))?;
+        return Ok(0);
+    }
+    let mut t = TextTable::new(&[
+        "slug",
+        "name",
+        "number",
+        "county",
+        "population",
+        "year",
+        "kostra",
+        "area_km2",
+        "u4ssc_evaluation",
+    ]);
+    for c in &ctx.registry.cities {
+        t.push(vec![
+            c.slug.clone(),
+            c.name.clone(),
+            c.municipality_number.clone(),
+            c.county.clone(),
+            c.population.to_string(),
+            c.population_year.to_string(),
+            c.kostra_group.map(|k| k.to_string()).unwrap_or_default(),
+            c.area_km2.map(|a| a.to_string()).unwrap_or_default(),
+            if c.u4ssc_evaluation { "yes" } else { "no" }.into(),
+        ]);
+    }
+    w(out, &t.render(format))?;
+    Ok(0)
+}
+
+pub fn demo_cmd(ctx: &Ctx, a: &DemoArgs, out: &mut dyn Write) -> Result<i32> {
+    if a.cities == 0 || a.years < 1 {
+        return Err(Error::Usage(
+            "--cities and --years must be at least 1".into(),
+        ));
+    }
+    let cities = demo::world_cities(&ctx.registry, a.cities);
+    let file = std::fs::File::create(&a.out).map_err(|source| Error::Write {
+        path: a.out.clone(),
+        source,
+    })?;
+    let mut bw = std::io::BufWriter::new(file);
+    let spec = DemoSpec {
+        years: (a.last_year - a.years + 1)..=a.last_year,
+        seed: a.seed,
+    };
+    let rows = demo::write_csv(&mut bw, &ctx.catalog, &cities, &spec)
+        .and_then(|n| bw.flush().map(|_| n))
+        .map_err(|source| Error::Write {
+            path: a.out.clone(),
+            source,
+        })?;
+    w(
+        out,
+        &format!(
+            "wrote {rows} rows ({SYNTHETIC_LABEL}) for {} cities to {}\n",
+            cities.len(),
+            a.out.display()
+        ),
+    )?;
+    if a.cities > ctx.registry.cities.len() {
+        let reg = PathBuf::from(format!("{}.cities.toml", a.out.display()));
+        let text = crate::registry::EMBEDDED.to_string()
+            + &demo::registry_toml(&cities[ctx.registry.cities.len()..]);
+        std::fs::write(&reg, text).map_err(|source| Error::Write {
+            path: reg.clone(),
+            source,
+        })?;
+        w(
+            out,
+            &format!(
+                "wrote the synthetic cities' registry to {} (use it with --registry)\n",
+                reg.display()
+            ),
+        )?;
+    }
+    Ok(0)
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+pub fn pipeline_cmd(a: &PipelineArgs, out: &mut dyn Write) -> Result<i32> {
+    use crate::framework::Framework;
+    use crate::pipeline::{self, Method, Panel};
+    let meta_origin = a.imeta.display().to_string();
+    let fw = Framework::from_imeta(&read_text(&a.imeta)?, &meta_origin)?;
+    let panel = Panel::from_idata(&read_text(&a.idata)?, &fw, &a.idata.display().to_string())?;
+    let method = Method::parse(&read_text(&a.method)?, &a.method.display().to_string())?;
+    let outcome = pipeline::run(&panel, &fw, &method)?;
+    let files = outcome.write(&fw, &a.out)?;
+    w(out, &format!(
+        "{} units, {} indicators, {} aggregates; imputed {} cells, treated {} indicators\nwrote {} to {}\n\n",
+        panel.units.len(),
+        fw.indicators().count(),
+        fw.aggregates_bottom_up().len(),
+        outcome.imputed_cells.len(),
+        outcome.treatment.iter().filter(|t| !t.changed.is_empty()).count(),
+        files.join(", "),
+        a.out.display()
+    ))?;
+    if let Some(top) = fw.aggregates_bottom_up().last() {
+        let p = &outcome.aggregated;
+        if let Some(j) = p.col(&top.code) {
+            let col = p.column(j);
+            let ranks = outcome.rank.ranks(&col);
+            let mut order: Vec<usize> = (0..p.units.len()).collect();
+            order.sort_by_key(|&i| ranks[i].unwrap_or(usize::MAX));
+            let mut t = TextTable::new(&["rank", "unit", "name", &top.code]);
+            for &i in order.iter().take(10) {
+                t.push(vec![
+                    ranks[i].map(|r| r.to_string()).unwrap_or_default(),
+                    p.units[i].code.clone(),
+                    p.units[i].name.clone().unwrap_or_default(),
+                    col[i].map(|v| format!("{v:.2}")).unwrap_or_default(),
+                ]);
+            }
+            w(out, &t.render(OutputFormat::Text))?;
+        }
+    }
+    Ok(0)
+}

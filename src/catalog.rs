@@ -1,0 +1,518 @@
+//! The KPI catalog: every U4SSC KPI and data point, its place in the hierarchy, unit,
+//! direction, plausible range and the project's target with its basis. Loaded from
+//! `kpis/catalog.toml` (embedded in the binary; `--catalog` reads another file).
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+/// The catalog shipped with the program.
+pub const EMBEDDED: &str = include_str!("../kpis/catalog.toml");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    HigherBetter,
+    LowerBetter,
+    TargetBand,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::HigherBetter => "higher_better",
+            Direction::LowerBetter => "lower_better",
+            Direction::TargetBand => "target_band",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitKind {
+    Percent,
+    #[serde(rename = "per_100k")]
+    Per100k,
+    Count,
+    Ratio,
+    YesNo,
+    Value,
+}
+
+impl UnitKind {
+    /// Factor that turns numerator / denominator into the KPI's unit.
+    pub fn scale(self) -> f64 {
+        match self {
+            UnitKind::Percent => 100.0,
+            UnitKind::Per100k => 100_000.0,
+            _ => 1.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KpiType {
+    Core,
+    Advanced,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetBasis {
+    Sdg,
+    WhoEu,
+    National,
+    BestPerformer,
+    Expert,
+    None,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    pub value: Option<f64>,
+    pub band: Option<[f64; 2]>,
+    pub basis: TargetBasis,
+    pub source: String,
+    pub set: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataPoint {
+    pub id: String,
+    pub code: String,
+    #[serde(default)]
+    pub part: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    pub name: String,
+    pub name_nb: String,
+    pub category: String,
+    #[serde(rename = "type")]
+    pub kpi_type: KpiType,
+    #[serde(default)]
+    pub type_basis: Option<String>,
+    pub unit: String,
+    pub unit_kind: UnitKind,
+    pub unit_basis: String,
+    pub direction: Direction,
+    pub direction_basis: String,
+    pub plausible: [f64; 2],
+    #[serde(default)]
+    pub min: Option<f64>,
+    #[serde(default)]
+    pub max: Option<f64>,
+    #[serde(default)]
+    pub sdg_goals: Vec<u8>,
+    #[serde(default)]
+    pub sdg_targets: Vec<String>,
+    #[serde(default)]
+    pub sdg_reference: Option<String>,
+    #[serde(default)]
+    pub concept_uri: Option<String>,
+    #[serde(default)]
+    pub evidence: Option<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+    pub target: Target,
+}
+
+impl DataPoint {
+    /// `EC: ICT: ICT: 4C (3G)` or just the code for an unsplit KPI.
+    pub fn label(&self) -> String {
+        if self.part.is_empty() {
+            self.code.clone()
+        } else {
+            format!("{} ({})", self.code, self.part)
+        }
+    }
+    pub fn has_target(&self) -> bool {
+        self.target.basis != TargetBasis::None
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Node {
+    pub code: String,
+    pub name: String,
+    pub name_nb: String,
+    #[serde(default)]
+    pub dimension: Option<String>,
+    #[serde(default)]
+    pub subdimension: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogInfo {
+    pub name: String,
+    pub edition: String,
+    pub version: String,
+    pub targets: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogFile {
+    catalog: CatalogInfo,
+    dimension: Vec<Node>,
+    subdimension: Vec<Node>,
+    category: Vec<Node>,
+    data_point: Vec<DataPoint>,
+}
+
+/// The loaded, validated catalog with its look-up indexes.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub info: CatalogInfo,
+    pub dimensions: Vec<Node>,
+    pub subdimensions: Vec<Node>,
+    pub categories: Vec<Node>,
+    pub data_points: Vec<DataPoint>,
+    by_id: HashMap<String, usize>,
+    /// normalised code -> indexes of its data points
+    by_code: HashMap<String, Vec<usize>>,
+}
+
+/// Code compared without whitespace and case: `EC: ICT: ICT: 4C` == `ec:ict:ict:4c`.
+pub fn normalise_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// Data-point key compared without case, spaces and punctuation: `PM2.5` == `pm 2,5` == `pm25`.
+pub fn normalise_part(part: &str) -> String {
+    part.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+impl Catalog {
+    pub fn embedded() -> Result<Catalog> {
+        Catalog::parse(EMBEDDED, "kpis/catalog.toml (embedded)")
+    }
+
+    pub fn load(path: &Path) -> Result<Catalog> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Catalog::parse(&text, &path.display().to_string())
+    }
+
+    /// Parse and validate. Errors name the file, line and column, or the data point.
+    pub fn parse(text: &str, origin: &str) -> Result<Catalog> {
+        let file: CatalogFile = toml::from_str(text).map_err(|e| toml_error(origin, text, &e))?;
+        let invalid = |msg: String| Error::Invalid(format!("{origin}: {msg}"));
+        let mut seen = HashSet::new();
+        for d in &file.dimension {
+            if !seen.insert(d.code.clone()) {
+                return Err(invalid(format!("dimension {} is listed twice", d.code)));
+            }
+        }
+        for s in &file.subdimension {
+            let parent = s.dimension.as_deref().unwrap_or_default();
+            if !file.dimension.iter().any(|d| d.code == parent) {
+                return Err(invalid(format!(
+                    "sub-dimension {} names dimension '{parent}', which is not in the catalog",
+                    s.code
+                )));
+            }
+            if !seen.insert(s.code.clone()) {
+                return Err(invalid(format!("sub-dimension {} is listed twice", s.code)));
+            }
+        }
+        for c in &file.category {
+            let parent = c.subdimension.as_deref().unwrap_or_default();
+            if !file.subdimension.iter().any(|s| s.code == parent) {
+                return Err(invalid(format!(
+                    "category {} names sub-dimension '{parent}', which is not in the catalog",
+                    c.code
+                )));
+            }
+            if !seen.insert(c.code.clone()) {
+                return Err(invalid(format!("category {} is listed twice", c.code)));
+            }
+        }
+        let mut by_id = HashMap::new();
+        let mut by_code: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut keys = HashSet::new();
+        for (i, dp) in file.data_point.iter().enumerate() {
+            let at = format!("data point '{}' ({})", dp.id, dp.label());
+            if dp.id.is_empty()
+                || !dp
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            {
+                return Err(invalid(format!(
+                    "{at}: id must be lowercase letters, digits and '-'"
+                )));
+            }
+            if by_id.insert(dp.id.clone(), i).is_some() {
+                return Err(invalid(format!("{at}: id is used twice")));
+            }
+            if !keys.insert((normalise_code(&dp.code), normalise_part(&dp.part))) {
+                return Err(invalid(format!("{at}: code and part are used twice")));
+            }
+            if !file.category.iter().any(|c| c.code == dp.category) {
+                return Err(invalid(format!(
+                    "{at}: category '{}' is not in the catalog",
+                    dp.category
+                )));
+            }
+            if dp.unit.trim().is_empty() {
+                return Err(invalid(format!("{at}: unit is empty")));
+            }
+            if dp.plausible[0].partial_cmp(&dp.plausible[1]) == Some(std::cmp::Ordering::Greater)
+                || dp.plausible.iter().any(|v| v.is_nan())
+            {
+                return Err(invalid(format!(
+                    "{at}: plausible range [{}, {}] is empty",
+                    dp.plausible[0], dp.plausible[1]
+                )));
+            }
+            if let (Some(lo), Some(hi)) = (dp.min, dp.max) {
+                if lo > hi {
+                    return Err(invalid(format!("{at}: min {lo} is above max {hi}")));
+                }
+            }
+            let t = &dp.target;
+            match (t.basis, t.value, t.band, dp.direction) {
+                (TargetBasis::None, None, None, _) => {}
+                (TargetBasis::None, _, _, _) => {
+                    return Err(invalid(format!(
+                        "{at}: target basis is 'none' but a target value is given"
+                    )))
+                }
+                (_, Some(v), None, Direction::HigherBetter | Direction::LowerBetter) => {
+                    if !v.is_finite() {
+                        return Err(invalid(format!("{at}: target is not a finite number")));
+                    }
+                }
+                (_, None, Some([lo, hi]), Direction::TargetBand) if lo <= hi => {}
+                _ => {
+                    return Err(invalid(format!(
+                        "{at}: a {} data point needs {} in its target",
+                        dp.direction.as_str(),
+                        if dp.direction == Direction::TargetBand {
+                            "band = [low, high]"
+                        } else {
+                            "value"
+                        }
+                    )))
+                }
+            }
+            if t.basis != TargetBasis::None && t.source.trim().is_empty() {
+                return Err(invalid(format!("{at}: target has no source")));
+            }
+            for code in std::iter::once(&dp.code).chain(dp.aliases.iter()) {
+                let entry = by_code.entry(normalise_code(code)).or_default();
+                if !entry.contains(&i) {
+                    entry.push(i);
+                }
+            }
+        }
+        Ok(Catalog {
+            info: file.catalog,
+            dimensions: file.dimension,
+            subdimensions: file.subdimension,
+            categories: file.category,
+            data_points: file.data_point,
+            by_id,
+            by_code,
+        })
+    }
+
+    pub fn get(&self, id: &str) -> Option<&DataPoint> {
+        self.by_id.get(id).map(|&i| &self.data_points[i])
+    }
+
+    /// Data points filed under a code (after normalisation; aliases included).
+    pub fn by_code(&self, code: &str) -> Vec<&DataPoint> {
+        self.by_code
+            .get(&normalise_code(code))
+            .map(|v| v.iter().map(|&i| &self.data_points[i]).collect())
+            .unwrap_or_default()
+    }
+
+    /// The catalog code closest to a mistyped one, for "did you mean".
+    pub fn suggest_code(&self, code: &str) -> Option<&str> {
+        let wanted = normalise_code(code);
+        self.data_points
+            .iter()
+            .map(|dp| {
+                (
+                    edit_distance(&wanted, &normalise_code(&dp.code)),
+                    dp.code.as_str(),
+                )
+            })
+            .filter(|(d, _)| *d <= 2)
+            .min_by_key(|(d, _)| *d)
+            .map(|(_, c)| c)
+    }
+
+    pub fn category(&self, code: &str) -> Option<&Node> {
+        self.categories.iter().find(|c| c.code == code)
+    }
+    pub fn subdimension(&self, code: &str) -> Option<&Node> {
+        self.subdimensions.iter().find(|c| c.code == code)
+    }
+    pub fn dimension(&self, code: &str) -> Option<&Node> {
+        self.dimensions.iter().find(|c| c.code == code)
+    }
+
+    /// (dimension, sub-dimension, category) codes of a data point.
+    pub fn path_of(&self, dp: &DataPoint) -> (String, String, String) {
+        let cat = dp.category.clone();
+        let sub = self
+            .category(&cat)
+            .and_then(|c| c.subdimension.clone())
+            .unwrap_or_default();
+        let dim = self
+            .subdimension(&sub)
+            .and_then(|s| s.dimension.clone())
+            .unwrap_or_default();
+        (dim, sub, cat)
+    }
+
+    /// Case-insensitive search over id, code, part and both names.
+    pub fn search(&self, text: &str) -> Vec<&DataPoint> {
+        let needle = text.to_lowercase();
+        let code_needle = normalise_code(text);
+        self.data_points
+            .iter()
+            .filter(|dp| {
+                dp.id.contains(&needle)
+                    || normalise_code(&dp.code).contains(&code_needle)
+                    || dp.part.to_lowercase().contains(&needle)
+                    || dp.name.to_lowercase().contains(&needle)
+                    || dp.name_nb.to_lowercase().contains(&needle)
+            })
+            .collect()
+    }
+}
+
+fn toml_error(origin: &str, text: &str, e: &toml::de::Error) -> Error {
+    let message = e.message().to_string();
+    match e.span() {
+        Some(span) => {
+            let (line, column) = line_col(text, span.start);
+            Error::Located {
+                file: origin.to_string(),
+                line,
+                column,
+                message,
+            }
+        }
+        None => Error::Invalid(format!("{origin}: {message}")),
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text.as_bytes()[..offset];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map(|p| p + 1)
+        .unwrap_or(0);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    (line, column)
+}
+
+/// Levenshtein distance, for suggestions.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_catalog_has_every_kpi_and_data_point() {
+        let c = Catalog::embedded().unwrap();
+        assert_eq!(c.data_points.len(), 112);
+        let codes: HashSet<String> = c
+            .data_points
+            .iter()
+            .map(|d| normalise_code(&d.code))
+            .collect();
+        assert_eq!(codes.len(), 91);
+        assert_eq!(c.dimensions.len(), 3);
+        assert_eq!(c.subdimensions.len(), 7);
+        // every blank unit and direction was filled
+        assert!(c
+            .data_points
+            .iter()
+            .all(|d| !d.unit.is_empty() && !d.unit_basis.is_empty()));
+        // the three items U4SSC shows as N/A have no target
+        for (code, part) in [
+            ("EC:ICT:ICT:5C", ""),
+            ("EC:ICT:PS:1A", "number"),
+            ("EC:ICT:PS:2A", ""),
+        ] {
+            let dp = c
+                .by_code(code)
+                .into_iter()
+                .find(|d| normalise_part(&d.part) == part)
+                .unwrap();
+            assert!(!dp.has_target(), "{code} {part}");
+        }
+    }
+
+    #[test]
+    fn codes_match_without_whitespace_and_aliases_resolve() {
+        let c = Catalog::embedded().unwrap();
+        assert_eq!(c.by_code("ec:ict:ict:4c").len(), 2);
+        assert_eq!(c.by_code("SC: EH: H:6A")[0].id, "sc-eh-ed-5a");
+        assert_eq!(c.by_code("EC: ICT: ICT: 5A")[0].id, "ec-ict-ict-5c");
+        assert_eq!(c.suggest_code("EC: ICT: ICT: 1X"), Some("EC: ICT: ICT: 1C"));
+    }
+
+    #[test]
+    fn broken_catalog_gives_located_error() {
+        let err =
+            Catalog::parse("[catalog]\nname = \"x\"\nedition = 3 3\n", "bad.toml").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("bad.toml:3:"), "{msg}");
+    }
+
+    #[test]
+    fn duplicate_ids_are_rejected() {
+        let mut text = EMBEDDED.to_string();
+        text = text.replacen("id = \"ec-ict-ict-2c\"", "id = \"ec-ict-ict-1c\"", 1);
+        let msg = Catalog::parse(&text, "dup.toml").unwrap_err().to_string();
+        assert!(msg.contains("id is used twice"), "{msg}");
+    }
+
+    #[test]
+    fn part_normalisation() {
+        assert_eq!(normalise_part("PM2.5"), normalise_part("pm 2,5"));
+        assert_eq!(normalise_part("Private Vehicles"), "privatevehicles");
+    }
+}

@@ -1,0 +1,413 @@
+//! `u4ssc export`: everything the UNECE project's analysts hand on, byte-identical for the
+//! same inputs. Tables as CSV / JSON / Parquet, an XLSX workbook, a city profile per city
+//! (HTML and Markdown), a network dashboard, an SDG view and linked data (JSON-LD).
+
+pub mod html;
+pub mod tables;
+
+use crate::app::Ctx;
+use crate::error::{Error, Result};
+use crate::store::Access;
+use crate::table::neutralise;
+use clap::{Args, ValueEnum};
+use std::collections::BTreeSet;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use tables::{Cell, ColType, DataTable, Selection};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+    Parquet,
+    Xlsx,
+    Html,
+    Md,
+    Jsonld,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Output directory (created if needed)
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Formats, comma-separated
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = vec![ExportFormat::Csv, ExportFormat::Json, ExportFormat::Parquet, ExportFormat::Xlsx, ExportFormat::Html, ExportFormat::Md, ExportFormat::Jsonld])]
+    pub format: Vec<ExportFormat>,
+    /// Only these cities (slug, number or name)
+    #[arg(long, num_args = 1..)]
+    pub city: Vec<String>,
+    /// Only this year (profiles: the year shown) [default: all years; profiles: the latest]
+    #[arg(long)]
+    pub year: Option<i32>,
+    /// Scoring run [default: the latest]
+    #[arg(long)]
+    pub run: Option<i64>,
+}
+
+/// Writes files under one directory; names never come from user text.
+struct Out<'a> {
+    dir: &'a Path,
+    written: Vec<PathBuf>,
+    progress: bool,
+    total: usize,
+}
+
+impl Out<'_> {
+    fn write(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
+        debug_assert!(!name.contains('/') && !name.contains(".."));
+        let path = self.dir.join(name);
+        let tmp = self.dir.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, bytes).map_err(|source| Error::Write {
+            path: tmp.clone(),
+            source,
+        })?;
+        std::fs::rename(&tmp, &path).map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        })?;
+        self.written.push(path);
+        if self.progress {
+            eprint!(
+                "\rexport: {}/{} files  {name:<40}",
+                self.written.len(),
+                self.total
+            );
+        }
+        Ok(())
+    }
+}
+
+pub fn csv_bytes(t: &DataTable) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(t.columns.iter().map(|c| c.name));
+    for r in &t.rows {
+        let _ = w.write_record(r.iter().map(|c| match c {
+            Cell::Text(s) => neutralise(s),
+            other => other.render(),
+        }));
+    }
+    w.into_inner().unwrap_or_default()
+}
+
+pub fn json_bytes(t: &DataTable) -> Vec<u8> {
+    let rows: Vec<serde_json::Map<String, serde_json::Value>> = t
+        .rows
+        .iter()
+        .map(|r| {
+            t.columns
+                .iter()
+                .zip(r)
+                .map(|(c, v)| {
+                    let j = match v {
+                        Cell::Text(s) => serde_json::Value::String(s.clone()),
+                        Cell::Num(x) => serde_json::Number::from_f64(*x)
+                            .map(serde_json::Value::Number)
+                            .unwrap_or(serde_json::Value::Null),
+                        Cell::Int(i) => serde_json::Value::from(*i),
+                        Cell::Null => serde_json::Value::Null,
+                    };
+                    (c.name.to_string(), j)
+                })
+                .collect()
+        })
+        .collect();
+    let mut s = serde_json::to_string_pretty(&rows).unwrap_or_default();
+    s.push('\n');
+    s.into_bytes()
+}
+
+fn xlsx_bytes(
+    ctx: &Ctx,
+    tables: &[DataTable],
+    demo: bool,
+    run: &crate::store::RunInfo,
+) -> Result<Vec<u8>> {
+    use rust_xlsxwriter::{Color, Format, FormatBorder, Workbook};
+    let err =
+        |e: rust_xlsxwriter::XlsxError| Error::Invalid(format!("cannot build the workbook: {e}"));
+    let mut wb = Workbook::new();
+    // a fixed creation date keeps the bytes identical for the same inputs
+    let created = rust_xlsxwriter::ExcelDateTime::from_ymd(2026, 1, 1).map_err(err)?;
+    wb.set_properties(
+        &rust_xlsxwriter::DocProperties::new()
+            .set_title("u4ssc export")
+            .set_creation_datetime(&created),
+    );
+    let head = Format::new()
+        .set_bold()
+        .set_background_color(Color::RGB(0xDDE4EE))
+        .set_border_bottom(FormatBorder::Thin);
+    let num = Format::new().set_num_format("0.0");
+    let band_fmt = |label: &str| {
+        let c = match label {
+            "95%+ Target" => 0x1A9850,
+            "66-95% of Target" => 0xA6D96A,
+            "33-66% of Target" => 0xFEE08B,
+            _ => 0xF46D43,
+        };
+        Format::new().set_background_color(Color::RGB(c))
+    };
+    // Summary
+    {
+        let ws = wb.add_worksheet().set_name("Summary").map_err(err)?;
+        let title = Format::new().set_bold().set_font_size(14);
+        ws.write_string_with_format(
+            0,
+            0,
+            "u4ssc export: U4SSC KPIs for Smart Sustainable Cities",
+            &title,
+        )
+        .map_err(err)?;
+        if demo {
+            ws.write_string_with_format(
+                1,
+                0,
+                "SYNTHETIC demo data: not real city data",
+                &Format::new()
+                    .set_bold()
+                    .set_font_color(Color::RGB(0xB00020)),
+            )
+            .map_err(err)?;
+        }
+        for (r, (k, v)) in (2u32..).zip([
+            ("run", run.run_id.to_string()),
+            ("method", run.method_name.clone()),
+            ("method sha256", run.method_hash.clone()),
+            ("revisions", run.revisions.clone()),
+            ("targets", ctx.catalog.info.targets.clone()),
+        ]) {
+            ws.write_string(r, 0, k).map_err(err)?;
+            ws.write_string(r, 1, neutralise(&v)).map_err(err)?;
+        }
+        ws.set_column_width(0, 18).map_err(err)?;
+        ws.set_column_width(1, 90).map_err(err)?;
+    }
+    let sheets = [
+        ("Scores", "aggregate_scores"),
+        ("DataPoints", "data_point_scores"),
+        ("Ranks", "ranks"),
+        ("Peers", "peers"),
+        ("Trends", "trends"),
+        ("Coverage", "coverage"),
+        ("KPIs", "catalog"),
+        ("Raw", "raw_values"),
+        ("Method", "method"),
+    ];
+    for (sheet, table) in sheets {
+        let Some(t) = tables.iter().find(|t| t.name == table) else {
+            continue;
+        };
+        let ws = wb.add_worksheet().set_name(sheet).map_err(err)?;
+        for (j, c) in t.columns.iter().enumerate() {
+            ws.write_string_with_format(0, j as u16, c.name, &head)
+                .map_err(err)?;
+            ws.set_column_width(j as u16, if c.ty == ColType::Text { 16 } else { 11 })
+                .map_err(err)?;
+        }
+        for (i, row) in t.rows.iter().enumerate() {
+            let r = i as u32 + 1;
+            for (j, cell) in row.iter().enumerate() {
+                let c = j as u16;
+                match cell {
+                    Cell::Text(s) if t.columns[j].name == "band" => {
+                        ws.write_string_with_format(r, c, s, &band_fmt(s))
+                            .map_err(err)?;
+                    }
+                    Cell::Text(s) => {
+                        ws.write_string(r, c, neutralise(s)).map_err(err)?;
+                    }
+                    Cell::Num(x) => {
+                        ws.write_number_with_format(r, c, *x, &num).map_err(err)?;
+                    }
+                    Cell::Int(x) => {
+                        ws.write_number(r, c, *x as f64).map_err(err)?;
+                    }
+                    Cell::Null => {}
+                }
+            }
+        }
+        ws.set_freeze_panes(1, 0).map_err(err)?;
+        if !t.rows.is_empty() {
+            ws.autofilter(0, 0, t.rows.len() as u32, t.columns.len() as u16 - 1)
+                .map_err(err)?;
+        }
+    }
+    // Cities
+    {
+        let ws = wb.add_worksheet().set_name("Cities").map_err(err)?;
+        let cols = [
+            "slug",
+            "name",
+            "municipality_number",
+            "county",
+            "population",
+            "population_year",
+            "kostra_group",
+            "u4ssc_evaluation",
+        ];
+        for (j, c) in cols.iter().enumerate() {
+            ws.write_string_with_format(0, j as u16, *c, &head)
+                .map_err(err)?;
+        }
+        for (i, c) in ctx.registry.cities.iter().enumerate() {
+            let r = i as u32 + 1;
+            ws.write_string(r, 0, &c.slug).map_err(err)?;
+            ws.write_string(r, 1, neutralise(&c.name)).map_err(err)?;
+            ws.write_string(r, 2, &c.municipality_number).map_err(err)?;
+            ws.write_string(r, 3, neutralise(&c.county)).map_err(err)?;
+            ws.write_number(r, 4, c.population as f64).map_err(err)?;
+            ws.write_number(r, 5, f64::from(c.population_year))
+                .map_err(err)?;
+            if let Some(k) = c.kostra_group {
+                ws.write_number(r, 6, f64::from(k)).map_err(err)?;
+            }
+            ws.write_string(r, 7, if c.u4ssc_evaluation { "yes" } else { "no" })
+                .map_err(err)?;
+        }
+        ws.set_freeze_panes(1, 0).map_err(err)?;
+    }
+    wb.save_to_buffer().map_err(err)
+}
+
+pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
+    let store = ctx.open(Access::ReadOnly)?;
+    let runs = store.runs()?;
+    let run = match a.run {
+        Some(id) => runs
+            .into_iter()
+            .find(|r| r.run_id == id)
+            .ok_or_else(|| Error::Usage(format!("there is no run {id}; see `u4ssc runs`")))?,
+        None => runs.into_iter().last().ok_or_else(|| {
+            Error::Usage("there is no scoring run yet; run `u4ssc score` first".into())
+        })?,
+    };
+    let mut cities = BTreeSet::new();
+    for c in &a.city {
+        let (city, _) = ctx.registry.resolve(c, None).ok_or_else(|| {
+            Error::Usage(format!(
+                "'{c}' is not a city in the registry; see `u4ssc cities`"
+            ))
+        })?;
+        cities.insert(city.slug.clone());
+    }
+    let sel = Selection {
+        cities: (!cities.is_empty()).then_some(cities),
+        year: a.year,
+    };
+    let tables = tables::build(ctx, &store, &run, &sel)?;
+    let demo = store.revisions()?.iter().any(|r| r.kind == "demo");
+    std::fs::create_dir_all(&a.out).map_err(|source| Error::Write {
+        path: a.out.clone(),
+        source,
+    })?;
+    let formats: BTreeSet<ExportFormat> = a.format.iter().copied().collect();
+    let profile_cities = html::profile_cities(ctx, &store, &run, &sel)?;
+    let total = formats
+        .iter()
+        .map(|f| match f {
+            ExportFormat::Csv | ExportFormat::Json | ExportFormat::Parquet => {
+                tables.len() + usize::from(*f != ExportFormat::Parquet)
+            }
+            ExportFormat::Html | ExportFormat::Md => profile_cities.len() + 1,
+            _ => 1,
+        })
+        .sum();
+    let mut o = Out {
+        dir: &a.out,
+        written: vec![],
+        progress: std::io::stderr().is_terminal() && total > 5,
+        total,
+    };
+    for f in &formats {
+        match f {
+            ExportFormat::Csv => {
+                for t in &tables {
+                    o.write(&format!("{}.csv", t.name), &csv_bytes(t))?;
+                }
+                o.write(
+                    "sdg_view.csv",
+                    &csv_bytes(&html::sdg_table(ctx, &store, &run, &profile_cities)?),
+                )?;
+            }
+            ExportFormat::Json => {
+                for t in &tables {
+                    o.write(&format!("{}.json", t.name), &json_bytes(t))?;
+                }
+                o.write(
+                    "sdg_view.json",
+                    &json_bytes(&html::sdg_table(ctx, &store, &run, &profile_cities)?),
+                )?;
+            }
+            ExportFormat::Parquet => {
+                for t in &tables {
+                    let path = a.out.join(format!("{}.parquet", t.name));
+                    store.write_parquet(t, &path)?;
+                    o.written.push(path);
+                }
+            }
+            ExportFormat::Xlsx => o.write("u4ssc.xlsx", &xlsx_bytes(ctx, &tables, demo, &run)?)?,
+            ExportFormat::Html | ExportFormat::Md => {
+                let md = *f == ExportFormat::Md;
+                for (slug, year) in &profile_cities {
+                    let page = html::city_profile(ctx, &store, &run, slug, *year, demo, md)?;
+                    o.write(
+                        &format!("profile-{slug}-{year}.{}", if md { "md" } else { "html" }),
+                        page.as_bytes(),
+                    )?;
+                }
+                let dash = html::dashboard(ctx, &store, &run, sel.year, demo, md)?;
+                o.write(
+                    &format!("network-dashboard.{}", if md { "md" } else { "html" }),
+                    dash.as_bytes(),
+                )?;
+            }
+            ExportFormat::Jsonld => o.write("linked-data.jsonld", &html::jsonld(ctx, &tables))?,
+        }
+    }
+    if o.progress {
+        eprintln!();
+    }
+    let mut names: Vec<String> = o
+        .written
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    names.sort();
+    writeln!(
+        out,
+        "run {} -> {} ({} files){}",
+        run.run_id,
+        a.out.display(),
+        names.len(),
+        if demo { "; SYNTHETIC demo data" } else { "" }
+    )
+    .map_err(|source| Error::Write {
+        path: "<stdout>".into(),
+        source,
+    })?;
+    for n in names {
+        writeln!(out, "  {n}").map_err(|source| Error::Write {
+            path: "<stdout>".into(),
+            source,
+        })?;
+    }
+    Ok(0)
+}
+
+/// Store-independent helper so that Store can take a table without knowing export types.
+pub fn duck_columns(t: &DataTable) -> Vec<(&'static str, &'static str)> {
+    t.columns
+        .iter()
+        .map(|c| {
+            (
+                c.name,
+                match c.ty {
+                    ColType::Text => "VARCHAR",
+                    ColType::Num => "DOUBLE",
+                    ColType::Int => "BIGINT",
+                },
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,411 @@
+//! `u4ssc fetch ssb`: official inputs from Statistics Norway, so coordinators do not type
+//! numbers SSB already publishes. Nothing half-written: a fetch that fails part-way imports
+//! nothing and says which request failed.
+
+pub mod client;
+pub mod jsonstat;
+
+use crate::app::Ctx;
+use crate::error::{Error, Result};
+use crate::registry::City;
+use crate::store::{Access, NewRevision};
+use crate::submission::validate::current_year;
+use crate::submission::Observation;
+use clap::{Args, Subcommand};
+use client::{Client, Config, Selection};
+use jsonstat::Cube;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Subcommand)]
+pub enum FetchSource {
+    /// Statistics Norway's statistics bank (PxWebApi v2)
+    Ssb(SsbArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SsbArgs {
+    /// `population`: update every city's population from table 07459
+    pub what: Option<String>,
+    /// Mapping of data points to SSB tables (e.g. kpis/sources/ssb.toml)
+    #[arg(long)]
+    pub map: Option<PathBuf>,
+    /// Year to fetch [population: the latest; --map: last year]
+    #[arg(long)]
+    pub year: Option<i32>,
+    /// API base URL
+    #[arg(long, env = "U4SSC_SSB_URL", default_value = client::DEFAULT_BASE_URL)]
+    pub base_url: String,
+    /// Cache directory [default: the user cache directory, u4ssc/ssb]
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// Use the cache only; never the network
+    #[arg(long)]
+    pub offline: bool,
+    /// Seconds before a request times out
+    #[arg(long, default_value_t = 60)]
+    pub timeout_secs: u64,
+    /// Milliseconds between two requests (2000 = SSB's 30 a minute)
+    #[arg(long, default_value_t = 2000)]
+    pub min_interval_ms: u64,
+    /// First retry wait in milliseconds (doubles each retry)
+    #[arg(long, default_value_t = 2000)]
+    pub backoff_ms: u64,
+    #[arg(long, default_value_t = 4)]
+    pub max_retries: u32,
+    /// Largest number of cells in one request (SSB allows 800 000)
+    #[arg(long, default_value_t = client::MAX_CELLS)]
+    pub max_cells: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MapFile {
+    map: Vec<MapEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MapEntry {
+    data_point: String,
+    verified: bool,
+    #[serde(default)]
+    note: String,
+    #[serde(default = "one")]
+    scale: f64,
+    #[serde(default)]
+    quality: Option<String>,
+    numerator: Side,
+    #[serde(default)]
+    denominator: Option<Side>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct Side {
+    table: String,
+    contents: String,
+    #[serde(default)]
+    select: BTreeMap<String, Vec<String>>,
+}
+
+fn client(a: &SsbArgs) -> Result<Client> {
+    let cache_dir = a
+        .cache_dir
+        .clone()
+        .or_else(|| dirs::cache_dir().map(|d| d.join("u4ssc").join("ssb")));
+    Client::new(Config {
+        base_url: a.base_url.clone(),
+        cache_dir,
+        timeout: Duration::from_secs(a.timeout_secs),
+        min_interval: Duration::from_millis(a.min_interval_ms),
+        max_retries: a.max_retries,
+        backoff: Duration::from_millis(a.backoff_ms),
+        max_cells: a.max_cells,
+        offline: a.offline,
+    })
+}
+
+/// The municipality number a city had in `year`; None if none of its numbers was valid then.
+pub fn number_in(c: &City, year: Option<i32>) -> Option<String> {
+    let Some(y) = year else {
+        return Some(c.municipality_number.clone());
+    };
+    let current_from = c
+        .former_numbers
+        .iter()
+        .filter_map(|f| {
+            f.split_once(':')
+                .and_then(|(_, r)| r.split_once('-'))
+                .and_then(|(_, to)| to.parse::<i32>().ok())
+        })
+        .max()
+        .map(|to| to + 1)
+        .unwrap_or(i32::MIN);
+    if y >= current_from {
+        return Some(c.municipality_number.clone());
+    }
+    c.former_numbers.iter().find_map(|f| {
+        let (n, range) = f.split_once(':')?;
+        c.had_number(n, Some(y))
+            .then(|| n.to_string())
+            .filter(|_| !range.is_empty())
+    })
+}
+
+/// Sum of the cells for one region and year over every other dimension; None with the status
+/// symbols when a cell is missing.
+fn region_value(
+    cubes: &[Cube],
+    region: &str,
+    year: Option<&str>,
+) -> std::result::Result<Option<(f64, String)>, String> {
+    for cube in cubes {
+        let Some(rd) = cube.dim("Region") else {
+            continue;
+        };
+        if !rd.codes.iter().any(|c| c == region) {
+            continue;
+        }
+        let td = cube.dim("Tid");
+        let tcode = match (year, td) {
+            (Some(y), _) => y.to_string(),
+            (None, Some(t)) => t.codes.last().cloned().unwrap_or_default(),
+            (None, None) => String::new(),
+        };
+        // iterate every combination of the other dimensions
+        let others: Vec<&jsonstat::Dim> = cube
+            .dims
+            .iter()
+            .filter(|d| d.id != "Region" && d.id != "Tid")
+            .collect();
+        let mut idx = vec![0usize; others.len()];
+        let mut sum = 0.0;
+        let mut symbols = Vec::new();
+        loop {
+            let mut at: Vec<(&str, &str)> = vec![("Region", region)];
+            if td.is_some() {
+                at.push(("Tid", tcode.as_str()));
+            }
+            for (d, &i) in others.iter().zip(&idx) {
+                at.push((d.id.as_str(), d.codes[i].as_str()));
+            }
+            match cube.get(&at) {
+                Some(c) => match c.value {
+                    Some(v) => sum += v,
+                    None => symbols.push(c.status.unwrap_or_else(|| "missing".into())),
+                },
+                None => {
+                    return Err(format!(
+                        "the answer has no cell for region {region} and year {tcode}"
+                    ))
+                }
+            }
+            let mut k = 0;
+            loop {
+                if k == idx.len() {
+                    if symbols.is_empty() {
+                        return Ok(Some((sum, tcode)));
+                    }
+                    return Err(format!("no value (SSB status '{}')", symbols.join("', '")));
+                }
+                idx[k] += 1;
+                if idx[k] < others[k].codes.len() {
+                    break;
+                }
+                idx[k] = 0;
+                k += 1;
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn fetch_side(
+    cl: &mut Client,
+    side: &Side,
+    regions: &[String],
+    year: Option<i32>,
+) -> Result<(Vec<Cube>, usize)> {
+    let mut sel = vec![
+        Selection {
+            variable: "Region".into(),
+            codes: regions.to_vec(),
+            codelist: None,
+        },
+        Selection::new("ContentsCode", &[side.contents.as_str()]),
+        Selection {
+            variable: "Tid".into(),
+            codes: vec![year
+                .map(|y| y.to_string())
+                .unwrap_or_else(|| "top(1)".into())],
+            codelist: None,
+        },
+    ];
+    for (var, codes) in &side.select {
+        sel.push(Selection {
+            variable: var.clone(),
+            codes: codes.clone(),
+            codelist: None,
+        });
+    }
+    let f = cl.data(&side.table, &sel)?;
+    Ok((f.cubes, f.from_cache))
+}
+
+pub fn fetch(ctx: &Ctx, src: &FetchSource, out: &mut dyn Write) -> Result<i32> {
+    let FetchSource::Ssb(a) = src;
+    let say = |out: &mut dyn Write, s: String| {
+        out.write_all(s.as_bytes()).map_err(|source| Error::Write {
+            path: "<stdout>".into(),
+            source,
+        })
+    };
+    let mut cl = client(a)?;
+    match (a.what.as_deref(), &a.map) {
+        (Some("population"), None) => {
+            let mut regions = Vec::new();
+            let mut skipped = Vec::new();
+            for c in &ctx.registry.cities {
+                match number_in(c, a.year) {
+                    Some(n) => regions.push((c, n)),
+                    None => skipped.push(c.name.clone()),
+                }
+            }
+            let codes: Vec<String> = regions.iter().map(|(_, n)| n.clone()).collect();
+            let side = Side { table: "07459".into(), contents: "Personer1".into(), select: BTreeMap::new() };
+            let (cubes, cached) = fetch_side(&mut cl, &side, &codes, a.year)?;
+            let mut rows = Vec::new();
+            let mut t = crate::table::TextTable::new(&["city", "number", "year", "population", "registry"]);
+            for (c, n) in &regions {
+                let y = a.year.map(|y| y.to_string());
+                match region_value(&cubes, n, y.as_deref()) {
+                    Ok(Some((v, year))) => {
+                        rows.push((c.slug.clone(), year.parse::<i32>().unwrap_or(0), v as i64));
+                        t.push(vec![c.name.clone(), n.clone(), year, format!("{v}"), c.population.to_string()]);
+                    }
+                    Ok(None) => skipped.push(format!("{} ({n}: not in SSB's answer)", c.name)),
+                    Err(m) => skipped.push(format!("{} ({n}: {m})", c.name)),
+                }
+            }
+            let mut store = ctx.open(Access::ReadWrite)?;
+            store.insert_populations(&rows, "SSB table 07459")?;
+            say(out, t.render(crate::table::OutputFormat::Text))?;
+            say(out, format!("stored {} population figure(s) from SSB table 07459{}\n", rows.len(), if cached > 0 { " (from the cache, offline)" } else { "" }))?;
+            for s in &skipped {
+                say(out, format!("no population for {s}\n"))?;
+            }
+            Ok(0)
+        }
+        (None, Some(map)) => {
+            let text = std::fs::read_to_string(map).map_err(|source| Error::Read { path: map.clone(), source })?;
+            let file: MapFile = toml::from_str(&text).map_err(|e| Error::Invalid(format!("{}: {}", map.display(), e.message())))?;
+            let year = a.year.unwrap_or(current_year() - 1);
+            let mut obs = Vec::new();
+            let mut cached = 0;
+            let mut notes = Vec::new();
+            let regions: Vec<(&City, String)> = ctx.registry.cities.iter().filter_map(|c| number_in(c, Some(year)).map(|n| (c, n))).collect();
+            let codes: Vec<String> = regions.iter().map(|(_, n)| n.clone()).collect();
+            let today = today();
+            for m in &file.map {
+                let dp = ctx.catalog.get(&m.data_point).ok_or_else(|| Error::Invalid(format!("{}: data point '{}' is not in the catalog", map.display(), m.data_point)))?;
+                let (num, c1) = fetch_side(&mut cl, &m.numerator, &codes, Some(year))?;
+                let den = match &m.denominator {
+                    Some(d) => Some(fetch_side(&mut cl, d, &codes, Some(year))?),
+                    None => None,
+                };
+                cached += c1 + den.as_ref().map(|d| d.1).unwrap_or(0);
+                let y = year.to_string();
+                for (c, n) in &regions {
+                    let nv = region_value(&num, n, Some(&y));
+                    let dv = den.as_ref().map(|(cubes, _)| region_value(cubes, n, Some(&y)));
+                    let value = match (nv, dv) {
+                        (Ok(Some((x, _))), None) => Some(x * m.scale),
+                        (Ok(Some((x, _))), Some(Ok(Some((d, _))))) if d != 0.0 => Some(x / d * m.scale),
+                        (Err(e), _) | (_, Some(Err(e))) => {
+                            notes.push(format!("{} {}: {e}", c.name, dp.label()));
+                            None
+                        }
+                        _ => {
+                            notes.push(format!("{} {}: not in SSB's answer", c.name, dp.label()));
+                            None
+                        }
+                    };
+                    let Some(v) = value else { continue };
+                    let tables = match &m.denominator {
+                        Some(d) if d.table != m.numerator.table => format!("SSB tables {} and {}", m.numerator.table, d.table),
+                        _ => format!("SSB table {}", m.numerator.table),
+                    };
+                    obs.push(Observation {
+                        line: 0,
+                        city: c.slug.clone(),
+                        year,
+                        data_point: dp.id.clone(),
+                        value: Some((v * 1e6).round() / 1e6),
+                        unit: None,
+                        numerator: None,
+                        denominator: None,
+                        quality: Some(m.quality.clone().unwrap_or_else(|| "accurate measurement".into())),
+                        origin: Some("official statistics".into()),
+                        source: Some(format!("{tables}, fetched {today}{}", if m.verified { "" } else { " (mapping unverified)" })),
+                        verified: None,
+                        note: (!m.note.is_empty()).then(|| m.note.clone()),
+                    });
+                }
+            }
+            if obs.is_empty() {
+                say(out, "SSB returned no values; nothing imported\n".into())?;
+                for n in &notes {
+                    say(out, format!("  {n}\n"))?;
+                }
+                return Ok(1);
+            }
+            let hash = {
+                use sha2::{Digest, Sha256};
+                let j = serde_json::to_string(&obs.iter().map(|o| (&o.city, o.year, &o.data_point, o.value)).collect::<Vec<_>>()).unwrap_or_default();
+                Sha256::digest(j.as_bytes()).iter().map(|b| format!("{b:02x}")).collect::<String>()
+            };
+            let mut store = ctx.open(Access::ReadWrite)?;
+            if let Some(r) = store.revision_by_hash(&hash)? {
+                say(out, format!("the same SSB values are already revision {}; nothing to do\n", r.revision_id))?;
+                return Ok(0);
+            }
+            let name = format!("SSB fetch {year} ({})", map.display());
+            let id = store.insert_revision(&NewRevision { source_file: &name, content_hash: &hash, format: "ssb", kind: "ssb" }, &obs)?;
+            say(out, format!("imported {} value(s) for {year} from SSB as revision {id}{}\n", obs.len(), if cached > 0 { format!(" ({cached} answer(s) from the cache)") } else { String::new() }))?;
+            for n in &notes {
+                say(out, format!("  {n}\n"))?;
+            }
+            Ok(0)
+        }
+        _ => Err(Error::Usage("say what to fetch: `u4ssc fetch ssb population [--year Y]` or `u4ssc fetch ssb --map kpis/sources/ssb.toml [--year Y]`".into())),
+    }
+}
+
+fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::Registry;
+
+    #[test]
+    fn municipality_number_for_the_year_asked() {
+        let r = Registry::embedded().unwrap();
+        let tromso = r.get("tromso").unwrap();
+        assert_eq!(number_in(tromso, Some(2024)).as_deref(), Some("5501"));
+        assert_eq!(number_in(tromso, Some(2021)).as_deref(), Some("5401"));
+        assert_eq!(number_in(tromso, Some(2015)).as_deref(), Some("1902"));
+        let oslo = r.get("oslo").unwrap();
+        assert_eq!(number_in(oslo, Some(2015)).as_deref(), Some("0301"));
+    }
+
+    #[test]
+    fn today_is_a_date() {
+        let t = today();
+        assert_eq!(t.len(), 10);
+        assert_eq!(&t[4..5], "-");
+    }
+}

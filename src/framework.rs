@@ -1,0 +1,362 @@
+//! Indicator frameworks as data: a tree of any depth (indicators -> aggregates -> index).
+//! Loaded from COINr's iMeta table, or built from the U4SSC catalog, so one scoring engine
+//! serves every framework.
+
+use crate::catalog::{Catalog, Direction};
+use crate::error::{Error, Result};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeKind {
+    Indicator,
+    Aggregate,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Goalposts {
+    pub lower: f64,
+    pub upper: f64,
+    pub scale: f64,
+    pub truncate: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FNode {
+    pub code: String,
+    pub name: String,
+    /// 1 = indicator level; aggregates above.
+    pub level: u32,
+    pub parent: Option<String>,
+    pub kind: NodeKind,
+    /// +1 higher is better, -1 lower is better.
+    pub direction: f64,
+    pub weight: f64,
+    pub denominator: Option<String>,
+    pub target: Option<f64>,
+    pub goalposts: Option<Goalposts>,
+    /// Shown but not scored.
+    pub scored: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Framework {
+    pub nodes: Vec<FNode>,
+    /// Group columns (peer groups) and denominator columns named by the framework.
+    pub groups: Vec<String>,
+    pub denominators: Vec<String>,
+}
+
+impl Framework {
+    pub fn indicators(&self) -> impl Iterator<Item = &FNode> {
+        self.nodes
+            .iter()
+            .filter(|n| n.kind == NodeKind::Indicator && n.scored)
+    }
+    pub fn node(&self, code: &str) -> Option<&FNode> {
+        self.nodes.iter().find(|n| n.code == code)
+    }
+    pub fn children(&self, code: &str) -> Vec<&FNode> {
+        self.nodes
+            .iter()
+            .filter(|n| n.parent.as_deref() == Some(code) && n.scored)
+            .collect()
+    }
+    /// Aggregates from the lowest level up, so children are computed before parents.
+    pub fn aggregates_bottom_up(&self) -> Vec<&FNode> {
+        let mut a: Vec<&FNode> = self
+            .nodes
+            .iter()
+            .filter(|n| n.kind == NodeKind::Aggregate)
+            .collect();
+        a.sort_by_key(|n| n.level);
+        a
+    }
+
+    /// Check the tree: unique codes, parents exist and are aggregates, no cycles, weights
+    /// usable, denominators known.
+    pub fn validate(&self, origin: &str) -> Result<()> {
+        let bad = |m: String| Err(Error::Invalid(format!("{origin}: {m}")));
+        let mut seen = HashSet::new();
+        for n in &self.nodes {
+            if !seen.insert(n.code.as_str()) {
+                return bad(format!("code '{}' is used twice", n.code));
+            }
+        }
+        let by: HashMap<&str, &FNode> = self.nodes.iter().map(|n| (n.code.as_str(), n)).collect();
+        for n in &self.nodes {
+            if let Some(p) = &n.parent {
+                match by.get(p.as_str()) {
+                    None => return bad(format!("'{}' names parent '{p}', which does not exist", n.code)),
+                    Some(pn) if pn.kind == NodeKind::Indicator => {
+                        return bad(format!("'{}' names parent '{p}', which is an indicator, not an aggregate", n.code))
+                    }
+                    Some(pn) if pn.level <= n.level => {
+                        return bad(format!("'{}' (level {}) has parent '{p}' at level {}; a parent must be at a higher level", n.code, n.level, pn.level))
+                    }
+                    _ => {}
+                }
+            } else if n.kind == NodeKind::Indicator {
+                return bad(format!("indicator '{}' has no parent (an orphan)", n.code));
+            }
+            // cycle check: walk up at most nodes.len() steps
+            let mut cur = n;
+            for _ in 0..=self.nodes.len() {
+                match cur.parent.as_deref().and_then(|p| by.get(p)) {
+                    Some(p) => cur = p,
+                    None => break,
+                }
+                if cur.code == n.code {
+                    return bad(format!("'{}' is its own ancestor (a cycle)", n.code));
+                }
+            }
+            if !n.weight.is_finite() || n.weight < 0.0 {
+                return bad(format!(
+                    "'{}' has weight {}; weights must be zero or positive",
+                    n.code, n.weight
+                ));
+            }
+            if let Some(d) = &n.denominator {
+                if !self.denominators.contains(d) {
+                    return bad(format!(
+                        "'{}' names denominator '{d}', which is not a Denominator row",
+                        n.code
+                    ));
+                }
+            }
+        }
+        for a in self.nodes.iter().filter(|n| n.kind == NodeKind::Aggregate) {
+            let kids = self.children(&a.code);
+            if kids.is_empty() {
+                return bad(format!("aggregate '{}' has no children", a.code));
+            }
+            if kids.iter().map(|k| k.weight).sum::<f64>() <= 0.0 {
+                return bad(format!(
+                    "the weights under '{}' sum to zero and cannot be normalised",
+                    a.code
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Load COINr's iMeta table (CSV).
+    pub fn from_imeta(text: &str, origin: &str) -> Result<Framework> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(false)
+            .from_reader(text.as_bytes());
+        let header: Vec<String> = rdr
+            .headers()
+            .map_err(|e| Error::Invalid(format!("{origin}: {e}")))?
+            .iter()
+            .map(|h| h.trim().to_string())
+            .collect();
+        let col = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
+        let need = |name: &str| {
+            col(name).ok_or_else(|| {
+                Error::Invalid(format!("{origin}:1: the iMeta column '{name}' is missing"))
+            })
+        };
+        let (c_code, c_type) = (need("iCode")?, need("Type")?);
+        let (c_level, c_parent, c_dir, c_weight) =
+            (col("Level"), col("Parent"), col("Direction"), col("Weight"));
+        let (c_name, c_den, c_target) = (col("iName"), col("Denominator"), col("Target"));
+        let gp = [
+            col("goalpost_lower"),
+            col("goalpost_upper"),
+            col("goalpost_scale"),
+            col("goalpost_trunc2posts"),
+        ];
+        let mut fw = Framework {
+            nodes: vec![],
+            groups: vec![],
+            denominators: vec![],
+        };
+        for (i, rec) in rdr.records().enumerate() {
+            let line = i + 2;
+            let rec = rec.map_err(|e| Error::Invalid(format!("{origin}:{line}: {e}")))?;
+            let get = |c: Option<usize>| {
+                c.and_then(|c| rec.get(c))
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+            };
+            let num = |c: Option<usize>, what: &str| -> Result<Option<f64>> {
+                match get(c) {
+                    None => Ok(None),
+                    Some(s) => s.parse::<f64>().map(Some).map_err(|_| {
+                        Error::Invalid(format!("{origin}:{line}: {what} '{s}' is not a number"))
+                    }),
+                }
+            };
+            let code = get(Some(c_code))
+                .ok_or_else(|| Error::Invalid(format!("{origin}:{line}: iCode is empty")))?
+                .to_string();
+            let kind = match get(Some(c_type)).unwrap_or("") {
+                "Indicator" => NodeKind::Indicator,
+                "Aggregate" => NodeKind::Aggregate,
+                "Group" => {
+                    fw.groups.push(code);
+                    continue;
+                }
+                "Denominator" => {
+                    fw.denominators.push(code);
+                    continue;
+                }
+                "Other" => continue,
+                t => return Err(Error::Invalid(format!("{origin}:{line}: Type '{t}' is not Indicator, Aggregate, Group, Denominator or Other"))),
+            };
+            let level = num(c_level, "Level")?.ok_or_else(|| {
+                Error::Invalid(format!("{origin}:{line}: Level is empty for '{code}'"))
+            })?;
+            let goalposts = match (num(gp[0], "goalpost_lower")?, num(gp[1], "goalpost_upper")?) {
+                (Some(lower), Some(upper)) => Some(Goalposts {
+                    lower,
+                    upper,
+                    scale: num(gp[2], "goalpost_scale")?.unwrap_or(1.0),
+                    truncate: get(gp[3])
+                        .map(|s| s.eq_ignore_ascii_case("true"))
+                        .unwrap_or(true),
+                }),
+                _ => None,
+            };
+            fw.nodes.push(FNode {
+                name: get(c_name).unwrap_or(&code).to_string(),
+                code,
+                level: level as u32,
+                parent: get(c_parent).map(String::from),
+                kind,
+                direction: num(c_dir, "Direction")?.unwrap_or(1.0),
+                weight: num(c_weight, "Weight")?.unwrap_or(1.0),
+                denominator: get(c_den).map(String::from),
+                target: num(c_target, "Target")?,
+                goalposts,
+                scored: true,
+            });
+        }
+        fw.validate(origin)?;
+        Ok(fw)
+    }
+
+    /// The U4SSC catalog as a framework: data point -> category -> sub-dimension ->
+    /// dimension -> index. Data points without a direction-able target still take part in
+    /// peer methods; target bands count as higher-is-better on closeness to the band.
+    pub fn from_catalog(c: &Catalog) -> Framework {
+        let mut nodes = Vec::new();
+        for dp in &c.data_points {
+            nodes.push(FNode {
+                code: dp.id.clone(),
+                name: dp.name.clone(),
+                level: 1,
+                parent: Some(dp.category.clone()),
+                kind: NodeKind::Indicator,
+                direction: if dp.direction == Direction::LowerBetter {
+                    -1.0
+                } else {
+                    1.0
+                },
+                weight: 1.0,
+                denominator: None,
+                target: dp.target.value,
+                goalposts: None,
+                scored: true,
+            });
+        }
+        for (level, list) in [
+            (2, &c.categories),
+            (3, &c.subdimensions),
+            (4, &c.dimensions),
+        ] {
+            for n in list.iter() {
+                let parent = match level {
+                    2 => n.subdimension.clone(),
+                    3 => n.dimension.clone(),
+                    _ => Some("index".to_string()),
+                };
+                nodes.push(FNode {
+                    code: n.code.clone(),
+                    name: n.name.clone(),
+                    level,
+                    parent,
+                    kind: NodeKind::Aggregate,
+                    direction: 1.0,
+                    weight: 1.0,
+                    denominator: None,
+                    target: None,
+                    goalposts: None,
+                    scored: true,
+                });
+            }
+        }
+        nodes.push(FNode {
+            code: "index".into(),
+            name: "Overall".into(),
+            level: 5,
+            parent: None,
+            kind: NodeKind::Aggregate,
+            direction: 1.0,
+            weight: 1.0,
+            denominator: None,
+            target: None,
+            goalposts: None,
+            scored: true,
+        });
+        Framework {
+            nodes,
+            groups: vec![],
+            denominators: vec![],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const META: &str = "Level,iCode,iName,Direction,Weight,Parent,Type,Denominator\n1,a,A,1,1,P,Indicator,\n1,b,B,-1,1,P,Indicator,Pop\n2,P,Pillar,1,1,,Aggregate,\n,Pop,Population,,,,Denominator,\n,G,Group,,,,Group,\n";
+
+    #[test]
+    fn imeta_loads_tree_groups_and_denominators() {
+        let f = Framework::from_imeta(META, "m").unwrap();
+        assert_eq!(f.indicators().count(), 2);
+        assert_eq!(f.children("P").len(), 2);
+        assert_eq!(f.groups, vec!["G"]);
+        assert_eq!(f.node("b").unwrap().direction, -1.0);
+    }
+
+    #[test]
+    fn broken_trees_are_refused_with_a_reason() {
+        let orphan = META.replace("1,a,A,1,1,P,Indicator,", "1,a,A,1,1,,Indicator,");
+        assert!(Framework::from_imeta(&orphan, "m")
+            .unwrap_err()
+            .to_string()
+            .contains("orphan"));
+        let under_indicator =
+            META.replace("1,b,B,-1,1,P,Indicator,Pop", "1,b,B,-1,1,a,Indicator,Pop");
+        assert!(Framework::from_imeta(&under_indicator, "m")
+            .unwrap_err()
+            .to_string()
+            .contains("is an indicator"));
+        let unknown_den = META.replace(",Pop\n2", ",Area\n2");
+        assert!(Framework::from_imeta(&unknown_den, "m")
+            .unwrap_err()
+            .to_string()
+            .contains("denominator 'Area'"));
+        let zero = META
+            .replace("1,a,A,1,1,P", "1,a,A,1,0,P")
+            .replace("1,b,B,-1,1,P", "1,b,B,-1,0,P");
+        assert!(Framework::from_imeta(&zero, "m")
+            .unwrap_err()
+            .to_string()
+            .contains("sum to zero"));
+    }
+
+    #[test]
+    fn catalog_becomes_a_five_level_framework() {
+        let c = Catalog::embedded().unwrap();
+        let f = Framework::from_catalog(&c);
+        f.validate("catalog").unwrap();
+        assert_eq!(f.indicators().count(), 112);
+        assert_eq!(f.children("index").len(), 3);
+    }
+}

@@ -1,0 +1,20 @@
+//! u4ssc: benchmark cities on the U4SSC Key Performance Indicators for Smart Sustainable
+//! Cities (ITU-T Y.4903). See ARCHITECTURE.md for the pipeline and its seams.
+
+pub mod app;
+pub mod catalog;
+pub mod demo;
+pub mod error;
+pub mod export;
+pub mod fetch;
+pub mod framework;
+pub mod pipeline;
+pub mod registry;
+pub mod score_cmd;
+pub mod scoring;
+pub mod stats;
+pub mod store;
+pub mod submission;
+pub mod table;
+
+pub use error::{Error, Result};

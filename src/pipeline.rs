@@ -1,0 +1,853 @@
+//! The composite-indicator pipeline (COINr-compatible): denominate, impute, treat outliers,
+//! normalise, aggregate, rank. Works on any [`Framework`]; every stage's data set is kept.
+//! Formulas and their COINr counterparts are in METHODOLOGY.md.
+
+use crate::error::{Error, Result};
+use crate::framework::{FNode, Framework, NodeKind};
+use crate::stats;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A unit (city, country) and its non-indicator columns.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unit {
+    pub code: String,
+    pub name: Option<String>,
+    pub time: Option<String>,
+    pub groups: BTreeMap<String, String>,
+    pub denominators: BTreeMap<String, Option<f64>>,
+}
+
+/// Units x columns of values (the iData wide shape).
+#[derive(Debug, Clone)]
+pub struct Panel {
+    pub units: Vec<Unit>,
+    pub columns: Vec<String>,
+    pub values: Vec<Vec<Option<f64>>>,
+}
+
+impl Panel {
+    pub fn col(&self, code: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == code)
+    }
+    pub fn column(&self, j: usize) -> Vec<Option<f64>> {
+        self.values.iter().map(|r| r[j]).collect()
+    }
+    pub fn set_column(&mut self, j: usize, v: &[Option<f64>]) {
+        for (r, x) in self.values.iter_mut().zip(v) {
+            r[j] = *x;
+        }
+    }
+    pub fn get(&self, unit: &str, col: &str) -> Option<f64> {
+        let i = self.units.iter().position(|u| u.code == unit)?;
+        self.values[i][self.col(col)?]
+    }
+
+    /// Read COINr's iData table for a framework.
+    pub fn from_idata(text: &str, fw: &Framework, origin: &str) -> Result<Panel> {
+        let mut rdr = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+        let header: Vec<String> = rdr
+            .headers()
+            .map_err(|e| Error::Invalid(format!("{origin}: {e}")))?
+            .iter()
+            .map(|h| h.trim().to_string())
+            .collect();
+        let indicators: Vec<String> = fw.indicators().map(|n| n.code.clone()).collect();
+        let pos = |name: &str| header.iter().position(|h| h == name);
+        let c_code = pos("uCode")
+            .ok_or_else(|| Error::Invalid(format!("{origin}:1: the column uCode is missing")))?;
+        for (i, h) in header.iter().enumerate() {
+            let known = ["uCode", "uName", "Time"].contains(&h.as_str())
+                || fw.groups.contains(h)
+                || fw.denominators.contains(h)
+                || indicators.contains(h);
+            if !known {
+                return Err(Error::Invalid(format!(
+                    "{origin}:1:{}: column '{h}' is not described in iMeta",
+                    i + 1
+                )));
+            }
+        }
+        for ind in &indicators {
+            if pos(ind).is_none() {
+                return Err(Error::Invalid(format!(
+                    "{origin}:1: indicator '{ind}' from iMeta has no column"
+                )));
+            }
+        }
+        let mut panel = Panel {
+            units: vec![],
+            columns: indicators.clone(),
+            values: vec![],
+        };
+        for (i, rec) in rdr.records().enumerate() {
+            let line = i + 2;
+            let rec = rec.map_err(|e| Error::Invalid(format!("{origin}:{line}: {e}")))?;
+            let cell = |c: usize| {
+                rec.get(c)
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty() && *s != "NA")
+            };
+            let num = |c: usize| -> Result<Option<f64>> {
+                match cell(c) {
+                    None => Ok(None),
+                    Some(s) => match s.parse::<f64>() {
+                        Ok(v) if v.is_finite() => Ok(Some(v)),
+                        _ => Err(Error::Invalid(format!(
+                            "{origin}:{line}:{}: '{s}' is not a number",
+                            c + 1
+                        ))),
+                    },
+                }
+            };
+            let mut unit = Unit {
+                code: cell(c_code)
+                    .ok_or_else(|| Error::Invalid(format!("{origin}:{line}: uCode is empty")))?
+                    .to_string(),
+                name: pos("uName").and_then(&cell).map(String::from),
+                time: pos("Time").and_then(&cell).map(String::from),
+                groups: BTreeMap::new(),
+                denominators: BTreeMap::new(),
+            };
+            for g in &fw.groups {
+                if let Some(c) = pos(g) {
+                    if let Some(v) = cell(c) {
+                        unit.groups.insert(g.clone(), v.to_string());
+                    }
+                }
+            }
+            for d in &fw.denominators {
+                if let Some(c) = pos(d) {
+                    unit.denominators.insert(d.clone(), num(c)?);
+                }
+            }
+            let mut row = Vec::with_capacity(indicators.len());
+            for ind in &indicators {
+                row.push(num(pos(ind).unwrap_or(0))?);
+            }
+            if panel.units.iter().any(|u| u.code == unit.code) {
+                return Err(Error::Invalid(format!(
+                    "{origin}:{line}: unit '{}' appears twice",
+                    unit.code
+                )));
+            }
+            panel.units.push(unit);
+            panel.values.push(row);
+        }
+        Ok(panel)
+    }
+
+    /// Write the iData wide shape: unit columns, groups, then the given columns.
+    pub fn to_csv(&self, groups: &[String]) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut head = vec!["uCode".to_string(), "uName".to_string(), "Time".to_string()];
+        head.extend(groups.iter().cloned());
+        head.extend(self.columns.iter().cloned());
+        let _ = w.write_record(&head);
+        for (u, row) in self.units.iter().zip(&self.values) {
+            let mut rec = vec![
+                u.code.clone(),
+                u.name.clone().unwrap_or_default(),
+                u.time.clone().unwrap_or_default(),
+            ];
+            for g in groups {
+                rec.push(u.groups.get(g).cloned().unwrap_or_default());
+            }
+            rec.extend(
+                row.iter()
+                    .map(|v| v.map(|x| format!("{x}")).unwrap_or_default()),
+            );
+            let _ = w.write_record(&rec);
+        }
+        w.into_inner()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+// ---------------------------------------------------------------- method file
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Method {
+    pub denominate: Denominate,
+    pub impute: Impute,
+    pub treat: Treat,
+    pub normalise: Normalise,
+    pub aggregate: Aggregate,
+    pub rank: Rank,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Rank {
+    /// Rank the scores rounded to this many decimals (COINr's results tables rank the scores
+    /// as rounded for display, so that 6.616 and 6.619 share a rank at 2 decimals).
+    pub decimals: Option<i32>,
+}
+
+impl Rank {
+    pub fn ranks(&self, col: &[Option<f64>]) -> Vec<Option<usize>> {
+        match self.decimals {
+            None => stats::rank_desc(col),
+            Some(d) => {
+                let f = 10f64.powi(d);
+                let r: Vec<Option<f64>> =
+                    col.iter().map(|v| v.map(|x| (x * f).round() / f)).collect();
+                stats::rank_desc(&r)
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Denominate {
+    pub enabled: bool,
+}
+impl Default for Denominate {
+    fn default() -> Self {
+        Denominate { enabled: true }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ImputeMethod {
+    /// No imputation; aggregates use the available values.
+    #[default]
+    None,
+    Mean,
+    Median,
+    GroupMean,
+    GroupMedian,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Impute {
+    pub method: ImputeMethod,
+    pub group: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TreatMethod {
+    #[default]
+    None,
+    Coinr,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Treat {
+    pub method: TreatMethod,
+    pub winmax: usize,
+    pub skew: f64,
+    pub kurtosis: f64,
+}
+impl Default for Treat {
+    fn default() -> Self {
+        Treat {
+            method: TreatMethod::None,
+            winmax: 5,
+            skew: 2.0,
+            kurtosis: 3.5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum NormaliseMethod {
+    #[default]
+    Minmax,
+    Goalposts,
+    Zscore,
+    Rank,
+    PercentileRank,
+    DistanceToTarget,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Normalise {
+    pub method: NormaliseMethod,
+    pub lower: f64,
+    pub upper: f64,
+    /// z-score: the mean and standard deviation of the result
+    pub mean: f64,
+    pub sd: f64,
+    /// distance to target: cap at 1 (values past the target count as reaching it)
+    pub cap: bool,
+}
+impl Default for Normalise {
+    fn default() -> Self {
+        Normalise {
+            method: NormaliseMethod::Minmax,
+            lower: 0.0,
+            upper: 100.0,
+            mean: 0.0,
+            sd: 1.0,
+            cap: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AggregateMethod {
+    #[default]
+    Arithmetic,
+    Geometric,
+    Harmonic,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Aggregate {
+    pub method: AggregateMethod,
+    /// Share of an aggregate's children (by count) that must have a value, else the
+    /// aggregate is missing.
+    pub coverage: f64,
+}
+impl Default for Aggregate {
+    fn default() -> Self {
+        Aggregate {
+            method: AggregateMethod::Arithmetic,
+            coverage: 0.0,
+        }
+    }
+}
+
+impl Method {
+    pub fn parse(text: &str, origin: &str) -> Result<Method> {
+        toml::from_str(text).map_err(|e| match e.span() {
+            Some(s) => {
+                let (line, column) = crate::catalog::line_col(text, s.start);
+                Error::Located {
+                    file: origin.into(),
+                    line,
+                    column,
+                    message: e.message().into(),
+                }
+            }
+            None => Error::Invalid(format!("{origin}: {}", e.message())),
+        })
+    }
+}
+
+// ---------------------------------------------------------------- stages
+
+pub fn denominate(panel: &Panel, fw: &Framework) -> Panel {
+    let mut out = panel.clone();
+    for n in fw.indicators() {
+        let (Some(d), Some(j)) = (&n.denominator, panel.col(&n.code)) else {
+            continue;
+        };
+        for (i, u) in panel.units.iter().enumerate() {
+            let den = u.denominators.get(d).copied().flatten();
+            out.values[i][j] = match (panel.values[i][j], den) {
+                (Some(x), Some(den)) if den != 0.0 => Some(x / den),
+                _ => None,
+            };
+        }
+    }
+    out
+}
+
+/// Fill missing values. Returns the panel and the (unit, column) cells that were imputed.
+pub fn impute(panel: &Panel, m: &Impute) -> Result<(Panel, Vec<(usize, usize)>)> {
+    let mut out = panel.clone();
+    let mut filled = Vec::new();
+    if m.method == ImputeMethod::None {
+        return Ok((out, filled));
+    }
+    let grouped = matches!(
+        m.method,
+        ImputeMethod::GroupMean | ImputeMethod::GroupMedian
+    );
+    let group = if grouped {
+        Some(m.group.clone().ok_or_else(|| {
+            Error::Invalid("the method imputes by group but names no [impute] group".into())
+        })?)
+    } else {
+        None
+    };
+    let key = |u: &Unit| group.as_ref().and_then(|g| u.groups.get(g).cloned());
+    for j in 0..panel.columns.len() {
+        for i in 0..panel.units.len() {
+            if panel.values[i][j].is_some() {
+                continue;
+            }
+            let k = key(&panel.units[i]);
+            let pool: Vec<f64> = (0..panel.units.len())
+                .filter(|&o| !grouped || key(&panel.units[o]) == k)
+                .filter_map(|o| panel.values[o][j])
+                .collect();
+            let v = match m.method {
+                ImputeMethod::Mean | ImputeMethod::GroupMean => stats::mean(&pool),
+                _ => stats::median(&pool),
+            };
+            if v.is_some() {
+                out.values[i][j] = v;
+                filled.push((i, j));
+            }
+        }
+    }
+    Ok((out, filled))
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TreatReport {
+    pub column: String,
+    pub low: usize,
+    pub high: usize,
+    pub log: bool,
+    /// Cells changed: (unit index, "high" / "low" / "log")
+    pub changed: Vec<(usize, &'static str)>,
+}
+
+fn passes(x: &[f64], t: &Treat) -> bool {
+    match (stats::skew(x), stats::kurtosis(x)) {
+        (Some(s), Some(k)) => s.abs() < t.skew || k < t.kurtosis,
+        _ => true,
+    }
+}
+
+/// COINr outlier treatment of one column (missing values left as they are).
+pub fn treat_column(col: &[Option<f64>], t: &Treat) -> (Vec<Option<f64>>, TreatReport) {
+    let idx: Vec<usize> = (0..col.len()).filter(|&i| col[i].is_some()).collect();
+    let mut x: Vec<f64> = idx.iter().filter_map(|&i| col[i]).collect();
+    let mut rep = TreatReport::default();
+    if t.method == TreatMethod::None || passes(&x, t) {
+        return (col.to_vec(), rep);
+    }
+    let mut side = vec![None::<&'static str>; x.len()];
+    while !passes(&x, t) && side.iter().filter(|s| s.is_some()).count() < t.winmax {
+        let skew = stats::skew(&x).unwrap_or(0.0);
+        let high = skew >= 0.0;
+        let extreme = if high {
+            x.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+        } else {
+            x.iter().copied().fold(f64::INFINITY, f64::min)
+        };
+        let others = x.iter().copied().filter(|v| *v != extreme);
+        let next = if high {
+            others.fold(f64::NEG_INFINITY, f64::max)
+        } else {
+            others.fold(f64::INFINITY, f64::min)
+        };
+        if !next.is_finite() {
+            break; // all values equal
+        }
+        for (v, s) in x.iter_mut().zip(side.iter_mut()) {
+            if *v == extreme {
+                *v = next;
+                *s = Some(if high { "high" } else { "low" });
+            }
+        }
+    }
+    let mut out = col.to_vec();
+    if passes(&x, t) {
+        for (k, &i) in idx.iter().enumerate() {
+            out[i] = Some(x[k]);
+            if let Some(s) = side[k] {
+                rep.changed.push((i, s));
+                if s == "high" {
+                    rep.high += 1
+                } else {
+                    rep.low += 1
+                }
+            }
+        }
+    } else {
+        // winsorising could not pass: log transform of the untreated values
+        let orig: Vec<f64> = idx.iter().filter_map(|&i| col[i]).collect();
+        let skew = stats::skew(&orig).unwrap_or(0.0);
+        let (mn, mx) = orig
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                (a.min(*v), b.max(*v))
+            });
+        for &i in &idx {
+            let v = col[i].unwrap_or(0.0);
+            out[i] = Some(if skew >= 0.0 {
+                (v - mn + 0.01 * (mx - mn)).ln()
+            } else {
+                -((mx - v + 0.01 * (mx - mn)).ln())
+            });
+            rep.changed.push((i, "log"));
+        }
+        rep.log = true;
+    }
+    (out, rep)
+}
+
+pub fn treat(panel: &Panel, t: &Treat) -> (Panel, Vec<TreatReport>) {
+    let mut out = panel.clone();
+    let mut reps = Vec::new();
+    for j in 0..panel.columns.len() {
+        let (v, mut r) = treat_column(&panel.column(j), t);
+        r.column = panel.columns[j].clone();
+        out.set_column(j, &v);
+        reps.push(r);
+    }
+    (out, reps)
+}
+
+/// Normalise one column of an indicator (direction applied).
+pub fn normalise_column(
+    col: &[Option<f64>],
+    node: &FNode,
+    n: &Normalise,
+) -> Result<Vec<Option<f64>>> {
+    let d = node.direction;
+    let xs: Vec<f64> = col.iter().flatten().map(|v| v * d).collect();
+    let (mn, mx) = xs
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(*v), b.max(*v))
+        });
+    let out = match n.method {
+        NormaliseMethod::Minmax => col
+            .iter()
+            .map(|v| {
+                v.map(|v| {
+                    if mx > mn {
+                        (v * d - mn) / (mx - mn) * (n.upper - n.lower) + n.lower
+                    } else {
+                        (n.upper + n.lower) / 2.0
+                    }
+                })
+            })
+            .collect(),
+        NormaliseMethod::Zscore => {
+            let m = stats::mean(&xs).unwrap_or(0.0);
+            let s = stats::sd(&xs).unwrap_or(0.0);
+            col.iter()
+                .map(|v| {
+                    v.map(|v| {
+                        if s > 0.0 {
+                            (v * d - m) / s * n.sd + n.mean
+                        } else {
+                            n.mean
+                        }
+                    })
+                })
+                .collect()
+        }
+        NormaliseMethod::Rank => {
+            let dv: Vec<Option<f64>> = col.iter().map(|v| v.map(|v| -v * d)).collect();
+            // rank ascending of -x: the worst gets rank 1 so that higher is better; ties min
+            stats::rank_desc(&dv)
+                .iter()
+                .zip(&dv)
+                .map(|(r, _)| r.map(|r| (dv.iter().flatten().count() + 1 - r) as f64))
+                .collect()
+        }
+        NormaliseMethod::PercentileRank => {
+            let dv: Vec<Option<f64>> = col.iter().map(|v| v.map(|v| v * d)).collect();
+            stats::percentile_rank(&dv)
+                .into_iter()
+                .map(|p| p.map(|p| p * (n.upper - n.lower) + n.lower))
+                .collect()
+        }
+        NormaliseMethod::Goalposts => {
+            let gp = node.goalposts.clone().ok_or_else(|| {
+                Error::Invalid(format!(
+                    "indicator '{}' has no goalposts for goalpost normalisation",
+                    node.code
+                ))
+            })?;
+            col.iter()
+                .map(|v| {
+                    v.map(|v| {
+                        let mut s = if d > 0.0 {
+                            (v - gp.lower) / (gp.upper - gp.lower)
+                        } else {
+                            (gp.upper - v) / (gp.upper - gp.lower)
+                        };
+                        if gp.truncate {
+                            s = s.clamp(0.0, 1.0);
+                        }
+                        s * gp.scale
+                    })
+                })
+                .collect()
+        }
+        NormaliseMethod::DistanceToTarget => {
+            let t = node.target.ok_or_else(|| {
+                Error::Invalid(format!(
+                    "indicator '{}' has no target for distance-to-target normalisation",
+                    node.code
+                ))
+            })?;
+            let raw: Vec<f64> = col.iter().flatten().copied().collect();
+            let (rmn, rmx) = raw
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                    (a.min(*v), b.max(*v))
+                });
+            col.iter()
+                .map(|v| {
+                    v.map(|v| {
+                        let s = if d > 0.0 {
+                            (v - rmn) / (t - rmn)
+                        } else {
+                            (rmx - v) / (rmx - t)
+                        };
+                        let s = if s.is_finite() { s } else { 1.0 };
+                        let s = if n.cap { s.min(1.0) } else { s };
+                        s * (n.upper - n.lower) + n.lower
+                    })
+                })
+                .collect()
+        }
+    };
+    Ok(out)
+}
+
+pub fn normalise(panel: &Panel, fw: &Framework, n: &Normalise) -> Result<Panel> {
+    let mut out = panel.clone();
+    for (j, code) in panel.columns.iter().enumerate() {
+        let Some(node) = fw.node(code) else { continue };
+        let v = normalise_column(&panel.column(j), node, n)?;
+        out.set_column(j, &v);
+    }
+    Ok(out)
+}
+
+/// Weighted mean of (value, weight) pairs by the chosen method; weights rescaled to 1.
+pub fn weighted_mean(pairs: &[(f64, f64)], m: AggregateMethod) -> Option<f64> {
+    let wsum: f64 = pairs.iter().map(|p| p.1).sum();
+    if pairs.is_empty() || wsum <= 0.0 {
+        return None;
+    }
+    Some(match m {
+        AggregateMethod::Arithmetic => pairs.iter().map(|(x, w)| x * w).sum::<f64>() / wsum,
+        AggregateMethod::Geometric => {
+            if pairs.iter().any(|(x, _)| *x <= 0.0) {
+                return None;
+            }
+            (pairs.iter().map(|(x, w)| w * x.ln()).sum::<f64>() / wsum).exp()
+        }
+        AggregateMethod::Harmonic => {
+            if pairs.iter().any(|(x, _)| *x <= 0.0) {
+                return None;
+            }
+            wsum / pairs.iter().map(|(x, w)| w / x).sum::<f64>()
+        }
+    })
+}
+
+/// Add every aggregate as a column, bottom-up.
+pub fn aggregate(panel: &Panel, fw: &Framework, a: &Aggregate) -> Panel {
+    let mut out = panel.clone();
+    for node in fw.aggregates_bottom_up() {
+        let kids = fw.children(&node.code);
+        let cols: Vec<(Option<usize>, f64)> =
+            kids.iter().map(|k| (out.col(&k.code), k.weight)).collect();
+        let vals: Vec<Option<f64>> = (0..out.units.len())
+            .map(|i| {
+                let pairs: Vec<(f64, f64)> = cols
+                    .iter()
+                    .filter_map(|(c, w)| c.and_then(|c| out.values[i][c]).map(|x| (x, *w)))
+                    .collect();
+                let share = pairs.len() as f64 / kids.len() as f64;
+                if pairs.is_empty() || share + 1e-12 < a.coverage {
+                    None
+                } else {
+                    weighted_mean(&pairs, a.method)
+                }
+            })
+            .collect();
+        out.columns.push(node.code.clone());
+        for (r, v) in out.values.iter_mut().zip(vals) {
+            r.push(v);
+        }
+    }
+    out
+}
+
+/// Everything a pipeline run produced.
+pub struct Outcome {
+    pub rank: Rank,
+    pub denominated: Panel,
+    pub imputed: Panel,
+    pub imputed_cells: Vec<(usize, usize)>,
+    pub treated: Panel,
+    pub treatment: Vec<TreatReport>,
+    pub normalised: Panel,
+    pub aggregated: Panel,
+}
+
+pub fn run(raw: &Panel, fw: &Framework, m: &Method) -> Result<Outcome> {
+    let denominated = if m.denominate.enabled {
+        denominate(raw, fw)
+    } else {
+        raw.clone()
+    };
+    let (imputed, imputed_cells) = impute(&denominated, &m.impute)?;
+    let (treated, treatment) = treat(&imputed, &m.treat);
+    let normalised = normalise(&treated, fw, &m.normalise)?;
+    let aggregated = aggregate(&normalised, fw, &m.aggregate);
+    Ok(Outcome {
+        rank: m.rank.clone(),
+        denominated,
+        imputed,
+        imputed_cells,
+        treated,
+        treatment,
+        normalised,
+        aggregated,
+    })
+}
+
+impl Outcome {
+    /// results.csv: one row per unit and aggregate: unit, node, score, rank.
+    pub fn results_csv(&self, fw: &Framework) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let _ = w.write_record(["uCode", "iCode", "Level", "score", "rank"]);
+        let p = &self.aggregated;
+        for node in fw.aggregates_bottom_up().into_iter().rev() {
+            let Some(j) = p.col(&node.code) else { continue };
+            let col = p.column(j);
+            let ranks = self.rank.ranks(&col);
+            for (i, u) in p.units.iter().enumerate() {
+                let _ = w.write_record([
+                    u.code.clone(),
+                    node.code.clone(),
+                    node.level.to_string(),
+                    col[i].map(|v| format!("{v}")).unwrap_or_default(),
+                    ranks[i].map(|r| r.to_string()).unwrap_or_default(),
+                ]);
+            }
+        }
+        w.into_inner()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Write every stage and the results into `dir`.
+    pub fn write(&self, fw: &Framework, dir: &Path) -> Result<Vec<String>> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+            path: dir.into(),
+            source,
+        })?;
+        let files = [
+            ("stage_denominated.csv", self.denominated.to_csv(&fw.groups)),
+            ("stage_imputed.csv", self.imputed.to_csv(&fw.groups)),
+            ("stage_treated.csv", self.treated.to_csv(&fw.groups)),
+            ("stage_normalised.csv", self.normalised.to_csv(&fw.groups)),
+            ("stage_aggregated.csv", self.aggregated.to_csv(&fw.groups)),
+            ("results.csv", self.results_csv(fw)),
+        ];
+        let mut written = Vec::new();
+        for (name, text) in files {
+            let path = dir.join(name);
+            let tmp = dir.join(format!(".{name}.tmp"));
+            std::fs::write(&tmp, text).map_err(|source| Error::Write {
+                path: tmp.clone(),
+                source,
+            })?;
+            std::fs::rename(&tmp, &path).map_err(|source| Error::Write {
+                path: path.clone(),
+                source,
+            })?;
+            written.push(name.to_string());
+        }
+        Ok(written)
+    }
+}
+
+#[allow(dead_code)]
+fn is_indicator(n: &FNode) -> bool {
+    n.kind == NodeKind::Indicator
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(dir: f64) -> FNode {
+        FNode {
+            code: "x".into(),
+            name: "x".into(),
+            level: 1,
+            parent: None,
+            kind: NodeKind::Indicator,
+            direction: dir,
+            weight: 1.0,
+            denominator: None,
+            target: Some(10.0),
+            goalposts: None,
+            scored: true,
+        }
+    }
+
+    #[test]
+    fn minmax_applies_direction_and_stays_in_bounds() {
+        let col = [Some(1.0), Some(3.0), None, Some(5.0)];
+        let n = Normalise::default();
+        assert_eq!(
+            normalise_column(&col, &node(1.0), &n).unwrap(),
+            vec![Some(0.0), Some(50.0), None, Some(100.0)]
+        );
+        assert_eq!(
+            normalise_column(&col, &node(-1.0), &n).unwrap(),
+            vec![Some(100.0), Some(50.0), None, Some(0.0)]
+        );
+        // adding a constant leaves min-max scores unchanged
+        let shifted: Vec<Option<f64>> = col.iter().map(|v| v.map(|v| v + 1000.0)).collect();
+        assert_eq!(
+            normalise_column(&shifted, &node(1.0), &n).unwrap(),
+            normalise_column(&col, &node(1.0), &n).unwrap()
+        );
+    }
+
+    #[test]
+    fn distance_to_target_caps_at_the_target() {
+        let col = [Some(0.0), Some(5.0), Some(20.0)];
+        let n = Normalise {
+            method: NormaliseMethod::DistanceToTarget,
+            lower: 0.0,
+            upper: 1.0,
+            ..Normalise::default()
+        };
+        assert_eq!(
+            normalise_column(&col, &node(1.0), &n).unwrap(),
+            vec![Some(0.0), Some(0.5), Some(1.0)]
+        );
+    }
+
+    #[test]
+    fn geometric_is_at_most_arithmetic() {
+        let p = [(10.0, 1.0), (90.0, 1.0), (40.0, 2.0)];
+        let a = weighted_mean(&p, AggregateMethod::Arithmetic).unwrap();
+        let g = weighted_mean(&p, AggregateMethod::Geometric).unwrap();
+        let h = weighted_mean(&p, AggregateMethod::Harmonic).unwrap();
+        assert!(h <= g && g <= a, "{h} {g} {a}");
+        assert_eq!(a, 45.0);
+    }
+
+    #[test]
+    fn winsorising_replaces_the_extreme_and_ties_together() {
+        let mut v: Vec<Option<f64>> = (1..=20).map(|i| Some(i as f64)).collect();
+        v.push(Some(1000.0));
+        let t = Treat {
+            method: TreatMethod::Coinr,
+            winmax: 5,
+            skew: 2.0,
+            kurtosis: 3.5,
+        };
+        let (out, rep) = treat_column(&v, &t);
+        assert_eq!(rep.high, 1);
+        assert_eq!(out[20], Some(20.0));
+        assert!(passes(
+            &out.iter().flatten().copied().collect::<Vec<_>>(),
+            &t
+        ));
+    }
+}

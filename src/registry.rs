@@ -1,0 +1,234 @@
+//! The city registry: which cities exist, their municipality numbers, population and peer
+//! groups. Loaded from `cities/registry.toml` (embedded; `--cities` reads another file).
+
+use crate::catalog::line_col;
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::path::Path;
+
+pub const EMBEDDED: &str = include_str!("../cities/registry.toml");
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct City {
+    pub slug: String,
+    pub name: String,
+    pub municipality_number: String,
+    #[serde(default)]
+    pub former_numbers: Vec<String>,
+    pub county: String,
+    pub population: u64,
+    pub population_year: i32,
+    #[serde(default)]
+    pub population_source: Option<String>,
+    #[serde(default)]
+    pub kostra_group: Option<u8>,
+    #[serde(default)]
+    pub kostra_basis: Option<String>,
+    #[serde(default)]
+    pub area_km2: Option<f64>,
+    #[serde(default)]
+    pub u4ssc_evaluation: bool,
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+impl City {
+    /// Population band used as a peer group (KOSTRA's size classes).
+    pub fn population_band(&self) -> &'static str {
+        match self.population {
+            0..=9_999 => "under 10 000",
+            10_000..=19_999 => "10 000-19 999",
+            20_000..=44_999 => "20 000-44 999",
+            45_000..=74_999 => "45 000-74 999",
+            75_000..=299_999 => "75 000-299 999",
+            _ => "300 000 and more",
+        }
+    }
+
+    /// Whether `number` was this city's municipality number in `year` (current or former).
+    pub fn had_number(&self, number: &str, year: Option<i32>) -> bool {
+        if self.municipality_number == number {
+            return true;
+        }
+        self.former_numbers.iter().any(|f| {
+            let (n, range) = f.split_once(':').unwrap_or((f.as_str(), ""));
+            if n != number {
+                return false;
+            }
+            let Some(year) = year else { return true };
+            let (from, to) = range.split_once('-').unwrap_or(("", ""));
+            let from = from.parse::<i32>().unwrap_or(i32::MIN);
+            let to = to.parse::<i32>().unwrap_or(i32::MAX);
+            (from..=to).contains(&year)
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegistryFile {
+    city: Vec<City>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Registry {
+    pub cities: Vec<City>,
+}
+
+/// How a city was named in a submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    Slug,
+    Number,
+    FormerNumber,
+    Name,
+}
+
+impl Registry {
+    pub fn embedded() -> Result<Registry> {
+        Registry::parse(EMBEDDED, "cities/registry.toml (embedded)")
+    }
+
+    pub fn load(path: &Path) -> Result<Registry> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Registry::parse(&text, &path.display().to_string())
+    }
+
+    pub fn parse(text: &str, origin: &str) -> Result<Registry> {
+        let file: RegistryFile = toml::from_str(text).map_err(|e| match e.span() {
+            Some(span) => {
+                let (line, column) = line_col(text, span.start);
+                Error::Located {
+                    file: origin.to_string(),
+                    line,
+                    column,
+                    message: e.message().to_string(),
+                }
+            }
+            None => Error::Invalid(format!("{origin}: {}", e.message())),
+        })?;
+        let mut slugs = HashSet::new();
+        let mut numbers = HashSet::new();
+        for c in &file.city {
+            let bad = |m: &str| Error::Invalid(format!("{origin}: city '{}': {m}", c.slug));
+            if c.slug.is_empty()
+                || !c
+                    .slug
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+            {
+                return Err(bad("slug must be lowercase ASCII letters, digits and '-'"));
+            }
+            if !slugs.insert(c.slug.clone()) {
+                return Err(bad("slug is used twice"));
+            }
+            if !(4..=6).contains(&c.municipality_number.len())
+                || !c.municipality_number.chars().all(|ch| ch.is_ascii_digit())
+            {
+                return Err(bad(
+                    "municipality_number must be four digits (six for synthetic cities)",
+                ));
+            }
+            if !numbers.insert(c.municipality_number.clone()) {
+                return Err(bad("municipality_number is used twice"));
+            }
+            if let Some(g) = c.kostra_group {
+                if !(1..=17).contains(&g) {
+                    return Err(bad("kostra_group must be 1-17"));
+                }
+            }
+        }
+        Ok(Registry { cities: file.city })
+    }
+
+    pub fn get(&self, slug: &str) -> Option<&City> {
+        self.cities.iter().find(|c| c.slug == slug)
+    }
+
+    /// Resolve a city as written in a submission: slug, municipality number (current, or
+    /// former in the given year) or name, all case-insensitive.
+    pub fn resolve(&self, text: &str, year: Option<i32>) -> Option<(&City, Match)> {
+        let t = text.trim();
+        let lower = t.to_lowercase();
+        if let Some(c) = self.cities.iter().find(|c| c.slug == lower) {
+            return Some((c, Match::Slug));
+        }
+        if (4..=6).contains(&t.len()) && t.chars().all(|c| c.is_ascii_digit()) {
+            if let Some(c) = self.cities.iter().find(|c| c.municipality_number == t) {
+                return Some((c, Match::Number));
+            }
+            if let Some(c) = self.cities.iter().find(|c| c.had_number(t, year)) {
+                return Some((c, Match::FormerNumber));
+            }
+            return None;
+        }
+        self.cities
+            .iter()
+            .find(|c| c.name.to_lowercase() == lower)
+            .map(|c| (c, Match::Name))
+    }
+
+    /// Peer groups a city belongs to, as (group kind, group value).
+    pub fn groups_of(&self, c: &City) -> Vec<(String, String)> {
+        let mut g = vec![("all".to_string(), "all cities".to_string())];
+        if let Some(k) = c.kostra_group {
+            g.push(("kostra".to_string(), format!("KOSTRA group {k}")));
+        }
+        g.push(("population".to_string(), c.population_band().to_string()));
+        g.push(("county".to_string(), c.county.clone()));
+        for custom in &c.groups {
+            g.push(("custom".to_string(), custom.clone()));
+        }
+        g
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_registry_has_the_17_network_cities() {
+        let r = Registry::embedded().unwrap();
+        assert_eq!(r.cities.len(), 17);
+        assert_eq!(r.cities.iter().filter(|c| c.u4ssc_evaluation).count(), 14);
+        assert!(r.get("oslo").is_some() && r.get("bergen").is_some());
+    }
+
+    #[test]
+    fn resolves_slug_number_name_and_former_number_by_year() {
+        let r = Registry::embedded().unwrap();
+        assert_eq!(r.resolve("Tromsø", None).unwrap().0.slug, "tromso");
+        assert_eq!(r.resolve("5501", Some(2024)).unwrap().0.slug, "tromso");
+        let (c, m) = r.resolve("5401", Some(2021)).unwrap();
+        assert_eq!((c.slug.as_str(), m), ("tromso", Match::FormerNumber));
+        // 5401 was Tromsø only in 2020-2023
+        assert!(r.resolve("5401", Some(2024)).is_none());
+        assert!(r.resolve("../etc", None).is_none());
+    }
+
+    #[test]
+    fn registry_accepts_more_cities_without_code_changes() {
+        let text = format!(
+            "{}\n[[city]]\nslug = \"sandnes\"\nname = \"Sandnes\"\nmunicipality_number = \"1108\"\ncounty = \"Rogaland\"\npopulation = 83000\npopulation_year = 2024\n",
+            EMBEDDED
+        );
+        let r = Registry::parse(&text, "x").unwrap();
+        assert_eq!(r.cities.len(), 18);
+        assert_eq!(r.resolve("1108", None).unwrap().0.name, "Sandnes");
+    }
+
+    #[test]
+    fn duplicate_slug_is_rejected() {
+        let text = format!("{}\n[[city]]\nslug = \"oslo\"\nname = \"Oslo 2\"\nmunicipality_number = \"9999\"\ncounty = \"x\"\npopulation = 1\npopulation_year = 2024\n", EMBEDDED);
+        assert!(Registry::parse(&text, "x")
+            .unwrap_err()
+            .to_string()
+            .contains("slug is used twice"));
+    }
+}

@@ -1,0 +1,805 @@
+//! The scoring engine: for every year, every city and every node of the catalog tree
+//! (data point -> KPI -> category -> sub-dimension -> dimension -> overall) the official
+//! U4SSC points and bands and a composite score by the run's method, with ranks.
+
+use super::bands;
+use super::method::{Aggregation, Impute, Normalisation, Outliers, RunMethod};
+use crate::catalog::{normalise_code, Catalog, DataPoint, Direction, UnitKind};
+use crate::pipeline::{treat_column, Treat, TreatMethod};
+use crate::registry::Registry;
+use crate::stats;
+use crate::store::CurrentValue;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    DataPoint,
+    Kpi,
+    Category,
+    Subdimension,
+    Dimension,
+    Overall,
+}
+
+impl Level {
+    pub const ALL: [Level; 6] = [
+        Level::DataPoint,
+        Level::Kpi,
+        Level::Category,
+        Level::Subdimension,
+        Level::Dimension,
+        Level::Overall,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::DataPoint => "data-point",
+            Level::Kpi => "kpi",
+            Level::Category => "category",
+            Level::Subdimension => "subdimension",
+            Level::Dimension => "dimension",
+            Level::Overall => "overall",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Level> {
+        Level::ALL
+            .into_iter()
+            .find(|l| l.as_str() == s || l.as_str().replace('-', "_") == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Child {
+    Dp(usize),
+    Node(usize),
+}
+
+#[derive(Debug, Clone)]
+pub struct TNode {
+    pub code: String,
+    pub name: String,
+    pub level: Level,
+    pub parent: Option<usize>,
+    pub children: Vec<Child>,
+    /// every data point under this node
+    pub dps: Vec<usize>,
+}
+
+/// The catalog's aggregate nodes, bottom-up (children before parents).
+#[derive(Debug, Clone)]
+pub struct Tree {
+    pub nodes: Vec<TNode>,
+}
+
+impl Tree {
+    pub fn new(c: &Catalog) -> Tree {
+        let mut nodes: Vec<TNode> = Vec::new();
+        let mut index: BTreeMap<String, usize> = BTreeMap::new();
+        let mut add = |nodes: &mut Vec<TNode>, code: String, name: String, level: Level| -> usize {
+            if let Some(&i) = index.get(&code) {
+                return i;
+            }
+            nodes.push(TNode {
+                code: code.clone(),
+                name,
+                level,
+                parent: None,
+                children: vec![],
+                dps: vec![],
+            });
+            index.insert(code, nodes.len() - 1);
+            nodes.len() - 1
+        };
+        // KPIs
+        let mut kpi_of = Vec::new();
+        for dp in &c.data_points {
+            let name = if dp.part.is_empty() {
+                dp.name.clone()
+            } else {
+                dp.name.split(':').next().unwrap_or(&dp.name).to_string()
+            };
+            kpi_of.push(add(&mut nodes, normalise_code(&dp.code), name, Level::Kpi));
+        }
+        let cats: Vec<usize> = c
+            .categories
+            .iter()
+            .map(|n| add(&mut nodes, n.code.clone(), n.name.clone(), Level::Category))
+            .collect();
+        let subs: Vec<usize> = c
+            .subdimensions
+            .iter()
+            .map(|n| {
+                add(
+                    &mut nodes,
+                    n.code.clone(),
+                    n.name.clone(),
+                    Level::Subdimension,
+                )
+            })
+            .collect();
+        let dims: Vec<usize> = c
+            .dimensions
+            .iter()
+            .map(|n| add(&mut nodes, n.code.clone(), n.name.clone(), Level::Dimension))
+            .collect();
+        let overall = add(
+            &mut nodes,
+            "overall".into(),
+            "Overall".into(),
+            Level::Overall,
+        );
+        let find = |nodes: &Vec<TNode>, code: &str| nodes.iter().position(|n| n.code == code);
+        for (i, dp) in c.data_points.iter().enumerate() {
+            let k = kpi_of[i];
+            nodes[k].children.push(Child::Dp(i));
+            if nodes[k].parent.is_none() {
+                nodes[k].parent = find(&nodes, &dp.category);
+            }
+        }
+        for (list, ids) in [(&c.categories, &cats), (&c.subdimensions, &subs)] {
+            for (n, &id) in list.iter().zip(ids.iter()) {
+                let parent_code = n
+                    .subdimension
+                    .clone()
+                    .or(n.dimension.clone())
+                    .unwrap_or_default();
+                nodes[id].parent = find(&nodes, &parent_code);
+            }
+        }
+        for &d in &dims {
+            nodes[d].parent = Some(overall);
+        }
+        for i in 0..nodes.len() {
+            if let Some(p) = nodes[i].parent {
+                if nodes[i].level != Level::Kpi
+                    || !nodes[p]
+                        .children
+                        .iter()
+                        .any(|c| matches!(c, Child::Node(x) if *x == i))
+                {
+                    nodes[p].children.push(Child::Node(i));
+                }
+            }
+        }
+        // data points under each node, bottom-up
+        for i in 0..nodes.len() {
+            let mut dps = Vec::new();
+            let mut stack = vec![i];
+            while let Some(n) = stack.pop() {
+                for ch in &nodes[n].children {
+                    match ch {
+                        Child::Dp(d) => dps.push(*d),
+                        Child::Node(m) => stack.push(*m),
+                    }
+                }
+            }
+            dps.sort_unstable();
+            nodes[i].dps = dps;
+        }
+        Tree { nodes }
+    }
+    pub fn find(&self, code: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n.code == code)
+    }
+}
+
+/// A data point's value made "higher is better" for peer methods.
+pub fn directed(dp: &DataPoint, x: f64) -> f64 {
+    match dp.direction {
+        Direction::HigherBetter => x,
+        Direction::LowerBetter => -x,
+        Direction::TargetBand => match dp.target.band {
+            Some([lo, _]) if x < lo => x - lo,
+            Some([_, hi]) if x > hi => hi - x,
+            Some(_) => 0.0,
+            None => x,
+        },
+    }
+}
+
+/// Goalposts of a data point: (worst, optimum) in its own unit.
+pub fn goalposts(dp: &DataPoint) -> (f64, f64) {
+    let [lo, hi] = dp.plausible;
+    match dp.direction {
+        Direction::HigherBetter => (lo, dp.target.value.unwrap_or(hi)),
+        Direction::LowerBetter => (hi, dp.target.value.unwrap_or(lo)),
+        Direction::TargetBand => (lo, dp.target.band.map(|b| b[0]).unwrap_or(hi)),
+    }
+}
+
+/// Normalise one data point across the cities of a year. Returns scores and "capped" flags.
+pub fn normalise(
+    dp: &DataPoint,
+    col: &[Option<f64>],
+    method: Normalisation,
+) -> (Vec<Option<f64>>, Vec<bool>) {
+    let mut capped = vec![false; col.len()];
+    let d: Vec<Option<f64>> = col.iter().map(|v| v.map(|x| directed(dp, x))).collect();
+    let present: Vec<f64> = d.iter().flatten().copied().collect();
+    let (mn, mx) = present
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(*v), b.max(*v))
+        });
+    let out: Vec<Option<f64>> = match method {
+        Normalisation::Goalposts => col
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.map(|x| {
+                    let s = if dp.unit_kind == UnitKind::YesNo {
+                        x * 100.0
+                    } else if dp.direction == Direction::TargetBand {
+                        bands::achievement(dp, x).unwrap_or(0.0)
+                    } else {
+                        let (worst, opt) = goalposts(dp);
+                        if opt == worst {
+                            if directed(dp, x) >= directed(dp, opt) {
+                                100.0
+                            } else {
+                                0.0
+                            }
+                        } else {
+                            (x - worst) / (opt - worst) * 100.0
+                        }
+                    };
+                    if !(0.0..=100.0).contains(&s) {
+                        capped[i] = true;
+                    }
+                    s.clamp(0.0, 100.0)
+                })
+            })
+            .collect(),
+        Normalisation::Minmax => d
+            .iter()
+            .map(|v| {
+                v.map(|x| {
+                    if mx > mn {
+                        (x - mn) / (mx - mn) * 100.0
+                    } else {
+                        50.0
+                    }
+                })
+            })
+            .collect(),
+        Normalisation::Zscore => {
+            let m = stats::mean(&present).unwrap_or(0.0);
+            let s = stats::sd(&present).unwrap_or(0.0);
+            d.iter()
+                .map(|v| v.map(|x| if s > 0.0 { (x - m) / s } else { 0.0 }))
+                .collect()
+        }
+        Normalisation::PercentileRank => stats::percentile_rank(&d)
+            .into_iter()
+            .map(|p| p.map(|p| p * 100.0))
+            .collect(),
+        Normalisation::DistanceToTarget => {
+            let target = match dp.direction {
+                Direction::TargetBand => Some(0.0),
+                _ => dp.target.value.map(|t| directed(dp, t)),
+            };
+            match target {
+                None => vec![None; col.len()],
+                Some(t) => d
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        v.map(|x| {
+                            let s = if t > mn { (x - mn) / (t - mn) } else { 1.0 };
+                            if s > 1.0 {
+                                capped[i] = true;
+                            }
+                            s.min(1.0) * 100.0
+                        })
+                    })
+                    .collect(),
+            }
+        }
+        Normalisation::Grade => {
+            let m = stats::mean(&present).unwrap_or(0.0);
+            let dev = present.iter().map(|x| (x - m).abs()).fold(0.0, f64::max);
+            d.iter()
+                .map(|v| {
+                    v.map(|x| {
+                        if dev > 0.0 {
+                            (3.5 + 2.5 * (x - m) / dev).clamp(1.0, 6.0)
+                        } else {
+                            3.5
+                        }
+                    })
+                })
+                .collect()
+        }
+    };
+    (out, capped)
+}
+
+/// One year's values: cities x data points.
+pub struct Matrix {
+    pub year: i32,
+    pub cities: Vec<String>,
+    pub raw: Vec<Vec<Option<f64>>>,
+    /// after outlier treatment and imputation (what composite scores use)
+    pub used: Vec<Vec<Option<f64>>>,
+    pub flags: Vec<Vec<Vec<&'static str>>>,
+}
+
+/// Composite scores of every node for every city: [node][city], plus data-point scores [dp][city].
+pub struct Composite {
+    pub dp: Vec<Vec<Option<f64>>>,
+    pub node: Vec<Vec<Option<f64>>>,
+    pub coverage: Vec<Vec<f64>>,
+    pub capped: Vec<Vec<bool>>,
+}
+
+/// weights: one per data point, then one per tree node.
+pub fn composite(
+    c: &Catalog,
+    tree: &Tree,
+    m: &Matrix,
+    norm: Normalisation,
+    agg: Aggregation,
+    weights: &[f64],
+    coverage: f64,
+) -> Composite {
+    let n_dp = c.data_points.len();
+    let n_city = m.cities.len();
+    let mut dp_scores = Vec::with_capacity(n_dp);
+    let mut capped = Vec::with_capacity(n_dp);
+    for (j, dp) in c.data_points.iter().enumerate() {
+        let col: Vec<Option<f64>> = (0..n_city).map(|i| m.used[i][j]).collect();
+        let (s, cap) = normalise(dp, &col, norm);
+        dp_scores.push(s);
+        capped.push(cap);
+    }
+    let mut node_scores: Vec<Vec<Option<f64>>> = vec![vec![None; n_city]; tree.nodes.len()];
+    let mut cov: Vec<Vec<f64>> = vec![vec![0.0; n_city]; tree.nodes.len()];
+    // nodes are stored with KPIs first, then categories, sub-dimensions, dimensions, overall:
+    // children always come before parents
+    let mut order: Vec<usize> = (0..tree.nodes.len()).collect();
+    order.sort_by_key(|&i| tree.nodes[i].level);
+    for &k in &order {
+        let node = &tree.nodes[k];
+        for i in 0..n_city {
+            let have = node
+                .dps
+                .iter()
+                .filter(|&&d| dp_scores[d][i].is_some())
+                .count();
+            let share = if node.dps.is_empty() {
+                0.0
+            } else {
+                have as f64 / node.dps.len() as f64
+            };
+            cov[k][i] = share;
+            if have == 0 || share + 1e-12 < coverage {
+                continue;
+            }
+            let pairs: Vec<(f64, f64)> = node
+                .children
+                .iter()
+                .filter_map(|ch| match ch {
+                    Child::Dp(d) => dp_scores[*d][i].map(|x| (x, weights[*d])),
+                    Child::Node(n) => node_scores[*n][i].map(|x| (x, weights[n_dp + *n])),
+                })
+                .collect();
+            let wsum: f64 = pairs.iter().map(|p| p.1).sum();
+            if pairs.is_empty() || wsum <= 0.0 {
+                continue;
+            }
+            node_scores[k][i] = Some(match agg {
+                Aggregation::Arithmetic => pairs.iter().map(|(x, w)| x * w).sum::<f64>() / wsum,
+                Aggregation::Geometric => {
+                    // children that are data points are put on [1, 100] first; aggregates of a
+                    // geometric run already are
+                    let lnsum: f64 = node
+                        .children
+                        .iter()
+                        .filter_map(|ch| match ch {
+                            Child::Dp(d) => {
+                                dp_scores[*d][i].map(|x| (norm.positive(x), weights[*d]))
+                            }
+                            Child::Node(n) => node_scores[*n][i].map(|x| (x, weights[n_dp + *n])),
+                        })
+                        .map(|(x, w)| w * x.ln())
+                        .sum();
+                    (lnsum / wsum).exp()
+                }
+            });
+        }
+    }
+    Composite {
+        dp: dp_scores,
+        node: node_scores,
+        coverage: cov,
+        capped,
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DpScore {
+    pub city: String,
+    pub year: i32,
+    pub data_point: String,
+    pub value: Option<f64>,
+    pub used_value: Option<f64>,
+    pub achievement: Option<f64>,
+    pub points: Option<u8>,
+    pub score: Option<f64>,
+    pub rank: Option<usize>,
+    pub flags: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeScore {
+    pub city: String,
+    pub year: i32,
+    pub level: Level,
+    pub node: String,
+    pub u4ssc_pct: Option<f64>,
+    pub band: Option<u8>,
+    pub scored_items: usize,
+    pub total_items: usize,
+    pub score: Option<f64>,
+    pub coverage: f64,
+    pub rank: Option<usize>,
+    pub rank_median: Option<f64>,
+    pub rank_p05: Option<f64>,
+    pub rank_p95: Option<f64>,
+}
+
+pub struct Scores {
+    pub dp: Vec<DpScore>,
+    pub nodes: Vec<NodeScore>,
+}
+
+/// Build each year's matrix from the current values, with outlier treatment and imputation.
+pub fn matrices(
+    c: &Catalog,
+    reg: &Registry,
+    values: &[CurrentValue],
+    m: &RunMethod,
+) -> Vec<Matrix> {
+    let dp_index: BTreeMap<&str, usize> = c
+        .data_points
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.id.as_str(), i))
+        .collect();
+    let mut by_year: BTreeMap<i32, BTreeMap<&str, Vec<Option<f64>>>> = BTreeMap::new();
+    for v in values {
+        let Some(&j) = dp_index.get(v.data_point.as_str()) else {
+            continue;
+        };
+        let row = by_year
+            .entry(v.year)
+            .or_default()
+            .entry(v.city.as_str())
+            .or_insert_with(|| vec![None; c.data_points.len()]);
+        row[j] = v.value;
+    }
+    let mut out = Vec::new();
+    for (year, rows) in by_year {
+        let cities: Vec<String> = rows.keys().map(|s| s.to_string()).collect();
+        let raw: Vec<Vec<Option<f64>>> = rows.into_values().collect();
+        let mut used = raw.clone();
+        let mut flags = vec![vec![Vec::new(); c.data_points.len()]; cities.len()];
+        if m.outliers == Outliers::Coinr {
+            let t = Treat {
+                method: TreatMethod::Coinr,
+                winmax: 5,
+                skew: 2.0,
+                kurtosis: 3.5,
+            };
+            for j in 0..c.data_points.len() {
+                let col: Vec<Option<f64>> = used.iter().map(|r| r[j]).collect();
+                let (treated, rep) = treat_column(&col, &t);
+                for (i, side) in rep.changed {
+                    flags[i][j].push(if side == "log" {
+                        "log_transformed"
+                    } else {
+                        "winsorised"
+                    });
+                }
+                for (r, v) in used.iter_mut().zip(treated) {
+                    r[j] = v;
+                }
+            }
+        }
+        if m.impute == Impute::PeerMedian {
+            let group = |slug: &str| reg.get(slug).and_then(|c| c.kostra_group);
+            for j in 0..c.data_points.len() {
+                for i in 0..cities.len() {
+                    if used[i][j].is_some() {
+                        continue;
+                    }
+                    let g = group(&cities[i]);
+                    let peers: Vec<f64> = (0..cities.len())
+                        .filter(|&o| o != i && g.is_some() && group(&cities[o]) == g)
+                        .filter_map(|o| raw[o][j])
+                        .collect();
+                    let pool: Vec<f64> = if peers.is_empty() {
+                        (0..cities.len())
+                            .filter(|&o| o != i)
+                            .filter_map(|o| raw[o][j])
+                            .collect()
+                    } else {
+                        peers
+                    };
+                    if let Some(v) = stats::median(&pool) {
+                        used[i][j] = Some(v);
+                        flags[i][j].push("imputed");
+                    }
+                }
+            }
+        }
+        out.push(Matrix {
+            year,
+            cities,
+            raw,
+            used,
+            flags,
+        });
+    }
+    out
+}
+
+pub fn base_weights(c: &Catalog, tree: &Tree, m: &RunMethod) -> Vec<f64> {
+    c.data_points
+        .iter()
+        .map(|d| m.weight(&d.id))
+        .chain(tree.nodes.iter().map(|n| m.weight(&n.code)))
+        .collect()
+}
+
+/// Score every year. U4SSC points use reported values only (never imputed ones).
+pub fn score(c: &Catalog, tree: &Tree, mats: &[Matrix], m: &RunMethod) -> Scores {
+    let weights = base_weights(c, tree, m);
+    let mut dp_rows = Vec::new();
+    let mut node_rows = Vec::new();
+    for mat in mats {
+        let comp = composite(
+            c,
+            tree,
+            mat,
+            m.normalisation,
+            m.aggregation,
+            &weights,
+            m.coverage,
+        );
+        let pts: Vec<Vec<Option<u8>>> = mat
+            .raw
+            .iter()
+            .map(|row| {
+                c.data_points
+                    .iter()
+                    .zip(row)
+                    .map(|(dp, v)| v.and_then(|x| bands::achievement(dp, x)).map(bands::points))
+                    .collect()
+            })
+            .collect();
+        for (j, dp) in c.data_points.iter().enumerate() {
+            let ranks = stats::rank_desc(&comp.dp[j]);
+            for (i, city) in mat.cities.iter().enumerate() {
+                let raw = mat.raw[i][j];
+                if raw.is_none() && mat.used[i][j].is_none() {
+                    continue;
+                }
+                let mut flags = mat.flags[i][j].clone();
+                if comp.capped[j][i] {
+                    flags.push("capped");
+                }
+                if !dp.has_target() {
+                    flags.push("no_target");
+                }
+                dp_rows.push(DpScore {
+                    city: city.clone(),
+                    year: mat.year,
+                    data_point: dp.id.clone(),
+                    value: raw,
+                    used_value: mat.used[i][j],
+                    achievement: raw.and_then(|x| bands::achievement(dp, x)),
+                    points: pts[i][j],
+                    score: comp.dp[j][i],
+                    rank: ranks[i],
+                    flags: flags.join(" "),
+                });
+            }
+        }
+        for (k, node) in tree.nodes.iter().enumerate() {
+            let ranks = stats::rank_desc(&comp.node[k]);
+            for (i, city) in mat.cities.iter().enumerate() {
+                let items: Vec<u8> = node.dps.iter().filter_map(|&d| pts[i][d]).collect();
+                let g = bands::group_score(&items);
+                node_rows.push(NodeScore {
+                    city: city.clone(),
+                    year: mat.year,
+                    level: node.level,
+                    node: node.code.clone(),
+                    u4ssc_pct: g.map(|x| x.0),
+                    band: g.map(|x| x.1),
+                    scored_items: items.len(),
+                    total_items: node
+                        .dps
+                        .iter()
+                        .filter(|&&d| c.data_points[d].has_target())
+                        .count(),
+                    score: comp.node[k][i],
+                    coverage: comp.coverage[k][i],
+                    rank: ranks[i],
+                    rank_median: None,
+                    rank_p05: None,
+                    rank_p95: None,
+                });
+            }
+        }
+    }
+    Scores {
+        dp: dp_rows,
+        nodes: node_rows,
+    }
+}
+
+/// Cities that share a peer group with `city`. `group` is `all`, `kostra`, `population`,
+/// `county`, a custom group name, or `custom:NAME`.
+pub fn peer_set(reg: &Registry, city: &str, group: &str, cities: &[String]) -> BTreeSet<String> {
+    let me = reg.get(city);
+    cities
+        .iter()
+        .filter(|other| {
+            let o = reg.get(other);
+            match (group, me, o) {
+                ("all", _, _) => true,
+                ("kostra", Some(a), Some(b)) => {
+                    a.kostra_group.is_some() && a.kostra_group == b.kostra_group
+                }
+                ("population", Some(a), Some(b)) => a.population_band() == b.population_band(),
+                ("county", Some(a), Some(b)) => a.county == b.county,
+                (g, Some(a), Some(b)) => {
+                    let name = g.strip_prefix("custom:").unwrap_or(g);
+                    a.groups.iter().any(|x| x == name) && b.groups.iter().any(|x| x == name)
+                }
+                _ => false,
+            }
+        })
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scoring::method::{RunMethod, DEFAULT};
+
+    fn setup(values: &[(&str, &str, f64)]) -> (Catalog, Tree, Vec<Matrix>, RunMethod) {
+        let c = Catalog::embedded().unwrap();
+        let r = Registry::embedded().unwrap();
+        let m = RunMethod::parse(DEFAULT, "default").unwrap();
+        let vals: Vec<CurrentValue> = values
+            .iter()
+            .map(|(city, dp, v)| CurrentValue {
+                city: city.to_string(),
+                year: 2023,
+                data_point: dp.to_string(),
+                value: Some(*v),
+                verified: None,
+                quality: None,
+                source: None,
+                revision_id: 1,
+            })
+            .collect();
+        let tree = Tree::new(&c);
+        let mats = matrices(&c, &r, &vals, &m);
+        (c, tree, mats, m)
+    }
+
+    #[test]
+    fn tree_has_every_level() {
+        let c = Catalog::embedded().unwrap();
+        let t = Tree::new(&c);
+        let count = |l| t.nodes.iter().filter(|n| n.level == l).count();
+        assert_eq!(count(Level::Kpi), 91);
+        assert_eq!(count(Level::Category), 27);
+        assert_eq!(count(Level::Subdimension), 7);
+        assert_eq!(count(Level::Dimension), 3);
+        assert_eq!(t.nodes[t.find("overall").unwrap()].dps.len(), 112);
+        assert_eq!(t.nodes[t.find("EC:ICT:ICT:4C").unwrap()].dps.len(), 2);
+    }
+
+    #[test]
+    fn reversing_direction_reverses_peer_ranks() {
+        let c = Catalog::embedded().unwrap();
+        let hb = c.get("ec-ict-ict-1c").unwrap().clone();
+        let mut lb = hb.clone();
+        lb.direction = Direction::LowerBetter;
+        let col = [Some(50.0), Some(70.0), Some(90.0)];
+        for norm in [
+            Normalisation::Minmax,
+            Normalisation::Zscore,
+            Normalisation::PercentileRank,
+            Normalisation::Grade,
+        ] {
+            let a = stats::rank_desc(&normalise(&hb, &col, norm).0);
+            let b = stats::rank_desc(&normalise(&lb, &col, norm).0);
+            assert_eq!(a, vec![Some(3), Some(2), Some(1)], "{norm:?}");
+            assert_eq!(b, vec![Some(1), Some(2), Some(3)], "{norm:?}");
+        }
+    }
+
+    #[test]
+    fn scores_stay_on_their_scales() {
+        let c = Catalog::embedded().unwrap();
+        let dp = c.get("en-en-aq-1c-pm2-5").unwrap();
+        let col = [Some(1.0), Some(5.0), Some(12.0), Some(400.0), None];
+        let (g, capped) = normalise(dp, &col, Normalisation::Goalposts);
+        assert!(g.iter().flatten().all(|s| (0.0..=100.0).contains(s)));
+        assert_eq!(g[0], Some(100.0));
+        assert!(capped[0] && capped[3] && !capped[2]);
+        let grades = normalise(dp, &col, Normalisation::Grade).0;
+        assert!(grades.iter().flatten().all(|s| (1.0..=6.0).contains(s)));
+    }
+
+    #[test]
+    fn grade_puts_the_network_mean_at_3_5() {
+        let c = Catalog::embedded().unwrap();
+        let dp = c.get("ec-ict-ict-1c").unwrap();
+        let g = normalise(
+            dp,
+            &[Some(80.0), Some(90.0), Some(100.0)],
+            Normalisation::Grade,
+        )
+        .0;
+        assert_eq!(g, vec![Some(1.0), Some(3.5), Some(6.0)]);
+    }
+
+    #[test]
+    fn insufficient_coverage_gives_no_aggregate_not_zero() {
+        // one of the many ICT data points: far below 65 % coverage
+        let (c, tree, mats, m) = setup(&[
+            ("oslo", "ec-ict-ict-1c", 90.0),
+            ("bergen", "ec-ict-ict-1c", 95.0),
+        ]);
+        let s = score(&c, &tree, &mats, &m);
+        let cat = s
+            .nodes
+            .iter()
+            .find(|n| n.node == "EC:ICT:ICT" && n.city == "oslo")
+            .unwrap();
+        assert_eq!(cat.score, None);
+        assert_eq!(cat.u4ssc_pct, Some(75.0)); // one item, 3 points of 4
+        assert_eq!(cat.scored_items, 1);
+        let kpi = s
+            .nodes
+            .iter()
+            .find(|n| n.node == "EC:ICT:ICT:1C" && n.city == "oslo")
+            .unwrap();
+        // goalposts: worst plausible 50 % -> 0, target 100 % -> 100
+        assert_eq!(kpi.score, Some(80.0));
+    }
+
+    #[test]
+    fn u4ssc_points_aggregate_over_the_group() {
+        let (c, tree, mats, m) = setup(&[
+            ("oslo", "ec-ict-ict-4c-3g", 100.0), // 4 points
+            ("oslo", "ec-ict-ict-4c-4g", 50.0),  // 2 points
+        ]);
+        let s = score(&c, &tree, &mats, &m);
+        let kpi = s.nodes.iter().find(|n| n.node == "EC:ICT:ICT:4C").unwrap();
+        assert_eq!(kpi.u4ssc_pct, Some(75.0));
+        assert_eq!(kpi.band, Some(3));
+        assert_eq!(kpi.total_items, 2);
+    }
+
+    #[test]
+    fn peer_groups_from_the_registry() {
+        let r = Registry::embedded().unwrap();
+        let all: Vec<String> = r.cities.iter().map(|c| c.slug.clone()).collect();
+        let nordland = peer_set(&r, "bodo", "county", &all);
+        assert_eq!(
+            nordland.into_iter().collect::<Vec<_>>(),
+            vec!["bodo", "narvik", "rana"]
+        );
+        assert!(peer_set(&r, "bodo", "northern", &all).contains("tromso"));
+    }
+}

@@ -1,0 +1,884 @@
+//! The store: the one module that speaks to DuckDB. Every SQL statement of the program is in
+//! this file, and every value reaches DuckDB as a bound parameter.
+//!
+//! Submissions are append-only revisions. What scoring sees is `current_observations`: for
+//! each city, year and data point, the row of the newest revision that contains it.
+
+use crate::error::{Error, Result};
+use crate::scoring::engine::{DpScore, Level, NodeScore};
+use crate::scoring::trends::Trend;
+use crate::submission::validate::History;
+use crate::submission::Observation;
+use duckdb::{params, AccessMode, Config, Connection};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Forward migrations; schema version N is MIGRATIONS[..N] applied in order.
+const MIGRATIONS: &[&str] = &[
+    // 1: revisions and observations
+    "CREATE TABLE revisions (
+        revision_id BIGINT PRIMARY KEY,
+        source_file VARCHAR NOT NULL,
+        content_hash VARCHAR NOT NULL UNIQUE,
+        format VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        imported_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+        row_count BIGINT NOT NULL
+    );
+    CREATE TABLE observations (
+        revision_id BIGINT NOT NULL,
+        line BIGINT NOT NULL,
+        city VARCHAR NOT NULL,
+        year INTEGER NOT NULL,
+        data_point VARCHAR NOT NULL,
+        value DOUBLE,
+        unit VARCHAR,
+        numerator DOUBLE,
+        denominator DOUBLE,
+        quality VARCHAR,
+        origin VARCHAR,
+        source VARCHAR,
+        verified BOOLEAN,
+        note VARCHAR
+    );
+    CREATE VIEW current_observations AS
+        SELECT * FROM observations
+        QUALIFY row_number() OVER (PARTITION BY city, year, data_point ORDER BY revision_id DESC) = 1;",
+    // 2: scoring runs and their results
+    "CREATE TABLE runs (
+        run_id BIGINT PRIMARY KEY,
+        created_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+        method_name VARCHAR NOT NULL,
+        method_hash VARCHAR NOT NULL,
+        method_text VARCHAR NOT NULL,
+        revisions VARCHAR NOT NULL,
+        seed BIGINT NOT NULL,
+        draws BIGINT NOT NULL,
+        program_version VARCHAR NOT NULL,
+        catalog_version VARCHAR NOT NULL
+    );
+    CREATE TABLE dp_scores (
+        run_id BIGINT NOT NULL, city VARCHAR NOT NULL, year INTEGER NOT NULL, data_point VARCHAR NOT NULL,
+        value DOUBLE, used_value DOUBLE, achievement DOUBLE, points TINYINT, score DOUBLE, rank INTEGER, flags VARCHAR NOT NULL
+    );
+    CREATE TABLE node_scores (
+        run_id BIGINT NOT NULL, city VARCHAR NOT NULL, year INTEGER NOT NULL, level VARCHAR NOT NULL, node VARCHAR NOT NULL,
+        u4ssc_pct DOUBLE, band TINYINT, scored_items INTEGER NOT NULL, total_items INTEGER NOT NULL,
+        score DOUBLE, coverage DOUBLE NOT NULL, rank INTEGER, rank_median DOUBLE, rank_p05 DOUBLE, rank_p95 DOUBLE
+    );
+    CREATE TABLE trends (
+        run_id BIGINT NOT NULL, city VARCHAR NOT NULL, data_point VARCHAR NOT NULL, first_year INTEGER NOT NULL,
+        last_year INTEGER NOT NULL, first_value DOUBLE NOT NULL, last_value DOUBLE NOT NULL, cagr DOUBLE,
+        required_cagr DOUBLE, ratio DOUBLE, category VARCHAR NOT NULL, reason VARCHAR NOT NULL
+    );",
+    // 3: populations fetched from Statistics Norway
+    "CREATE TABLE populations (
+        city VARCHAR NOT NULL, year INTEGER NOT NULL, population BIGINT NOT NULL,
+        source VARCHAR NOT NULL, fetched_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+    );",
+];
+
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    ReadWrite,
+    ReadOnly,
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RevisionInfo {
+    pub revision_id: i64,
+    pub source_file: String,
+    pub content_hash: String,
+    pub format: String,
+    pub kind: String,
+    pub imported_at: String,
+    pub row_count: i64,
+}
+
+pub struct NewRevision<'a> {
+    pub source_file: &'a str,
+    pub content_hash: &'a str,
+    pub format: &'a str,
+    /// "submission", "demo" (synthetic) or "ssb"
+    pub kind: &'a str,
+}
+
+/// One current value, as scoring and status see it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CurrentValue {
+    pub city: String,
+    pub year: i32,
+    pub data_point: String,
+    pub value: Option<f64>,
+    pub verified: Option<bool>,
+    pub quality: Option<String>,
+    pub source: Option<String>,
+    pub revision_id: i64,
+}
+
+fn db_error(path: &Path, e: duckdb::Error) -> Error {
+    let message = e.to_string();
+    if message.contains("Could not set lock") || message.contains("Conflicting lock") {
+        Error::Locked {
+            path: path.to_path_buf(),
+        }
+    } else {
+        Error::Database {
+            path: path.to_path_buf(),
+            message,
+        }
+    }
+}
+
+impl Store {
+    /// Open (and for read-write, create and migrate) the database at `path`.
+    pub fn open(path: &Path, access: Access) -> Result<Store> {
+        if access == Access::ReadOnly && !path.exists() {
+            return Err(Error::Usage(format!(
+                "there is no database at {}; import a submission first (u4ssc import FILE) or give --db",
+                path.display()
+            )));
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let mode = match access {
+            Access::ReadWrite => AccessMode::ReadWrite,
+            Access::ReadOnly => AccessMode::ReadOnly,
+        };
+        let config = Config::default()
+            .access_mode(mode)
+            .and_then(|c| c.enable_autoload_extension(false))
+            .map_err(|e| db_error(path, e))?;
+        let conn = Connection::open_with_flags(path, config).map_err(|e| db_error(path, e))?;
+        let store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.migrate(access)?;
+        Ok(store)
+    }
+
+    /// A private in-memory database, for tests and dry runs.
+    pub fn open_in_memory() -> Result<Store> {
+        let path = PathBuf::from(":memory:");
+        let conn = Connection::open_in_memory().map_err(|e| db_error(&path, e))?;
+        let store = Store { conn, path };
+        store.migrate(Access::ReadWrite)?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self, e: duckdb::Error) -> Error {
+        db_error(&self.path, e)
+    }
+
+    pub fn schema_version(&self) -> Result<i64> {
+        let exists: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        if exists == 0 {
+            return Ok(0);
+        }
+        self.conn
+            .query_row(
+                "SELECT coalesce(max(version), 0) FROM schema_version",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    fn migrate(&self, access: Access) -> Result<()> {
+        let found = self.schema_version()?;
+        if found > SCHEMA_VERSION {
+            return Err(Error::SchemaTooNew {
+                path: self.path.clone(),
+                found,
+                known: SCHEMA_VERSION,
+            });
+        }
+        if found == SCHEMA_VERSION {
+            return Ok(());
+        }
+        if access == Access::ReadOnly {
+            return Err(Error::Usage(format!(
+                "the database {} is at schema version {found}; open it once for writing (e.g. u4ssc status) to upgrade it to {SCHEMA_VERSION}",
+                self.path.display()
+            )));
+        }
+        self.conn
+            .execute_batch("BEGIN TRANSACTION")
+            .map_err(|e| self.err(e))?;
+        let run = || -> std::result::Result<(), duckdb::Error> {
+            self.conn.execute_batch(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)",
+            )?;
+            for (i, m) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+                self.conn.execute_batch(m)?;
+                self.conn.execute(
+                    "INSERT INTO schema_version (version) VALUES (?)",
+                    params![i as i64 + 1],
+                )?;
+            }
+            Ok(())
+        };
+        match run() {
+            Ok(()) => self.conn.execute_batch("COMMIT").map_err(|e| self.err(e)),
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(self.err(e))
+            }
+        }
+    }
+
+    /// The revision already imported from a file with these bytes, if any.
+    pub fn revision_by_hash(&self, hash: &str) -> Result<Option<RevisionInfo>> {
+        Ok(self
+            .revisions()?
+            .into_iter()
+            .find(|r| r.content_hash == hash))
+    }
+
+    pub fn revisions(&self) -> Result<Vec<RevisionInfo>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT revision_id, source_file, content_hash, format, kind, CAST(imported_at AS VARCHAR), row_count
+                 FROM revisions ORDER BY revision_id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(RevisionInfo {
+                    revision_id: r.get(0)?,
+                    source_file: r.get(1)?,
+                    content_hash: r.get(2)?,
+                    format: r.get(3)?,
+                    kind: r.get(4)?,
+                    imported_at: r.get(5)?,
+                    row_count: r.get(6)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Store one revision and its observations in a single transaction: all or nothing.
+    pub fn insert_revision(&mut self, meta: &NewRevision, obs: &[Observation]) -> Result<i64> {
+        let path = self.path.clone();
+        let e = |e| db_error(&path, e);
+        let tx = self.conn.transaction().map_err(e)?;
+        let id: i64 = tx
+            .query_row(
+                "SELECT coalesce(max(revision_id), 0) + 1 FROM revisions",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(e)?;
+        tx.execute(
+            "INSERT INTO revisions (revision_id, source_file, content_hash, format, kind, row_count) VALUES (?, ?, ?, ?, ?, ?)",
+            params![id, meta.source_file, meta.content_hash, meta.format, meta.kind, obs.len() as i64],
+        )
+        .map_err(e)?;
+        {
+            let mut app = tx.appender("observations").map_err(e)?;
+            for o in obs {
+                app.append_row(params![
+                    id,
+                    o.line as i64,
+                    o.city,
+                    o.year,
+                    o.data_point,
+                    o.value,
+                    o.unit,
+                    o.numerator,
+                    o.denominator,
+                    o.quality,
+                    o.origin,
+                    o.source,
+                    o.verified,
+                    o.note
+                ])
+                .map_err(e)?;
+            }
+            app.flush().map_err(e)?;
+        }
+        tx.commit().map_err(e)?;
+        Ok(id)
+    }
+
+    /// Every current value (newest revision per city, year and data point).
+    pub fn current_values(&self) -> Result<Vec<CurrentValue>> {
+        self.values_query(
+            "SELECT city, year, data_point, value, verified, quality, source, revision_id
+             FROM current_observations ORDER BY city, year, data_point",
+            None,
+        )
+    }
+
+    /// The values one revision brought, for looking at older revisions.
+    pub fn revision_values(&self, revision_id: i64) -> Result<Vec<CurrentValue>> {
+        self.values_query(
+            "SELECT city, year, data_point, value, verified, quality, source, revision_id
+             FROM observations WHERE revision_id = ? ORDER BY city, year, data_point",
+            Some(revision_id),
+        )
+    }
+
+    fn values_query(&self, sql: &str, arg: Option<i64>) -> Result<Vec<CurrentValue>> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let map = |r: &duckdb::Row| {
+            Ok(CurrentValue {
+                city: r.get(0)?,
+                year: r.get(1)?,
+                data_point: r.get(2)?,
+                value: r.get(3)?,
+                verified: r.get(4)?,
+                quality: r.get(5)?,
+                source: r.get(6)?,
+                revision_id: r.get(7)?,
+            })
+        };
+        let rows = match arg {
+            Some(a) => stmt.query_map(params![a], map),
+            None => stmt.query_map([], map),
+        }
+        .map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Store fetched populations (city, year, population) in one transaction.
+    pub fn insert_populations(&mut self, rows: &[(String, i32, i64)], source: &str) -> Result<()> {
+        let path = self.path.clone();
+        let e = |e| db_error(&path, e);
+        let tx = self.conn.transaction().map_err(e)?;
+        for (city, year, pop) in rows {
+            tx.execute(
+                "INSERT INTO populations (city, year, population, source) VALUES (?, ?, ?, ?)",
+                params![city, year, pop, source],
+            )
+            .map_err(e)?;
+        }
+        tx.commit().map_err(e)
+    }
+
+    /// The newest fetched population of each city: city -> (year, population, source).
+    pub fn latest_populations(&self) -> Result<BTreeMap<String, (i32, i64, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT city, year, population, source FROM populations QUALIFY row_number() OVER (PARTITION BY city ORDER BY year DESC, fetched_at DESC) = 1")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<BTreeMap<_, _>, _>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Write an export table as Parquet with DuckDB's own writer. Table and column names are
+    /// the program's own constants; the output path is checked and quoted.
+    pub fn write_parquet(&self, t: &crate::export::tables::DataTable, path: &Path) -> Result<()> {
+        use crate::export::tables::Cell;
+        use duckdb::types::Value;
+        let cols = crate::export::duck_columns(t);
+        let ident_ok = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        };
+        if !ident_ok(t.name) || !cols.iter().all(|(n, _)| ident_ok(n)) {
+            return Err(Error::Invalid(format!(
+                "export table '{}' has a name DuckDB cannot take",
+                t.name
+            )));
+        }
+        let p = path.display().to_string();
+        if p.contains('\'') || p.contains('\0') {
+            return Err(Error::Usage(format!(
+                "the output path {p} contains a quote; choose another --out"
+            )));
+        }
+        let table = format!("export_{}", t.name);
+        let defs: Vec<String> = cols.iter().map(|(n, ty)| format!("\"{n}\" {ty}")).collect();
+        self.conn
+            .execute_batch(&format!(
+                "CREATE OR REPLACE TEMP TABLE {table} ({})",
+                defs.join(", ")
+            ))
+            .map_err(|e| self.err(e))?;
+        {
+            let mut app = self.conn.appender(&table).map_err(|e| self.err(e))?;
+            for row in &t.rows {
+                let vals: Vec<Value> = row
+                    .iter()
+                    .map(|c| match c {
+                        Cell::Text(s) => Value::Text(s.clone()),
+                        Cell::Num(x) => Value::Double(*x),
+                        Cell::Int(i) => Value::BigInt(*i),
+                        Cell::Null => Value::Null,
+                    })
+                    .collect();
+                app.append_row(duckdb::appender_params_from_iter(vals))
+                    .map_err(|e| self.err(e))?;
+            }
+            app.flush().map_err(|e| self.err(e))?;
+        }
+        let tmp = format!("{p}.tmp");
+        self.conn
+            .execute_batch(&format!(
+                "COPY {table} TO '{tmp}' (FORMAT parquet); DROP TABLE {table};"
+            ))
+            .map_err(|e| self.err(e))?;
+        std::fs::rename(&tmp, path).map_err(|source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// Rows of a Parquet file, read back with DuckDB (for checks and tests).
+    pub fn parquet_rows(&self, path: &Path) -> Result<Vec<Vec<String>>> {
+        let p = path.display().to_string();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT * FROM read_parquet(?)")
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query(params![p]).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let n = r.as_ref().column_count();
+            let mut v = Vec::with_capacity(n);
+            for i in 0..n {
+                let x: duckdb::types::Value = r.get(i).map_err(|e| self.err(e))?;
+                v.push(match x {
+                    duckdb::types::Value::Null => String::new(),
+                    duckdb::types::Value::Text(s) => s,
+                    duckdb::types::Value::Double(d) => format!("{d}"),
+                    duckdb::types::Value::BigInt(i) => i.to_string(),
+                    other => format!("{other:?}"),
+                });
+            }
+            out.push(v);
+        }
+        Ok(out)
+    }
+
+    /// DuckDB's own CSV reader on a file, into a table: the floor an import is measured
+    /// against in the benchmarks. Returns the row count.
+    pub fn read_csv_floor(&self, path: &Path) -> Result<i64> {
+        let p = path.display().to_string();
+        self.conn
+            .execute("CREATE OR REPLACE TEMP TABLE floor AS SELECT * FROM read_csv(?, header = true, all_varchar = true)", params![p])
+            .map_err(|e| self.err(e))?;
+        self.conn
+            .query_row("SELECT count(*) FROM floor", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Reported values by city and data point, for the year-to-year jump check.
+    pub fn history(&self) -> Result<History> {
+        let mut h = History::new();
+        for v in self.current_values()? {
+            if let Some(x) = v.value {
+                h.entry((v.city, v.data_point))
+                    .or_default()
+                    .push((v.year, x));
+            }
+        }
+        Ok(h)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    pub run_id: i64,
+    pub created_at: String,
+    pub method_name: String,
+    pub method_hash: String,
+    pub method_text: String,
+    pub revisions: String,
+    pub seed: i64,
+    pub draws: i64,
+    pub program_version: String,
+    pub catalog_version: String,
+}
+
+pub struct NewRun<'a> {
+    pub method_name: &'a str,
+    pub method_hash: &'a str,
+    pub method_text: &'a str,
+    pub revisions: &'a str,
+    pub seed: u64,
+    pub draws: usize,
+    pub catalog_version: &'a str,
+}
+
+impl Store {
+    /// Store a scoring run and all its results in one transaction.
+    pub fn insert_run(
+        &mut self,
+        run: &NewRun,
+        dp: &[DpScore],
+        nodes: &[NodeScore],
+        trends: &[Trend],
+    ) -> Result<i64> {
+        let path = self.path.clone();
+        let e = |e| db_error(&path, e);
+        let tx = self.conn.transaction().map_err(e)?;
+        let id: i64 = tx
+            .query_row("SELECT coalesce(max(run_id), 0) + 1 FROM runs", [], |r| {
+                r.get(0)
+            })
+            .map_err(e)?;
+        tx.execute(
+            "INSERT INTO runs (run_id, method_name, method_hash, method_text, revisions, seed, draws, program_version, catalog_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            params![id, run.method_name, run.method_hash, run.method_text, run.revisions, run.seed as i64, run.draws as i64, env!("CARGO_PKG_VERSION"), run.catalog_version],
+        )
+        .map_err(e)?;
+        {
+            let mut a = tx.appender("dp_scores").map_err(e)?;
+            for d in dp {
+                a.append_row(params![
+                    id,
+                    d.city,
+                    d.year,
+                    d.data_point,
+                    d.value,
+                    d.used_value,
+                    d.achievement,
+                    d.points,
+                    d.score,
+                    d.rank.map(|r| r as i64),
+                    d.flags
+                ])
+                .map_err(e)?;
+            }
+            a.flush().map_err(e)?;
+            let mut a = tx.appender("node_scores").map_err(e)?;
+            for n in nodes {
+                a.append_row(params![
+                    id,
+                    n.city,
+                    n.year,
+                    n.level.as_str(),
+                    n.node,
+                    n.u4ssc_pct,
+                    n.band,
+                    n.scored_items as i64,
+                    n.total_items as i64,
+                    n.score,
+                    n.coverage,
+                    n.rank.map(|r| r as i64),
+                    n.rank_median,
+                    n.rank_p05,
+                    n.rank_p95
+                ])
+                .map_err(e)?;
+            }
+            a.flush().map_err(e)?;
+            let mut a = tx.appender("trends").map_err(e)?;
+            for t in trends {
+                a.append_row(params![
+                    id,
+                    t.city,
+                    t.data_point,
+                    t.first_year,
+                    t.last_year,
+                    t.first_value,
+                    t.last_value,
+                    t.cagr,
+                    t.required_cagr,
+                    t.ratio,
+                    t.category,
+                    t.reason
+                ])
+                .map_err(e)?;
+            }
+            a.flush().map_err(e)?;
+        }
+        tx.commit().map_err(e)?;
+        Ok(id)
+    }
+
+    pub fn runs(&self) -> Result<Vec<RunInfo>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT run_id, CAST(created_at AS VARCHAR), method_name, method_hash, method_text, revisions, seed, draws, program_version, catalog_version FROM runs ORDER BY run_id")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(RunInfo {
+                    run_id: r.get(0)?,
+                    created_at: r.get(1)?,
+                    method_name: r.get(2)?,
+                    method_hash: r.get(3)?,
+                    method_text: r.get(4)?,
+                    revisions: r.get(5)?,
+                    seed: r.get(6)?,
+                    draws: r.get(7)?,
+                    program_version: r.get(8)?,
+                    catalog_version: r.get(9)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Node scores of a run, optionally for one level and/or one year.
+    pub fn node_scores(
+        &self,
+        run: i64,
+        level: Option<Level>,
+        year: Option<i32>,
+    ) -> Result<Vec<NodeScore>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT city, year, level, node, u4ssc_pct, band, scored_items, total_items, score, coverage, rank, rank_median, rank_p05, rank_p95
+                 FROM node_scores WHERE run_id = ? AND (? IS NULL OR level = ?) AND (? IS NULL OR year = ?)
+                 ORDER BY year, level, node, city",
+            )
+            .map_err(|e| self.err(e))?;
+        let lv = level.map(|l| l.as_str().to_string());
+        let rows = stmt
+            .query_map(params![run, lv, lv, year, year], |r| {
+                let level: String = r.get(2)?;
+                Ok(NodeScore {
+                    city: r.get(0)?,
+                    year: r.get(1)?,
+                    level: Level::parse(&level).unwrap_or(Level::Overall),
+                    node: r.get(3)?,
+                    u4ssc_pct: r.get(4)?,
+                    band: r.get(5)?,
+                    scored_items: r.get::<_, i64>(6)? as usize,
+                    total_items: r.get::<_, i64>(7)? as usize,
+                    score: r.get(8)?,
+                    coverage: r.get(9)?,
+                    rank: r.get::<_, Option<i64>>(10)?.map(|x| x as usize),
+                    rank_median: r.get(11)?,
+                    rank_p05: r.get(12)?,
+                    rank_p95: r.get(13)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Data-point scores of a run, optionally for one city and/or year.
+    pub fn dp_scores(
+        &self,
+        run: i64,
+        city: Option<&str>,
+        year: Option<i32>,
+    ) -> Result<Vec<DpScore>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT city, year, data_point, value, used_value, achievement, points, score, rank, flags
+                 FROM dp_scores WHERE run_id = ? AND (? IS NULL OR city = ?) AND (? IS NULL OR year = ?)
+                 ORDER BY year, data_point, city",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![run, city, city, year, year], |r| {
+                Ok(DpScore {
+                    city: r.get(0)?,
+                    year: r.get(1)?,
+                    data_point: r.get(2)?,
+                    value: r.get(3)?,
+                    used_value: r.get(4)?,
+                    achievement: r.get(5)?,
+                    points: r.get(6)?,
+                    score: r.get(7)?,
+                    rank: r.get::<_, Option<i64>>(8)?.map(|x| x as usize),
+                    flags: r.get(9)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn trends(&self, run: i64, city: Option<&str>) -> Result<Vec<Trend>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT city, data_point, first_year, last_year, first_value, last_value, cagr, required_cagr, ratio, category, reason
+                 FROM trends WHERE run_id = ? AND (? IS NULL OR city = ?) ORDER BY city, data_point",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![run, city, city], |r| {
+                let category: String = r.get(9)?;
+                Ok(Trend {
+                    city: r.get(0)?,
+                    data_point: r.get(1)?,
+                    first_year: r.get(2)?,
+                    last_year: r.get(3)?,
+                    first_value: r.get(4)?,
+                    last_value: r.get(5)?,
+                    cagr: r.get(6)?,
+                    required_cagr: r.get(7)?,
+                    ratio: r.get(8)?,
+                    category: crate::scoring::trends::category_static(&category),
+                    reason: r.get(10)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The revision each current value came from, for `explain`.
+    pub fn observation(
+        &self,
+        city: &str,
+        year: i32,
+        data_point: &str,
+    ) -> Result<Option<(crate::submission::Observation, RevisionInfo)>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT o.line, o.city, o.year, o.data_point, o.value, o.unit, o.numerator, o.denominator, o.quality, o.origin, o.source, o.verified, o.note, o.revision_id
+                 FROM current_observations o WHERE o.city = ? AND o.year = ? AND o.data_point = ?",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt
+            .query_map(params![city, year, data_point], |r| {
+                Ok((
+                    crate::submission::Observation {
+                        line: r.get::<_, i64>(0)? as usize,
+                        city: r.get(1)?,
+                        year: r.get(2)?,
+                        data_point: r.get(3)?,
+                        value: r.get(4)?,
+                        unit: r.get(5)?,
+                        numerator: r.get(6)?,
+                        denominator: r.get(7)?,
+                        quality: r.get(8)?,
+                        origin: r.get(9)?,
+                        source: r.get(10)?,
+                        verified: r.get(11)?,
+                        note: r.get(12)?,
+                    },
+                    r.get::<_, i64>(13)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let Some(first) = rows.next() else {
+            return Ok(None);
+        };
+        let (obs, rev) = first.map_err(|e| self.err(e))?;
+        let info = self.revisions()?.into_iter().find(|r| r.revision_id == rev);
+        Ok(info.map(|i| (obs, i)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obs(city: &str, year: i32, dp: &str, v: Option<f64>) -> Observation {
+        Observation {
+            line: 2,
+            city: city.into(),
+            year,
+            data_point: dp.into(),
+            value: v,
+            unit: None,
+            numerator: None,
+            denominator: None,
+            quality: None,
+            origin: None,
+            source: None,
+            verified: Some(true),
+            note: None,
+        }
+    }
+
+    fn meta<'a>(hash: &'a str) -> NewRevision<'a> {
+        NewRevision {
+            source_file: "a.csv",
+            content_hash: hash,
+            format: "csv",
+            kind: "submission",
+        }
+    }
+
+    #[test]
+    fn newest_revision_wins_and_older_ones_stay_queryable() {
+        let mut s = Store::open_in_memory().unwrap();
+        let r1 = s
+            .insert_revision(
+                &meta("h1"),
+                &[
+                    obs("oslo", 2023, "a", Some(1.0)),
+                    obs("oslo", 2023, "b", Some(2.0)),
+                ],
+            )
+            .unwrap();
+        let r2 = s
+            .insert_revision(&meta("h2"), &[obs("oslo", 2023, "a", Some(5.0))])
+            .unwrap();
+        let cur = s.current_values().unwrap();
+        assert_eq!(cur.len(), 2);
+        assert_eq!(
+            cur.iter().find(|v| v.data_point == "a").unwrap().value,
+            Some(5.0)
+        );
+        assert_eq!(
+            cur.iter()
+                .find(|v| v.data_point == "b")
+                .unwrap()
+                .revision_id,
+            r1
+        );
+        assert_eq!(s.revision_values(r1).unwrap().len(), 2);
+        assert_eq!(s.revisions().unwrap().len(), 2);
+        assert_eq!(s.revision_by_hash("h2").unwrap().unwrap().revision_id, r2);
+    }
+
+    #[test]
+    fn a_failed_revision_leaves_nothing() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.insert_revision(&meta("h1"), &[obs("oslo", 2023, "a", Some(1.0))])
+            .unwrap();
+        // same content hash violates the unique constraint: the whole revision is refused
+        assert!(s
+            .insert_revision(&meta("h1"), &[obs("oslo", 2024, "a", Some(1.0))])
+            .is_err());
+        assert_eq!(s.revisions().unwrap().len(), 1);
+        assert_eq!(s.current_values().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn schema_is_versioned() {
+        let s = Store::open_in_memory().unwrap();
+        assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+    }
+}

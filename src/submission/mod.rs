@@ -1,0 +1,72 @@
+//! Submissions: reading CSV, XLSX and JSON files into one table shape, and validating them
+//! against the catalog and registry. Nothing here touches the database.
+
+pub mod read;
+pub mod validate;
+pub mod values;
+
+pub use read::{read_table, Format, Limits, Table};
+pub use validate::{validate, Checked, Observation};
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One problem in a submission, located as precisely as the format allows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    pub rule: &'static str,
+    pub file: String,
+    /// 1-based line (CSV, JSON) or row (XLSX); None for findings about the whole file.
+    pub line: Option<usize>,
+    /// Column number (CSV), letter (XLSX) or key (JSON), with the header name where known.
+    pub column: Option<String>,
+    pub message: String,
+}
+
+impl Finding {
+    pub fn error(rule: &'static str, file: &str, message: impl Into<String>) -> Finding {
+        Finding {
+            severity: Severity::Error,
+            rule,
+            file: file.to_string(),
+            line: None,
+            column: None,
+            message: message.into(),
+        }
+    }
+    pub fn warning(rule: &'static str, file: &str, message: impl Into<String>) -> Finding {
+        Finding {
+            severity: Severity::Warning,
+            ..Finding::error(rule, file, message)
+        }
+    }
+    pub fn at(mut self, line: usize, column: Option<String>) -> Finding {
+        self.line = Some(line);
+        self.column = column;
+        self
+    }
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+            if let Some(c) = &self.column {
+                write!(f, ":{c}")?;
+            }
+        }
+        let sev = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, ": {sev}[{}]: {}", self.rule, self.message)
+    }
+}

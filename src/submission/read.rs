@@ -1,0 +1,655 @@
+//! Readers for the three submission formats. Each turns a file into a [`Table`]: header
+//! names and rows of text cells with their line (or spreadsheet row) numbers.
+
+use super::values::shown;
+use super::Finding;
+use std::path::Path;
+
+/// Limits that protect the machine from hostile or mistaken input. Each can be raised on
+/// the command line; the message that reports a limit names the option.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_file_bytes: u64,
+    pub max_rows: usize,
+    pub max_field_chars: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 100 * 1024 * 1024,
+            max_rows: 2_000_000,
+            max_field_chars: 10_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Xlsx,
+    Json,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Xlsx => "xlsx",
+            Format::Json => "json",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub line: usize,
+    pub cells: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub file: String,
+    pub format: Format,
+    pub header: Vec<String>,
+    /// How a column is named in a location: "3" for CSV, "C" for XLSX, the key for JSON.
+    pub column_labels: Vec<String>,
+    pub rows: Vec<Row>,
+    /// The file's bytes hashed, so that the same file is recognised on re-import.
+    pub content_hash: String,
+}
+
+impl Table {
+    pub fn column_label(&self, i: usize) -> String {
+        let name = self.header.get(i).map(String::as_str).unwrap_or("");
+        match self.column_labels.get(i) {
+            Some(l) if l != name => format!("{l} ({name})"),
+            Some(l) => l.clone(),
+            None => (i + 1).to_string(),
+        }
+    }
+}
+
+fn hash(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(bytes);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Read a submission. Problems that make the file unreadable come back as findings.
+pub fn read_table(path: &Path, limits: &Limits) -> Result<Table, Vec<Finding>> {
+    let file = path.display().to_string();
+    let fail = |rule, msg: String| vec![Finding::error(rule, &file, msg)];
+    let meta = std::fs::symlink_metadata(path)
+        .map_err(|e| fail("unreadable", format!("cannot read the file: {e}")))?;
+    if meta.file_type().is_symlink() {
+        return Err(fail(
+            "symlink",
+            "the path is a symbolic link; give the real file's path".to_string(),
+        ));
+    }
+    if !meta.is_file() {
+        return Err(fail(
+            "not_a_file",
+            "the path is not a regular file".to_string(),
+        ));
+    }
+    if meta.len() > limits.max_file_bytes {
+        return Err(fail(
+            "file_too_large",
+            format!(
+                "the file is {} MB, over the limit of {} MB; split it, or raise the limit with --max-file-mb",
+                meta.len() / (1024 * 1024),
+                limits.max_file_bytes / (1024 * 1024)
+            ),
+        ));
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| fail("unreadable", format!("cannot read the file: {e}")))?;
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_lowercase();
+    let format = match ext.as_str() {
+        "csv" | "txt" | "tsv" => Format::Csv,
+        "xlsx" | "xlsm" => Format::Xlsx,
+        "json" => Format::Json,
+        other => {
+            return Err(fail(
+                "unknown_format",
+                format!(
+                    "cannot tell the format from the extension {}; use .csv, .xlsx or .json",
+                    shown(other)
+                ),
+            ))
+        }
+    };
+    let content_hash = hash(&bytes);
+    let mut table = match format {
+        Format::Csv => read_csv(&file, &bytes, limits)?,
+        Format::Json => read_json(&file, &bytes, limits)?,
+        Format::Xlsx => read_xlsx(&file, path, limits)?,
+    };
+    table.content_hash = content_hash;
+    check_fields(&table, limits)?;
+    Ok(table)
+}
+
+fn check_fields(t: &Table, limits: &Limits) -> Result<(), Vec<Finding>> {
+    let mut out = Vec::new();
+    for r in &t.rows {
+        for (i, c) in r.cells.iter().enumerate() {
+            if c.chars().count() > limits.max_field_chars {
+                out.push(
+                    Finding::error(
+                        "field_too_long",
+                        &t.file,
+                        format!(
+                            "the cell has more than {} characters; shorten it (the limit is set by --max-field-chars)",
+                            limits.max_field_chars
+                        ),
+                    )
+                    .at(r.line, Some(t.column_label(i))),
+                );
+            }
+        }
+    }
+    if out.is_empty() {
+        Ok(())
+    } else {
+        Err(out)
+    }
+}
+
+/// Decode bytes as UTF-8, with the BOM removed; anything else is located and rejected.
+fn decode<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, Vec<Finding>> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(vec![Finding::error(
+            "encoding",
+            file,
+            "the file is UTF-16; save it as UTF-8 (in Excel: \"CSV UTF-8\")",
+        )]);
+    }
+    let body = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
+    std::str::from_utf8(body).map_err(|e| {
+        let ok = &body[..e.valid_up_to()];
+        let line = ok.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = ok.iter().rposition(|&b| b == b'\n').map(|p| p + 1).unwrap_or(0);
+        let col = String::from_utf8_lossy(&ok[line_start..]).chars().count() + 1;
+        vec![Finding::error(
+            "encoding",
+            file,
+            format!(
+                "byte 0x{:02X} is not UTF-8 (the file may be Latin-1/Windows-1252); save it as UTF-8 (in Excel: \"CSV UTF-8\")",
+                body[e.valid_up_to()]
+            ),
+        )
+        .at(line, Some(format!("character {col}")))]
+    })
+}
+
+/// Which delimiter the header line uses: comma, semicolon (Norwegian Excel) or tab.
+fn sniff_delimiter(header_line: &str) -> Option<u8> {
+    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
+    let mut quoted = false;
+    for c in header_line.bytes() {
+        if c == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            for (d, n) in counts.iter_mut() {
+                if c == *d {
+                    *n += 1;
+                }
+            }
+        }
+    }
+    counts
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .max_by_key(|(_, n)| *n)
+        .map(|(d, _)| *d)
+}
+
+fn read_csv(file: &str, bytes: &[u8], limits: &Limits) -> Result<Table, Vec<Finding>> {
+    let text = decode(file, bytes)?;
+    if text.trim().is_empty() {
+        return Err(vec![Finding::error(
+            "empty_file",
+            file,
+            "the file is empty; it needs a header line (city,year,kpi,data_point,value) and one row per value",
+        )]);
+    }
+    let header_line = text.lines().next().unwrap_or("");
+    let delimiter = match sniff_delimiter(header_line) {
+        Some(d) => d,
+        None => {
+            let other = ['|', ':']
+                .iter()
+                .find(|c| header_line.contains(**c))
+                .map(|c| format!(" (it seems to use '{c}')"))
+                .unwrap_or_default();
+            return Err(vec![Finding::error(
+                "wrong_delimiter",
+                file,
+                format!(
+                    "the header {} is a single column{other}; separate columns with commas or semicolons",
+                    shown(header_line)
+                ),
+            )
+            .at(1, None)]);
+        }
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(text.as_bytes());
+    let mut records = reader.records();
+    let header: Vec<String> = match records.next() {
+        Some(Ok(r)) => r.iter().map(|s| s.trim().to_string()).collect(),
+        Some(Err(e)) => {
+            return Err(vec![
+                Finding::error("malformed_csv", file, e.to_string()).at(1, None)
+            ])
+        }
+        None => {
+            return Err(vec![Finding::error(
+                "empty_file",
+                file,
+                "the file is empty",
+            )])
+        }
+    };
+    let mut rows = Vec::new();
+    let mut findings = Vec::new();
+    for rec in records {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
+                findings.push(
+                    Finding::error(
+                        "malformed_csv",
+                        file,
+                        format!("the row cannot be read: {e}"),
+                    )
+                    .at(line, None),
+                );
+                break;
+            }
+        };
+        let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
+        if rec.len() == 1 && rec.get(0).map(|s| s.trim().is_empty()).unwrap_or(true) {
+            continue; // blank line
+        }
+        if rows.len() >= limits.max_rows {
+            findings.push(Finding::error(
+                "too_many_rows",
+                file,
+                format!(
+                    "the file has more than {} rows; split it, or raise the limit with --max-rows",
+                    limits.max_rows
+                ),
+            ));
+            break;
+        }
+        if rec.len() > header.len() {
+            findings.push(
+                Finding::error(
+                    "too_many_fields",
+                    file,
+                    format!(
+                        "the row has {} fields but the header has {}; a value may contain an unquoted '{}'",
+                        rec.len(),
+                        header.len(),
+                        delimiter as char
+                    ),
+                )
+                .at(line, Some((header.len() + 1).to_string())),
+            );
+            continue;
+        }
+        if rec.len() < header.len() {
+            findings.push(
+                Finding::error(
+                    "too_few_fields",
+                    file,
+                    format!(
+                        "the row has {} fields but the header has {}",
+                        rec.len(),
+                        header.len()
+                    ),
+                )
+                .at(line, Some((rec.len() + 1).to_string())),
+            );
+            continue;
+        }
+        rows.push(Row {
+            line,
+            cells: rec.iter().map(str::to_string).collect(),
+        });
+    }
+    if !findings.is_empty() {
+        return Err(findings);
+    }
+    let column_labels = (1..=header.len()).map(|i| i.to_string()).collect();
+    Ok(Table {
+        file: file.to_string(),
+        format: Format::Csv,
+        header,
+        column_labels,
+        rows,
+        content_hash: String::new(),
+    })
+}
+
+/// Byte offsets of the elements of a top-level JSON array (strings respected).
+fn element_offsets(text: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut in_str = false;
+    let mut escaped = false;
+    let mut expect_elem = false;
+    for (i, c) in text.char_indices() {
+        if in_str {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_str = false;
+            }
+            continue;
+        }
+        if expect_elem && !c.is_whitespace() {
+            out.push(i);
+            expect_elem = false;
+        }
+        match c {
+            '"' => in_str = true,
+            '[' | '{' => {
+                depth += 1;
+                if depth == 1 && c == '[' {
+                    expect_elem = true;
+                }
+            }
+            ']' | '}' => depth -= 1,
+            ',' if depth == 1 => expect_elem = true,
+            _ => {}
+        }
+    }
+    out
+}
+
+fn read_json(file: &str, bytes: &[u8], limits: &Limits) -> Result<Table, Vec<Finding>> {
+    let text = decode(file, bytes)?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        vec![Finding::error(
+            "malformed_json",
+            file,
+            format!("the JSON cannot be read: {e}"),
+        )
+        .at(e.line(), Some(format!("character {}", e.column())))]
+    })?;
+    let serde_json::Value::Array(items) = value else {
+        return Err(vec![Finding::error(
+            "json_not_array",
+            file,
+            "the JSON must be an array of objects, one per value: [{\"city\": ..., \"year\": ..., ...}]",
+        )
+        .at(1, None)]);
+    };
+    if items.len() > limits.max_rows {
+        return Err(vec![Finding::error(
+            "too_many_rows",
+            file,
+            format!(
+                "the file has more than {} rows; split it, or raise the limit with --max-rows",
+                limits.max_rows
+            ),
+        )]);
+    }
+    let offsets = element_offsets(text);
+    let line_of = |i: usize| {
+        offsets
+            .get(i)
+            .map(|&o| text.as_bytes()[..o].iter().filter(|&&b| b == b'\n').count() + 1)
+            .unwrap_or(1)
+    };
+    let mut header: Vec<String> = Vec::new();
+    let mut findings = Vec::new();
+    let mut raw_rows = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let line = line_of(i);
+        let serde_json::Value::Object(map) = item else {
+            findings.push(
+                Finding::error("json_not_object", file, "each element must be an object")
+                    .at(line, None),
+            );
+            continue;
+        };
+        let mut cells = Vec::new();
+        for (k, v) in map {
+            let cell = match v {
+                serde_json::Value::Null => String::new(),
+                serde_json::Value::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::String(s) => s.clone(),
+                _ => {
+                    findings.push(
+                        Finding::error(
+                            "json_nested",
+                            file,
+                            format!(
+                                "the value of {} is an object or array; give a number or text",
+                                shown(k)
+                            ),
+                        )
+                        .at(line, Some(k.clone())),
+                    );
+                    continue;
+                }
+            };
+            if !header.iter().any(|h| h == k) {
+                header.push(k.clone());
+            }
+            cells.push((k.clone(), cell));
+        }
+        raw_rows.push((line, cells));
+    }
+    if !findings.is_empty() {
+        return Err(findings);
+    }
+    let rows = raw_rows
+        .into_iter()
+        .map(|(line, cells)| {
+            let mut row = vec![String::new(); header.len()];
+            for (k, v) in cells {
+                if let Some(i) = header.iter().position(|h| *h == k) {
+                    row[i] = v;
+                }
+            }
+            Row { line, cells: row }
+        })
+        .collect();
+    Ok(Table {
+        file: file.to_string(),
+        format: Format::Json,
+        column_labels: header.clone(),
+        header,
+        rows,
+        content_hash: String::new(),
+    })
+}
+
+fn column_letter(mut i: usize) -> String {
+    let mut s = String::new();
+    i += 1;
+    while i > 0 {
+        let r = (i - 1) % 26;
+        s.insert(0, (b'A' + r as u8) as char);
+        i = (i - 1) / 26;
+    }
+    s
+}
+
+fn read_xlsx(file: &str, path: &Path, limits: &Limits) -> Result<Table, Vec<Finding>> {
+    use calamine::{open_workbook, Data, Reader, SheetVisible, Xlsx};
+    let fail = |rule, msg: String| vec![Finding::error(rule, file, msg)];
+    let mut wb: Xlsx<_> = open_workbook(path).map_err(|e| {
+        fail(
+            "malformed_xlsx",
+            format!("the workbook cannot be read: {e}"),
+        )
+    })?;
+    let sheets = wb.sheets_metadata().to_vec();
+    let visible: Vec<_> = sheets
+        .iter()
+        .filter(|s| s.visible == SheetVisible::Visible)
+        .collect();
+    let Some(sheet) = visible.first() else {
+        return Err(fail(
+            "no_sheet",
+            "the workbook has no visible sheet".to_string(),
+        ));
+    };
+    let name = sheet.name.clone();
+    let range = wb.worksheet_range(&name).map_err(|e| {
+        fail(
+            "malformed_xlsx",
+            format!("sheet {} cannot be read: {e}", shown(&name)),
+        )
+    })?;
+    if let Ok(formulas) = wb.worksheet_formula(&name) {
+        let (r0, c0) = formulas.start().unwrap_or((0, 0));
+        for (r, row) in formulas.rows().enumerate() {
+            for (c, f) in row.iter().enumerate() {
+                if !f.is_empty() {
+                    return Err(vec![Finding::error(
+                        "xlsx_formula",
+                        file,
+                        format!("the cell holds a formula ({}); paste values only", shown(f)),
+                    )
+                    .at(r0 as usize + r + 1, Some(column_letter(c0 as usize + c)))]);
+                }
+            }
+        }
+    }
+    let (r0, c0) = range.start().unwrap_or((0, 0));
+    let mut rows_iter = range.rows().enumerate();
+    let Some((_, head)) = rows_iter.next() else {
+        return Err(fail(
+            "empty_file",
+            format!("sheet {} is empty", shown(&name)),
+        ));
+    };
+    let to_text = |d: &Data| -> Result<String, String> {
+        Ok(match d {
+            Data::Empty => String::new(),
+            Data::String(s) => s.clone(),
+            Data::Float(f) => format!("{f}"),
+            Data::Int(i) => i.to_string(),
+            Data::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
+            Data::Error(e) => return Err(format!("the cell holds the spreadsheet error {e:?}")),
+            Data::DateTime(_) | Data::DateTimeIso(_) | Data::DurationIso(_) => {
+                return Err("the cell holds a date; give a number or text".to_string())
+            }
+        })
+    };
+    let header: Vec<String> = head
+        .iter()
+        .map(|d| to_text(d).unwrap_or_default().trim().to_string())
+        .collect();
+    let width = header
+        .iter()
+        .rposition(|h| !h.is_empty())
+        .map(|p| p + 1)
+        .unwrap_or(0);
+    let header = header[..width].to_vec();
+    let mut rows = Vec::new();
+    let mut findings = Vec::new();
+    for (r, row) in rows_iter {
+        let line = r0 as usize + r + 1;
+        if row.iter().all(|d| matches!(d, Data::Empty)) {
+            continue;
+        }
+        if rows.len() >= limits.max_rows {
+            findings.push(Finding::error(
+                "too_many_rows",
+                file,
+                format!(
+                    "the sheet has more than {} rows; raise the limit with --max-rows",
+                    limits.max_rows
+                ),
+            ));
+            break;
+        }
+        let mut cells = Vec::with_capacity(width);
+        for (c, d) in row.iter().enumerate() {
+            if c >= width {
+                if !matches!(d, Data::Empty) {
+                    findings.push(
+                        Finding::error(
+                            "too_many_fields",
+                            file,
+                            "the cell is right of the last header column",
+                        )
+                        .at(line, Some(column_letter(c0 as usize + c))),
+                    );
+                }
+                continue;
+            }
+            match to_text(d) {
+                Ok(t) => cells.push(t),
+                Err(m) => {
+                    findings.push(
+                        Finding::error("xlsx_cell", file, m)
+                            .at(line, Some(column_letter(c0 as usize + c))),
+                    );
+                    cells.push(String::new());
+                }
+            }
+        }
+        cells.resize(width, String::new());
+        rows.push(Row { line, cells });
+    }
+    if !findings.is_empty() {
+        return Err(findings);
+    }
+    Ok(Table {
+        file: file.to_string(),
+        format: Format::Xlsx,
+        column_labels: (0..width).map(|c| column_letter(c0 as usize + c)).collect(),
+        header,
+        rows,
+        content_hash: String::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_semicolons_and_ignores_quoted_commas() {
+        assert_eq!(sniff_delimiter("city;year;kpi;value"), Some(b';'));
+        assert_eq!(sniff_delimiter("\"a,b\";c;d"), Some(b';'));
+        assert_eq!(sniff_delimiter("city|year"), None);
+    }
+
+    #[test]
+    fn json_element_offsets_skip_strings() {
+        let t = "[\n {\"a\": \"x,]\"},\n {\"a\": 2}\n]";
+        let o = element_offsets(t);
+        assert_eq!(o.len(), 2);
+        assert_eq!(&t[o[1]..o[1] + 1], "{");
+    }
+
+    #[test]
+    fn column_letters() {
+        assert_eq!(column_letter(0), "A");
+        assert_eq!(column_letter(25), "Z");
+        assert_eq!(column_letter(26), "AA");
+    }
+}

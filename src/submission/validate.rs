@@ -1,0 +1,810 @@
+//! The rules of a valid submission. Every rule has a name (shown in brackets in `check`
+//! output) and a sentence a city officer understands. Errors stop an import; warnings do not.
+
+use super::read::Table;
+use super::values::{parse_number, parse_value, shown, yes_no, Value};
+use super::{Finding, Severity};
+use crate::catalog::{normalise_part, Catalog, DataPoint, KpiType, UnitKind};
+use crate::registry::{Match, Registry};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+pub const REQUIRED: &[&str] = &["city", "year", "kpi", "value"];
+pub const OPTIONAL: &[&str] = &[
+    "data_point",
+    "unit",
+    "numerator",
+    "denominator",
+    "quality",
+    "origin",
+    "source",
+    "verified",
+    "note",
+];
+
+/// The six U4SSC data-quality levels, best to worst (VM p162-166).
+pub const QUALITY_LEVELS: &[&str] = &[
+    "accurate measurement",
+    "extrapolated from an inhabitant survey",
+    "extrapolated from higher-level data",
+    "estimate based on assumptions",
+    "personal estimate",
+    "unknown method / not traceable",
+];
+
+/// One validated value, ready to store.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Observation {
+    pub line: usize,
+    pub city: String,
+    pub year: i32,
+    pub data_point: String,
+    pub value: Option<f64>,
+    pub unit: Option<String>,
+    pub numerator: Option<f64>,
+    pub denominator: Option<f64>,
+    pub quality: Option<String>,
+    pub origin: Option<String>,
+    pub source: Option<String>,
+    pub verified: Option<bool>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub observations: Vec<Observation>,
+    pub findings: Vec<Finding>,
+}
+
+impl Checked {
+    pub fn errors(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count()
+    }
+    pub fn warnings(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Warning)
+            .count()
+    }
+}
+
+/// Earlier values to compare against: (city, data point) -> [(year, value)].
+pub type History = HashMap<(String, String), Vec<(i32, f64)>>;
+
+pub struct Options {
+    pub history: History,
+    pub jump_factor: f64,
+    pub max_year: i32,
+    pub min_year: i32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            history: History::new(),
+            jump_factor: 3.0,
+            max_year: current_year() + 1,
+            min_year: 1990,
+        }
+    }
+}
+
+/// This year by the system clock (UTC).
+pub fn current_year() -> i32 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    // days since 1970 -> civil year (Howard Hinnant's algorithm)
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2)) as i32
+}
+
+fn normalise_header(h: &str) -> String {
+    h.trim()
+        .trim_start_matches('\u{feff}')
+        .to_lowercase()
+        .chars()
+        .map(|c| if c == ' ' || c == '-' { '_' } else { c })
+        .collect()
+}
+
+fn normalise_unit(u: &str) -> String {
+    u.to_lowercase()
+        .replace('\u{a0}', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn unit_matches(given: &str, dp: &DataPoint) -> bool {
+    let g = normalise_unit(given);
+    if g == normalise_unit(&dp.unit) {
+        return true;
+    }
+    let g_compact: String = g.chars().filter(|c| !c.is_whitespace()).collect();
+    match dp.unit_kind {
+        UnitKind::Percent => matches!(g.as_str(), "%" | "percent" | "prosent" | "pct"),
+        UnitKind::Per100k => g_compact.starts_with("per100000") || g_compact.starts_with("per100k"),
+        UnitKind::YesNo => matches!(g.as_str(), "yes/no" | "ja/nei" | "boolean"),
+        UnitKind::Count => matches!(g.as_str(), "number" | "count" | "antall"),
+        _ => false,
+    }
+}
+
+/// Text that a spreadsheet would run as a formula when the file is opened.
+fn looks_like_formula(s: &str) -> bool {
+    let t = s.trim_start();
+    match t.chars().next() {
+        Some('=') | Some('@') => true,
+        // "+cmd|..." runs as a formula; "-5" and "- see note" do not
+        Some('+') => t
+            .chars()
+            .nth(1)
+            .map(|c| c.is_alphabetic() || c == '(' || c == '=')
+            .unwrap_or(false),
+        _ => false,
+    }
+}
+
+fn close(a: f64, b: f64) -> bool {
+    let diff = (a - b).abs();
+    diff <= 0.01 || diff <= 0.005 * a.abs().max(b.abs())
+}
+
+/// Validate a table. Returns every finding; observations are only meaningful when there
+/// are no errors.
+pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Options) -> Checked {
+    let mut out = Checked::default();
+    let file = t.file.as_str();
+    // ---- header
+    let mut col: HashMap<&'static str, usize> = HashMap::new();
+    for (i, h) in t.header.iter().enumerate() {
+        let n = normalise_header(h);
+        let known = REQUIRED.iter().chain(OPTIONAL.iter()).find(|k| **k == n);
+        match known {
+            Some(k) => {
+                if col.insert(k, i).is_some() {
+                    out.findings.push(
+                        Finding::error(
+                            "duplicate_column",
+                            file,
+                            format!("column {} appears twice", shown(h)),
+                        )
+                        .at(1, Some(t.column_label(i))),
+                    );
+                }
+            }
+            None => out.findings.push(
+                Finding::error(
+                    "unknown_column",
+                    file,
+                    format!(
+                        "unknown column {}; the columns are {} (required) and {}",
+                        shown(h),
+                        REQUIRED.join(", "),
+                        OPTIONAL.join(", ")
+                    ),
+                )
+                .at(1, Some(t.column_label(i))),
+            ),
+        }
+    }
+    for r in REQUIRED {
+        if !col.contains_key(r) {
+            out.findings.push(
+                Finding::error(
+                    "missing_column",
+                    file,
+                    format!(
+                        "the required column '{r}' is missing; the header must have {}",
+                        REQUIRED.join(", ")
+                    ),
+                )
+                .at(1, None),
+            );
+        }
+    }
+    if t.rows.is_empty() {
+        out.findings.push(Finding::error(
+            "no_rows",
+            file,
+            "the file has a header but no rows; add one row per city, year and KPI",
+        ));
+    }
+    if out.errors() > 0 {
+        return out;
+    }
+    let get = |row: &super::read::Row, name: &str| -> String {
+        col.get(name)
+            .and_then(|&i| row.cells.get(i))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    let loc = |name: &str| col.get(name).map(|&i| t.column_label(i));
+
+    // key -> (line, value) for duplicate detection
+    let mut seen: HashMap<(String, i32, String), (usize, Option<f64>)> = HashMap::new();
+    let mut covered: BTreeMap<(String, i32), BTreeSet<String>> = BTreeMap::new();
+
+    for row in &t.rows {
+        let line = row.line;
+        let before = out.findings.len();
+        let push =
+            |v: &mut Vec<Finding>, sev: Severity, rule: &'static str, column: &str, msg: String| {
+                let f = match sev {
+                    Severity::Error => Finding::error(rule, file, msg),
+                    Severity::Warning => Finding::warning(rule, file, msg),
+                };
+                v.push(f.at(line, loc(column)));
+            };
+        // formulas in any text cell
+        for (i, cell) in row.cells.iter().enumerate() {
+            if looks_like_formula(cell) {
+                out.findings.push(
+                    Finding::error(
+                        "formula",
+                        file,
+                        format!("{} looks like a spreadsheet formula; remove the leading '{}' or paste the value", shown(cell), cell.trim_start().chars().next().unwrap_or('=')),
+                    )
+                    .at(line, Some(t.column_label(i))),
+                );
+            }
+        }
+        if out.findings.len() > before {
+            continue;
+        }
+        // year
+        let year_text = get(row, "year");
+        let year = match year_text.parse::<i32>() {
+            Ok(y) if (opts.min_year..=opts.max_year).contains(&y) => Some(y),
+            Ok(y) => {
+                push(
+                    &mut out.findings,
+                    Severity::Error,
+                    "year_out_of_range",
+                    "year",
+                    format!("year {y} is outside {}-{}", opts.min_year, opts.max_year),
+                );
+                None
+            }
+            Err(_) => {
+                push(
+                    &mut out.findings,
+                    Severity::Error,
+                    "bad_year",
+                    "year",
+                    format!(
+                        "{} is not a year; write it as four digits, e.g. 2024",
+                        shown(&year_text)
+                    ),
+                );
+                None
+            }
+        };
+        // city
+        let city_text = get(row, "city");
+        let city = match registry.resolve(&city_text, year) {
+            Some((c, m)) => {
+                if m == Match::FormerNumber {
+                    push(&mut out.findings, Severity::Warning, "former_municipality_number", "city", format!(
+                        "{} is {}'s municipality number before the reform; {} is used from 2024", shown(&city_text), c.name, c.municipality_number));
+                }
+                Some(c.slug.clone())
+            }
+            None => {
+                let msg = if city_text.is_empty() {
+                    "the city is empty; give its slug, municipality number or name".to_string()
+                } else {
+                    format!("{} is not a city in the registry; use a slug, municipality number or name from `u4ssc cities`", shown(&city_text))
+                };
+                push(
+                    &mut out.findings,
+                    Severity::Error,
+                    "unknown_city",
+                    "city",
+                    msg,
+                );
+                None
+            }
+        };
+        // kpi + data point
+        let code = get(row, "kpi");
+        let part = get(row, "data_point");
+        let candidates = catalog.by_code(&code);
+        let dp: Option<&DataPoint> = if candidates.is_empty() {
+            let hint = catalog
+                .suggest_code(&code)
+                .map(|c| format!("; did you mean '{c}'?"))
+                .unwrap_or_else(|| "; see `u4ssc kpis`".to_string());
+            let msg = if code.is_empty() {
+                "the KPI code is empty".to_string()
+            } else {
+                format!("unknown KPI code {}{hint}", shown(&code))
+            };
+            push(
+                &mut out.findings,
+                Severity::Error,
+                "unknown_kpi",
+                "kpi",
+                msg,
+            );
+            None
+        } else {
+            let split = candidates.iter().any(|d| !d.part.is_empty());
+            let wanted = normalise_part(&part);
+            let found = candidates
+                .iter()
+                .find(|d| normalise_part(&d.part) == wanted)
+                .copied();
+            if found.is_none() {
+                let parts: Vec<&str> = candidates.iter().map(|d| d.part.as_str()).collect();
+                let msg = if split && part.is_empty() {
+                    format!(
+                        "KPI {} is reported per data point; set data_point to one of: {}",
+                        candidates[0].code,
+                        parts.join(", ")
+                    )
+                } else if !split {
+                    format!(
+                        "KPI {} is not split into data points; leave data_point empty (it is {})",
+                        candidates[0].code,
+                        shown(&part)
+                    )
+                } else {
+                    format!(
+                        "{} is not a data point of {}; use one of: {}",
+                        shown(&part),
+                        candidates[0].code,
+                        parts.join(", ")
+                    )
+                };
+                push(
+                    &mut out.findings,
+                    Severity::Error,
+                    "unknown_data_point",
+                    "data_point",
+                    msg,
+                );
+            }
+            found
+        };
+        let Some(dp) = dp else { continue };
+        // unit
+        let unit = get(row, "unit");
+        if !unit.is_empty() && !unit_matches(&unit, dp) {
+            push(&mut out.findings, Severity::Error, "unit_mismatch", "unit", format!(
+                "unit {} does not match the catalog unit of {} ({}); convert the value or fix the unit",
+                shown(&unit), dp.label(), dp.unit));
+        }
+        // value, numerator, denominator
+        let raw_value = get(row, "value");
+        let mut value = match parse_value(&raw_value, dp.unit_kind, &dp.unit) {
+            Ok(Value::Number(v)) => Some(v),
+            Ok(Value::NotReported) => None,
+            Err(e) => {
+                push(
+                    &mut out.findings,
+                    Severity::Error,
+                    e.rule,
+                    "value",
+                    e.message,
+                );
+                continue;
+            }
+        };
+        let mut num_den = [None, None];
+        for (slot, name) in num_den.iter_mut().zip(["numerator", "denominator"]) {
+            let text = get(row, name);
+            if text.is_empty()
+                || parse_value(&text, UnitKind::Value, "").ok() == Some(Value::NotReported)
+            {
+                continue;
+            }
+            match parse_number(&text) {
+                Ok(n) => *slot = Some(n),
+                Err(e) => push(&mut out.findings, Severity::Error, e.rule, name, e.message),
+            }
+        }
+        let [numerator, denominator] = num_den;
+        match (numerator, denominator) {
+            (Some(_), Some(0.0)) => {
+                push(
+                    &mut out.findings,
+                    Severity::Error,
+                    "zero_denominator",
+                    "denominator",
+                    "the denominator is 0".to_string(),
+                );
+            }
+            (Some(n), Some(d)) => {
+                let computed = n / d * dp.unit_kind.scale();
+                match value {
+                    Some(v) if !close(v, computed) => push(&mut out.findings, Severity::Error, "value_mismatch", "value", format!(
+                        "value {v} does not match numerator / denominator = {n} / {d} = {computed:.4} {}; correct one of them",
+                        dp.unit)),
+                    Some(_) => {}
+                    None => value = Some(computed),
+                }
+            }
+            (Some(_), None) | (None, Some(_)) => push(
+                &mut out.findings,
+                Severity::Error,
+                "half_ratio",
+                if numerator.is_some() {
+                    "denominator"
+                } else {
+                    "numerator"
+                },
+                "give both numerator and denominator, or neither".to_string(),
+            ),
+            (None, None) => {}
+        }
+        if let Some(v) = value {
+            if let Some(min) = dp.min {
+                if v < min {
+                    let what = if dp.unit_kind == UnitKind::Percent {
+                        "a percentage cannot be negative".to_string()
+                    } else {
+                        format!("the smallest possible value is {min}")
+                    };
+                    push(
+                        &mut out.findings,
+                        Severity::Error,
+                        "below_minimum",
+                        "value",
+                        format!("{v} is impossible for {} ({}): {what}", dp.label(), dp.unit),
+                    );
+                }
+            }
+            if let Some(max) = dp.max {
+                if v > max {
+                    push(
+                        &mut out.findings,
+                        Severity::Error,
+                        "above_maximum",
+                        "value",
+                        format!(
+                            "{v} is impossible for {} ({}): the largest possible value is {max}",
+                            dp.label(),
+                            dp.unit
+                        ),
+                    );
+                }
+            }
+            let [lo, hi] = dp.plausible;
+            if (v < lo || v > hi) && dp.min.is_none_or(|m| v >= m) && dp.max.is_none_or(|m| v <= m)
+            {
+                push(
+                    &mut out.findings,
+                    Severity::Warning,
+                    "implausible_value",
+                    "value",
+                    format!(
+                        "{v} is outside the plausible range {lo}-{hi} {} for {}; check it",
+                        dp.unit,
+                        dp.label()
+                    ),
+                );
+            }
+        }
+        // quality, verified, text
+        let quality_text = get(row, "quality");
+        let quality = if quality_text.is_empty() {
+            None
+        } else if let Ok(n) = quality_text.parse::<usize>() {
+            if (1..=6).contains(&n) {
+                Some(QUALITY_LEVELS[n - 1].to_string())
+            } else {
+                push(
+                    &mut out.findings,
+                    Severity::Error,
+                    "unknown_quality",
+                    "quality",
+                    format!(
+                        "quality level {n} does not exist; use 1-6 or one of: {}",
+                        QUALITY_LEVELS.join("; ")
+                    ),
+                );
+                None
+            }
+        } else {
+            let q = quality_text.to_lowercase();
+            match QUALITY_LEVELS.iter().find(|l| **l == q) {
+                Some(l) => Some(l.to_string()),
+                None => {
+                    push(
+                        &mut out.findings,
+                        Severity::Error,
+                        "unknown_quality",
+                        "quality",
+                        format!(
+                            "{} is not a U4SSC data-quality level; use 1-6 or one of: {}",
+                            shown(&quality_text),
+                            QUALITY_LEVELS.join("; ")
+                        ),
+                    );
+                    None
+                }
+            }
+        };
+        let verified_text = get(row, "verified");
+        let verified = if verified_text.is_empty() {
+            None
+        } else {
+            match yes_no(&verified_text.to_lowercase()).or(match verified_text.as_str() {
+                "1" => Some(true),
+                "0" => Some(false),
+                _ => None,
+            }) {
+                Some(b) => Some(b),
+                None => {
+                    push(
+                        &mut out.findings,
+                        Severity::Error,
+                        "bad_verified",
+                        "verified",
+                        format!("{} is not yes or no", shown(&verified_text)),
+                    );
+                    None
+                }
+            }
+        };
+        let (Some(city), Some(year)) = (city, year) else {
+            continue;
+        };
+        if out.findings[before..]
+            .iter()
+            .any(|f| f.severity == Severity::Error)
+        {
+            continue;
+        }
+        // duplicates
+        let key = (city.clone(), year, dp.id.clone());
+        if let Some((first, first_value)) = seen.get(&key) {
+            let differs = *first_value != value;
+            push(
+                &mut out.findings,
+                Severity::Error,
+                "duplicate_row",
+                "kpi",
+                format!(
+                    "{} for {city} {year} is also on line {first}{}; keep one row",
+                    dp.label(),
+                    if differs {
+                        " with a different value"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+            continue;
+        }
+        seen.insert(key, (line, value));
+        covered
+            .entry((city.clone(), year))
+            .or_default()
+            .insert(dp.id.clone());
+        // jump from an earlier year
+        if let Some(v) = value {
+            if let Some(prev) = opts
+                .history
+                .get(&(city.clone(), dp.id.clone()))
+                .and_then(|h| {
+                    h.iter()
+                        .filter(|(y, _)| *y < year)
+                        .max_by_key(|(y, _)| *y)
+                        .copied()
+                })
+            {
+                let (py, pv) = prev;
+                if pv != 0.0 && v != 0.0 && pv.signum() == v.signum() {
+                    let ratio = (v / pv).abs();
+                    if ratio > opts.jump_factor || ratio < 1.0 / opts.jump_factor {
+                        push(&mut out.findings, Severity::Warning, "jump_from_previous_year", "value", format!(
+                            "{v} is {ratio:.1}× the {py} value {pv} for {}; a change by more than {}× is unusual, check the unit and the decimal separator",
+                            dp.label(), opts.jump_factor));
+                    }
+                }
+            }
+        }
+        let text = |name: &str| Some(get(row, name)).filter(|s| !s.is_empty());
+        out.observations.push(Observation {
+            line,
+            city,
+            year,
+            data_point: dp.id.clone(),
+            value,
+            unit: text("unit"),
+            numerator,
+            denominator,
+            quality,
+            origin: text("origin"),
+            source: text("source"),
+            verified,
+            note: text("note"),
+        });
+    }
+    // missing core data points per city and year
+    for ((city, year), present) in &covered {
+        let missing: Vec<String> = catalog
+            .data_points
+            .iter()
+            .filter(|d| d.kpi_type == KpiType::Core && !present.contains(&d.id))
+            .map(|d| d.label())
+            .collect();
+        if !missing.is_empty() {
+            let shown_list: Vec<&str> = missing.iter().take(8).map(String::as_str).collect();
+            out.findings.push(Finding::warning(
+                "missing_core_kpi",
+                file,
+                format!(
+                    "{city} {year}: {} core data point(s) have no row (write NR if not reported): {}{}",
+                    missing.len(),
+                    shown_list.join(", "),
+                    if missing.len() > 8 { ", …" } else { "" }
+                ),
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::submission::read::{Format, Row};
+
+    fn table(header: &[&str], rows: &[&[&str]]) -> Table {
+        Table {
+            file: "t.csv".into(),
+            format: Format::Csv,
+            header: header.iter().map(|s| s.to_string()).collect(),
+            column_labels: (1..=header.len()).map(|i| i.to_string()).collect(),
+            rows: rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| Row {
+                    line: i + 2,
+                    cells: r.iter().map(|s| s.to_string()).collect(),
+                })
+                .collect(),
+            content_hash: String::new(),
+        }
+    }
+
+    fn run(rows: &[&[&str]]) -> Checked {
+        let c = Catalog::embedded().unwrap();
+        let r = Registry::embedded().unwrap();
+        validate(
+            &table(
+                &[
+                    "City",
+                    "YEAR",
+                    "kpi",
+                    "data_point",
+                    "value",
+                    "numerator",
+                    "denominator",
+                ],
+                rows,
+            ),
+            &c,
+            &r,
+            &Options::default(),
+        )
+    }
+
+    fn rules(c: &Checked) -> Vec<&'static str> {
+        c.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| f.rule)
+            .collect()
+    }
+
+    #[test]
+    fn good_row_becomes_an_observation() {
+        let c = run(&[&["Trondheim", "2023", "EC:ICT:ICT:4C", "4g", "99,5", "", ""]]);
+        assert_eq!(c.errors(), 0, "{:?}", c.findings);
+        assert_eq!(c.observations[0].data_point, "ec-ict-ict-4c-4g");
+        assert_eq!(c.observations[0].value, Some(99.5));
+        assert_eq!(c.observations[0].city, "trondheim");
+    }
+
+    #[test]
+    fn numerator_and_denominator_compute_and_check_the_value() {
+        let c = run(&[&["oslo", "2023", "EC: ICT: ICT: 1C", "", "", "90", "100"]]);
+        assert_eq!(c.observations[0].value, Some(90.0));
+        let c = run(&[&["oslo", "2023", "EC: ICT: ICT: 1C", "", "80", "90", "100"]]);
+        assert_eq!(rules(&c), vec!["value_mismatch"]);
+    }
+
+    #[test]
+    fn each_bad_cell_is_named() {
+        let c = run(&[
+            &["nowhere", "2023", "EC: ICT: ICT: 1C", "", "50", "", ""],
+            &["oslo", "1850", "EC: ICT: ICT: 1C", "", "50", "", ""],
+            &["oslo", "2023", "EC: ICT: ICT: 1X", "", "50", "", ""],
+            &["oslo", "2023", "EC: ICT: ICT: 1C", "", "-5", "", ""],
+            &["oslo", "2023", "EC: ICT: ICT: 4C", "", "50", "", ""],
+        ]);
+        assert_eq!(
+            rules(&c),
+            vec![
+                "unknown_city",
+                "year_out_of_range",
+                "unknown_kpi",
+                "below_minimum",
+                "unknown_data_point"
+            ]
+        );
+        assert_eq!(c.findings[0].line, Some(2));
+        assert_eq!(c.findings[0].column.as_deref(), Some("1 (City)"));
+    }
+
+    #[test]
+    fn duplicate_rows_with_different_values() {
+        let c = run(&[
+            &["oslo", "2023", "EC: ICT: ICT: 1C", "", "50", "", ""],
+            &["0301", "2023", "EC:ICT:ICT:1C", "", "60", "", ""],
+        ]);
+        assert_eq!(rules(&c), vec!["duplicate_row"]);
+        assert!(c
+            .findings
+            .iter()
+            .any(|f| f.message.contains("line 2 with a different value")));
+    }
+
+    #[test]
+    fn jump_from_previous_year_is_a_warning() {
+        let cat = Catalog::embedded().unwrap();
+        let reg = Registry::embedded().unwrap();
+        let mut opts = Options::default();
+        opts.history
+            .insert(("oslo".into(), "ec-ict-ict-1c".into()), vec![(2022, 9.0)]);
+        let t = table(
+            &["city", "year", "kpi", "value"],
+            &[&["oslo", "2023", "EC: ICT: ICT: 1C", "95"]],
+        );
+        let c = validate(&t, &cat, &reg, &opts);
+        assert!(c
+            .findings
+            .iter()
+            .any(|f| f.rule == "jump_from_previous_year" && f.severity == Severity::Warning));
+        assert_eq!(c.errors(), 0);
+    }
+
+    #[test]
+    fn formula_in_a_text_cell_is_rejected() {
+        let cat = Catalog::embedded().unwrap();
+        let reg = Registry::embedded().unwrap();
+        let t = table(
+            &["city", "year", "kpi", "value", "note"],
+            &[&[
+                "oslo",
+                "2023",
+                "EC: ICT: ICT: 1C",
+                "95",
+                "=HYPERLINK(\"http://x\")",
+            ]],
+        );
+        let c = validate(&t, &cat, &reg, &Options::default());
+        assert_eq!(rules(&c), vec!["formula"]);
+    }
+
+    #[test]
+    fn current_year_is_sane() {
+        let y = current_year();
+        assert!((2024..2200).contains(&y));
+    }
+}

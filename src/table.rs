@@ -1,0 +1,126 @@
+//! Plain-text tables and CSV/JSON rendering shared by the listing commands.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    Csv,
+}
+
+/// A simple table: header and rows of text, rendered aligned, as CSV or as JSON objects.
+pub struct TextTable {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl TextTable {
+    pub fn new(header: &[&str]) -> TextTable {
+        TextTable {
+            header: header.iter().map(|s| s.to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+    pub fn push(&mut self, row: Vec<String>) {
+        self.rows.push(row);
+    }
+
+    pub fn render(&self, format: OutputFormat) -> String {
+        match format {
+            OutputFormat::Text => self.aligned(),
+            OutputFormat::Csv => self.csv(),
+            OutputFormat::Json => {
+                let objs: Vec<serde_json::Map<String, serde_json::Value>> = self
+                    .rows
+                    .iter()
+                    .map(|r| {
+                        self.header
+                            .iter()
+                            .zip(r)
+                            .map(|(h, v)| (h.clone(), serde_json::Value::String(v.clone())))
+                            .collect()
+                    })
+                    .collect();
+                to_json(&objs)
+            }
+        }
+    }
+
+    fn aligned(&self) -> String {
+        let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
+        for r in &self.rows {
+            for (i, c) in r.iter().enumerate() {
+                if let Some(w) = widths.get_mut(i) {
+                    *w = (*w).max(c.chars().count());
+                }
+            }
+        }
+        let line = |cells: &[String]| {
+            let mut s = String::new();
+            for (i, c) in cells.iter().enumerate() {
+                let w = widths.get(i).copied().unwrap_or(0);
+                if i + 1 == cells.len() {
+                    s.push_str(c);
+                } else {
+                    s.push_str(c);
+                    s.push_str(&" ".repeat(w - c.chars().count() + 2));
+                }
+            }
+            s.trim_end().to_string()
+        };
+        let mut out = line(&self.header);
+        out.push('\n');
+        for r in &self.rows {
+            out.push_str(&line(r));
+            out.push('\n');
+        }
+        out
+    }
+
+    fn csv(&self) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let _ = w.write_record(&self.header);
+        for r in &self.rows {
+            let safe: Vec<String> = r.iter().map(|c| neutralise(c)).collect();
+            let _ = w.write_record(&safe);
+        }
+        w.into_inner()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// Text that a spreadsheet would run as a formula gets a leading apostrophe.
+pub fn neutralise(cell: &str) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') if cell.parse::<f64>().is_err() => {
+            format!("'{cell}")
+        }
+        _ => cell.to_string(),
+    }
+}
+
+pub fn to_json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")) + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised_but_negative_numbers_are_not() {
+        assert_eq!(neutralise("=1+1"), "'=1+1");
+        assert_eq!(neutralise("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(neutralise("-3.5"), "-3.5");
+        assert_eq!(neutralise("Oslo"), "Oslo");
+    }
+
+    #[test]
+    fn aligned_columns() {
+        let mut t = TextTable::new(&["a", "bb"]);
+        t.push(vec!["xxx".into(), "y".into()]);
+        assert_eq!(t.render(OutputFormat::Text), "a    bb\nxxx  y\n");
+    }
+}

@@ -1,0 +1,127 @@
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+pub fn data(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel)
+}
+
+/// The binary with a private home, so no test touches a real user data directory.
+pub fn u4ssc(home: &Path) -> Command {
+    let mut c = Command::cargo_bin("u4ssc").unwrap();
+    c.env_remove("U4SSC_DB")
+        .env_remove("U4SSC_CATALOG")
+        .env_remove("U4SSC_REGISTRY")
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"));
+    c
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(cmd: &mut Command) -> Run {
+    let out = cmd.output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn first_use_creates_the_default_database_with_the_labelled_demo() {
+    let home = tempfile::tempdir().unwrap();
+    let r = run(u4ssc(home.path()).arg("status"));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(home.path().join("data/u4ssc/u4ssc.duckdb").exists());
+    assert!(r.stdout.contains("SYNTHETIC demo data"), "{}", r.stdout);
+    assert!(r.stdout.contains("Trondheim") && r.stdout.contains("Aukra"));
+    // 17 cities, years 2019-2024
+    assert!(r.stdout.contains("17 cities"), "{}", r.stdout);
+    // the second run finds the database and does not load the demo again
+    let r2 = run(u4ssc(home.path()).args(["revisions", "--format", "csv"]));
+    assert_eq!(r2.stdout.lines().count(), 2, "{}", r2.stdout);
+    assert!(r2.stdout.contains("demo"));
+}
+
+#[test]
+fn kpis_lists_the_whole_catalog_and_searches() {
+    let home = tempfile::tempdir().unwrap();
+    let r = run(u4ssc(home.path()).args(["kpis", "--format", "json"]));
+    assert_eq!(r.code, 0);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 112);
+    let r = run(u4ssc(home.path()).args(["kpis", "--search", "air pollution", "--format", "csv"]));
+    assert_eq!(r.stdout.lines().count(), 6, "{}", r.stdout);
+    assert!(r.stdout.contains("PM2.5") && r.stdout.contains("who_eu"));
+    let r = run(u4ssc(home.path()).args(["kpis", "--search", "luftforurensning"]));
+    assert!(r.stdout.contains("5 data point(s)"), "{}", r.stdout);
+}
+
+#[test]
+fn cities_lists_the_registry() {
+    let home = tempfile::tempdir().unwrap();
+    let r = run(u4ssc(home.path()).args(["cities", "--format", "csv"]));
+    assert_eq!(r.code, 0);
+    assert_eq!(r.stdout.lines().count(), 18);
+    assert!(r.stdout.contains("trondheim,Trondheim,5001"));
+}
+
+#[test]
+fn demo_is_deterministic_and_labelled() {
+    let home = tempfile::tempdir().unwrap();
+    let a = home.path().join("a.csv");
+    let b = home.path().join("b.csv");
+    for f in [&a, &b] {
+        let r = run(u4ssc(home.path())
+            .args([
+                "demo", "--cities", "20", "--years", "3", "--seed", "9", "--out",
+            ])
+            .arg(f));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    let ta = std::fs::read_to_string(&a).unwrap();
+    assert_eq!(ta, std::fs::read_to_string(&b).unwrap());
+    assert!(ta.lines().skip(1).all(|l| l.contains("SYNTHETIC")));
+    // the synthetic cities come with a registry, and the world imports cleanly with it
+    let reg = home.path().join("a.csv.cities.toml");
+    assert!(reg.exists());
+    let db = home.path().join("w.duckdb");
+    let r = run(u4ssc(home.path())
+        .arg("--db")
+        .arg(&db)
+        .arg("--registry")
+        .arg(&reg)
+        .arg("import")
+        .arg(&a));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("imported as revision 1"), "{}", r.stdout);
+}
+
+#[test]
+fn unknown_subcommand_and_bad_option_exit_2() {
+    let home = tempfile::tempdir().unwrap();
+    assert_eq!(run(u4ssc(home.path()).arg("frobnicate")).code, 2);
+    let r = run(u4ssc(home.path()).args(["kpis", "--format", "yaml"]));
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("text") && r.stderr.contains("json"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn broken_catalog_file_gives_a_located_error() {
+    let home = tempfile::tempdir().unwrap();
+    let bad = home.path().join("catalog.toml");
+    std::fs::write(&bad, "[catalog]\nname = \"x\"\nedition = \n").unwrap();
+    let r = run(u4ssc(home.path()).arg("--catalog").arg(&bad).arg("kpis"));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("catalog.toml:3:"), "{}", r.stderr);
+}

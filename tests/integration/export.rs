@@ -1,0 +1,309 @@
+//! Exports: every format written, read back and checked; deterministic bytes; safe cells.
+
+use crate::cli::{data, run, u4ssc};
+use crate::scoring::demo_home;
+use std::path::Path;
+
+/// Compare with a checked-in golden file; `U4SSC_BLESS=1` rewrites it.
+pub fn golden(rel: &str, actual: &str) {
+    let path = data(rel);
+    if std::env::var("U4SSC_BLESS").is_ok() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "golden file {} is missing; run the tests once with U4SSC_BLESS=1",
+            path.display()
+        )
+    });
+    assert_eq!(actual, want, "{} differs from the golden file", rel);
+}
+
+fn export(home: &Path, out: &Path, extra: &[&str]) -> crate::cli::Run {
+    run(u4ssc(home).arg("export").arg("--out").arg(out).args(extra))
+}
+
+#[test]
+fn export_writes_every_format_and_the_same_bytes_twice() {
+    let home = demo_home();
+    let a = home.path().join("a");
+    let b = home.path().join("b");
+    let r = export(home.path(), &a, &[]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("SYNTHETIC"));
+    assert_eq!(export(home.path(), &b, &[]).code, 0);
+    let mut names: Vec<String> = std::fs::read_dir(&a)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for want in [
+        "aggregate_scores.csv",
+        "ranks.json",
+        "peers.parquet",
+        "u4ssc.xlsx",
+        "profile-trondheim-2024.html",
+        "profile-aukra-2024.md",
+        "network-dashboard.html",
+        "sdg_view.csv",
+        "linked-data.jsonld",
+        "trends.csv",
+        "coverage.json",
+        "catalog.csv",
+        "method.csv",
+        "raw_values.parquet",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} not in {names:?}");
+    }
+    assert_eq!(
+        names
+            .iter()
+            .filter(|n| n.starts_with("profile-") && n.ends_with(".html"))
+            .count(),
+        17
+    );
+    for n in &names {
+        let x = std::fs::read(a.join(n)).unwrap();
+        let y = std::fs::read(b.join(n)).unwrap();
+        assert!(x == y, "{n} differs between two exports of the same inputs");
+    }
+}
+
+#[test]
+fn golden_profile_dashboard_and_tables_for_one_city() {
+    let home = demo_home();
+    let out = home.path().join("o");
+    let r = export(
+        home.path(),
+        &out,
+        &[
+            "--city",
+            "trondheim",
+            "--year",
+            "2024",
+            "--format",
+            "csv,json,md",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    golden(
+        "golden/profile-trondheim-2024.md",
+        &std::fs::read_to_string(out.join("profile-trondheim-2024.md")).unwrap(),
+    );
+    golden(
+        "golden/network-dashboard-2024.md",
+        &std::fs::read_to_string(out.join("network-dashboard.md")).unwrap(),
+    );
+    golden(
+        "golden/trondheim-2024-aggregate_scores.csv",
+        &std::fs::read_to_string(out.join("aggregate_scores.csv")).unwrap(),
+    );
+    golden(
+        "golden/trondheim-2024-ranks.json",
+        &std::fs::read_to_string(out.join("ranks.json")).unwrap(),
+    );
+}
+
+#[test]
+fn xlsx_reads_back_with_its_sheets_and_values() {
+    use calamine::{open_workbook, Reader, Xlsx};
+    let home = demo_home();
+    let out = home.path().join("x");
+    assert_eq!(export(home.path(), &out, &["--format", "xlsx,csv"]).code, 0);
+    let mut wb: Xlsx<_> = open_workbook(out.join("u4ssc.xlsx")).unwrap();
+    let names = wb.sheet_names();
+    assert_eq!(
+        names,
+        vec![
+            "Summary",
+            "Scores",
+            "DataPoints",
+            "Ranks",
+            "Peers",
+            "Trends",
+            "Coverage",
+            "KPIs",
+            "Raw",
+            "Method",
+            "Cities"
+        ]
+    );
+    let ranks = wb.worksheet_range("Ranks").unwrap();
+    assert_eq!(ranks.get((0, 0)).unwrap().to_string(), "city");
+    let csv_rows = std::fs::read_to_string(out.join("ranks.csv"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(ranks.height(), csv_rows);
+    let summary = wb.worksheet_range("Summary").unwrap();
+    assert!(summary
+        .rows()
+        .any(|r| r.iter().any(|c| c.to_string().contains("SYNTHETIC"))));
+    let cities = wb.worksheet_range("Cities").unwrap();
+    assert_eq!(cities.height(), 18);
+}
+
+#[test]
+fn parquet_reads_back_with_duckdb() {
+    let home = demo_home();
+    let out = home.path().join("p");
+    assert_eq!(
+        export(home.path(), &out, &["--format", "parquet,csv"]).code,
+        0
+    );
+    let store = u4ssc::store::Store::open_in_memory().unwrap();
+    let rows = store
+        .parquet_rows(&out.join("aggregate_scores.parquet"))
+        .unwrap();
+    let csv = std::fs::read_to_string(out.join("aggregate_scores.csv")).unwrap();
+    assert_eq!(rows.len() + 1, csv.lines().count());
+    let first_csv: Vec<String> = csv::Reader::from_reader(csv.as_bytes())
+        .records()
+        .next()
+        .unwrap()
+        .unwrap()
+        .iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(rows[0][..5], first_csv[..5]);
+}
+
+#[test]
+fn text_that_would_run_as_a_formula_is_neutralised_in_csv_and_xlsx() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("t.duckdb");
+    let f = home.path().join("sub.csv");
+    std::fs::write(
+        &f,
+        "city,year,kpi,value,source\noslo,2023,EC: ICT: ICT: 1C,95,-cmd|' /C calc'!A0\n",
+    )
+    .unwrap();
+    assert_eq!(
+        run(u4ssc(home.path())
+            .arg("--db")
+            .arg(&db)
+            .arg("import")
+            .arg(&f))
+        .code,
+        0
+    );
+    assert_eq!(
+        run(u4ssc(home.path())
+            .arg("--db")
+            .arg(&db)
+            .args(["score", "--draws", "10"]))
+        .code,
+        0
+    );
+    let out = home.path().join("o");
+    let r = run(u4ssc(home.path())
+        .arg("--db")
+        .arg(&db)
+        .arg("export")
+        .arg("--out")
+        .arg(&out)
+        .args(["--format", "csv,xlsx"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let raw = std::fs::read_to_string(out.join("raw_values.csv")).unwrap();
+    assert!(raw.contains("'-cmd|"), "{raw}");
+    use calamine::{open_workbook, Reader, Xlsx};
+    let mut wb: Xlsx<_> = open_workbook(out.join("u4ssc.xlsx")).unwrap();
+    let sheet = wb.worksheet_range("Raw").unwrap();
+    assert!(sheet
+        .rows()
+        .any(|r| r.iter().any(|c| c.to_string().starts_with("'-cmd"))));
+    assert!(wb
+        .worksheet_formula("Raw")
+        .unwrap()
+        .rows()
+        .all(|r| r.iter().all(|f| f.is_empty())));
+}
+
+#[test]
+fn bad_format_names_the_valid_choices() {
+    let home = tempfile::tempdir().unwrap();
+    let r = run(u4ssc(home.path()).args(["export", "--out", "x", "--format", "pdf"]));
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("csv") && r.stderr.contains("parquet") && r.stderr.contains("xlsx"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn html_profile_is_self_contained_escaped_and_renders() {
+    let home = demo_home();
+    let out = home.path().join("h");
+    assert_eq!(
+        export(home.path(), &out, &["--city", "tromso", "--format", "html"]).code,
+        0
+    );
+    let page = out.join("profile-tromso-2024.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(
+        !html.contains("<script") && !html.contains(" src=") && !html.contains("href="),
+        "no scripts or network"
+    );
+    assert!(html.contains("Tromsø") && html.contains("<svg") && html.contains("SYNTHETIC"));
+    // balanced tables and no raw ampersands outside entities
+    assert_eq!(
+        html.matches("<table>").count(),
+        html.matches("</table>").count()
+    );
+    assert!(!html.contains("& "), "unescaped ampersand");
+    // render once in headless Chromium and check the picture is not blank
+    let png = home.path().join("profile.png");
+    let status = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1000,1400",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            home.path().join("chrome").display()
+        ))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium is needed for this test (.ci/run installs Debian's chromium)");
+    assert!(
+        png.exists(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let bytes = &buf[..info.buffer_size()];
+    let px = info.color_type.samples();
+    let mut colours = std::collections::HashSet::new();
+    let mut non_white = 0usize;
+    for p in bytes.chunks(px) {
+        colours.insert(p[..3.min(p.len())].to_vec());
+        if p[..3.min(p.len())].iter().any(|&c| c < 240) {
+            non_white += 1;
+        }
+    }
+    assert!(
+        colours.len() > 20,
+        "only {} colours: blank page?",
+        colours.len()
+    );
+    assert!(
+        non_white * 50 > bytes.len() / px,
+        "almost all white: {non_white} dark pixels"
+    );
+}

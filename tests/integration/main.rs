@@ -1,0 +1,9 @@
+//! One integration-test binary (so DuckDB is linked once): drives the real `u4ssc` binary on
+//! temporary databases, the way city staff and coordinators use it.
+
+mod cli;
+mod export;
+mod fetch;
+mod pipeline;
+mod scoring;
+mod submissions;

@@ -1,0 +1,162 @@
+//! Scoring through the CLI on the 17-city demo: runs, ranks, compare, explain, diff.
+
+use crate::cli::{run, u4ssc};
+
+/// A home whose default database holds the scored demo.
+pub fn demo_home() -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    let r = run(u4ssc(home.path()).arg("runs"));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    home
+}
+
+#[test]
+fn first_use_scores_the_demo_and_rank_shows_intervals() {
+    let home = demo_home();
+    let r = run(u4ssc(home.path()).arg("rank"));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("SYNTHETIC"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("2024, level overall, peers all (17 cities)"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("interval"), "{}", r.stdout);
+    let csv = run(u4ssc(home.path()).args(["rank", "--format", "csv"]));
+    let rows: Vec<&str> = csv.stdout.lines().collect();
+    assert_eq!(
+        rows[0],
+        "rank,interval,city,score,u4ssc_%,band,scored,coverage"
+    );
+    assert_eq!(rows.len(), 18);
+    // every city has an interval that contains its rank
+    for row in &rows[1..] {
+        let f: Vec<&str> = row.split(',').collect();
+        let rank: f64 = f[0].parse().unwrap();
+        let (lo, hi) = f[1].split_once('-').unwrap();
+        assert!(
+            lo.parse::<f64>().unwrap() <= rank + 3.0 && rank - 3.0 <= hi.parse::<f64>().unwrap(),
+            "{row}"
+        );
+    }
+}
+
+#[test]
+fn golden_ranking_of_the_demo() {
+    let home = demo_home();
+    let r = run(u4ssc(home.path()).args(["rank", "--level", "dimension", "--format", "csv"]));
+    crate::export::golden("golden/demo_rank_dimension_2024.csv", &r.stdout);
+}
+
+#[test]
+fn peers_rerank_within_the_group() {
+    let home = demo_home();
+    let r = run(u4ssc(home.path()).args(["rank", "--peers", "county=Nordland", "--format", "csv"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rows: Vec<&str> = r.stdout.lines().skip(1).collect();
+    assert_eq!(rows.len(), 3, "{}", r.stdout);
+    let mut ranks: Vec<&str> = rows.iter().map(|r| r.split(',').next().unwrap()).collect();
+    ranks.sort();
+    assert_eq!(ranks, vec!["1", "2", "3"]);
+    let bad = run(u4ssc(home.path()).args(["rank", "--peers", "planet=mars"]));
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains("unknown kind 'planet'"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn compare_shows_peer_groups_strengths_and_similar_cities() {
+    let home = demo_home();
+    let r = run(u4ssc(home.path()).args(["compare", "Bodø"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for want in [
+        "KOSTRA group 11",
+        "Nordland",
+        "strongest relative to peers",
+        "weakest relative to peers",
+        "most similar cities",
+        "peer median",
+    ] {
+        assert!(r.stdout.contains(want), "{want} missing in\n{}", r.stdout);
+    }
+    let j = run(u4ssc(home.path()).args(["compare", "bodo", "--format", "json"]));
+    let v: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
+    assert_eq!(v["strengths"].as_array().unwrap().len(), 5);
+    assert_eq!(v["weaknesses"].as_array().unwrap().len(), 5);
+    assert_eq!(v["most_similar"].as_array().unwrap().len(), 3);
+    let side = run(u4ssc(home.path()).args(["compare", "oslo", "--with", "bergen", "trondheim"]));
+    assert!(
+        side.stdout.contains("Oslo")
+            && side.stdout.contains("Bergen")
+            && side.stdout.contains("largest gap"),
+        "{}",
+        side.stdout
+    );
+}
+
+#[test]
+fn explain_traces_a_score_to_its_raw_value_and_target() {
+    let home = demo_home();
+    let r = run(u4ssc(home.path()).args([
+        "explain",
+        "trondheim",
+        "EN:EN:AQ:1C",
+        "--data-point",
+        "PM2.5",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for want in [
+        "value",
+        "revision 1",
+        "WHO Air Quality Guidelines 2021",
+        "who_eu",
+        "of target",
+        "point(s)",
+        "goalposts",
+        "category",
+        "dimension",
+        "overall",
+    ] {
+        assert!(r.stdout.contains(want), "{want} missing in\n{}", r.stdout);
+    }
+    let bad = run(u4ssc(home.path()).args(["explain", "trondheim", "EN:EN:AQ:1X"]));
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains("did you mean 'EN: EN: AQ: 1C'"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn the_same_inputs_and_method_give_identical_numbers_and_diff_shows_moves() {
+    let home = demo_home();
+    let again = run(u4ssc(home.path()).args(["score", "--draws", "1000"]));
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let d = run(u4ssc(home.path()).args(["diff", "1", "2", "--level", "subdimension"]));
+    assert!(d.stdout.contains(": 0 change(s)"), "{}", d.stdout);
+    let a = run(u4ssc(home.path()).args([
+        "rank", "--run", "1", "--level", "category", "--format", "json",
+    ]));
+    let b = run(u4ssc(home.path()).args([
+        "rank", "--run", "2", "--level", "category", "--format", "json",
+    ]));
+    assert_eq!(a.stdout, b.stdout);
+    // another method moves ranks
+    let m = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("kpis/methods/peer-minmax.toml");
+    let r = run(u4ssc(home.path())
+        .arg("score")
+        .arg("--method")
+        .arg(&m)
+        .args(["--draws", "50"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let d = run(u4ssc(home.path()).args(["diff", "1", "3"]));
+    assert!(!d.stdout.contains(": 0 change(s)"), "{}", d.stdout);
+    let runs = run(u4ssc(home.path()).args(["runs", "--format", "csv"]));
+    assert_eq!(runs.stdout.lines().count(), 4);
+    assert!(runs.stdout.contains("peer-minmax"));
+}
