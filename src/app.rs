@@ -53,7 +53,7 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct Global {
     /// DuckDB database file [default: the user data directory, u4ssc/u4ssc.duckdb, filled with
     /// the 17-city demo on first use]
@@ -78,6 +78,8 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The terminal UI (also what `u4ssc` alone opens in a terminal)
+    Tui,
     /// Validate submission files without touching the database
     #[command(after_help = SUBMISSION_HELP)]
     Check(CheckArgs),
@@ -201,6 +203,7 @@ pub struct DemoArgs {
 }
 
 /// What every command needs: the catalog, the registry, where the database is, the limits.
+#[derive(Clone)]
 pub struct Ctx {
     pub catalog: Catalog,
     pub registry: Registry,
@@ -336,7 +339,9 @@ pub fn run(cli: Cli) -> Result<i32> {
     let ctx = Ctx::new(&cli.global)?;
     let mut out = std::io::stdout().lock();
     let code = match cli.command {
+        None if std::io::IsTerminal::is_terminal(&std::io::stdout()) => crate::tui::run(&ctx)?,
         None => status(&ctx, OutputFormat::Text, &mut out)?,
+        Some(Command::Tui) => crate::tui::run(&ctx)?,
         Some(Command::Check(a)) => check(&ctx, &a, &mut out)?,
         Some(Command::Import(a)) => import(&ctx, &a, &mut out)?,
         Some(Command::Status(a)) => status(&ctx, a.format, &mut out)?,
@@ -505,7 +510,7 @@ pub fn import(ctx: &Ctx, a: &ImportArgs, out: &mut dyn Write) -> Result<i32> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let id = store.insert_revision(
+        let id = store.insert_revision_with_findings(
             &NewRevision {
                 source_file: &name,
                 content_hash: &table.content_hash,
@@ -513,6 +518,7 @@ pub fn import(ctx: &Ctx, a: &ImportArgs, out: &mut dyn Write) -> Result<i32> {
                 kind: "submission",
             },
             &obs,
+            &findings,
         )?;
         w(
             out,

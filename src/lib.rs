@@ -16,5 +16,6 @@ pub mod stats;
 pub mod store;
 pub mod submission;
 pub mod table;
+pub mod tui;
 
 pub use error::{Error, Result};

@@ -657,12 +657,14 @@ pub fn compare(ctx: &Ctx, a: &CompareArgs, out: &mut dyn Write) -> Result<i32> {
     if a.format == OutputFormat::Json {
         let strengths: Vec<_> = rel
             .iter()
+            .filter(|r| r.0 > 0.0)
             .take(5)
             .map(|r| serde_json::json!({"data_point": r.1, "score": r.2, "peer_median": r.3}))
             .collect();
         let weaknesses: Vec<_> = rel
             .iter()
             .rev()
+            .filter(|r| r.0 < 0.0)
             .take(5)
             .map(|r| serde_json::json!({"data_point": r.1, "score": r.2, "peer_median": r.3}))
             .collect();
@@ -755,7 +757,7 @@ pub fn compare(ctx: &Ctx, a: &CompareArgs, out: &mut dyn Write) -> Result<i32> {
         out,
         "\nstrongest relative to peers (score vs peer median):\n",
     )?;
-    for r in rel.iter().take(5) {
+    for r in rel.iter().filter(|r| r.0 > 0.0).take(5) {
         w(
             out,
             &format!(
@@ -768,7 +770,7 @@ pub fn compare(ctx: &Ctx, a: &CompareArgs, out: &mut dyn Write) -> Result<i32> {
         )?;
     }
     w(out, "weakest relative to peers:\n")?;
-    for r in rel.iter().rev().take(5) {
+    for r in rel.iter().rev().filter(|r| r.0 < 0.0).take(5) {
         w(
             out,
             &format!(

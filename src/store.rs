@@ -77,6 +77,11 @@ const MIGRATIONS: &[&str] = &[
         city VARCHAR NOT NULL, year INTEGER NOT NULL, population BIGINT NOT NULL,
         source VARCHAR NOT NULL, fetched_at TIMESTAMP NOT NULL DEFAULT current_timestamp
     );",
+    // 4: the warnings `check` gave a revision when it was imported
+    "CREATE TABLE findings (
+        revision_id BIGINT NOT NULL, severity VARCHAR NOT NULL, rule VARCHAR NOT NULL,
+        line BIGINT, col VARCHAR, message VARCHAR NOT NULL
+    );",
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -286,6 +291,16 @@ impl Store {
 
     /// Store one revision and its observations in a single transaction: all or nothing.
     pub fn insert_revision(&mut self, meta: &NewRevision, obs: &[Observation]) -> Result<i64> {
+        self.insert_revision_with_findings(meta, obs, &[])
+    }
+
+    /// The same, keeping the warnings that `check` gave the file.
+    pub fn insert_revision_with_findings(
+        &mut self,
+        meta: &NewRevision,
+        obs: &[Observation],
+        findings: &[crate::submission::Finding],
+    ) -> Result<i64> {
         let path = self.path.clone();
         let e = |e| db_error(&path, e);
         let tx = self.conn.transaction().map_err(e)?;
@@ -324,8 +339,34 @@ impl Store {
             }
             app.flush().map_err(e)?;
         }
+        for f in findings {
+            let sev = match f.severity {
+                crate::submission::Severity::Error => "error",
+                crate::submission::Severity::Warning => "warning",
+            };
+            tx.execute(
+                "INSERT INTO findings (revision_id, severity, rule, line, col, message) VALUES (?, ?, ?, ?, ?, ?)",
+                params![id, sev, f.rule, f.line.map(|l| l as i64), f.column, f.message],
+            )
+            .map_err(e)?;
+        }
         tx.commit().map_err(e)?;
         Ok(id)
+    }
+
+    /// Findings stored with a revision.
+    pub fn findings(&self, revision_id: i64) -> Result<Vec<StoredFinding>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT severity, rule, line, col, message FROM findings WHERE revision_id = ? ORDER BY line NULLS LAST, rule")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![revision_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))
     }
 
     /// Every current value (newest revision per city, year and data point).
@@ -511,6 +552,9 @@ impl Store {
         Ok(h)
     }
 }
+
+/// A finding kept with its revision: (severity, rule, line, column, message).
+pub type StoredFinding = (String, String, Option<i64>, Option<String>, String);
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RunInfo {

@@ -336,11 +336,11 @@ pub fn city_profile(
             );
         }
         let _ = writeln!(s, "\n## Strengths (against the network median)\n");
-        for r in rel.iter().take(5) {
+        for r in rel.iter().filter(|r| r.0 > 0.0).take(5) {
             let _ = writeln!(s, "- {} — {:.1} vs {:.1}", mdc(&dp_name(r.1)), r.2, r.3);
         }
         let _ = writeln!(s, "\n## Weaknesses\n");
-        for r in rel.iter().rev().take(5) {
+        for r in rel.iter().rev().filter(|r| r.0 < 0.0).take(5) {
             let _ = writeln!(s, "- {} — {:.1} vs {:.1}", mdc(&dp_name(r.1)), r.2, r.3);
         }
         let _ = writeln!(
@@ -451,10 +451,10 @@ pub fn city_profile(
     }
     h.push_str("</svg><p class=\"small\">Bar: the city's composite score (0–100); black line: the network average.</p>");
     h.push_str("<h2>Strengths and weaknesses</h2><table><tr><th></th><th>data point</th><th>score</th><th>network median</th></tr>");
-    for r in rel.iter().take(5) {
+    for r in rel.iter().filter(|r| r.0 > 0.0).take(5) {
         let _ = write!(h, "<tr><td>+</td><td>{}</td><td class=\"num\">{:.1}</td><td class=\"num\">{:.1}</td></tr>", esc(&dp_name(r.1)), r.2, r.3);
     }
-    for r in rel.iter().rev().take(5) {
+    for r in rel.iter().rev().filter(|r| r.0 < 0.0).take(5) {
         let _ = write!(h, "<tr><td>−</td><td>{}</td><td class=\"num\">{:.1}</td><td class=\"num\">{:.1}</td></tr>", esc(&dp_name(r.1)), r.2, r.3);
     }
     h.push_str(

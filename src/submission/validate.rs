@@ -110,12 +110,30 @@ pub fn current_year() -> i32 {
 }
 
 fn normalise_header(h: &str) -> String {
-    h.trim()
+    let n: String = h
+        .trim()
         .trim_start_matches('\u{feff}')
         .to_lowercase()
         .chars()
         .map(|c| if c == ' ' || c == '-' { '_' } else { c })
-        .collect()
+        .collect();
+    // Norwegian (bokmål) headers, as municipal templates write them
+    match n.as_str() {
+        "by" | "kommune" => "city",
+        "år" | "aar" | "årstall" => "year",
+        "datapunkt" => "data_point",
+        "verdi" => "value",
+        "enhet" => "unit",
+        "teller" => "numerator",
+        "nevner" => "denominator",
+        "kvalitet" | "datakvalitet" => "quality",
+        "opprinnelse" => "origin",
+        "kilde" => "source",
+        "verifisert" => "verified",
+        "merknad" | "kommentar" => "note",
+        other => other,
+    }
+    .to_string()
 }
 
 fn normalise_unit(u: &str) -> String {

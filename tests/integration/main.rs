@@ -7,3 +7,4 @@ mod fetch;
 mod pipeline;
 mod scoring;
 mod submissions;
+mod tui;

@@ -1,0 +1,139 @@
+//! One keymap: it turns keys into actions, and the footer hints and the `?` help are generated
+//! from it, so they can never disagree.
+
+use super::state::{Action, View};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+pub struct Binding {
+    pub keys: &'static str,
+    pub help: &'static str,
+    pub footer: bool,
+}
+
+pub const BINDINGS: &[Binding] = &[
+    Binding {
+        keys: "Tab/S-Tab 1-6",
+        help: "switch view",
+        footer: true,
+    },
+    Binding {
+        keys: "j/k ↑/↓",
+        help: "move",
+        footer: false,
+    },
+    Binding {
+        keys: "h/l ←/→",
+        help: "focus column (Overview)",
+        footer: false,
+    },
+    Binding {
+        keys: "g/G",
+        help: "first / last row",
+        footer: false,
+    },
+    Binding {
+        keys: "C-d/C-u",
+        help: "half page down / up",
+        footer: false,
+    },
+    Binding {
+        keys: "Enter",
+        help: "drill down: city → KPI → explain",
+        footer: true,
+    },
+    Binding {
+        keys: "Esc/q",
+        help: "back (q on the first view quits)",
+        footer: true,
+    },
+    Binding {
+        keys: "/",
+        help: "search cities and KPIs",
+        footer: true,
+    },
+    Binding {
+        keys: "s",
+        help: "sort by the focused column (▲/▼)",
+        footer: true,
+    },
+    Binding {
+        keys: "f",
+        help: "filter by peer group of the selected city",
+        footer: true,
+    },
+    Binding {
+        keys: "y",
+        help: "previous year (cycles)",
+        footer: false,
+    },
+    Binding {
+        keys: "d",
+        help: "dimensions / sub-dimensions (Overview)",
+        footer: false,
+    },
+    Binding {
+        keys: "m",
+        help: "mark city for Compare (up to 4)",
+        footer: true,
+    },
+    Binding {
+        keys: "e",
+        help: "export this view as CSV and show the CLI command",
+        footer: true,
+    },
+    Binding {
+        keys: "r",
+        help: "reload from the database",
+        footer: false,
+    },
+    Binding {
+        keys: "?",
+        help: "this help",
+        footer: true,
+    },
+];
+
+/// The action for a key press, if any. In the search box every character is input.
+pub fn action(key: KeyEvent, searching: bool) -> Option<Action> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if searching {
+        return match key.code {
+            KeyCode::Esc => Some(Action::Back),
+            KeyCode::Enter => Some(Action::Enter),
+            KeyCode::Backspace => Some(Action::Backspace),
+            KeyCode::Up => Some(Action::Up),
+            KeyCode::Down => Some(Action::Down),
+            KeyCode::Char(c) if !ctrl => Some(Action::Input(c)),
+            _ => None,
+        };
+    }
+    Some(match key.code {
+        KeyCode::Char('c') if ctrl => Action::Quit,
+        KeyCode::Char('d') if ctrl => Action::PageDown,
+        KeyCode::Char('u') if ctrl => Action::PageUp,
+        KeyCode::Char('q') => Action::Quit,
+        KeyCode::Esc => Action::Back,
+        KeyCode::Tab => Action::NextTab,
+        KeyCode::BackTab => Action::PrevTab,
+        KeyCode::Char(c @ '1'..='6') => Action::Goto(View::ALL[(c as u8 - b'1') as usize]),
+        KeyCode::Char('j') | KeyCode::Down => Action::Down,
+        KeyCode::Char('k') | KeyCode::Up => Action::Up,
+        KeyCode::Char('h') | KeyCode::Left => Action::Left,
+        KeyCode::Char('l') | KeyCode::Right => Action::Right,
+        KeyCode::Char('g') | KeyCode::Home => Action::Top,
+        KeyCode::Char('G') | KeyCode::End => Action::Bottom,
+        KeyCode::PageDown => Action::PageDown,
+        KeyCode::PageUp => Action::PageUp,
+        KeyCode::Enter => Action::Enter,
+        KeyCode::Char('/') => Action::Search,
+        KeyCode::Char('s') => Action::Sort,
+        KeyCode::Char('f') => Action::Filter,
+        KeyCode::Char('y') => Action::Year,
+        KeyCode::Char('d') => Action::ToggleLevel,
+        KeyCode::Char('m') => Action::Mark,
+        KeyCode::Char('e') => Action::Export,
+        KeyCode::Char('r') => Action::Retry,
+        KeyCode::Char('?') => Action::Help,
+        _ => return None,
+    })
+}

@@ -1,0 +1,660 @@
+//! View models: what each view shows, computed from the state. Pure functions, so that the
+//! renderer only draws and the tests can check the numbers.
+
+use super::state::App;
+use crate::scoring::bands::band_label;
+use crate::scoring::engine::{peer_set, Level, NodeScore, Tree};
+use crate::scoring::trends::arrow;
+use crate::stats;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub struct OverviewRow {
+    pub city: String,
+    pub name: String,
+    pub rank: Option<usize>,
+    pub interval: Option<(f64, f64)>,
+    /// (score, band) per column of `overview_columns`
+    pub cells: Vec<(Option<f64>, Option<u8>)>,
+    pub coverage: f64,
+}
+
+pub struct Overview {
+    pub columns: Vec<(String, String)>,
+    pub rows: Vec<OverviewRow>,
+    pub average: Vec<Option<f64>>,
+}
+
+/// Node columns of the overview: overall, then dimensions or sub-dimensions.
+pub fn overview_columns(app: &App) -> Vec<(String, String)> {
+    let tree = Tree::new(&app.catalog);
+    let level = if app.subdimensions {
+        Level::Subdimension
+    } else {
+        Level::Dimension
+    };
+    let mut cols = vec![("overall".to_string(), "Overall".to_string())];
+    for n in tree.nodes.iter().filter(|n| n.level == level) {
+        let short = n.code.rsplit(':').next().unwrap_or(&n.code).to_string();
+        cols.push((n.code.clone(), short));
+    }
+    cols
+}
+
+pub fn peer_label(app: &App) -> String {
+    let g = app.peer_group();
+    if g == "all" {
+        return "all cities".into();
+    }
+    let city = app.focus_city().unwrap_or_default();
+    let name = app
+        .registry
+        .get(&city)
+        .map(|c| c.name.clone())
+        .unwrap_or(city);
+    format!("{g} of {name}")
+}
+
+fn cities_in(app: &App) -> Vec<String> {
+    app.snap
+        .as_ref()
+        .map(|s| {
+            s.nodes
+                .iter()
+                .filter(|n| n.node == "overall")
+                .map(|n| n.city.clone())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn peers(app: &App) -> BTreeSet<String> {
+    let cities = cities_in(app);
+    let g = app.peer_group();
+    match (g.as_str(), app.focus_city()) {
+        ("all", _) | (_, None) => cities.into_iter().collect(),
+        (g, Some(c)) => peer_set(&app.registry, &c, g, &cities),
+    }
+}
+
+pub fn overview(app: &App) -> Overview {
+    let columns = overview_columns(app);
+    let Some(s) = &app.snap else {
+        return Overview {
+            columns,
+            rows: vec![],
+            average: vec![],
+        };
+    };
+    let peers = peers(app);
+    let by: BTreeMap<(&str, &str), &NodeScore> = s
+        .nodes
+        .iter()
+        .map(|n| ((n.city.as_str(), n.node.as_str()), n))
+        .collect();
+    let mut rows: Vec<OverviewRow> = peers
+        .iter()
+        .map(|c| {
+            let o = by.get(&(c.as_str(), "overall"));
+            OverviewRow {
+                city: c.clone(),
+                name: app
+                    .registry
+                    .get(c)
+                    .map(|x| x.name.clone())
+                    .unwrap_or_else(|| c.clone()),
+                rank: o.and_then(|o| o.rank),
+                interval: o.and_then(|o| o.rank_p05.zip(o.rank_p95)),
+                cells: columns
+                    .iter()
+                    .map(|(code, _)| {
+                        by.get(&(c.as_str(), code.as_str()))
+                            .map(|n| (n.score, n.band))
+                            .unwrap_or((None, None))
+                    })
+                    .collect(),
+                coverage: o.map(|o| o.coverage).unwrap_or(0.0),
+            }
+        })
+        .collect();
+    // ranks within the peer group when filtered
+    if app.peer_group() != "all" {
+        let sc: Vec<Option<f64>> = rows.iter().map(|r| r.cells[0].0).collect();
+        for (r, k) in rows.iter_mut().zip(stats::rank_desc(&sc)) {
+            r.rank = k;
+            r.interval = None;
+        }
+    }
+    let ncol = columns.len();
+    match app.sort {
+        None => rows.sort_by_key(|r| (r.rank.unwrap_or(usize::MAX), r.name.clone())),
+        Some((col, desc)) => {
+            let key = |r: &OverviewRow| -> f64 {
+                match col {
+                    0 => -(r.rank.unwrap_or(usize::MAX) as f64),
+                    c if c >= 2 && c < 2 + ncol => r.cells[c - 2].0.unwrap_or(f64::NEG_INFINITY),
+                    _ => r.coverage,
+                }
+            };
+            if col == 1 {
+                rows.sort_by(|a, b| {
+                    if desc {
+                        b.name.cmp(&a.name)
+                    } else {
+                        a.name.cmp(&b.name)
+                    }
+                });
+            } else {
+                rows.sort_by(|a, b| {
+                    let o = key(a).total_cmp(&key(b));
+                    if desc { o.reverse() } else { o }.then(a.name.cmp(&b.name))
+                });
+            }
+        }
+    }
+    let average = (0..ncol)
+        .map(|j| stats::mean(&rows.iter().filter_map(|r| r.cells[j].0).collect::<Vec<_>>()))
+        .collect();
+    Overview {
+        columns,
+        rows,
+        average,
+    }
+}
+
+pub struct CityRow {
+    pub depth: usize,
+    pub code: String,
+    pub name: String,
+    pub score: Option<f64>,
+    pub band: Option<u8>,
+    pub pct: Option<f64>,
+    pub rank: Option<usize>,
+    pub scored: String,
+    pub first_dp: Option<String>,
+}
+
+pub struct City {
+    pub slug: String,
+    pub name: String,
+    pub rows: Vec<CityRow>,
+    pub groups: Vec<(String, Option<usize>, usize)>,
+    pub strengths: Vec<(String, f64, f64)>,
+    pub weaknesses: Vec<(String, f64, f64)>,
+    pub missing: Vec<String>,
+    /// overall score by year
+    pub history: Vec<(i32, f64)>,
+}
+
+pub fn city(app: &App) -> Option<City> {
+    let s = app.snap.as_ref()?;
+    let slug = app.focus_city()?;
+    let tree = Tree::new(&app.catalog);
+    let mine: BTreeMap<&str, &NodeScore> = s
+        .nodes
+        .iter()
+        .filter(|n| n.city == slug)
+        .map(|n| (n.node.as_str(), n))
+        .collect();
+    let mut rows = Vec::new();
+    fn walk(tree: &Tree, k: usize, depth: usize, out: &mut Vec<(usize, usize)>) {
+        out.push((k, depth));
+        let n = &tree.nodes[k];
+        if n.level == Level::Category {
+            return;
+        }
+        for ch in &n.children {
+            if let crate::scoring::engine::Child::Node(c) = ch {
+                walk(tree, *c, depth + 1, out);
+            }
+        }
+    }
+    let mut order = Vec::new();
+    if let Some(root) = tree.find("overall") {
+        walk(&tree, root, 0, &mut order);
+    }
+    for (k, depth) in order {
+        let n = &tree.nodes[k];
+        let m = mine.get(n.code.as_str());
+        rows.push(CityRow {
+            depth,
+            code: n.code.clone(),
+            name: n.name.clone(),
+            score: m.and_then(|m| m.score),
+            band: m.and_then(|m| m.band),
+            pct: m.and_then(|m| m.u4ssc_pct),
+            rank: m.and_then(|m| m.rank),
+            scored: m
+                .map(|m| format!("{}/{}", m.scored_items, m.total_items))
+                .unwrap_or_default(),
+            first_dp: n
+                .dps
+                .first()
+                .map(|&d| app.catalog.data_points[d].id.clone()),
+        });
+    }
+    let cities = cities_in(app);
+    let groups = app
+        .registry
+        .get(&slug)
+        .map(|c| app.registry.groups_of(c))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(kind, label)| {
+            let set = match kind.as_str() {
+                "all" => cities.iter().cloned().collect(),
+                "custom" => peer_set(&app.registry, &slug, &label, &cities),
+                k => peer_set(&app.registry, &slug, k, &cities),
+            };
+            let members: Vec<&NodeScore> = s
+                .nodes
+                .iter()
+                .filter(|n| n.node == "overall" && set.contains(&n.city))
+                .collect();
+            let r = stats::rank_desc(&members.iter().map(|n| n.score).collect::<Vec<_>>());
+            (
+                label,
+                members
+                    .iter()
+                    .position(|n| n.city == slug)
+                    .and_then(|i| r[i]),
+                members.len(),
+            )
+        })
+        .collect();
+    let mut per: BTreeMap<&str, Vec<(&str, f64)>> = BTreeMap::new();
+    for d in &s.dps {
+        if let Some(x) = d.score {
+            per.entry(d.data_point.as_str())
+                .or_default()
+                .push((d.city.as_str(), x));
+        }
+    }
+    let mut rel: Vec<(f64, String, f64, f64)> = per
+        .iter()
+        .filter_map(|(dp, l)| {
+            let me = l.iter().find(|(c, _)| *c == slug)?.1;
+            let med = stats::median(
+                &l.iter()
+                    .filter(|(c, _)| *c != slug)
+                    .map(|x| x.1)
+                    .collect::<Vec<_>>(),
+            )?;
+            let name = app
+                .catalog
+                .get(dp)
+                .map(|d| format!("{} {}", d.label(), d.name))
+                .unwrap_or_default();
+            Some((me - med, name, me, med))
+        })
+        .collect();
+    rel.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    // only data points actually above (or below) the median count as strengths (weaknesses)
+    let strengths = rel
+        .iter()
+        .filter(|r| r.0 > 0.0)
+        .take(5)
+        .map(|r| (r.1.clone(), r.2, r.3))
+        .collect();
+    let weaknesses = rel
+        .iter()
+        .rev()
+        .filter(|r| r.0 < 0.0)
+        .take(5)
+        .map(|r| (r.1.clone(), r.2, r.3))
+        .collect();
+    let missing = app
+        .catalog
+        .data_points
+        .iter()
+        .filter(|d| {
+            !s.values.iter().any(|v| {
+                v.city == slug && v.year == s.year && v.data_point == d.id && v.value.is_some()
+            })
+        })
+        .map(|d| d.label())
+        .collect();
+    let mut history: Vec<(i32, f64)> = s
+        .overall_years
+        .iter()
+        .filter(|n| n.city == slug)
+        .filter_map(|n| n.score.map(|x| (n.year, x)))
+        .collect();
+    history.sort_by_key(|h| h.0);
+    Some(City {
+        name: app
+            .registry
+            .get(&slug)
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| slug.clone()),
+        slug,
+        rows,
+        groups,
+        strengths,
+        weaknesses,
+        missing,
+        history,
+    })
+}
+
+pub struct KpiRow {
+    pub city: String,
+    pub name: String,
+    pub value: Option<f64>,
+    pub score: Option<f64>,
+    pub band: Option<u8>,
+    pub rank: Option<usize>,
+    pub quality: String,
+    pub verified: String,
+    pub trend: String,
+}
+
+pub struct Kpi {
+    pub id: String,
+    pub label: String,
+    pub name: String,
+    pub unit: String,
+    pub target: String,
+    pub basis: String,
+    pub rows: Vec<KpiRow>,
+    pub count: usize,
+    pub missing: usize,
+    pub min: Option<f64>,
+    pub median: Option<f64>,
+    pub max: Option<f64>,
+    pub best: Option<String>,
+    pub worst: Option<String>,
+}
+
+pub fn kpi(app: &App) -> Option<Kpi> {
+    let s = app.snap.as_ref()?;
+    let id = app
+        .kpi
+        .clone()
+        .unwrap_or_else(|| app.catalog.data_points[0].id.clone());
+    let dp = app.catalog.get(&id)?;
+    let cities = peers(app);
+    let mut rows: Vec<KpiRow> = cities
+        .iter()
+        .map(|c| {
+            let d = s.dps.iter().find(|d| &d.city == c && d.data_point == id);
+            let v = s
+                .values
+                .iter()
+                .find(|v| &v.city == c && v.year == s.year && v.data_point == id);
+            let t = s.trends.iter().find(|t| &t.city == c && t.data_point == id);
+            KpiRow {
+                city: c.clone(),
+                name: app
+                    .registry
+                    .get(c)
+                    .map(|x| x.name.clone())
+                    .unwrap_or_else(|| c.clone()),
+                value: d.and_then(|d| d.value),
+                score: d.and_then(|d| d.score),
+                band: d.and_then(|d| d.points),
+                rank: d.and_then(|d| d.rank),
+                quality: v.and_then(|v| v.quality.clone()).unwrap_or_default(),
+                verified: v
+                    .and_then(|v| v.verified)
+                    .map(|b| if b { "yes" } else { "no" })
+                    .unwrap_or("")
+                    .to_string(),
+                trend: t
+                    .map(|t| format!("{} {}", arrow(t.category), t.category))
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        (a.rank.unwrap_or(usize::MAX), &a.name).cmp(&(b.rank.unwrap_or(usize::MAX), &b.name))
+    });
+    let vals: Vec<f64> = rows.iter().filter_map(|r| r.value).collect();
+    let target = match (dp.target.value, dp.target.band) {
+        (Some(v), _) => format!("{v}"),
+        (_, Some([a, b])) => format!("{a}-{b}"),
+        _ => "none".into(),
+    };
+    let basis = serde_json::to_value(dp.target.basis)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default();
+    Some(Kpi {
+        id: id.clone(),
+        label: dp.label(),
+        name: dp.name.clone(),
+        unit: dp.unit.clone(),
+        target,
+        basis,
+        count: vals.len(),
+        missing: rows.len() - vals.len(),
+        min: vals.iter().cloned().reduce(f64::min),
+        median: stats::median(&vals),
+        max: vals.iter().cloned().reduce(f64::max),
+        best: rows
+            .iter()
+            .find(|r| r.rank == Some(1))
+            .map(|r| r.name.clone()),
+        worst: rows
+            .iter()
+            .filter(|r| r.rank.is_some())
+            .max_by_key(|r| r.rank)
+            .map(|r| r.name.clone()),
+        rows,
+    })
+}
+
+pub struct Compare {
+    pub cities: Vec<(String, String)>,
+    /// (data point label, scores per city, index of the best)
+    pub rows: Vec<(String, Vec<Option<f64>>, Option<usize>)>,
+}
+
+pub fn compare(app: &App) -> Compare {
+    let cities: Vec<(String, String)> = app
+        .marked
+        .iter()
+        .map(|c| {
+            (
+                c.clone(),
+                app.registry
+                    .get(c)
+                    .map(|x| x.name.clone())
+                    .unwrap_or_else(|| c.clone()),
+            )
+        })
+        .collect();
+    let Some(s) = &app.snap else {
+        return Compare {
+            cities,
+            rows: vec![],
+        };
+    };
+    let rows = app
+        .catalog
+        .data_points
+        .iter()
+        .map(|dp| {
+            let v: Vec<Option<f64>> = cities
+                .iter()
+                .map(|(c, _)| {
+                    s.dps
+                        .iter()
+                        .find(|d| &d.city == c && d.data_point == dp.id)
+                        .and_then(|d| d.score)
+                })
+                .collect();
+            let best = v
+                .iter()
+                .enumerate()
+                .filter_map(|(i, x)| x.map(|x| (i, x)))
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|b| b.0);
+            (format!("{} {}", dp.label(), dp.name), v, best)
+        })
+        .collect();
+    Compare { cities, rows }
+}
+
+/// Per city and year: (name, year, core reported, advanced reported, verified, not reported).
+pub fn status(app: &App) -> Vec<(String, i32, usize, usize, usize, usize)> {
+    let Some(s) = &app.snap else { return vec![] };
+    let mut by: BTreeMap<(String, i32), [usize; 4]> = BTreeMap::new();
+    for v in &s.values {
+        let Some(dp) = app.catalog.get(&v.data_point) else {
+            continue;
+        };
+        let e = by.entry((v.city.clone(), v.year)).or_default();
+        match (v.value.is_some(), dp.kpi_type) {
+            (false, _) => e[3] += 1,
+            (true, crate::catalog::KpiType::Core) => e[0] += 1,
+            (true, crate::catalog::KpiType::Advanced) => e[1] += 1,
+        }
+        if v.value.is_some() && v.verified == Some(true) {
+            e[2] += 1;
+        }
+    }
+    by.into_iter()
+        .map(|((c, y), e)| {
+            (
+                app.registry.get(&c).map(|x| x.name.clone()).unwrap_or(c),
+                y,
+                e[0],
+                e[1],
+                e[2],
+                e[3],
+            )
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Hit {
+    City(String, String),
+    Kpi(String, String),
+}
+
+/// Fuzzy match: every character of the query in order; shorter spans score better.
+fn fuzzy(hay: &str, needle: &str) -> Option<usize> {
+    let h: Vec<char> = hay.to_lowercase().chars().collect();
+    let mut start = None;
+    let mut pos = 0;
+    for c in needle.to_lowercase().chars().filter(|c| !c.is_whitespace()) {
+        let found = h[pos..].iter().position(|x| *x == c)? + pos;
+        start.get_or_insert(found);
+        pos = found + 1;
+    }
+    Some(pos - start.unwrap_or(0))
+}
+
+pub fn search(app: &App, query: &str) -> Vec<Hit> {
+    if query.trim().is_empty() {
+        return vec![];
+    }
+    let mut hits: Vec<(usize, Hit)> = Vec::new();
+    for c in &app.registry.cities {
+        if let Some(score) = fuzzy(&format!("{} {}", c.name, c.slug), query) {
+            hits.push((score, Hit::City(c.slug.clone(), c.name.clone())));
+        }
+    }
+    for d in &app.catalog.data_points {
+        let text = format!("{} {} {}", d.label(), d.name, d.name_nb);
+        if let Some(score) = fuzzy(&text, query) {
+            hits.push((
+                score + 1,
+                Hit::Kpi(d.id.clone(), format!("{} {}", d.label(), d.name)),
+            ));
+        }
+    }
+    hits.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| format!("{:?}", a.1).cmp(&format!("{:?}", b.1)))
+    });
+    hits.into_iter().take(50).map(|h| h.1).collect()
+}
+
+/// The current view as a CSV table (for `e`).
+pub fn view_csv(app: &App, view: super::state::View) -> (String, String) {
+    use super::state::View;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let cmd;
+    let y = app.snap.as_ref().map(|s| s.year).unwrap_or(0);
+    match view {
+        View::Overview | View::Compare | View::Submissions | View::Method => {
+            let o = overview(app);
+            let mut head = vec!["rank".to_string(), "city".to_string()];
+            head.extend(o.columns.iter().map(|c| c.0.clone()));
+            head.push("coverage".into());
+            let _ = w.write_record(&head);
+            for r in &o.rows {
+                let mut rec = vec![
+                    r.rank.map(|x| x.to_string()).unwrap_or_default(),
+                    r.city.clone(),
+                ];
+                rec.extend(
+                    r.cells
+                        .iter()
+                        .map(|c| c.0.map(|x| format!("{x:.2}")).unwrap_or_default()),
+                );
+                rec.push(format!("{:.2}", r.coverage));
+                let _ = w.write_record(&rec);
+            }
+            cmd = format!(
+                "u4ssc rank --level {} --year {y} --format csv",
+                if app.subdimensions {
+                    "subdimension"
+                } else {
+                    "dimension"
+                }
+            );
+        }
+        View::City => {
+            let _ = w.write_record(["node", "name", "score", "u4ssc_band", "rank"]);
+            if let Some(c) = city(app) {
+                for r in &c.rows {
+                    let _ = w.write_record([
+                        r.code.clone(),
+                        r.name.clone(),
+                        r.score.map(|x| format!("{x:.2}")).unwrap_or_default(),
+                        r.band.map(band_label).unwrap_or("").to_string(),
+                        r.rank.map(|x| x.to_string()).unwrap_or_default(),
+                    ]);
+                }
+                cmd = format!("u4ssc compare {} --year {y} --format json", c.slug);
+            } else {
+                cmd = String::new();
+            }
+        }
+        View::Kpi => {
+            let _ = w.write_record([
+                "city", "value", "score", "band", "rank", "quality", "verified", "trend",
+            ]);
+            let mut c = String::new();
+            if let Some(k) = kpi(app) {
+                for r in &k.rows {
+                    let _ = w.write_record([
+                        r.city.clone(),
+                        r.value.map(|x| x.to_string()).unwrap_or_default(),
+                        r.score.map(|x| format!("{x:.2}")).unwrap_or_default(),
+                        r.band.map(band_label).unwrap_or("").to_string(),
+                        r.rank.map(|x| x.to_string()).unwrap_or_default(),
+                        r.quality.clone(),
+                        r.verified.clone(),
+                        r.trend.clone(),
+                    ]);
+                }
+                c = format!(
+                    "u4ssc rank --level data-point --year {y} --format csv  (data point {})",
+                    k.id
+                );
+            }
+            cmd = c;
+        }
+    }
+    let text = w
+        .into_inner()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    (text, cmd)
+}

@@ -1,0 +1,474 @@
+//! TUI state and its pure `update`: keys become semantic [`Action`]s, `update` changes the
+//! state and returns [`Effect`]s for the main loop (load data, export). No terminal here.
+
+use super::data::Snapshot;
+use super::model;
+use crate::catalog::Catalog;
+use crate::registry::Registry;
+use std::collections::BTreeSet;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Overview,
+    City,
+    Kpi,
+    Compare,
+    Submissions,
+    Method,
+}
+
+impl View {
+    pub const ALL: [View; 6] = [
+        View::Overview,
+        View::City,
+        View::Kpi,
+        View::Compare,
+        View::Submissions,
+        View::Method,
+    ];
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Overview => "Overview",
+            View::City => "City",
+            View::Kpi => "KPI",
+            View::Compare => "Compare",
+            View::Submissions => "Submissions",
+            View::Method => "Method",
+        }
+    }
+    fn index(self) -> usize {
+        View::ALL.iter().position(|v| *v == self).unwrap_or(0)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    Quit,
+    Back,
+    NextTab,
+    PrevTab,
+    Goto(View),
+    Up,
+    Down,
+    Left,
+    Right,
+    Top,
+    Bottom,
+    PageDown,
+    PageUp,
+    Enter,
+    Sort,
+    Filter,
+    Year,
+    Mark,
+    Export,
+    Help,
+    ToggleLevel,
+    Search,
+    Input(char),
+    Backspace,
+    Resize(u16, u16),
+    Click(u16),
+    Retry,
+    Loaded(u64, Result<Box<Snapshot>, String>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Load {
+        id: u64,
+        run: Option<i64>,
+        year: Option<i32>,
+    },
+    Export {
+        view: View,
+    },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SearchState {
+    pub query: String,
+    pub selected: usize,
+}
+
+pub struct App {
+    pub catalog: Catalog,
+    pub registry: Registry,
+    pub snap: Option<Snapshot>,
+    pub loading: bool,
+    pub error: Option<String>,
+    pub message: Option<String>,
+    pub request: u64,
+    pub view: View,
+    pub stack: Vec<View>,
+    /// selected row per view
+    pub rows: [usize; 6],
+    /// first visible row per view
+    pub offsets: [usize; 6],
+    pub column: usize,
+    pub sort: Option<(usize, bool)>,
+    pub subdimensions: bool,
+    pub city: Option<String>,
+    pub kpi: Option<String>,
+    pub marked: BTreeSet<String>,
+    pub peers: usize,
+    pub run: Option<i64>,
+    pub year: Option<i32>,
+    pub search: Option<SearchState>,
+    pub help: bool,
+    pub explain: bool,
+    pub quit: bool,
+    pub size: (u16, u16),
+    pub color: bool,
+}
+
+impl App {
+    pub fn new(catalog: Catalog, registry: Registry) -> App {
+        App {
+            catalog,
+            registry,
+            snap: None,
+            loading: false,
+            error: None,
+            message: None,
+            request: 0,
+            view: View::Overview,
+            stack: vec![],
+            rows: [0; 6],
+            offsets: [0; 6],
+            column: 0,
+            sort: None,
+            subdimensions: false,
+            city: None,
+            kpi: None,
+            marked: BTreeSet::new(),
+            peers: 0,
+            run: None,
+            year: None,
+            search: None,
+            help: false,
+            explain: false,
+            quit: false,
+            size: (80, 24),
+            color: true,
+        }
+    }
+
+    /// The first request, sent before the first frame.
+    pub fn start(&mut self) -> Vec<Effect> {
+        self.reload()
+    }
+
+    fn reload(&mut self) -> Vec<Effect> {
+        self.request += 1;
+        self.loading = true;
+        vec![Effect::Load {
+            id: self.request,
+            run: self.run,
+            year: self.year,
+        }]
+    }
+
+    /// Rows in the current view's main list.
+    pub fn row_count(&self) -> usize {
+        match self.view {
+            View::Overview => model::overview(self).rows.len(),
+            View::City => model::city(self).map(|c| c.rows.len()).unwrap_or(0),
+            View::Kpi => model::kpi(self).map(|k| k.rows.len()).unwrap_or(0),
+            View::Compare => model::compare(self).rows.len(),
+            View::Submissions => model::status(self).len(),
+            View::Method => self.snap.as_ref().map(|s| s.runs.len()).unwrap_or(0),
+        }
+    }
+
+    /// Rows that fit in the body (the table area less borders and header).
+    pub fn page(&self) -> usize {
+        (self.size.1 as usize).saturating_sub(8).max(1)
+    }
+
+    pub fn row(&self) -> usize {
+        self.rows[self.view.index()]
+    }
+
+    fn set_row(&mut self, r: usize) {
+        let n = self.row_count();
+        let i = self.view.index();
+        self.rows[i] = if n == 0 { 0 } else { r.min(n - 1) };
+        let page = self.page();
+        if self.rows[i] < self.offsets[i] {
+            self.offsets[i] = self.rows[i];
+        } else if self.rows[i] >= self.offsets[i] + page {
+            self.offsets[i] = self.rows[i] + 1 - page;
+        }
+    }
+
+    pub fn offset(&self) -> usize {
+        self.offsets[self.view.index()]
+    }
+
+    fn go(&mut self, v: View) {
+        if v != self.view {
+            self.stack.push(self.view);
+            self.view = v;
+        }
+        self.explain = false;
+    }
+
+    /// The peer-group choices for the filter key, relative to the focused city.
+    pub fn peer_choices(&self) -> Vec<String> {
+        let mut v = vec![
+            "all".to_string(),
+            "kostra".into(),
+            "county".into(),
+            "population".into(),
+        ];
+        if let Some(c) = self.focus_city().and_then(|c| self.registry.get(&c)) {
+            v.extend(c.groups.iter().cloned());
+        }
+        v
+    }
+
+    pub fn peer_group(&self) -> String {
+        let c = self.peer_choices();
+        c.get(self.peers % c.len().max(1))
+            .cloned()
+            .unwrap_or_else(|| "all".into())
+    }
+
+    /// The city the peer filter and the City view are about.
+    pub fn focus_city(&self) -> Option<String> {
+        self.city.clone().or_else(|| {
+            self.snap.as_ref().and_then(|s| {
+                s.nodes
+                    .iter()
+                    .find(|n| n.node == "overall" && n.rank == Some(1))
+                    .map(|n| n.city.clone())
+            })
+        })
+    }
+}
+
+/// The whole behaviour of the TUI, without a terminal.
+pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
+    app.message = None;
+    if let Some(search) = app.search.as_mut() {
+        match action {
+            Action::Input(c) => {
+                search.query.push(c);
+                search.selected = 0;
+                return vec![];
+            }
+            Action::Backspace => {
+                search.query.pop();
+                return vec![];
+            }
+            Action::Up => {
+                search.selected = search.selected.saturating_sub(1);
+                return vec![];
+            }
+            Action::Down => {
+                search.selected += 1;
+                return vec![];
+            }
+            Action::Back | Action::Quit => {
+                app.search = None;
+                return vec![];
+            }
+            Action::Enter => {
+                let (query, selected) = (search.query.clone(), search.selected);
+                app.search = None;
+                let hits = model::search(app, &query);
+                let pick = hits
+                    .get(selected.min(hits.len().saturating_sub(1)))
+                    .cloned();
+                match pick {
+                    Some(model::Hit::City(slug, _)) => {
+                        app.city = Some(slug);
+                        app.go(View::City);
+                    }
+                    Some(model::Hit::Kpi(id, _)) => {
+                        app.kpi = Some(id);
+                        app.go(View::Kpi);
+                    }
+                    None => app.message = Some("nothing matches".into()),
+                }
+                return vec![];
+            }
+            Action::Loaded(..) | Action::Resize(..) => {}
+            _ => return vec![],
+        }
+    }
+    if app.help && !matches!(action, Action::Loaded(..) | Action::Resize(..)) {
+        app.help = false;
+        if matches!(action, Action::Help | Action::Back | Action::Quit) {
+            return vec![];
+        }
+    }
+    match action {
+        Action::Quit => {
+            if app.explain {
+                app.explain = false;
+            } else if let Some(prev) = app.stack.pop() {
+                app.view = prev;
+            } else {
+                app.quit = true;
+            }
+        }
+        Action::Back => {
+            if app.explain {
+                app.explain = false;
+            } else if let Some(prev) = app.stack.pop() {
+                app.view = prev;
+            }
+        }
+        Action::NextTab => {
+            let i = (app.view.index() + 1) % View::ALL.len();
+            app.go(View::ALL[i]);
+        }
+        Action::PrevTab => {
+            let i = (app.view.index() + View::ALL.len() - 1) % View::ALL.len();
+            app.go(View::ALL[i]);
+        }
+        Action::Goto(v) => app.go(v),
+        Action::Up => {
+            let r = app.row().saturating_sub(1);
+            app.set_row(r);
+        }
+        Action::Down => {
+            let r = app.row() + 1;
+            app.set_row(r);
+        }
+        Action::Top => app.set_row(0),
+        Action::Bottom => app.set_row(usize::MAX),
+        Action::PageDown => {
+            let r = app.row() + app.page() / 2;
+            app.set_row(r);
+        }
+        Action::PageUp => {
+            let r = app.row().saturating_sub(app.page() / 2);
+            app.set_row(r);
+        }
+        Action::Left => app.column = app.column.saturating_sub(1),
+        Action::Right => {
+            let n = model::overview_columns(app).len() + 2;
+            app.column = (app.column + 1).min(n);
+        }
+        Action::Click(y) => {
+            // rows start below the title, tabs, border and header lines
+            if y >= 4 {
+                let r = app.offset() + (y as usize - 4);
+                app.set_row(r);
+            }
+        }
+        Action::Enter => match app.view {
+            View::Overview => {
+                if let Some(row) = model::overview(app).rows.get(app.row()) {
+                    app.city = Some(row.city.clone());
+                    app.go(View::City);
+                }
+            }
+            View::City => {
+                if let Some(dp) = model::city(app)
+                    .and_then(|c| c.rows.get(app.row()).and_then(|r| r.first_dp.clone()))
+                {
+                    app.kpi = Some(dp);
+                    app.go(View::Kpi);
+                }
+            }
+            View::Kpi => app.explain = !app.explain,
+            View::Method => {
+                if let Some(run) = app
+                    .snap
+                    .as_ref()
+                    .and_then(|s| s.runs.get(app.row()).map(|r| r.run_id))
+                {
+                    app.run = Some(run);
+                    app.message = Some(format!("switching to run {run}"));
+                    return app.reload();
+                }
+            }
+            _ => {}
+        },
+        Action::Sort => {
+            if app.view == View::Overview {
+                app.sort = match app.sort {
+                    Some((c, desc)) if c == app.column => Some((c, !desc)),
+                    _ => Some((app.column, true)),
+                };
+            }
+        }
+        Action::Filter => {
+            app.peers = (app.peers + 1) % app.peer_choices().len().max(1);
+            app.set_row(0);
+            app.message = Some(format!("peers: {}", model::peer_label(app)));
+        }
+        Action::Year => {
+            if let Some(s) = &app.snap {
+                if !s.years.is_empty() {
+                    let i = s.years.iter().position(|y| *y == s.year).unwrap_or(0);
+                    let next = s.years[(i + s.years.len() - 1) % s.years.len()];
+                    app.year = Some(next);
+                    app.message = Some(format!("year {next}"));
+                    return app.reload();
+                }
+            }
+        }
+        Action::Mark => {
+            let slug = match app.view {
+                View::Overview => model::overview(app)
+                    .rows
+                    .get(app.row())
+                    .map(|r| r.city.clone()),
+                _ => app.city.clone(),
+            };
+            if let Some(slug) = slug {
+                if !app.marked.remove(&slug) {
+                    if app.marked.len() >= 4 {
+                        app.message =
+                            Some("Compare takes up to four cities; unmark one first".into());
+                    } else {
+                        app.marked.insert(slug);
+                    }
+                }
+            }
+        }
+        Action::Export => return vec![Effect::Export { view: app.view }],
+        Action::Help => app.help = true,
+        Action::ToggleLevel => {
+            app.subdimensions = !app.subdimensions;
+            app.column = 0;
+            app.sort = None;
+        }
+        Action::Search => app.search = Some(SearchState::default()),
+        Action::Input(_) | Action::Backspace => {}
+        Action::Resize(w, h) => {
+            app.size = (w, h);
+            let r = app.row();
+            app.set_row(r);
+        }
+        Action::Retry => return app.reload(),
+        Action::Loaded(id, result) => {
+            if id != app.request {
+                return vec![]; // a newer request is on its way: latest wins
+            }
+            app.loading = false;
+            match result {
+                Ok(s) => {
+                    app.error = None;
+                    app.year = Some(s.year);
+                    app.snap = Some(*s);
+                    let r = app.row();
+                    app.set_row(r);
+                }
+                Err(e) => {
+                    app.error = Some(if e.contains("in use by another process") {
+                        format!("{e} — showing the last data read; press r to retry")
+                    } else {
+                        e
+                    });
+                }
+            }
+        }
+    }
+    vec![]
+}

@@ -1,0 +1,793 @@
+//! Rendering: reads the state, draws it. Colour always comes with a glyph or text, so NO_COLOR
+//! and colour-blind users lose nothing.
+
+use super::keys::BINDINGS;
+use super::model;
+use super::state::{App, View};
+use crate::scoring::bands::{band_glyph, band_label};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Sparkline, Table, Tabs, Wrap};
+use ratatui::Frame;
+
+fn band_style(app: &App, band: Option<u8>) -> Style {
+    if !app.color {
+        return Style::new();
+    }
+    match band {
+        Some(4) => Style::new().fg(Color::Black).bg(Color::Green),
+        Some(3) => Style::new().fg(Color::Black).bg(Color::LightGreen),
+        Some(2) => Style::new().fg(Color::Black).bg(Color::Yellow),
+        Some(_) => Style::new().fg(Color::Black).bg(Color::LightRed),
+        None => Style::new().fg(Color::DarkGray),
+    }
+}
+
+fn score_cell(app: &App, score: Option<f64>, band: Option<u8>) -> Cell<'static> {
+    let text = match score {
+        Some(s) => format!("{} {s:5.1}", band.map(band_glyph).unwrap_or(" ")),
+        None => "  –".to_string(),
+    };
+    Cell::from(text).style(band_style(app, band))
+}
+
+fn sel_style(app: &App) -> Style {
+    if app.color {
+        Style::new().add_modifier(Modifier::REVERSED)
+    } else {
+        Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+    }
+}
+
+pub fn render(f: &mut Frame, app: &App) {
+    let body_h = f.area().height.saturating_sub(4);
+    let [title, tabs, body, status, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(body_h),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(f.area());
+    // title bar
+    let mut t = vec![Span::styled(
+        " u4ssc ",
+        Style::new().add_modifier(Modifier::BOLD),
+    )];
+    if let Some(s) = &app.snap {
+        if s.demo {
+            let warn = if app.color {
+                Style::new()
+                    .fg(Color::White)
+                    .bg(Color::Red)
+                    .add_modifier(Modifier::BOLD)
+            } else {
+                Style::new().add_modifier(Modifier::BOLD)
+            };
+            t.push(Span::styled(" SYNTHETIC DEMO DATA ", warn));
+        }
+        let run = s
+            .run
+            .as_ref()
+            .map(|r| format!(" run {} ({})", r.run_id, r.method_name))
+            .unwrap_or_else(|| " no scoring run".into());
+        t.push(Span::raw(format!(
+            "{run} · {} · peers: {}",
+            s.year,
+            model::peer_label(app)
+        )));
+    }
+    if app.loading {
+        t.push(Span::raw(" · loading…"));
+    }
+    f.render_widget(Paragraph::new(Line::from(t)), title);
+    let titles: Vec<Line> = View::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Line::from(format!("{} {}", i + 1, v.title())))
+        .collect();
+    let sel = View::ALL.iter().position(|v| *v == app.view).unwrap_or(0);
+    f.render_widget(
+        Tabs::new(titles)
+            .select(sel)
+            .highlight_style(Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)),
+        tabs,
+    );
+    if app.snap.is_none() {
+        let msg = app
+            .error
+            .clone()
+            .unwrap_or_else(|| "loading the database…".into());
+        f.render_widget(
+            Paragraph::new(msg)
+                .block(Block::bordered())
+                .wrap(Wrap { trim: true }),
+            body,
+        );
+    } else {
+        match app.view {
+            View::Overview => overview(f, app, body),
+            View::City => city(f, app, body),
+            View::Kpi => kpi(f, app, body),
+            View::Compare => compare(f, app, body),
+            View::Submissions => submissions(f, app, body),
+            View::Method => method(f, app, body),
+        }
+    }
+    let line = app
+        .error
+        .clone()
+        .map(|e| format!("! {e}"))
+        .or_else(|| app.message.clone())
+        .unwrap_or_default();
+    f.render_widget(Paragraph::new(line), status);
+    let hints: Vec<String> = BINDINGS
+        .iter()
+        .filter(|b| b.footer)
+        .map(|b| format!("{} {}", b.keys, b.help.split(':').next().unwrap_or(b.help)))
+        .collect();
+    f.render_widget(
+        Paragraph::new(hints.join(" │ ")).style(Style::new().add_modifier(Modifier::DIM)),
+        footer,
+    );
+    if let Some(s) = &app.search {
+        search(f, app, s, f.area());
+    }
+    if app.help {
+        help(f, f.area());
+    }
+    if app.explain && app.view == View::Kpi {
+        explain(f, app, body);
+    }
+}
+
+fn overview(f: &mut Frame, app: &App, area: Rect) {
+    let o = model::overview(app);
+    let mut head = vec!["rank".to_string(), "city".to_string()];
+    head.extend(o.columns.iter().map(|c| c.1.clone()));
+    head.push("cover".into());
+    let head: Vec<Cell> = head
+        .into_iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let mark = match app.sort {
+                Some((c, desc)) if c == i => {
+                    if desc {
+                        " ▼"
+                    } else {
+                        " ▲"
+                    }
+                }
+                _ => "",
+            };
+            let st = if i == app.column {
+                Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+            } else {
+                Style::new().add_modifier(Modifier::BOLD)
+            };
+            Cell::from(format!("{h}{mark}")).style(st)
+        })
+        .collect();
+    let page = app.page();
+    let mut rows: Vec<Row> = o
+        .rows
+        .iter()
+        .enumerate()
+        .skip(app.offset())
+        .take(page.saturating_sub(1))
+        .map(|(i, r)| {
+            let rank = match (r.rank, r.interval) {
+                (Some(k), Some((a, b))) => format!("{k:>2} {a:.0}-{b:.0}"),
+                (Some(k), None) => format!("{k:>2}"),
+                _ => " –".into(),
+            };
+            let marked = if app.marked.contains(&r.city) {
+                "✓ "
+            } else {
+                "  "
+            };
+            let mut cells = vec![Cell::from(rank), Cell::from(format!("{marked}{}", r.name))];
+            cells.extend(r.cells.iter().map(|(s, b)| score_cell(app, *s, *b)));
+            cells.push(Cell::from(format!("{:3.0}%", r.coverage * 100.0)));
+            let row = Row::new(cells);
+            if i == app.row() {
+                row.style(sel_style(app))
+            } else {
+                row
+            }
+        })
+        .collect();
+    let mut avg = vec![
+        Cell::from(""),
+        Cell::from("network average").style(Style::new().add_modifier(Modifier::ITALIC)),
+    ];
+    avg.extend(
+        o.average
+            .iter()
+            .map(|a| Cell::from(a.map(|x| format!("  {x:5.1}")).unwrap_or_default())),
+    );
+    rows.push(Row::new(avg));
+    let mut widths = vec![Constraint::Length(8), Constraint::Length(16)];
+    widths.extend(o.columns.iter().map(|_| Constraint::Length(8)));
+    widths.push(Constraint::Length(6));
+    let title = format!(
+        " cities × {} — U4SSC band glyph and composite score ",
+        if app.subdimensions {
+            "sub-dimensions"
+        } else {
+            "dimensions"
+        }
+    );
+    f.render_widget(
+        Table::new(rows, widths)
+            .header(Row::new(head))
+            .block(Block::bordered().title(title)),
+        area,
+    );
+}
+
+fn bar(v: Option<f64>, width: usize) -> String {
+    let n = v
+        .map(|x| (x.clamp(0.0, 100.0) / 100.0 * width as f64).round() as usize)
+        .unwrap_or(0);
+    format!("{}{}", "█".repeat(n), "·".repeat(width - n))
+}
+
+fn city(f: &mut Frame, app: &App, area: Rect) {
+    let Some(c) = model::city(app) else {
+        f.render_widget(
+            Paragraph::new("no city selected: pick one in Overview (Enter) or search with /")
+                .block(Block::bordered()),
+            area,
+        );
+        return;
+    };
+    let left_w = area.width * 3 / 5;
+    let [left, right] = Layout::horizontal([
+        Constraint::Length(left_w),
+        Constraint::Length(area.width - left_w),
+    ])
+    .areas(area);
+    let page = app.page();
+    let rows: Vec<Row> = c
+        .rows
+        .iter()
+        .enumerate()
+        .skip(app.offset())
+        .take(page)
+        .map(|(i, r)| {
+            let name = format!("{}{} {}", "  ".repeat(r.depth), r.code, r.name);
+            let row = Row::new(vec![
+                Cell::from(name),
+                Cell::from(bar(r.score, 10)),
+                score_cell(app, r.score, r.band),
+                Cell::from(r.rank.map(|k| format!("#{k}")).unwrap_or_default()),
+                Cell::from(r.scored.clone()),
+            ]);
+            if i == app.row() {
+                row.style(sel_style(app))
+            } else {
+                row
+            }
+        })
+        .collect();
+    // explicit widths: the layout solver is free to split a Min() differently between runs
+    let name_w = left.width.saturating_sub(2 + 10 + 8 + 4 + 6 + 4).max(8);
+    let widths = [
+        Constraint::Length(name_w),
+        Constraint::Length(10),
+        Constraint::Length(8),
+        Constraint::Length(4),
+        Constraint::Length(6),
+    ];
+    f.render_widget(
+        Table::new(rows, widths)
+            .header(
+                Row::new(vec!["node", "score", "band", "rank", "items"])
+                    .style(Style::new().add_modifier(Modifier::BOLD)),
+            )
+            .block(Block::bordered().title(format!(" {} ", c.name))),
+        left,
+    );
+    let [spark, info] = Layout::vertical([
+        Constraint::Length(4),
+        Constraint::Length(right.height.saturating_sub(4)),
+    ])
+    .areas(right);
+    let data: Vec<u64> = c
+        .history
+        .iter()
+        .map(|h| h.1.max(0.0).round() as u64)
+        .collect();
+    let years = match (c.history.first(), c.history.last()) {
+        (Some(a), Some(b)) => format!(" overall {}–{}: {:.1} → {:.1} ", a.0, b.0, a.1, b.1),
+        _ => " overall by year ".into(),
+    };
+    f.render_widget(
+        Sparkline::default()
+            .data(&data)
+            .max(100)
+            .block(Block::bordered().title(years)),
+        spark,
+    );
+    let mut lines: Vec<Line> = Vec::new();
+    lines.push(Line::styled(
+        "peer groups",
+        Style::new().add_modifier(Modifier::BOLD),
+    ));
+    for (g, r, n) in &c.groups {
+        lines.push(Line::from(format!(
+            "  {g}: {}/{n}",
+            r.map(|r| r.to_string()).unwrap_or_else(|| "–".into())
+        )));
+    }
+    lines.push(Line::styled(
+        "strengths (vs network median)",
+        Style::new().add_modifier(Modifier::BOLD),
+    ));
+    for (n, s, m) in &c.strengths {
+        lines.push(Line::from(format!("  + {n} {s:.0} vs {m:.0}")));
+    }
+    lines.push(Line::styled(
+        "weaknesses",
+        Style::new().add_modifier(Modifier::BOLD),
+    ));
+    for (n, s, m) in &c.weaknesses {
+        lines.push(Line::from(format!("  − {n} {s:.0} vs {m:.0}")));
+    }
+    lines.push(Line::styled(
+        format!("not reported: {}", c.missing.len()),
+        Style::new().add_modifier(Modifier::BOLD),
+    ));
+    lines.push(Line::from(format!("  {}", c.missing.join(", "))));
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered()),
+        info,
+    );
+}
+
+fn kpi(f: &mut Frame, app: &App, area: Rect) {
+    let Some(k) = model::kpi(app) else { return };
+    let [top, table] = Layout::vertical([
+        Constraint::Length(4),
+        Constraint::Length(area.height.saturating_sub(4)),
+    ])
+    .areas(area);
+    let fmt = |v: Option<f64>| v.map(|x| format!("{x}")).unwrap_or_else(|| "–".into());
+    let describe = vec![
+        Line::from(vec![
+            Span::styled(
+                format!("{} {}", k.label, k.name),
+                Style::new().add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(format!("  [{}]", k.unit)),
+        ]),
+        Line::from(format!(
+            "target {} ({}) · n {} · missing {} · min {} · median {} · max {} · best {} · worst {}",
+            k.target,
+            k.basis,
+            k.count,
+            k.missing,
+            fmt(k.min),
+            fmt(k.median),
+            fmt(k.max),
+            k.best.clone().unwrap_or_default(),
+            k.worst.clone().unwrap_or_default()
+        )),
+    ];
+    f.render_widget(
+        Paragraph::new(describe)
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered()),
+        top,
+    );
+    let max = k
+        .max
+        .unwrap_or(1.0)
+        .max(k.min.unwrap_or(0.0).abs())
+        .max(1e-9);
+    let rows: Vec<Row> = k
+        .rows
+        .iter()
+        .enumerate()
+        .skip(app.offset())
+        .take(app.page().saturating_sub(5))
+        .map(|(i, r)| {
+            let b = r
+                .value
+                .map(|v| bar(Some(v / max * 100.0), 12))
+                .unwrap_or_else(|| "not reported".into());
+            let row = Row::new(vec![
+                Cell::from(r.rank.map(|x| x.to_string()).unwrap_or_else(|| "–".into())),
+                Cell::from(r.name.clone()),
+                Cell::from(fmt(r.value)),
+                Cell::from(b),
+                score_cell(app, r.score, r.band),
+                Cell::from(r.quality.chars().take(18).collect::<String>()),
+                Cell::from(r.verified.clone()),
+                Cell::from(r.trend.clone()),
+            ]);
+            if i == app.row() {
+                row.style(sel_style(app))
+            } else {
+                row
+            }
+        })
+        .collect();
+    let trend_w = table
+        .width
+        .saturating_sub(2 + 4 + 14 + 10 + 12 + 8 + 18 + 4 + 7)
+        .max(4);
+    let widths = [
+        Constraint::Length(4),
+        Constraint::Length(14),
+        Constraint::Length(10),
+        Constraint::Length(12),
+        Constraint::Length(8),
+        Constraint::Length(18),
+        Constraint::Length(4),
+        Constraint::Length(trend_w),
+    ];
+    let title = format!(
+        " value (bar: share of the largest) · median {} · target {} ",
+        fmt(k.median),
+        k.target
+    );
+    f.render_widget(
+        Table::new(rows, widths)
+            .header(
+                Row::new(vec![
+                    "rank", "city", "value", "", "score", "quality", "ver", "trend",
+                ])
+                .style(Style::new().add_modifier(Modifier::BOLD)),
+            )
+            .block(Block::bordered().title(title)),
+        table,
+    );
+}
+
+fn compare(f: &mut Frame, app: &App, area: Rect) {
+    let c = model::compare(app);
+    if c.cities.len() < 2 {
+        f.render_widget(
+            Paragraph::new(
+                "mark two to four cities with m (in Overview or City), then come back here",
+            )
+            .block(Block::bordered().title(" Compare ")),
+            area,
+        );
+        return;
+    }
+    let mut head = vec!["data point".to_string()];
+    head.extend(c.cities.iter().map(|x| x.1.clone()));
+    let rows: Vec<Row> = c
+        .rows
+        .iter()
+        .enumerate()
+        .skip(app.offset())
+        .take(app.page())
+        .map(|(i, (name, vals, best))| {
+            let mut cells = vec![Cell::from(name.clone())];
+            for (j, v) in vals.iter().enumerate() {
+                let star = if Some(j) == *best && vals.iter().flatten().count() > 1 {
+                    "★"
+                } else {
+                    " "
+                };
+                let st = if Some(j) == *best {
+                    Style::new().add_modifier(Modifier::BOLD)
+                } else {
+                    Style::new()
+                };
+                cells.push(
+                    Cell::from(
+                        v.map(|x| format!("{star}{x:5.1}"))
+                            .unwrap_or_else(|| "   –".into()),
+                    )
+                    .style(st),
+                );
+            }
+            let row = Row::new(cells);
+            if i == app.row() {
+                row.style(sel_style(app))
+            } else {
+                row
+            }
+        })
+        .collect();
+    let name_w = area
+        .width
+        .saturating_sub(2 + 13 * c.cities.len() as u16)
+        .max(10);
+    let mut widths = vec![Constraint::Length(name_w)];
+    widths.extend(c.cities.iter().map(|_| Constraint::Length(12)));
+    f.render_widget(
+        Table::new(rows, widths)
+            .header(Row::new(head).style(Style::new().add_modifier(Modifier::BOLD)))
+            .block(
+                Block::bordered().title(" composite score per data point; ★ = best of the marked "),
+            ),
+        area,
+    );
+}
+
+fn submissions(f: &mut Frame, app: &App, area: Rect) {
+    let Some(s) = &app.snap else { return };
+    let top_h = area.height * 2 / 3;
+    let [top, bottom] = Layout::vertical([
+        Constraint::Length(top_h),
+        Constraint::Length(area.height - top_h),
+    ])
+    .areas(area);
+    let st = model::status(app);
+    let rows: Vec<Row> = st
+        .iter()
+        .enumerate()
+        .skip(app.offset())
+        .take(app.page().saturating_sub(4))
+        .map(|(i, r)| {
+            let row = Row::new(vec![
+                r.0.clone(),
+                r.1.to_string(),
+                r.2.to_string(),
+                r.3.to_string(),
+                r.4.to_string(),
+                r.5.to_string(),
+            ]);
+            if i == app.row() {
+                row.style(sel_style(app))
+            } else {
+                row
+            }
+        })
+        .collect();
+    let widths = [
+        Constraint::Length(14),
+        Constraint::Length(6),
+        Constraint::Length(6),
+        Constraint::Length(9),
+        Constraint::Length(9),
+        Constraint::Length(13),
+    ];
+    f.render_widget(
+        Table::new(rows, widths)
+            .header(
+                Row::new(vec![
+                    "city",
+                    "year",
+                    "core",
+                    "advanced",
+                    "verified",
+                    "not reported",
+                ])
+                .style(Style::new().add_modifier(Modifier::BOLD)),
+            )
+            .block(Block::bordered().title(format!(
+                    " reported data points ({} core, {} advanced in the catalog) ",
+                    app.catalog
+                        .data_points
+                        .iter()
+                        .filter(|d| d.kpi_type == crate::catalog::KpiType::Core)
+                        .count(),
+                    app.catalog
+                        .data_points
+                        .iter()
+                        .filter(|d| d.kpi_type == crate::catalog::KpiType::Advanced)
+                        .count()
+                ))),
+        top,
+    );
+    let mut lines: Vec<Line> = s
+        .revisions
+        .iter()
+        .rev()
+        .take(3)
+        .map(|r| {
+            Line::from(format!(
+                "revision {} · {} · {} · {} rows",
+                r.revision_id, r.kind, r.source_file, r.row_count
+            ))
+        })
+        .collect();
+    if s.findings.is_empty() {
+        lines.push(Line::from("latest submission: no findings stored"));
+    }
+    for (sev, rule, line, col, msg) in &s.findings {
+        lines.push(Line::from(format!(
+            "{sev}[{rule}] {}{}: {msg}",
+            line.map(|l| format!("line {l}")).unwrap_or_default(),
+            col.clone().map(|c| format!(":{c}")).unwrap_or_default()
+        )));
+    }
+    f.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: true }).block(
+            Block::bordered().title(" revisions and the latest submission's check findings "),
+        ),
+        bottom,
+    );
+}
+
+fn method(f: &mut Frame, app: &App, area: Rect) {
+    let Some(s) = &app.snap else { return };
+    let list_w = 44.min(area.width / 2);
+    let [list, text] = Layout::horizontal([
+        Constraint::Length(list_w),
+        Constraint::Length(area.width - list_w),
+    ])
+    .areas(area);
+    let rows: Vec<Row> = s
+        .runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let active = if s.run.as_ref().map(|x| x.run_id) == Some(r.run_id) {
+                "●"
+            } else {
+                " "
+            };
+            let row = Row::new(vec![
+                format!("{active} {}", r.run_id),
+                r.method_name.clone(),
+                r.method_hash[..8].to_string(),
+                r.draws.to_string(),
+            ]);
+            if i == app.row() {
+                row.style(sel_style(app))
+            } else {
+                row
+            }
+        })
+        .collect();
+    f.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(5),
+                Constraint::Length(14),
+                Constraint::Length(9),
+                Constraint::Length(6),
+            ],
+        )
+        .header(
+            Row::new(vec!["run", "method", "sha256", "draws"])
+                .style(Style::new().add_modifier(Modifier::BOLD)),
+        )
+        .block(Block::bordered().title(" runs (Enter: switch) ")),
+        list,
+    );
+    let body = s
+        .run
+        .as_ref()
+        .map(|r| r.method_text.clone())
+        .unwrap_or_default();
+    f.render_widget(
+        Paragraph::new(body)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(" method file of the active run ")),
+        text,
+    );
+}
+
+fn popup(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width.saturating_sub(2));
+    let h = h.min(area.height.saturating_sub(2));
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+fn search(f: &mut Frame, app: &App, s: &super::state::SearchState, area: Rect) {
+    let r = popup(area, 70, 16);
+    f.render_widget(Clear, r);
+    let hits = model::search(app, &s.query);
+    let mut lines = vec![Line::from(format!("/ {}▏", s.query)), Line::from("")];
+    for (i, h) in hits
+        .iter()
+        .take(r.height.saturating_sub(4) as usize)
+        .enumerate()
+    {
+        let text = match h {
+            model::Hit::City(_, n) => format!("city  {n}"),
+            model::Hit::Kpi(_, n) => format!("KPI   {n}"),
+        };
+        let st = if i == s.selected.min(hits.len().saturating_sub(1)) {
+            sel_style(app)
+        } else {
+            Style::new()
+        };
+        lines.push(Line::styled(text, st));
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(Block::bordered().title(" search cities and KPIs (Enter opens, Esc closes) ")),
+        r,
+    );
+}
+
+fn help(f: &mut Frame, area: Rect) {
+    let r = popup(area, 64, BINDINGS.len() as u16 + 4);
+    f.render_widget(Clear, r);
+    let lines: Vec<Line> = BINDINGS
+        .iter()
+        .map(|b| Line::from(format!("{:<16} {}", b.keys, b.help)))
+        .collect();
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::bordered()
+                .borders(Borders::ALL)
+                .title(" keys (any key closes) "),
+        ),
+        r,
+    );
+}
+
+fn explain(f: &mut Frame, app: &App, area: Rect) {
+    let Some(k) = model::kpi(app) else { return };
+    let Some(row) = k.rows.get(app.row()) else {
+        return;
+    };
+    let Some(dp) = app.catalog.get(&k.id) else {
+        return;
+    };
+    let r = popup(area, 76, 12);
+    f.render_widget(Clear, r);
+    let lines = vec![
+        Line::from(format!("{} — {} {}", row.name, k.label, k.name)),
+        Line::from(format!(
+            "value     {} {}",
+            row.value
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "not reported".into()),
+            k.unit
+        )),
+        Line::from(format!(
+            "quality   {} · verified {}",
+            row.quality, row.verified
+        )),
+        Line::from(format!(
+            "target    {} ({}): {}",
+            k.target, k.basis, dp.target.source
+        )),
+        Line::from(format!(
+            "direction {} ({})",
+            dp.direction.as_str(),
+            dp.direction_basis
+        )),
+        Line::from(format!(
+            "U4SSC     {}",
+            row.band.map(band_label).unwrap_or("not scored")
+        )),
+        Line::from(format!(
+            "score     {} · rank {}",
+            row.score
+                .map(|s| format!("{s:.1}"))
+                .unwrap_or_else(|| "–".into()),
+            row.rank
+                .map(|x| x.to_string())
+                .unwrap_or_else(|| "–".into())
+        )),
+        Line::from(format!("trend     {}", row.trend)),
+        Line::from(format!(
+            "full chain: u4ssc explain {} {}{}",
+            row.city,
+            dp.code.replace(' ', ""),
+            if dp.part.is_empty() {
+                String::new()
+            } else {
+                format!(" --data-point '{}'", dp.part)
+            }
+        )),
+    ];
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered().title(" explain (Enter/Esc closes) ")),
+        r,
+    );
+}

@@ -1,0 +1,270 @@
+//! The TUI: `update` without a terminal, screens as insta snapshots at 80x24 and 160x48 for
+//! each step of the main flows, and one end-to-end run of the real binary in tmux.
+
+use u4ssc::app::Ctx;
+use u4ssc::tui::data::{load, Snapshot};
+use u4ssc::tui::render_to_string;
+use u4ssc::tui::state::{update, Action, App, Effect, View};
+
+/// An app holding the scored demo (loaded through the same worker function the TUI uses).
+fn demo_app(home: &std::path::Path) -> App {
+    let g = u4ssc::app::Global {
+        db: Some(home.join("demo.duckdb")),
+        catalog: None,
+        registry: None,
+        max_file_mb: 100,
+        max_rows: 2_000_000,
+        max_field_chars: 10_000,
+    };
+    let mut ctx = Ctx::new(&g).unwrap();
+    // the demo as on first use of the default database
+    ctx.db_is_default = true;
+    let snap: Snapshot = load(&ctx, None, None).unwrap();
+    let mut app = App::new(ctx.catalog.clone(), ctx.registry.clone());
+    app.color = false;
+    let fx = app.start();
+    let Effect::Load { id, .. } = fx[0].clone() else {
+        panic!("first effect loads")
+    };
+    update(&mut app, Action::Loaded(id, Ok(Box::new(snap))));
+    app
+}
+
+fn keys(app: &mut App, actions: Vec<Action>) {
+    for a in actions {
+        update(app, a);
+    }
+}
+
+/// The flows a coordinator takes, one snapshot per step and size.
+#[test]
+fn main_flows_render_at_both_sizes() {
+    let home = tempfile::tempdir().unwrap();
+    for (w, h) in [(80u16, 24u16), (160, 48)] {
+        let mut app = demo_app(home.path());
+        update(&mut app, Action::Resize(w, h));
+        let steps: Vec<(&str, Vec<Action>)> = vec![
+            ("01_overview", vec![]),
+            (
+                "02_overview_subdimensions_sorted",
+                vec![
+                    Action::ToggleLevel,
+                    Action::Right,
+                    Action::Right,
+                    Action::Right,
+                    Action::Sort,
+                ],
+            ),
+            (
+                "03_city_bodo",
+                vec![
+                    Action::ToggleLevel,
+                    Action::Search,
+                    Action::Input('b'),
+                    Action::Input('o'),
+                    Action::Input('d'),
+                    Action::Enter,
+                ],
+            ),
+            (
+                "04_kpi_from_city",
+                vec![Action::Down, Action::Down, Action::Enter],
+            ),
+            ("05_explain", vec![Action::Down, Action::Enter]),
+            (
+                "06_peers_kostra",
+                vec![Action::Back, Action::Goto(View::Overview), Action::Filter],
+            ),
+            (
+                "07_compare",
+                vec![
+                    Action::Filter,
+                    Action::Filter,
+                    Action::Filter,
+                    Action::Top,
+                    Action::Mark,
+                    Action::Down,
+                    Action::Mark,
+                    Action::Goto(View::Compare),
+                ],
+            ),
+            ("08_submissions", vec![Action::Goto(View::Submissions)]),
+            ("09_method", vec![Action::Goto(View::Method)]),
+            ("10_help", vec![Action::Help]),
+        ];
+        for (name, actions) in steps {
+            keys(&mut app, actions);
+            let screen = render_to_string(&app, w, h);
+            insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen);
+        }
+    }
+}
+
+#[test]
+fn update_is_pure_navigation_with_a_view_stack() {
+    let home = tempfile::tempdir().unwrap();
+    let mut app = demo_app(home.path());
+    update(&mut app, Action::Resize(80, 24));
+    assert_eq!(app.view, View::Overview);
+    update(&mut app, Action::Bottom);
+    assert_eq!(app.row(), 16);
+    update(&mut app, Action::Top);
+    update(&mut app, Action::Enter);
+    assert_eq!(app.view, View::City);
+    assert_eq!(app.city.as_deref(), Some("alesund"));
+    update(&mut app, Action::Enter);
+    assert_eq!(app.view, View::Kpi);
+    update(&mut app, Action::Back);
+    update(&mut app, Action::Back);
+    assert_eq!(app.view, View::Overview);
+    update(&mut app, Action::Quit);
+    assert!(app.quit, "q on the first view quits");
+    // tabs wrap around
+    let mut app = demo_app(home.path());
+    update(&mut app, Action::PrevTab);
+    assert_eq!(app.view, View::Method);
+    update(&mut app, Action::NextTab);
+    assert_eq!(app.view, View::Overview);
+}
+
+#[test]
+fn sorting_toggles_and_marks_are_capped_at_four() {
+    let home = tempfile::tempdir().unwrap();
+    let mut app = demo_app(home.path());
+    update(&mut app, Action::Right); // city column
+    update(&mut app, Action::Sort);
+    assert_eq!(app.sort, Some((1, true)));
+    update(&mut app, Action::Sort);
+    assert_eq!(app.sort, Some((1, false)));
+    let first = u4ssc::tui::model::overview(&app).rows[0].name.clone();
+    assert_eq!(first, "Asker", "ascending by name");
+    for i in 0..5 {
+        update(&mut app, Action::Mark);
+        if i == 4 {
+            assert!(
+                app.message.as_deref().unwrap_or("").contains("up to four"),
+                "{:?}",
+                app.message
+            );
+        }
+        update(&mut app, Action::Down);
+    }
+    assert_eq!(app.marked.len(), 4);
+}
+
+#[test]
+fn stale_answers_are_dropped_latest_wins() {
+    let home = tempfile::tempdir().unwrap();
+    let mut app = demo_app(home.path());
+    let fx = update(&mut app, Action::Year);
+    let Effect::Load { id, year, .. } = fx[0].clone() else {
+        panic!()
+    };
+    assert_eq!(year, Some(2023));
+    // an older answer arrives late: ignored
+    update(&mut app, Action::Loaded(id - 1, Err("old".into())));
+    assert!(app.error.is_none() && app.loading);
+    update(
+        &mut app,
+        Action::Loaded(
+            id,
+            Err("the database /x is in use by another process".into()),
+        ),
+    );
+    assert!(app.error.as_deref().unwrap().contains("press r to retry"));
+    assert!(app.snap.is_some(), "the last data stays on screen");
+    let fx = update(&mut app, Action::Retry);
+    assert!(matches!(fx[0], Effect::Load { .. }));
+}
+
+#[test]
+fn no_color_keeps_the_glyphs() {
+    let home = tempfile::tempdir().unwrap();
+    let app = demo_app(home.path());
+    let screen = render_to_string(&app, 100, 30);
+    assert!(screen.contains("SYNTHETIC DEMO DATA"));
+    assert!(screen.contains('◕') || screen.contains('●'), "{screen}");
+}
+
+/// The real binary in tmux: open, drill into a city, search, help, quit; the terminal comes back.
+#[test]
+fn end_to_end_in_tmux() {
+    let home = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("u4ssc");
+    let session = format!("u4ssc-e2e-{}", std::process::id());
+    let tmux = |args: &[&str]| {
+        std::process::Command::new("tmux")
+            .args(args)
+            .output()
+            .expect("tmux is needed for this test")
+    };
+    let cmd = format!(
+        "HOME={0} XDG_DATA_HOME={0}/data {1} tui; echo EXITED-$?; sleep 30",
+        home.path().display(),
+        bin.display()
+    );
+    let out = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "120",
+        "-y",
+        "36",
+        &cmd,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let screen = |pat: &str| -> String {
+        for _ in 0..100 {
+            let s = String::from_utf8_lossy(&tmux(&["capture-pane", "-t", &session, "-p"]).stdout)
+                .into_owned();
+            if s.contains(pat) {
+                return s;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let s = String::from_utf8_lossy(&tmux(&["capture-pane", "-t", &session, "-p"]).stdout)
+            .into_owned();
+        tmux(&["kill-session", "-t", &session]);
+        panic!("'{pat}' never appeared:\n{s}");
+    };
+    let s = screen("network average");
+    assert!(s.contains("SYNTHETIC DEMO DATA") && s.contains("Ålesund"));
+    tmux(&["send-keys", "-t", &session, "j", "Enter"]);
+    screen("peer groups");
+    tmux(&[
+        "send-keys",
+        "-t",
+        &session,
+        "/",
+        "n",
+        "a",
+        "r",
+        "v",
+        "Enter",
+    ]);
+    screen("Narvik ─");
+    tmux(&["send-keys", "-t", &session, "?"]);
+    screen("keys (any key closes)");
+    tmux(&[
+        "send-keys",
+        "-t",
+        &session,
+        "Escape",
+        "Escape",
+        "Escape",
+        "Escape",
+        "q",
+    ]);
+    let s = screen("EXITED-0");
+    assert!(
+        !s.contains("network average"),
+        "the alternate screen was left: {s}"
+    );
+    tmux(&["kill-session", "-t", &session]);
+}
