@@ -75,15 +75,28 @@ pub fn kurtosis(x: &[f64]) -> Option<f64> {
 /// Ranks, highest value first, ties share the best (smallest) rank ("min" method).
 /// Missing values get no rank.
 pub fn rank_desc(x: &[Option<f64>]) -> Vec<Option<usize>> {
-    x.iter()
-        .map(|v| v.map(|v| 1 + x.iter().filter(|o| matches!(o, Some(o) if *o > v)).count()))
-        .collect()
+    let mut idx: Vec<(usize, f64)> = x
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.map(|v| (i, v)))
+        .collect();
+    idx.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut out = vec![None; x.len()];
+    let mut rank = 1;
+    for (k, &(i, v)) in idx.iter().enumerate() {
+        if k > 0 && idx[k - 1].1 != v {
+            rank = k + 1;
+        }
+        out[i] = Some(rank);
+    }
+    out
 }
 
 /// Percentile rank on [0, 1]: share of the other values that this value beats, ties counting
 /// half. Independent of how many values are missing.
 pub fn percentile_rank(x: &[Option<f64>]) -> Vec<Option<f64>> {
-    let present: Vec<f64> = x.iter().flatten().copied().collect();
+    let mut present: Vec<f64> = x.iter().flatten().copied().collect();
+    present.sort_by(f64::total_cmp);
     let n = present.len();
     x.iter()
         .map(|v| {
@@ -91,8 +104,9 @@ pub fn percentile_rank(x: &[Option<f64>]) -> Vec<Option<f64>> {
             if n < 2 {
                 return Some(0.5);
             }
-            let below = present.iter().filter(|o| **o < v).count() as f64;
-            let equal = present.iter().filter(|o| **o == v).count() as f64 - 1.0;
+            // values below v, and values equal to v other than v itself
+            let below = present.partition_point(|o| *o < v) as f64;
+            let equal = (present.partition_point(|o| *o <= v) as f64 - below) - 1.0;
             Some((below + 0.5 * equal) / (n as f64 - 1.0))
         })
         .collect()
@@ -130,6 +144,34 @@ mod tests {
             kurtosis(&x)
         );
         assert_eq!(skew(&[1.0, 2.0]), None);
+    }
+
+    #[test]
+    fn fast_ranks_agree_with_the_definition() {
+        let mut r = crate::demo::Rng::new(7);
+        let x: Vec<Option<f64>> = (0..500)
+            .map(|i| {
+                if i % 17 == 0 {
+                    None
+                } else {
+                    Some((r.f64() * 20.0).floor())
+                }
+            })
+            .collect();
+        let slow: Vec<Option<usize>> = x
+            .iter()
+            .map(|v| v.map(|v| 1 + x.iter().filter(|o| matches!(o, Some(o) if *o > v)).count()))
+            .collect();
+        assert_eq!(rank_desc(&x), slow);
+        let present: Vec<f64> = x.iter().flatten().copied().collect();
+        let n = present.len() as f64;
+        for (p, v) in percentile_rank(&x).iter().zip(&x) {
+            if let (Some(p), Some(v)) = (p, v) {
+                let below = present.iter().filter(|o| *o < v).count() as f64;
+                let equal = present.iter().filter(|o| *o == v).count() as f64 - 1.0;
+                assert!((p - (below + 0.5 * equal) / (n - 1.0)).abs() < 1e-12);
+            }
+        }
     }
 
     #[test]
