@@ -75,6 +75,23 @@ fn world_scoring(cities: usize, years: i32) {
         t.elapsed().as_secs_f64()
     );
     let method = RunMethod::parse(DEFAULT, "default").expect("method");
+    // where the time goes
+    let t = Instant::now();
+    let tree = Tree::new(&catalog);
+    let mats = engine::matrices(&catalog, &reg, &values, &method);
+    println!(
+        "{:<48} {:>10.3}",
+        "  matrices (values -> year x city x data point)",
+        t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    let scores = engine::score(&catalog, &tree, &mats, &method);
+    println!(
+        "{:<48} {:>10.3}",
+        "  scores and ranks, every level and year",
+        t.elapsed().as_secs_f64()
+    );
+    drop((scores, mats));
     let t = Instant::now();
     let out = run::compute(&catalog, &reg, &values, &method, 0);
     println!(
@@ -88,6 +105,48 @@ fn world_scoring(cities: usize, years: i32) {
         out.dp.len() + out.nodes.len() + out.trends.len()
     );
     println!("{:<48} {:>10.0}", "peak memory (MB)", peak_mb());
+}
+
+/// The TUI on a database: load + first frame, and keystroke to redrawn frame.
+fn tui_timings(db: &std::path::Path, registry: &Registry, draws: usize) {
+    use u4ssc::tui::state::{update, Action, App};
+    let g = u4ssc::app::Global {
+        db: Some(db.to_path_buf()),
+        catalog: None,
+        registry: None,
+        max_file_mb: 100,
+        max_rows: 2_000_000,
+        max_field_chars: 10_000,
+    };
+    let mut ctx = u4ssc::app::Ctx::new(&g).expect("ctx");
+    ctx.registry = registry.clone();
+    {
+        let mut store = Store::open(db, Access::ReadWrite).expect("open");
+        let m = RunMethod::parse(DEFAULT, "default").expect("method");
+        u4ssc::score_cmd::score_into(&ctx, &mut store, &m, DEFAULT, Some(draws)).expect("score");
+    }
+    let (t_first, mut app) = time(5, || {
+        let snap = u4ssc::tui::data::load(&ctx, None, None).expect("load");
+        let mut app = App::new(ctx.catalog.clone(), ctx.registry.clone());
+        let _ = app.start();
+        let id = app.request;
+        update(&mut app, Action::Resize(160, 48));
+        update(&mut app, Action::Loaded(id, Ok(Box::new(snap))));
+        let _ = u4ssc::tui::render_to_string(&app, 160, 48);
+        app
+    });
+    let (t_key, _) = time(101, || {
+        update(&mut app, Action::Down);
+        u4ssc::tui::render_to_string(&app, 160, 48)
+    });
+    println!(
+        "{:<48} {:>10.3}",
+        "TUI: load the run + first full frame", t_first
+    );
+    println!(
+        "{:<48} {:>10.4}",
+        "TUI: keystroke (j) to redrawn frame", t_key
+    );
 }
 
 fn main() {
@@ -185,5 +244,7 @@ fn main() {
         "scores stored per run (data points + nodes)",
         out.dp.len() + out.nodes.len()
     );
+    drop(store);
+    tui_timings(&dir.path().join("import1.duckdb"), &reg, if cities <= 17 { 1000 } else { 0 });
     println!("{:<48} {:>10.0}", "peak memory (MB)", peak_mb());
 }

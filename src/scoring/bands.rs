@@ -78,11 +78,18 @@ pub fn points(achievement_pct: f64) -> u8 {
 
 /// A group's score: (percentage, band points) from its items' points; None if no item scored.
 pub fn group_score(item_points: &[u8]) -> Option<(f64, u8)> {
-    if item_points.is_empty() {
+    group_score_of(
+        item_points.iter().map(|&p| u32::from(p)).sum(),
+        item_points.len(),
+    )
+}
+
+/// The same from the sum of the points and the number of scored items.
+pub fn group_score_of(sum: u32, n: usize) -> Option<(f64, u8)> {
+    if n == 0 {
         return None;
     }
-    let sum: u32 = item_points.iter().map(|&p| u32::from(p)).sum();
-    let pct = f64::from(sum) / (4.0 * item_points.len() as f64) * 100.0;
+    let pct = f64::from(sum) / (4.0 * n as f64) * 100.0;
     Some((pct, points(pct)))
 }
 

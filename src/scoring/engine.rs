@@ -359,6 +359,7 @@ pub fn composite(
     // children always come before parents
     let mut order: Vec<usize> = (0..tree.nodes.len()).collect();
     order.sort_by_key(|&i| tree.nodes[i].level);
+    let mut pairs: Vec<(f64, f64)> = Vec::new();
     for &k in &order {
         let node = &tree.nodes[k];
         for i in 0..n_city {
@@ -376,14 +377,11 @@ pub fn composite(
             if have == 0 || share + 1e-12 < coverage {
                 continue;
             }
-            let pairs: Vec<(f64, f64)> = node
-                .children
-                .iter()
-                .filter_map(|ch| match ch {
-                    Child::Dp(d) => dp_scores[*d][i].map(|x| (x, weights[*d])),
-                    Child::Node(n) => node_scores[*n][i].map(|x| (x, weights[n_dp + *n])),
-                })
-                .collect();
+            pairs.clear();
+            pairs.extend(node.children.iter().filter_map(|ch| match ch {
+                Child::Dp(d) => dp_scores[*d][i].map(|x| (x, weights[*d])),
+                Child::Node(n) => node_scores[*n][i].map(|x| (x, weights[n_dp + *n])),
+            }));
             let wsum: f64 = pairs.iter().map(|p| p.1).sum();
             if pairs.is_empty() || wsum <= 0.0 {
                 continue;
@@ -586,12 +584,17 @@ pub fn score(c: &Catalog, tree: &Tree, mats: &[Matrix], m: &RunMethod) -> Scores
                 if raw.is_none() && mat.used[i][j].is_none() {
                     continue;
                 }
-                let mut flags = mat.flags[i][j].clone();
-                if comp.capped[j][i] {
-                    flags.push("capped");
-                }
-                if !dp.has_target() {
-                    flags.push("no_target");
+                let mut flags = String::new();
+                for f in mat.flags[i][j]
+                    .iter()
+                    .copied()
+                    .chain(comp.capped[j][i].then_some("capped"))
+                    .chain((!dp.has_target()).then_some("no_target"))
+                {
+                    if !flags.is_empty() {
+                        flags.push(' ');
+                    }
+                    flags.push_str(f);
                 }
                 dp_rows.push(DpScore {
                     city: city.clone(),
@@ -603,15 +606,21 @@ pub fn score(c: &Catalog, tree: &Tree, mats: &[Matrix], m: &RunMethod) -> Scores
                     points: pts[i][j],
                     score: comp.dp[j][i],
                     rank: ranks[i],
-                    flags: flags.join(" "),
+                    flags,
                 });
             }
         }
         for (k, node) in tree.nodes.iter().enumerate() {
             let ranks = stats::rank_desc(&comp.node[k]);
             for (i, city) in mat.cities.iter().enumerate() {
-                let items: Vec<u8> = node.dps.iter().filter_map(|&d| pts[i][d]).collect();
-                let g = bands::group_score(&items);
+                let (mut sum, mut n) = (0u32, 0usize);
+                for &d in &node.dps {
+                    if let Some(p) = pts[i][d] {
+                        sum += u32::from(p);
+                        n += 1;
+                    }
+                }
+                let g = bands::group_score_of(sum, n);
                 node_rows.push(NodeScore {
                     city: city.clone(),
                     year: mat.year,
@@ -619,7 +628,7 @@ pub fn score(c: &Catalog, tree: &Tree, mats: &[Matrix], m: &RunMethod) -> Scores
                     node: node.code.clone(),
                     u4ssc_pct: g.map(|x| x.0),
                     band: g.map(|x| x.1),
-                    scored_items: items.len(),
+                    scored_items: n,
                     total_items: node
                         .dps
                         .iter()
