@@ -171,6 +171,12 @@ impl Store {
             conn,
             path: path.to_path_buf(),
         };
+        if access == Access::ReadOnly && store.schema_version()? < SCHEMA_VERSION {
+            // an older database: upgrade it with a short write, then read as asked
+            drop(store);
+            drop(Store::open(path, Access::ReadWrite)?);
+            return Store::open(path, Access::ReadOnly);
+        }
         store.migrate(access)?;
         Ok(store)
     }
@@ -918,6 +924,23 @@ mod tests {
             .is_err());
         assert_eq!(s.revisions().unwrap().len(), 1);
         assert_eq!(s.current_values().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_older_database_is_upgraded_even_by_a_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.duckdb");
+        {
+            // a version-1 database, as the first release wrote it
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)").unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute("INSERT INTO schema_version (version) VALUES (1)", [])
+                .unwrap();
+        }
+        let s = Store::open(&path, Access::ReadOnly).unwrap();
+        assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+        assert!(s.runs().unwrap().is_empty());
     }
 
     #[test]

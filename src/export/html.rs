@@ -162,9 +162,32 @@ fn legend() -> String {
     s
 }
 
+/// What the profiles of one year need, read from the store once for all cities.
+pub struct YearData {
+    pub nodes: Vec<NodeScore>,
+    pub dps: Vec<crate::scoring::engine::DpScore>,
+    pub trends: Vec<crate::scoring::trends::Trend>,
+    pub values: Vec<crate::store::CurrentValue>,
+}
+
+impl YearData {
+    pub fn load(store: &Store, run: &RunInfo, year: i32) -> Result<YearData> {
+        Ok(YearData {
+            nodes: store.node_scores(run.run_id, None, Some(year))?,
+            dps: store.dp_scores(run.run_id, None, Some(year))?,
+            trends: store.trends(run.run_id, None)?,
+            values: store
+                .current_values()?
+                .into_iter()
+                .filter(|v| v.year == year)
+                .collect(),
+        })
+    }
+}
+
 pub fn city_profile(
     ctx: &Ctx,
-    store: &Store,
+    data: &YearData,
     run: &RunInfo,
     slug: &str,
     year: i32,
@@ -176,22 +199,27 @@ pub fn city_profile(
     let name = city
         .map(|c| c.name.clone())
         .unwrap_or_else(|| slug.to_string());
-    let nodes = store.node_scores(run.run_id, None, Some(year))?;
+    let nodes = &data.nodes;
     let mine: BTreeMap<&str, &NodeScore> = nodes
         .iter()
         .filter(|n| n.city == slug)
         .map(|n| (n.node.as_str(), n))
         .collect();
-    let dps = store.dp_scores(run.run_id, None, Some(year))?;
-    let trends = store.trends(run.run_id, Some(slug))?;
-    let values: Vec<_> = store
-        .current_values()?
-        .into_iter()
+    let dps = &data.dps;
+    let trends: Vec<crate::scoring::trends::Trend> = data
+        .trends
+        .iter()
+        .filter(|t| t.city == slug)
+        .cloned()
+        .collect();
+    let values: Vec<&crate::store::CurrentValue> = data
+        .values
+        .iter()
         .filter(|v| v.city == slug && v.year == year)
         .collect();
     // strengths and weaknesses against the network median
     let mut per_dp: BTreeMap<&str, Vec<(&str, f64)>> = BTreeMap::new();
-    for d in &dps {
+    for d in dps {
         if let Some(s) = d.score {
             per_dp
                 .entry(d.data_point.as_str())
@@ -291,7 +319,7 @@ pub fn city_profile(
             )
         })
         .collect();
-    let sdg = sdg_rows(ctx, &dps, &trends, slug, year);
+    let sdg = sdg_rows(ctx, dps, &trends, slug, year);
     let method_text = format!(
         "Scores use the method '{}' (run {}, sha256 {}): each data point is scored against the project's own target — U4SSC never published its targets — and each target has a basis (SDG target, WHO/EU limit, Norwegian national target, best performer or expert choice) and a source listed in the KPI table. U4SSC points follow ITU's four bands (under 33 %, 33–66 %, 66–95 %, 95 % or more of target); a group's percentage is its points over four times the number of scored items. Composite scores and ranks come from the method's normalisation; rank intervals show the 5th–95th percentile rank over 1 000 variations of the method.",
         run.method_name, run.run_id, &run.method_hash[..12]
