@@ -245,6 +245,10 @@ fn main() {
         out.dp.len() + out.nodes.len()
     );
     drop(store);
-    tui_timings(&dir.path().join("import1.duckdb"), &reg, if cities <= 17 { 1000 } else { 0 });
+    tui_timings(
+        &dir.path().join("import1.duckdb"),
+        &reg,
+        if cities <= 17 { 1000 } else { 0 },
+    );
     println!("{:<48} {:>10.0}", "peak memory (MB)", peak_mb());
 }
