@@ -90,6 +90,8 @@ pub enum Command {
     Status(FormatArg),
     /// List the stored revisions (imported files)
     Revisions(FormatArg),
+    /// Check the database's consistency (after a crash, say): exit 1 if anything is off
+    Verify,
     /// List the KPI catalog
     Kpis(KpisArgs),
     /// List the city registry
@@ -346,6 +348,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Import(a)) => import(&ctx, &a, &mut out)?,
         Some(Command::Status(a)) => status(&ctx, a.format, &mut out)?,
         Some(Command::Revisions(a)) => revisions(&ctx, a.format, &mut out)?,
+        Some(Command::Verify) => verify(&ctx, &mut out)?,
         Some(Command::Kpis(a)) => kpis(&ctx, &a, &mut out)?,
         Some(Command::Cities(a)) => cities(&ctx, a.format, &mut out)?,
         Some(Command::Demo(a)) => demo_cmd(&ctx, &a, &mut out)?,
@@ -635,6 +638,27 @@ pub fn revisions(ctx: &Ctx, format: OutputFormat, out: &mut dyn Write) -> Result
     }
     w(out, &t.render(format))?;
     Ok(0)
+}
+
+pub fn verify(ctx: &Ctx, out: &mut dyn Write) -> Result<i32> {
+    let store = ctx.open(Access::ReadOnly)?;
+    let problems = store.integrity()?;
+    let revs = store.revisions()?.len();
+    let runs = store.runs()?.len();
+    if problems.is_empty() {
+        w(
+            out,
+            &format!(
+                "{}: consistent ({revs} revision(s), {runs} run(s))\n",
+                store.path().display()
+            ),
+        )?;
+        return Ok(0);
+    }
+    for p in &problems {
+        w(out, &format!("{}: {p}\n", store.path().display()))?;
+    }
+    Ok(1)
 }
 
 pub fn kpis(ctx: &Ctx, a: &KpisArgs, out: &mut dyn Write) -> Result<i32> {

@@ -416,6 +416,34 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Consistency problems, as sentences: a revision whose stored row count differs from its
+    /// observations, observations or scores of revisions or runs that do not exist, runs
+    /// without scores. Empty means consistent.
+    pub fn integrity(&self) -> Result<Vec<String>> {
+        let mut problems = Vec::new();
+        let q = |sql: &str| -> Result<Vec<(i64, i64, i64)>> {
+            let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(|e| self.err(e))?;
+            rows.collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| self.err(e))
+        };
+        for (id, want, got) in q("SELECT r.revision_id, r.row_count, count(o.revision_id) FROM revisions r LEFT JOIN observations o USING (revision_id) GROUP BY ALL HAVING r.row_count <> count(o.revision_id)")? {
+            problems.push(format!("revision {id} says {want} rows but has {got}"));
+        }
+        for (id, n, _) in q("SELECT revision_id, count(*), 0 FROM observations WHERE revision_id NOT IN (SELECT revision_id FROM revisions) GROUP BY ALL")? {
+            problems.push(format!("{n} observations belong to revision {id}, which does not exist"));
+        }
+        for (id, n, _) in q("SELECT run_id, count(*), 0 FROM node_scores WHERE run_id NOT IN (SELECT run_id FROM runs) GROUP BY ALL")? {
+            problems.push(format!("{n} scores belong to run {id}, which does not exist"));
+        }
+        for (id, _, _) in q("SELECT run_id, 0, 0 FROM runs WHERE run_id NOT IN (SELECT run_id FROM node_scores) OR run_id NOT IN (SELECT run_id FROM dp_scores)")? {
+            problems.push(format!("run {id} has no scores"));
+        }
+        Ok(problems)
+    }
+
     /// Store fetched populations (city, year, population) in one transaction.
     pub fn insert_populations(&mut self, rows: &[(String, i32, i64)], source: &str) -> Result<()> {
         let path = self.path.clone();

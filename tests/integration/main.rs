@@ -5,6 +5,7 @@ mod cli;
 mod export;
 mod fetch;
 mod pipeline;
+mod reliability;
 mod scoring;
 mod submissions;
 mod tui;

@@ -1,0 +1,318 @@
+//! Reliability: imports and scoring killed with SIGKILL at random moments leave a consistent
+//! database; concurrent writers get a clear message; hostile paths and names are harmless.
+
+use crate::cli::{run, u4ssc};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// A synthetic world of `cities` (more than the registry: a registry file comes with it).
+fn world(home: &Path, cities: usize, seed: u64) -> (PathBuf, PathBuf) {
+    let csv = home.join(format!("world-{seed}.csv"));
+    let r = run(u4ssc(home)
+        .args([
+            "demo",
+            "--cities",
+            &cities.to_string(),
+            "--years",
+            "6",
+            "--seed",
+            &seed.to_string(),
+            "--out",
+        ])
+        .arg(&csv));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let reg = PathBuf::from(format!("{}.cities.toml", csv.display()));
+    (csv, reg)
+}
+
+fn verify(home: &Path, db: &Path, reg: &Path) -> crate::cli::Run {
+    run(u4ssc(home)
+        .arg("--db")
+        .arg(db)
+        .arg("--registry")
+        .arg(reg)
+        .arg("verify"))
+}
+
+/// Kill `args` after a pseudo-random share of `full`; return whether it was killed.
+fn kill_after(home: &Path, args: &[&std::ffi::OsStr], full: Duration, k: u64) -> bool {
+    let mut rng = u4ssc::demo::Rng::new(1000 + k);
+    let delay = full.mul_f64(rng.f64() * 1.1);
+    let mut child = spawn(home, args);
+    std::thread::sleep(delay);
+    let killed = matches!(child.try_wait(), Ok(None));
+    let _ = child.kill(); // SIGKILL
+    let _ = child.wait();
+    killed
+}
+
+/// The binary started in the background, with the same private environment as `u4ssc()`.
+fn spawn(home: &Path, args: &[&std::ffi::OsStr]) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("u4ssc"))
+        .args(args)
+        .env_remove("U4SSC_DB")
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn crash_import_and_score(rounds: u64) {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("crash.duckdb");
+    let (first, reg) = world(home.path(), 120, 1);
+    // how long a whole import takes here
+    let t = Instant::now();
+    let r = run(u4ssc(home.path())
+        .arg("--db")
+        .arg(&db)
+        .arg("--registry")
+        .arg(&reg)
+        .arg("import")
+        .arg(&first));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let full_import = t.elapsed();
+    let t = Instant::now();
+    assert_eq!(
+        run(u4ssc(home.path())
+            .arg("--db")
+            .arg(&db)
+            .arg("--registry")
+            .arg(&reg)
+            .args(["score", "--draws", "200"]))
+        .code,
+        0
+    );
+    let full_score = t.elapsed();
+    let mut killed = 0;
+    for k in 0..rounds {
+        let (file, _) = world(home.path(), 120, 100 + k);
+        let args: Vec<&std::ffi::OsStr> = vec![
+            "--db".as_ref(),
+            db.as_os_str(),
+            "--registry".as_ref(),
+            reg.as_os_str(),
+            "import".as_ref(),
+            file.as_os_str(),
+        ];
+        killed += usize::from(kill_after(home.path(), &args, full_import, k));
+        let v = verify(home.path(), &db, &reg);
+        assert_eq!(
+            v.code, 0,
+            "after killing import {k}: {}{}",
+            v.stdout, v.stderr
+        );
+        let args: Vec<&std::ffi::OsStr> = vec![
+            "--db".as_ref(),
+            db.as_os_str(),
+            "--registry".as_ref(),
+            reg.as_os_str(),
+            "score".as_ref(),
+            "--draws".as_ref(),
+            "200".as_ref(),
+        ];
+        killed += usize::from(kill_after(home.path(), &args, full_score, k + 500));
+        let v = verify(home.path(), &db, &reg);
+        assert_eq!(
+            v.code, 0,
+            "after killing score {k}: {}{}",
+            v.stdout, v.stderr
+        );
+        std::fs::remove_file(&file).ok();
+    }
+    assert!(
+        killed as u64 >= rounds / 2,
+        "only {killed} of {} processes were still running when killed",
+        2 * rounds
+    );
+    // the database still takes new work
+    let (last, _) = world(home.path(), 120, 9999);
+    let r = run(u4ssc(home.path())
+        .arg("--db")
+        .arg(&db)
+        .arg("--registry")
+        .arg(&reg)
+        .arg("import")
+        .arg(&last));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+}
+
+#[test]
+fn import_and_score_killed_at_random_moments_leave_a_consistent_database() {
+    crash_import_and_score(10);
+}
+
+/// The long variant (`cargo test --release -- --ignored`; `just crash`).
+#[test]
+#[ignore]
+fn import_and_score_killed_100_times() {
+    crash_import_and_score(100);
+}
+
+#[test]
+fn two_writers_at_once_the_second_is_told_and_nothing_is_corrupted() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("c.duckdb");
+    let (a, reg) = world(home.path(), 150, 7);
+    let (b, _) = world(home.path(), 150, 8);
+    assert_eq!(
+        run(u4ssc(home.path())
+            .arg("--db")
+            .arg(&db)
+            .arg("--registry")
+            .arg(&reg)
+            .arg("import")
+            .arg(&a))
+        .code,
+        0
+    );
+    let (c, _) = world(home.path(), 150, 9);
+    let mut first = spawn(
+        home.path(),
+        &[
+            "--db".as_ref(),
+            db.as_os_str(),
+            "--registry".as_ref(),
+            reg.as_os_str(),
+            "import".as_ref(),
+            b.as_os_str(),
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(150));
+    // while the first import runs: a second import and a reader
+    let second = run(u4ssc(home.path())
+        .arg("--db")
+        .arg(&db)
+        .arg("--registry")
+        .arg(&reg)
+        .arg("import")
+        .arg(&c));
+    let reader = run(u4ssc(home.path())
+        .arg("--db")
+        .arg(&db)
+        .arg("--registry")
+        .arg(&reg)
+        .arg("status"));
+    let still_running = matches!(first.try_wait(), Ok(None));
+    assert!(first.wait().unwrap().success());
+    if still_running {
+        for r in [&second, &reader] {
+            assert!(
+                r.code == 0 || (r.code == 2 && r.stderr.contains("in use by another process")),
+                "{}{}",
+                r.stdout,
+                r.stderr
+            );
+            assert!(!r.stderr.contains("panicked"));
+        }
+        assert!(
+            second.code == 2 || reader.code == 2,
+            "the first import was running, someone must have been told"
+        );
+    }
+    let v = verify(home.path(), &db, &reg);
+    assert_eq!(v.code, 0, "{}", v.stdout);
+}
+
+#[test]
+fn an_input_path_that_is_a_symlink_is_refused() {
+    let home = tempfile::tempdir().unwrap();
+    let real = home.path().join("real.csv");
+    std::fs::write(
+        &real,
+        "city,year,kpi,value\noslo,2023,EC: ICT: ICT: 1C,95\n",
+    )
+    .unwrap();
+    let link = home.path().join("link.csv");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let r = run(u4ssc(home.path()).arg("check").arg(&link));
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("error[symlink]"), "{}", r.stdout);
+}
+
+#[test]
+fn limits_name_the_option_that_raises_them() {
+    let home = tempfile::tempdir().unwrap();
+    let f = home.path().join("rows.csv");
+    std::fs::write(&f, "city,year,kpi,value\noslo,2023,EC: ICT: ICT: 1C,95\noslo,2023,EC: ICT: ICT: 2C,95\noslo,2023,EC: ICT: ICT: 3C,95000\n").unwrap();
+    let r = run(u4ssc(home.path())
+        .args(["--max-rows", "2", "check"])
+        .arg(&f));
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("error[too_many_rows]") && r.stdout.contains("--max-rows"),
+        "{}",
+        r.stdout
+    );
+    let long = home.path().join("long.csv");
+    std::fs::write(
+        &long,
+        format!(
+            "city,year,kpi,value,note\noslo,2023,EC: ICT: ICT: 1C,95,{}\n",
+            "x".repeat(20_000)
+        ),
+    )
+    .unwrap();
+    let r = run(u4ssc(home.path()).arg("check").arg(&long));
+    assert!(
+        r.stdout.contains("2:5 (note): error[field_too_long]")
+            && r.stdout.contains("--max-field-chars"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn html_escapes_every_text_it_shows() {
+    let home = tempfile::tempdir().unwrap();
+    let reg = home.path().join("reg.toml");
+    std::fs::write(&reg, "[[city]]\nslug = \"evil\"\nname = \"<script>alert('x')</script> & Co\"\nmunicipality_number = \"9999\"\ncounty = \"<b>County</b>\"\npopulation = 1000\npopulation_year = 2024\ngroups = [\"<i>g</i>\"]\n").unwrap();
+    let db = home.path().join("e.duckdb");
+    let f = home.path().join("e.csv");
+    std::fs::write(&f, "city,year,kpi,value\nevil,2024,EC: ICT: ICT: 1C,95\n").unwrap();
+    let with = |c: &mut assert_cmd::Command| -> crate::cli::Run {
+        run(c.arg("--db").arg(&db).arg("--registry").arg(&reg))
+    };
+    assert_eq!(
+        with(u4ssc(home.path()).arg("import").arg(&f).as_mut_cmd()).code,
+        0
+    );
+    assert_eq!(
+        with(
+            u4ssc(home.path())
+                .args(["score", "--draws", "5"])
+                .as_mut_cmd()
+        )
+        .code,
+        0
+    );
+    let out = home.path().join("out");
+    let r = with(
+        u4ssc(home.path())
+            .args(["export", "--format", "html,md"])
+            .arg("--out")
+            .arg(&out)
+            .as_mut_cmd(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let html = std::fs::read_to_string(out.join("profile-evil-2024.html")).unwrap();
+    assert!(
+        !html.contains("<script>")
+            && html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; Co"),
+        "{html}"
+    );
+    assert!(!html.contains("<i>g</i>") && !html.contains("<b>County</b>"));
+    let dash = std::fs::read_to_string(out.join("network-dashboard.html")).unwrap();
+    assert!(!dash.contains("<script>"));
+}
+
+trait AsMutCmd {
+    fn as_mut_cmd(&mut self) -> &mut assert_cmd::Command;
+}
+impl AsMutCmd for assert_cmd::Command {
+    fn as_mut_cmd(&mut self) -> &mut assert_cmd::Command {
+        self
+    }
+}
