@@ -21,3 +21,11 @@ bench *ARGS:
 
 ci:
     bash .ci/run
+
+# long fuzzing runs (deterministic mutation fuzzer over every parser)
+fuzz CASES="200000":
+    U4SSC_FUZZ_CASES={{CASES}} cargo test --release --test integration fuzz -- --nocapture
+
+# the long crash-consistency variant: import and score killed 100 times each
+crash:
+    cargo test --release --test integration killed_100_times -- --ignored

@@ -344,6 +344,55 @@ fn read_csv(file: &str, bytes: &[u8], limits: &Limits) -> Result<Table, Vec<Find
     })
 }
 
+/// The first key that appears twice in one object of the top-level array: (byte offset, key).
+/// serde_json would silently keep the last one; a submission must not say two things.
+fn duplicate_key(text: &str) -> Option<(usize, String)> {
+    let b = text.as_bytes();
+    let mut depth = 0i32;
+    let mut keys: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                let start = i;
+                let mut j = i + 1;
+                while j < b.len() && b[j] != b'"' {
+                    if b[j] == b'\\' {
+                        j += 1;
+                    }
+                    j += 1;
+                }
+                let s = text
+                    .get(start + 1..j.min(b.len()))
+                    .unwrap_or("")
+                    .to_string();
+                let mut k = j + 1;
+                while k < b.len() && (b[k] as char).is_whitespace() {
+                    k += 1;
+                }
+                if depth == 2 && k < b.len() && b[k] == b':' {
+                    if keys.contains(&s) {
+                        return Some((start, s));
+                    }
+                    keys.push(s);
+                }
+                i = j + 1;
+                continue;
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                if depth == 2 {
+                    keys.clear();
+                }
+            }
+            b'}' | b']' => depth -= 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Byte offsets of the elements of a top-level JSON array (strings respected).
 fn element_offsets(text: &str) -> Vec<usize> {
     let mut out = Vec::new();
@@ -392,6 +441,22 @@ fn read_json(file: &str, bytes: &[u8], limits: &Limits) -> Result<Table, Vec<Fin
         )
         .at(e.line(), Some(format!("character {}", e.column())))]
     })?;
+    if let Some((at, key)) = duplicate_key(text) {
+        let line = text.as_bytes()[..at]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        return Err(vec![Finding::error(
+            "json_duplicate_key",
+            file,
+            format!(
+                "the key {} appears twice in one object; keep one",
+                shown(&key)
+            ),
+        )
+        .at(line, Some(key))]);
+    }
     let serde_json::Value::Array(items) = value else {
         return Err(vec![Finding::error(
             "json_not_array",
@@ -400,6 +465,14 @@ fn read_json(file: &str, bytes: &[u8], limits: &Limits) -> Result<Table, Vec<Fin
         )
         .at(1, None)]);
     };
+    if items.is_empty() {
+        return Err(vec![Finding::error(
+            "no_rows",
+            file,
+            "the array is empty; add one object per city, year and KPI",
+        )
+        .at(1, None)]);
+    }
     if items.len() > limits.max_rows {
         return Err(vec![Finding::error(
             "too_many_rows",
@@ -494,8 +567,62 @@ fn column_letter(mut i: usize) -> String {
     s
 }
 
+/// Most an XLSX may unpack to: five times the file-size limit, at least 512 MB.
+fn unpack_limit(limits: &Limits) -> u64 {
+    limits
+        .max_file_bytes
+        .saturating_mul(5)
+        .max(512 * 1024 * 1024)
+}
+
+/// Refuse zip bombs before anything is decompressed: the central directory states each
+/// member's unpacked size.
+fn check_zip(file: &str, path: &Path, limits: &Limits) -> Result<(), Vec<Finding>> {
+    let fail = |rule, msg: String| vec![Finding::error(rule, file, msg)];
+    let f = std::fs::File::open(path)
+        .map_err(|e| fail("unreadable", format!("cannot read the file: {e}")))?;
+    let mut zip = zip::ZipArchive::new(f).map_err(|e| {
+        fail(
+            "malformed_xlsx",
+            format!("the file is not an XLSX workbook (not a zip archive: {e})"),
+        )
+    })?;
+    if zip.len() > 10_000 {
+        return Err(fail(
+            "zip_bomb",
+            format!(
+                "the workbook has {} parts; a submission has a few dozen",
+                zip.len()
+            ),
+        ));
+    }
+    let mut total: u64 = 0;
+    for i in 0..zip.len() {
+        let entry = zip.by_index_raw(i).map_err(|e| {
+            fail(
+                "malformed_xlsx",
+                format!("the workbook cannot be read: {e}"),
+            )
+        })?;
+        total = total.saturating_add(entry.size());
+    }
+    let limit = unpack_limit(limits);
+    if total > limit {
+        return Err(fail(
+            "zip_bomb",
+            format!(
+                "the workbook unpacks to {} MB, over the limit of {} MB (five times --max-file-mb); it may be a zip bomb",
+                total / (1024 * 1024),
+                limit / (1024 * 1024)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn read_xlsx(file: &str, path: &Path, limits: &Limits) -> Result<Table, Vec<Finding>> {
     use calamine::{open_workbook, Data, Reader, SheetVisible, Xlsx};
+    check_zip(file, path, limits)?;
     let fail = |rule, msg: String| vec![Finding::error(rule, file, msg)];
     let mut wb: Xlsx<_> = open_workbook(path).map_err(|e| {
         fail(
@@ -514,6 +641,11 @@ fn read_xlsx(file: &str, path: &Path, limits: &Limits) -> Result<Table, Vec<Find
             "the workbook has no visible sheet".to_string(),
         ));
     };
+    let hidden: Vec<String> = sheets
+        .iter()
+        .filter(|s| s.visible != SheetVisible::Visible)
+        .map(|s| shown(&s.name))
+        .collect();
     let name = sheet.name.clone();
     let range = wb.worksheet_range(&name).map_err(|e| {
         fail(
@@ -539,6 +671,16 @@ fn read_xlsx(file: &str, path: &Path, limits: &Limits) -> Result<Table, Vec<Find
     let (r0, c0) = range.start().unwrap_or((0, 0));
     let mut rows_iter = range.rows().enumerate();
     let Some((_, head)) = rows_iter.next() else {
+        if !hidden.is_empty() {
+            return Err(fail(
+                "xlsx_hidden_sheet",
+                format!(
+                    "the first visible sheet {} is empty; the data may be on hidden sheet(s) {}, which are not read: unhide the data sheet and put it first",
+                    shown(&name),
+                    hidden.join(", ")
+                ),
+            ));
+        }
         return Err(fail(
             "empty_file",
             format!("sheet {} is empty", shown(&name)),

@@ -4,6 +4,7 @@
 mod cli;
 mod export;
 mod fetch;
+mod fuzz;
 mod pipeline;
 mod reliability;
 mod scoring;

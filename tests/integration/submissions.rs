@@ -161,8 +161,80 @@ fn every_invalid_fixture_is_rejected_with_a_location_and_changes_nothing() {
         ("json_nested_value.json", "json_nested", ":2:value"),
         ("json_truncated.json", "malformed_json", ":2"),
         ("json_deeply_nested.json", "malformed_json", ":1"),
+        ("utf16_le_bom.csv", "encoding", ""),
+        ("utf16_be_bom.csv", "encoding", ""),
+        ("overlong_utf8_sequence.csv", "encoding", ":2:character 30"),
+        ("header_duplicate_column.csv", "duplicate_column", ":1:5"),
+        ("header_of_empty_names.csv", "unknown_column", ":1:1"),
+        ("too_few_fields_in_row.csv", "too_few_fields", ":2:5"),
+        ("quote_never_closed.csv", "too_few_fields", ":2:4"),
+        ("percentage_above_100.csv", "above_maximum", ":2:5"),
+        (
+            "percentage_above_100_with_sign.csv",
+            "above_maximum",
+            ":2:5",
+        ),
+        ("year_letter_o_for_zero.csv", "bad_year", ":2:2"),
+        ("year_with_decimals.csv", "bad_year", ":2:2"),
+        ("year_in_the_future.csv", "year_out_of_range", ":2:2"),
+        ("numerator_without_denominator.csv", "half_ratio", ":2"),
+        ("zero_denominator.csv", "zero_denominator", ":2:6"),
+        ("quality_level_out_of_range.csv", "unknown_quality", ":2:5"),
+        ("quality_not_a_u4ssc_level.csv", "unknown_quality", ":2:5"),
+        ("verified_not_yes_or_no.csv", "bad_verified", ":2:5"),
+        (
+            "yes_answer_on_a_percentage.csv",
+            "yes_no_not_allowed",
+            ":2:5",
+        ),
+        ("formula_at_sign_in_note.csv", "formula", ":2:5"),
+        ("formula_plus_command_in_source.csv", "formula", ":2:5"),
+        ("formula_in_kpi_cell.csv", "formula", ":2:3"),
+        (
+            "data_point_on_an_unsplit_kpi.csv",
+            "unknown_data_point",
+            ":2:4",
+        ),
+        (
+            "data_point_that_does_not_exist.csv",
+            "unknown_data_point",
+            ":2:4",
+        ),
+        ("empty_city.csv", "unknown_city", ":2:1"),
+        ("empty_kpi_code.csv", "unknown_kpi", ":2:3"),
+        ("negative_count.csv", "below_minimum", ":2:5"),
+        ("infinity_value.csv", "not_a_number", ":2:5"),
+        ("thousands_groups_of_two.csv", "not_a_number", ":2:5"),
+        ("two_decimal_commas.csv", "ambiguous_separators", ":2:5"),
+        ("value_with_currency.csv", "not_a_number", ":2:5"),
+        ("tab_inside_number.csv", "not_a_number", ":2:5"),
+        ("nul_byte_inside_number.csv", "not_a_number", ":2:5"),
+        ("percent_unit_on_per_100k_kpi.csv", "unit_mismatch", ":2:5"),
+        ("mixed_units_in_one_file.csv", "unit_mismatch", ":3:6"),
+        (
+            "former_number_outside_its_years.csv",
+            "unknown_city",
+            ":2:1",
+        ),
+        ("duplicate_rows_same_value.csv", "duplicate_row", ":3:3"),
+        ("huge_field_20000_characters.csv", "field_too_long", ":2:6"),
+        ("submission.ods", "unknown_format", ""),
+        ("json_array_of_numbers.json", "json_not_object", ":1"),
+        ("json_bare_string.json", "json_not_array", ":1"),
+        ("json_empty_array.json", "no_rows", ":1"),
+        ("json_duplicate_keys.json", "json_duplicate_key", ":1:city"),
+        ("json_year_as_words.json", "bad_year", ":1:year"),
+        ("not_a_workbook.xlsx", "malformed_xlsx", ""),
+        ("symlink_to_a_valid_file.csv", "symlink", ""),
+        ("xlsx_data_on_a_hidden_sheet.xlsx", "xlsx_hidden_sheet", ""),
+        ("xlsx_merged_city_cells.xlsx", "unknown_city", ":3:A"),
+        ("xlsx_date_in_value_cell.xlsx", "xlsx_cell", ":2:D"),
+        ("xlsx_formula_in_value_cell.xlsx", "xlsx_formula", ":2:D"),
+        ("xlsx_zip_bomb.xlsx", "zip_bomb", ""),
     ];
     let dir = data("invalid");
+    // at least 60 malformed files, one rule each
+    assert!(expected.len() >= 60, "{} fixtures", expected.len());
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -371,4 +443,65 @@ fn a_database_held_by_another_process_gives_a_clear_message() {
         r.stderr
     );
     assert!(!r.stderr.contains("panicked"));
+}
+
+/// Writes the XLSX fixtures of tests/data/invalid (run once with `--ignored` when they change).
+#[test]
+#[ignore]
+fn make_xlsx_fixtures() {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let dir = data("invalid");
+    let head = |ws: &mut rust_xlsxwriter::Worksheet| {
+        for (c, h) in ["city", "year", "kpi", "value"].iter().enumerate() {
+            ws.write_string(0, c as u16, *h).unwrap();
+        }
+    };
+    // the data sits on a hidden sheet; the visible one is empty
+    let mut wb = Workbook::new();
+    wb.add_worksheet().set_name("Cover").unwrap();
+    let ws = wb.add_worksheet().set_name("Data").unwrap();
+    head(ws);
+    ws.write_string(1, 0, "oslo").unwrap();
+    ws.write_number(1, 1, 2023.0).unwrap();
+    ws.write_string(1, 2, "EC: ICT: ICT: 1C").unwrap();
+    ws.write_number(1, 3, 95.0).unwrap();
+    ws.set_hidden(true);
+    wb.save(dir.join("xlsx_data_on_a_hidden_sheet.xlsx"))
+        .unwrap();
+    // one city cell merged over two rows: the second row has no city
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    head(ws);
+    ws.merge_range(1, 0, 2, 0, "oslo", &Format::new()).unwrap();
+    for (r, code) in [(1, "EC: ICT: ICT: 1C"), (2, "EC: ICT: ICT: 2C")] {
+        ws.write_number(r, 1, 2023.0).unwrap();
+        ws.write_string(r, 2, code).unwrap();
+        ws.write_number(r, 3, 90.0).unwrap();
+    }
+    wb.save(dir.join("xlsx_merged_city_cells.xlsx")).unwrap();
+    // a date where a number belongs
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    head(ws);
+    ws.write_string(1, 0, "oslo").unwrap();
+    ws.write_number(1, 1, 2023.0).unwrap();
+    ws.write_string(1, 2, "EC: ICT: ICT: 1C").unwrap();
+    ws.write_datetime_with_format(
+        1,
+        3,
+        ExcelDateTime::from_ymd(2023, 5, 1).unwrap(),
+        &Format::new().set_num_format("yyyy-mm-dd"),
+    )
+    .unwrap();
+    wb.save(dir.join("xlsx_date_in_value_cell.xlsx")).unwrap();
+    // a formula in the value cell
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    head(ws);
+    ws.write_string(1, 0, "oslo").unwrap();
+    ws.write_number(1, 1, 2023.0).unwrap();
+    ws.write_string(1, 2, "EC: ICT: ICT: 1C").unwrap();
+    ws.write_formula(1, 3, "=90+5").unwrap();
+    wb.save(dir.join("xlsx_formula_in_value_cell.xlsx"))
+        .unwrap();
 }

@@ -1,0 +1,235 @@
+//! A deterministic mutation fuzzer over every parser: the submission readers (CSV, JSON, XLSX)
+//! with validation, the catalog loader, the JSON-stat parser and the COINr table loaders.
+//! Seeds are the test fixtures. A panic or a hang fails the test. cargo-fuzz needs a nightly
+//! toolchain, which this project's machines cannot fetch; this runs on stable, in CI with a
+//! few thousand inputs per target and with `U4SSC_FUZZ_CASES=200000 cargo test --release fuzz`
+//! (`just fuzz`) for long runs.
+
+use crate::cli::data;
+use std::path::Path;
+use u4ssc::catalog::Catalog;
+use u4ssc::demo::Rng;
+use u4ssc::registry::Registry;
+use u4ssc::submission::{read_table, validate, Limits};
+
+fn cases(default: usize) -> usize {
+    std::env::var("U4SSC_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+const TOKENS: &[&[u8]] = &[
+    b"\"",
+    b",",
+    b";",
+    b"\n",
+    b"\r\n",
+    b"NaN",
+    b"1e309",
+    b"{",
+    b"[",
+    b"]",
+    b"}",
+    b"\0",
+    "\u{feff}".as_bytes(),
+    b"=SUM(",
+    b"9 999",
+    b"95,5",
+    b"\xff",
+    b"NR",
+    b"-",
+    b"null",
+    b"\\",
+];
+
+/// One mutation of `seed`, sometimes spliced with `other`.
+fn mutate(rng: &mut Rng, seed: &[u8], other: &[u8]) -> Vec<u8> {
+    let mut v = seed.to_vec();
+    for _ in 0..1 + rng.next_u64() % 4 {
+        let n = v.len().max(1);
+        let at = (rng.next_u64() as usize) % n;
+        match rng.next_u64() % 7 {
+            0 if !v.is_empty() => {
+                let i = at.min(v.len() - 1);
+                v[i] ^= 1 << (rng.next_u64() % 8);
+            }
+            1 => v.insert(at.min(v.len()), rng.next_u64() as u8),
+            2 if !v.is_empty() => {
+                let end = (at + 1 + (rng.next_u64() as usize) % 16).min(v.len());
+                v.drain(at.min(end)..end);
+            }
+            3 => {
+                let t = TOKENS[(rng.next_u64() as usize) % TOKENS.len()];
+                let at = at.min(v.len());
+                v.splice(at..at, t.iter().copied());
+            }
+            4 if !v.is_empty() => {
+                let end = (at + 1 + (rng.next_u64() as usize) % 64).min(v.len());
+                let chunk = v[at.min(end)..end].to_vec();
+                let at2 = (rng.next_u64() as usize) % (v.len() + 1);
+                v.splice(at2..at2, chunk);
+            }
+            5 if !other.is_empty() => {
+                let from = (rng.next_u64() as usize) % other.len();
+                let len = (rng.next_u64() as usize) % 128;
+                let chunk = &other[from..(from + len).min(other.len())];
+                let at = at.min(v.len());
+                v.splice(at..at, chunk.iter().copied());
+            }
+            _ => v.truncate(at),
+        }
+    }
+    v
+}
+
+fn seeds(exts: &[&str]) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for dir in ["valid", "invalid"] {
+        let mut entries: Vec<_> = std::fs::read_dir(data(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            let ext = p
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or("")
+                .to_string();
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            if exts.contains(&ext.as_str()) && meta.is_file() && meta.len() < 100_000 {
+                out.push((ext, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out
+}
+
+fn submissions(exts: &[&str], n: usize, seed: u64) -> usize {
+    let cat = Catalog::embedded().unwrap();
+    let reg = Registry::embedded().unwrap();
+    let corpus = seeds(exts);
+    assert!(!corpus.is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng::new(seed);
+    let limits = Limits {
+        max_file_bytes: 1 << 20,
+        max_rows: 10_000,
+        max_field_chars: 1_000,
+    };
+    for i in 0..n {
+        let (ext, a) = &corpus[(rng.next_u64() as usize) % corpus.len()];
+        let (_, b) = &corpus[(rng.next_u64() as usize) % corpus.len()];
+        let input = mutate(&mut rng, a, b);
+        let path = dir.path().join(format!("case.{ext}"));
+        std::fs::write(&path, &input).unwrap();
+        if let Ok(t) = read_table(&path, &limits) {
+            let c = validate::validate(&t, &cat, &reg, &validate::Options::default());
+            // whatever the input, a finding has a rule and a message
+            assert!(
+                c.findings
+                    .iter()
+                    .all(|f| !f.rule.is_empty() && !f.message.is_empty()),
+                "case {i}"
+            );
+        }
+    }
+    n
+}
+
+#[test]
+fn fuzz_csv_submissions() {
+    let n = submissions(&["csv"], cases(20000), 1);
+    eprintln!("fuzz csv: {n} inputs ran clean");
+}
+
+#[test]
+fn fuzz_json_submissions() {
+    let n = submissions(&["json"], cases(20000), 2);
+    eprintln!("fuzz json: {n} inputs ran clean");
+}
+
+#[test]
+fn fuzz_xlsx_submissions() {
+    // skip the zip bomb as a seed: its mutations are slow to write, and the guard is tested
+    let cat = Catalog::embedded().unwrap();
+    let reg = Registry::embedded().unwrap();
+    let corpus: Vec<Vec<u8>> = seeds(&["xlsx"])
+        .into_iter()
+        .map(|s| s.1)
+        .filter(|b| b.len() < 100_000)
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng::new(3);
+    let n = cases(5000);
+    for _ in 0..n {
+        let a = &corpus[(rng.next_u64() as usize) % corpus.len()];
+        let input = mutate(&mut rng, a, &[]);
+        let path = dir.path().join("case.xlsx");
+        std::fs::write(&path, &input).unwrap();
+        if let Ok(t) = read_table(&path, &Limits::default()) {
+            let _ = validate::validate(&t, &cat, &reg, &validate::Options::default());
+        }
+    }
+    eprintln!("fuzz xlsx: {n} inputs ran clean");
+}
+
+#[test]
+fn fuzz_catalog_loader() {
+    let text = u4ssc::catalog::EMBEDDED.as_bytes();
+    let mut rng = Rng::new(4);
+    let n = cases(2000);
+    for _ in 0..n {
+        let m = mutate(&mut rng, text, text);
+        let _ = Catalog::parse(&String::from_utf8_lossy(&m), "fuzz.toml");
+    }
+    eprintln!("fuzz catalog: {n} inputs ran clean");
+}
+
+#[test]
+fn fuzz_jsonstat_parser() {
+    let seeds: Vec<Vec<u8>> = vec![
+        br#"{"version":"2.0","class":"dataset","id":["Region","ContentsCode","Tid"],"size":[2,1,2],"dimension":{"Region":{"category":{"index":{"0301":0,"3005":1},"label":{"0301":"Oslo"}}},"ContentsCode":{"category":{"index":{"Personer1":0}}},"Tid":{"category":{"index":{"2025":0,"2026":1}}}},"value":[724290,728714,null,null],"status":{"2":".","3":"."}}"#.to_vec(),
+        br#"{"version":"2.0","class":"dataset","id":["A"],"size":[3],"dimension":{"A":{"category":{"index":["a","b","c"]}}},"value":{"0":1.5,"2":null},"status":["","..",":"]}"#.to_vec(),
+    ];
+    let mut rng = Rng::new(5);
+    let n = cases(50000);
+    for _ in 0..n {
+        let a = &seeds[(rng.next_u64() as usize) % seeds.len()];
+        let m = mutate(&mut rng, a, &seeds[0]);
+        if let Ok(c) = u4ssc::fetch::jsonstat::Cube::parse(&String::from_utf8_lossy(&m)) {
+            // every cell the cube claims can be read back
+            for d in &c.dims {
+                for code in &d.codes {
+                    let _ = c.get(&[(d.id.as_str(), code.as_str())]);
+                }
+            }
+        }
+    }
+    eprintln!("fuzz json-stat: {n} inputs ran clean");
+}
+
+#[test]
+fn fuzz_coinr_tables() {
+    let meta = std::fs::read(data("coinr_asem/iMeta.csv")).unwrap();
+    let idata = std::fs::read(data("coinr_asem/iData.csv")).unwrap();
+    let fw = u4ssc::framework::Framework::from_imeta(&String::from_utf8_lossy(&meta), "m").unwrap();
+    let mut rng = Rng::new(6);
+    let n = cases(1000);
+    for _ in 0..n {
+        let m = mutate(&mut rng, &meta, &meta);
+        let _ = u4ssc::framework::Framework::from_imeta(&String::from_utf8_lossy(&m), "m");
+        let d = mutate(&mut rng, &idata, &idata);
+        if let Ok(p) = u4ssc::pipeline::Panel::from_idata(&String::from_utf8_lossy(&d), &fw, "d") {
+            let method = u4ssc::pipeline::Method::parse(
+                include_str!("../../kpis/methods/coinr-asem.toml"),
+                "m",
+            )
+            .unwrap();
+            let _ = u4ssc::pipeline::run(&p, &fw, &method);
+        }
+    }
+    eprintln!("fuzz coinr tables: {n} inputs ran clean");
+    let _ = Path::new("");
+}
