@@ -17,7 +17,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    fn new(status: u16, body: impl Into<String>) -> Reply {
+    pub fn new(status: u16, body: impl Into<String>) -> Reply {
         Reply {
             status,
             headers: vec![],
@@ -258,71 +258,7 @@ fn a_repeated_fetch_is_answered_from_the_cache_offline() {
 fn map_fetch_imports_one_revision_labelled_with_its_source() {
     let home = tempfile::tempdir().unwrap();
     let db = empty_db(home.path());
-    let server = Server::start(|path, body, _| {
-        let v: serde_json::Value = serde_json::from_str(body).unwrap();
-        let sel = v["selection"].as_array().unwrap();
-        let regions: Vec<String> = sel[0]["valueCodes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c.as_str().unwrap().to_string())
-            .collect();
-        let extra: Vec<(String, Vec<String>)> = sel[3..]
-            .iter()
-            .map(|s| {
-                (
-                    s["variableCode"].as_str().unwrap().to_string(),
-                    s["valueCodes"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|c| c.as_str().unwrap().to_string())
-                        .collect(),
-                )
-            })
-            .collect();
-        let n = regions.len();
-        let mut ids = vec![
-            "\"Region\"".to_string(),
-            "\"ContentsCode\"".to_string(),
-            "\"Tid\"".to_string(),
-        ];
-        let mut sizes = vec![n.to_string(), "1".into(), "1".into()];
-        let mut dims = vec![
-            format!(
-                "\"Region\":{{\"category\":{{\"index\":[{}]}}}}",
-                regions
-                    .iter()
-                    .map(|r| format!("\"{r}\""))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            ),
-            "\"ContentsCode\":{\"category\":{\"index\":[\"X\"]}}".to_string(),
-            "\"Tid\":{\"category\":{\"index\":[\"2024\"]}}".to_string(),
-        ];
-        let mut cells = n;
-        for (var, codes) in &extra {
-            ids.push(format!("\"{var}\""));
-            sizes.push(codes.len().to_string());
-            dims.push(format!(
-                "\"{var}\":{{\"category\":{{\"index\":[{}]}}}}",
-                codes
-                    .iter()
-                    .map(|c| format!("\"{c}\""))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            ));
-            cells *= codes.len();
-        }
-        // numerators 250 per cell, denominators 1000
-        let v = if path.contains("07459") || (path.contains("07849") && extra.is_empty()) {
-            1000
-        } else {
-            250
-        };
-        let values = vec![v.to_string(); cells].join(",");
-        Reply::new(200, format!("{{\"version\":\"2.0\",\"class\":\"dataset\",\"id\":[{}],\"size\":[{}],\"dimension\":{{{}}},\"value\":[{values}]}}", ids.join(","), sizes.join(","), dims.join(",")))
-    });
+    let server = Server::start(|path, body, _| map_answer(path, body));
     let map = Path::new(env!("CARGO_MANIFEST_DIR")).join("kpis/sources/ssb.toml");
     let r = run(fetch_args(home.path(), &db, &server.url)
         .arg("--map")
@@ -480,4 +416,72 @@ fn rate_limit_429_then_success_honours_retry_after() {
         t.elapsed() >= Duration::from_millis(900),
         "Retry-After: 1 was not honoured"
     );
+}
+
+/// A JSON-stat answer for any request of kpis/sources/ssb.toml: 250 in every numerator cell,
+/// 1000 in every denominator cell.
+pub fn map_answer(path: &str, body: &str) -> Reply {
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    let sel = v["selection"].as_array().unwrap();
+    let regions: Vec<String> = sel[0]["valueCodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    let extra: Vec<(String, Vec<String>)> = sel[3..]
+        .iter()
+        .map(|s| {
+            (
+                s["variableCode"].as_str().unwrap().to_string(),
+                s["valueCodes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c.as_str().unwrap().to_string())
+                    .collect(),
+            )
+        })
+        .collect();
+    let n = regions.len();
+    let mut ids = vec![
+        "\"Region\"".to_string(),
+        "\"ContentsCode\"".to_string(),
+        "\"Tid\"".to_string(),
+    ];
+    let mut sizes = vec![n.to_string(), "1".into(), "1".into()];
+    let mut dims = vec![
+        format!(
+            "\"Region\":{{\"category\":{{\"index\":[{}]}}}}",
+            regions
+                .iter()
+                .map(|r| format!("\"{r}\""))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        "\"ContentsCode\":{\"category\":{\"index\":[\"X\"]}}".to_string(),
+        "\"Tid\":{\"category\":{\"index\":[\"2024\"]}}".to_string(),
+    ];
+    let mut cells = n;
+    for (var, codes) in &extra {
+        ids.push(format!("\"{var}\""));
+        sizes.push(codes.len().to_string());
+        dims.push(format!(
+            "\"{var}\":{{\"category\":{{\"index\":[{}]}}}}",
+            codes
+                .iter()
+                .map(|c| format!("\"{c}\""))
+                .collect::<Vec<_>>()
+                .join(",")
+        ));
+        cells *= codes.len();
+    }
+    // numerators 250 per cell, denominators 1000
+    let v = if path.contains("07459") || (path.contains("07849") && extra.is_empty()) {
+        1000
+    } else {
+        250
+    };
+    let values = vec![v.to_string(); cells].join(",");
+    Reply::new(200, format!("{{\"version\":\"2.0\",\"class\":\"dataset\",\"id\":[{}],\"size\":[{}],\"dimension\":{{{}}},\"value\":[{values}]}}", ids.join(","), sizes.join(","), dims.join(",")))
 }

@@ -4,6 +4,7 @@
 mod cli;
 mod export;
 mod fetch;
+#[path = "../../fuzz/targets.rs"]
 mod fuzz;
 mod pipeline;
 mod reliability;

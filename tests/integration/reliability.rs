@@ -316,3 +316,64 @@ impl AsMutCmd for assert_cmd::Command {
         self
     }
 }
+
+#[test]
+fn fetch_killed_at_random_moments_imports_all_or_nothing() {
+    use crate::fetch::{map_answer, Server};
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("f.duckdb");
+    let f = home.path().join("one.csv");
+    std::fs::write(&f, "city,year,kpi,value\noslo,2023,EC: ICT: ICT: 1C,95\n").unwrap();
+    assert_eq!(
+        run(u4ssc(home.path())
+            .arg("--db")
+            .arg(&db)
+            .arg("import")
+            .arg(&f))
+        .code,
+        0
+    );
+    // every answer takes 150 ms: a fetch of the shipped mapping makes four requests
+    let server = Server::start(|path, body, _| {
+        std::thread::sleep(Duration::from_millis(150));
+        map_answer(path, body)
+    });
+    let map = Path::new(env!("CARGO_MANIFEST_DIR")).join("kpis/sources/ssb.toml");
+    let reg = Path::new(env!("CARGO_MANIFEST_DIR")).join("cities/registry.toml");
+    for k in 0..8u64 {
+        let cache = home.path().join(format!("cache{k}"));
+        let args: Vec<&std::ffi::OsStr> = vec![
+            "--db".as_ref(),
+            db.as_os_str(),
+            "fetch".as_ref(),
+            "ssb".as_ref(),
+            "--map".as_ref(),
+            map.as_os_str(),
+            "--year".as_ref(),
+            "2024".as_ref(),
+            "--base-url".as_ref(),
+            server.url.as_ref(),
+            "--cache-dir".as_ref(),
+            cache.as_os_str(),
+            "--min-interval-ms".as_ref(),
+            "0".as_ref(),
+        ];
+        kill_after(home.path(), &args, Duration::from_millis(800), 2000 + k);
+        let v = verify(home.path(), &db, &reg);
+        assert_eq!(
+            v.code, 0,
+            "after killing fetch {k}: {}{}",
+            v.stdout, v.stderr
+        );
+        // all or nothing: the SSB revision, when there, has all 34 values
+        let store = u4ssc::store::Store::open(&db, u4ssc::store::Access::ReadOnly).unwrap();
+        for r in store
+            .revisions()
+            .unwrap()
+            .iter()
+            .filter(|r| r.kind == "ssb")
+        {
+            assert_eq!(r.row_count, 34);
+        }
+    }
+}

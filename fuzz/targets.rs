@@ -1,4 +1,5 @@
-//! A deterministic mutation fuzzer over every parser: the submission readers (CSV, JSON, XLSX)
+//! Fuzz targets (compiled into the one integration-test binary from here, so DuckDB is linked
+//! once). A deterministic mutation fuzzer over every parser: the submission readers (CSV, JSON, XLSX)
 //! with validation, the catalog loader, the JSON-stat parser and the COINr table loaders.
 //! Seeds are the test fixtures. A panic or a hang fails the test. cargo-fuzz needs a nightly
 //! toolchain, which this project's machines cannot fetch; this runs on stable, in CI with a
@@ -223,7 +224,7 @@ fn fuzz_coinr_tables() {
         let d = mutate(&mut rng, &idata, &idata);
         if let Ok(p) = u4ssc::pipeline::Panel::from_idata(&String::from_utf8_lossy(&d), &fw, "d") {
             let method = u4ssc::pipeline::Method::parse(
-                include_str!("../../kpis/methods/coinr-asem.toml"),
+                include_str!("../kpis/methods/coinr-asem.toml"),
                 "m",
             )
             .unwrap();
