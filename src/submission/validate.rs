@@ -71,6 +71,9 @@ impl Checked {
     }
 }
 
+/// A city as a submission named it, once resolved.
+type Resolved<'a> = Option<(&'a crate::registry::City, Match)>;
+
 /// Earlier values to compare against: (city, data point) -> [(year, value)].
 pub type History = HashMap<(String, String), Vec<(i32, f64)>>;
 
@@ -249,6 +252,8 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
             .unwrap_or_default()
     };
     let loc = |name: &str| col.get(name).map(|&i| t.column_label(i));
+    let mut city_cache: HashMap<(String, Option<i32>), Resolved> = HashMap::new();
+    let mut code_cache: HashMap<String, Vec<&DataPoint>> = HashMap::new();
 
     // key -> (line, value) for duplicate detection
     let mut seen: HashMap<(String, i32, String), (usize, Option<f64>)> = HashMap::new();
@@ -311,7 +316,12 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
         };
         // city
         let city_text = get(row, "city");
-        let city = match registry.resolve(&city_text, year) {
+        // a file names the same few cities thousands of times: resolve each once
+        let resolved = city_cache
+            .entry((city_text.clone(), year))
+            .or_insert_with(|| registry.resolve(&city_text, year))
+            .to_owned();
+        let city = match resolved {
             Some((c, m)) => {
                 if m == Match::FormerNumber {
                     push(&mut out.findings, Severity::Warning, "former_municipality_number", "city", format!(
@@ -338,7 +348,10 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
         // kpi + data point
         let code = get(row, "kpi");
         let part = get(row, "data_point");
-        let candidates = catalog.by_code(&code);
+        let candidates = code_cache
+            .entry(code.clone())
+            .or_insert_with(|| catalog.by_code(&code))
+            .clone();
         let dp: Option<&DataPoint> = if candidates.is_empty() {
             let hint = catalog
                 .suggest_code(&code)

@@ -185,6 +185,8 @@ pub struct City {
     pub missing: Vec<String>,
     /// overall score by year
     pub history: Vec<(i32, f64)>,
+    /// per dimension: (name, scores by year)
+    pub dimension_history: Vec<(String, Vec<(i32, f64)>)>,
 }
 
 pub fn city(app: &App) -> Option<City> {
@@ -315,6 +317,22 @@ pub fn city(app: &App) -> Option<City> {
         })
         .map(|d| d.label())
         .collect();
+    let tree2 = Tree::new(&app.catalog);
+    let dimension_history = tree2
+        .nodes
+        .iter()
+        .filter(|n| n.level == Level::Dimension)
+        .map(|d| {
+            let mut h: Vec<(i32, f64)> = s
+                .dimension_years
+                .iter()
+                .filter(|n| n.city == slug && n.node == d.code)
+                .filter_map(|n| n.score.map(|x| (n.year, x)))
+                .collect();
+            h.sort_by_key(|x| x.0);
+            (d.name.clone(), h)
+        })
+        .collect();
     let mut history: Vec<(i32, f64)> = s
         .overall_years
         .iter()
@@ -335,6 +353,7 @@ pub fn city(app: &App) -> Option<City> {
         weaknesses,
         missing,
         history,
+        dimension_history,
     })
 }
 

@@ -234,6 +234,34 @@ fn bar(v: Option<f64>, width: usize) -> String {
     format!("{}{}", "█".repeat(n), "·".repeat(width - n))
 }
 
+/// A one-line sparkline of 0-100 scores.
+fn spark_text(h: &[(i32, f64)]) -> String {
+    const TICKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    h.iter()
+        .map(|(_, v)| TICKS[((v.clamp(0.0, 100.0) / 100.0 * 7.0).round()) as usize])
+        .collect()
+}
+
+/// A value bar on a shared scale, with the target (┃) and the median (┊) marked.
+fn marked_bar(
+    v: f64,
+    scale: f64,
+    target: Option<f64>,
+    median: Option<f64>,
+    width: usize,
+) -> String {
+    let pos = |x: f64| ((x / scale).clamp(0.0, 1.0) * (width - 1) as f64).round() as usize;
+    let n = if scale > 0.0 { pos(v) + 1 } else { 0 };
+    let mut cells: Vec<char> = (0..width).map(|i| if i < n { '█' } else { '·' }).collect();
+    if let Some(m) = median {
+        cells[pos(m)] = '┊';
+    }
+    if let Some(t) = target {
+        cells[pos(t)] = '┃';
+    }
+    cells.into_iter().collect()
+}
+
 fn city(f: &mut Frame, app: &App, area: Rect) {
     let Some(c) = model::city(app) else {
         f.render_widget(
@@ -313,6 +341,17 @@ fn city(f: &mut Frame, app: &App, area: Rect) {
     );
     let mut lines: Vec<Line> = Vec::new();
     lines.push(Line::styled(
+        "trends by dimension (score by year)",
+        Style::new().add_modifier(Modifier::BOLD),
+    ));
+    for (name, h) in &c.dimension_history {
+        let last = h
+            .last()
+            .map(|x| format!("{:.1}", x.1))
+            .unwrap_or_else(|| "–".into());
+        lines.push(Line::from(format!("  {} {name} {last}", spark_text(h))));
+    }
+    lines.push(Line::styled(
         "peer groups",
         Style::new().add_modifier(Modifier::BOLD),
     ));
@@ -384,9 +423,11 @@ fn kpi(f: &mut Frame, app: &App, area: Rect) {
             .block(Block::bordered()),
         top,
     );
+    let target = app.catalog.get(&k.id).and_then(|d| d.target.value);
     let max = k
         .max
         .unwrap_or(1.0)
+        .max(target.unwrap_or(0.0))
         .max(k.min.unwrap_or(0.0).abs())
         .max(1e-9);
     let rows: Vec<Row> = k
@@ -398,7 +439,7 @@ fn kpi(f: &mut Frame, app: &App, area: Rect) {
         .map(|(i, r)| {
             let b = r
                 .value
-                .map(|v| bar(Some(v / max * 100.0), 12))
+                .map(|v| marked_bar(v, max, target, k.median, 12))
                 .unwrap_or_else(|| "not reported".into());
             let row = Row::new(vec![
                 Cell::from(r.rank.map(|x| x.to_string()).unwrap_or_else(|| "–".into())),
@@ -432,9 +473,9 @@ fn kpi(f: &mut Frame, app: &App, area: Rect) {
         Constraint::Length(trend_w),
     ];
     let title = format!(
-        " value (bar: share of the largest) · median {} · target {} ",
-        fmt(k.median),
-        k.target
+        " value: bar, ┃ target {}, ┊ median {} ",
+        k.target,
+        fmt(k.median)
     );
     f.render_widget(
         Table::new(rows, widths)
