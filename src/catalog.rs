@@ -2,7 +2,7 @@
 //! direction, plausible range and the project's target with its basis. Loaded from
 //! `kpis/catalog.toml` (embedded in the binary; `--catalog` reads another file).
 
-use crate::error::{Error, Result};
+use crate::error::{toml_error, Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -397,22 +397,6 @@ impl Catalog {
                     || dp.name_nb.to_lowercase().contains(&needle)
             })
             .collect()
-    }
-}
-
-fn toml_error(origin: &str, text: &str, e: &toml::de::Error) -> Error {
-    let message = e.message().to_string();
-    match e.span() {
-        Some(span) => {
-            let (line, column) = line_col(text, span.start);
-            Error::Located {
-                file: origin.to_string(),
-                line,
-                column,
-                message,
-            }
-        }
-        None => Error::Invalid(format!("{origin}: {message}")),
     }
 }
 

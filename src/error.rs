@@ -49,3 +49,20 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A TOML parse error as a located error (file:line:column) when TOML says where.
+pub fn toml_error(origin: &str, text: &str, e: &toml::de::Error) -> Error {
+    let message = e.message().to_string();
+    match e.span() {
+        Some(span) => {
+            let (line, column) = crate::catalog::line_col(text, span.start);
+            Error::Located {
+                file: origin.to_string(),
+                line,
+                column,
+                message,
+            }
+        }
+        None => Error::Invalid(format!("{origin}: {message}")),
+    }
+}

@@ -323,18 +323,7 @@ impl Default for Aggregate {
 
 impl Method {
     pub fn parse(text: &str, origin: &str) -> Result<Method> {
-        toml::from_str(text).map_err(|e| match e.span() {
-            Some(s) => {
-                let (line, column) = crate::catalog::line_col(text, s.start);
-                Error::Located {
-                    file: origin.into(),
-                    line,
-                    column,
-                    message: e.message().into(),
-                }
-            }
-            None => Error::Invalid(format!("{origin}: {}", e.message())),
-        })
+        toml::from_str(text).map_err(|e| crate::error::toml_error(origin, text, &e))
     }
 }
 

@@ -1,7 +1,6 @@
 //! The city registry: which cities exist, their municipality numbers, population and peer
 //! groups. Loaded from `cities/registry.toml` (embedded; `--cities` reads another file).
 
-use crate::catalog::line_col;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -100,18 +99,8 @@ impl Registry {
     }
 
     pub fn parse(text: &str, origin: &str) -> Result<Registry> {
-        let file: RegistryFile = toml::from_str(text).map_err(|e| match e.span() {
-            Some(span) => {
-                let (line, column) = line_col(text, span.start);
-                Error::Located {
-                    file: origin.to_string(),
-                    line,
-                    column,
-                    message: e.message().to_string(),
-                }
-            }
-            None => Error::Invalid(format!("{origin}: {}", e.message())),
-        })?;
+        let file: RegistryFile =
+            toml::from_str(text).map_err(|e| crate::error::toml_error(origin, text, &e))?;
         let mut slugs = HashSet::new();
         let mut numbers = HashSet::new();
         for c in &file.city {

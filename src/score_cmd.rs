@@ -617,21 +617,12 @@ pub fn compare(ctx: &Ctx, a: &CompareArgs, out: &mut dyn Write) -> Result<i32> {
                 .push((d.city.as_str(), s));
         }
     }
-    let mut rel: Vec<(f64, &str, f64, f64)> = Vec::new();
-    for (dp, list) in &by_dp {
-        let Some(&(_, mine)) = list.iter().find(|(c, _)| *c == me) else {
-            continue;
-        };
-        let others: Vec<f64> = list
-            .iter()
-            .filter(|(c, _)| *c != me && peers.contains(*c))
-            .map(|x| x.1)
-            .collect();
-        if let Some(m) = stats::median(&others) {
-            rel.push((mine - m, dp, mine, m));
-        }
-    }
-    rel.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    let rel = stats::relative_to_peers(
+        dps.iter()
+            .filter_map(|d| d.score.map(|s| (d.city.as_str(), d.data_point.as_str(), s))),
+        &me,
+        &|c| peers.contains(c),
+    );
     // most similar cities: root mean square difference over shared data-point scores
     let mut sim: Vec<(f64, String, usize)> = Vec::new();
     for other in &cities {

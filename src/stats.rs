@@ -125,6 +125,62 @@ pub fn quantile(x: &[f64], q: f64) -> Option<f64> {
     Some(v[lo] + (h - lo as f64) * (v[hi] - v[lo]))
 }
 
+/// Today's date (UTC) by the system clock: (year, month, day).
+pub fn today() -> (i32, u32, u32) {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    civil_from_days((secs / 86_400) as i64)
+}
+
+/// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+pub fn civil_from_days(days: i64) -> (i32, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (
+        (yoe + era * 400 + i64::from(m <= 2)) as i32,
+        m as u32,
+        d as u32,
+    )
+}
+
+/// Each data point where a city's score differs from the median of the others, as
+/// (score − median, data point, score, median), largest difference first. `scores` holds
+/// (city, data point, score); only cities in `peers` (other than `city`) form the median.
+pub fn relative_to_peers<'a>(
+    scores: impl Iterator<Item = (&'a str, &'a str, f64)>,
+    city: &str,
+    peers: &dyn Fn(&str) -> bool,
+) -> Vec<(f64, &'a str, f64, f64)> {
+    let mut per: std::collections::BTreeMap<&'a str, Vec<(&'a str, f64)>> =
+        std::collections::BTreeMap::new();
+    for (c, dp, s) in scores {
+        per.entry(dp).or_default().push((c, s));
+    }
+    let mut rel: Vec<(f64, &'a str, f64, f64)> = per
+        .iter()
+        .filter_map(|(dp, l)| {
+            let mine = l.iter().find(|(c, _)| *c == city)?.1;
+            let others: Vec<f64> = l
+                .iter()
+                .filter(|(c, _)| *c != city && peers(c))
+                .map(|x| x.1)
+                .collect();
+            let m = median(&others)?;
+            Some((mine - m, *dp, mine, m))
+        })
+        .collect();
+    rel.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    rel
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +228,27 @@ mod tests {
                 assert!((p - (below + 0.5 * equal) / (n - 1.0)).abs() < 1e-12);
             }
         }
+    }
+
+    #[test]
+    fn dates_from_days() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_604), (2026, 5, 31));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+    }
+
+    #[test]
+    fn relative_to_peers_orders_strengths_first() {
+        let s = [
+            ("a", "x", 90.0),
+            ("b", "x", 50.0),
+            ("c", "x", 70.0),
+            ("a", "y", 10.0),
+            ("b", "y", 50.0),
+        ];
+        let r = relative_to_peers(s.iter().copied(), "a", &|_| true);
+        assert_eq!(r[0], (30.0, "x", 90.0, 60.0));
+        assert_eq!(r[1], (-40.0, "y", 10.0, 50.0));
     }
 
     #[test]

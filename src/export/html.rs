@@ -218,29 +218,12 @@ pub fn city_profile(
         .filter(|v| v.city == slug && v.year == year)
         .collect();
     // strengths and weaknesses against the network median
-    let mut per_dp: BTreeMap<&str, Vec<(&str, f64)>> = BTreeMap::new();
-    for d in dps {
-        if let Some(s) = d.score {
-            per_dp
-                .entry(d.data_point.as_str())
-                .or_default()
-                .push((d.city.as_str(), s));
-        }
-    }
-    let mut rel: Vec<(f64, &str, f64, f64)> = per_dp
-        .iter()
-        .filter_map(|(dp, l)| {
-            let me = l.iter().find(|(c, _)| *c == slug)?.1;
-            let others: Vec<f64> = l.iter().filter(|(c, _)| *c != slug).map(|x| x.1).collect();
-            Some((
-                me - stats::median(&others)?,
-                *dp,
-                me,
-                stats::median(&others)?,
-            ))
-        })
-        .collect();
-    rel.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    let rel = stats::relative_to_peers(
+        dps.iter()
+            .filter_map(|d| d.score.map(|s| (d.city.as_str(), d.data_point.as_str(), s))),
+        slug,
+        &|_| true,
+    );
     let dp_name = |id: &str| {
         ctx.catalog
             .get(id)

@@ -87,18 +87,8 @@ pub struct RunMethod {
 
 impl RunMethod {
     pub fn parse(text: &str, origin: &str) -> Result<RunMethod> {
-        let m: RunMethod = toml::from_str(text).map_err(|e| match e.span() {
-            Some(s) => {
-                let (line, column) = crate::catalog::line_col(text, s.start);
-                Error::Located {
-                    file: origin.into(),
-                    line,
-                    column,
-                    message: e.message().into(),
-                }
-            }
-            None => Error::Invalid(format!("{origin}: {}", e.message())),
-        })?;
+        let m: RunMethod =
+            toml::from_str(text).map_err(|e| crate::error::toml_error(origin, text, &e))?;
         if !(0.0..=1.0).contains(&m.coverage) {
             return Err(Error::Invalid(format!(
                 "{origin}: coverage must be between 0 and 1 (it is {})",

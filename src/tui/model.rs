@@ -265,33 +265,23 @@ pub fn city(app: &App) -> Option<City> {
             )
         })
         .collect();
-    let mut per: BTreeMap<&str, Vec<(&str, f64)>> = BTreeMap::new();
-    for d in &s.dps {
-        if let Some(x) = d.score {
-            per.entry(d.data_point.as_str())
-                .or_default()
-                .push((d.city.as_str(), x));
-        }
-    }
-    let mut rel: Vec<(f64, String, f64, f64)> = per
-        .iter()
-        .filter_map(|(dp, l)| {
-            let me = l.iter().find(|(c, _)| *c == slug)?.1;
-            let med = stats::median(
-                &l.iter()
-                    .filter(|(c, _)| *c != slug)
-                    .map(|x| x.1)
-                    .collect::<Vec<_>>(),
-            )?;
-            let name = app
-                .catalog
-                .get(dp)
-                .map(|d| format!("{} {}", d.label(), d.name))
-                .unwrap_or_default();
-            Some((me - med, name, me, med))
-        })
-        .collect();
-    rel.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let rel: Vec<(f64, String, f64, f64)> = stats::relative_to_peers(
+        s.dps
+            .iter()
+            .filter_map(|d| d.score.map(|x| (d.city.as_str(), d.data_point.as_str(), x))),
+        &slug,
+        &|_| true,
+    )
+    .into_iter()
+    .map(|(diff, dp, me, med)| {
+        let name = app
+            .catalog
+            .get(dp)
+            .map(|d| format!("{} {}", d.label(), d.name))
+            .unwrap_or_default();
+        (diff, name, me, med)
+    })
+    .collect();
     // only data points actually above (or below) the median count as strengths (weaknesses)
     let strengths = rel
         .iter()
