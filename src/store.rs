@@ -375,6 +375,81 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Current values by any of city, year and data point.
+    pub fn current_values_where(&self, f: &Filter) -> Result<Vec<CurrentValue>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT city, year, data_point, value, verified, quality, source, revision_id
+                 FROM current_observations WHERE (? IS NULL OR city = ?) AND (? IS NULL OR year = ?) AND (? IS NULL OR data_point = ?)
+                 ORDER BY city, year, data_point",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(
+                params![f.city, f.city, f.year, f.year, f.data_point, f.data_point],
+                |r| {
+                    Ok(CurrentValue {
+                        city: r.get(0)?,
+                        year: r.get(1)?,
+                        data_point: r.get(2)?,
+                        value: r.get(3)?,
+                        verified: r.get(4)?,
+                        quality: r.get(5)?,
+                        source: r.get(6)?,
+                        revision_id: r.get(7)?,
+                    })
+                },
+            )
+            .map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Median composite score of each data point across the cities of a year.
+    pub fn dp_medians(&self, run: i64, year: i32) -> Result<Vec<(String, f64)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT data_point, median(score) FROM dp_scores WHERE run_id = ? AND year = ? AND score IS NOT NULL GROUP BY data_point ORDER BY data_point")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![run, year], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Per city and year: (city, year, core reported, advanced reported, verified, not
+    /// reported); `core` lists the catalog's core data points.
+    pub fn status_counts(&self, core: &[String]) -> Result<Vec<StatusCount>> {
+        let list = core.join(",");
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT city, year,
+                    count(*) FILTER (WHERE value IS NOT NULL AND list_contains(string_split(?, ','), data_point)),
+                    count(*) FILTER (WHERE value IS NOT NULL AND NOT list_contains(string_split(?, ','), data_point)),
+                    count(*) FILTER (WHERE value IS NOT NULL AND verified),
+                    count(*) FILTER (WHERE value IS NULL)
+                 FROM current_observations GROUP BY city, year ORDER BY city, year",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![list, list], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))
+    }
+
     /// Every current value (newest revision per city, year and data point).
     pub fn current_values(&self) -> Result<Vec<CurrentValue>> {
         self.values_query(
@@ -587,6 +662,18 @@ impl Store {
     }
 }
 
+/// Which rows of a result table to read; `None` means any.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filter<'a> {
+    pub level: Option<Level>,
+    pub year: Option<i32>,
+    pub city: Option<&'a str>,
+    pub data_point: Option<&'a str>,
+}
+
+/// Per city and year: (city, year, core reported, advanced reported, verified, not reported).
+pub type StatusCount = (String, i32, i64, i64, i64, i64);
+
 /// A finding kept with its revision: (severity, rule, line, column, message).
 pub type StoredFinding = (String, String, Option<i64>, Option<String>, String);
 
@@ -733,17 +820,29 @@ impl Store {
         level: Option<Level>,
         year: Option<i32>,
     ) -> Result<Vec<NodeScore>> {
+        self.node_scores_where(
+            run,
+            &Filter {
+                level,
+                year,
+                ..Filter::default()
+            },
+        )
+    }
+
+    /// Node scores of a run, by any of level, year and city.
+    pub fn node_scores_where(&self, run: i64, f: &Filter) -> Result<Vec<NodeScore>> {
         let mut stmt = self
             .conn
             .prepare(
                 "SELECT city, year, level, node, u4ssc_pct, band, scored_items, total_items, score, coverage, rank, rank_median, rank_p05, rank_p95
-                 FROM node_scores WHERE run_id = ? AND (? IS NULL OR level = ?) AND (? IS NULL OR year = ?)
+                 FROM node_scores WHERE run_id = ? AND (? IS NULL OR level = ?) AND (? IS NULL OR year = ?) AND (? IS NULL OR city = ?)
                  ORDER BY year, level, node, city",
             )
             .map_err(|e| self.err(e))?;
-        let lv = level.map(|l| l.as_str().to_string());
+        let lv = f.level.map(|l| l.as_str().to_string());
         let rows = stmt
-            .query_map(params![run, lv, lv, year, year], |r| {
+            .query_map(params![run, lv, lv, f.year, f.year, f.city, f.city], |r| {
                 let level: String = r.get(2)?;
                 Ok(NodeScore {
                     city: r.get(0)?,
@@ -774,59 +873,96 @@ impl Store {
         city: Option<&str>,
         year: Option<i32>,
     ) -> Result<Vec<DpScore>> {
+        self.dp_scores_where(
+            run,
+            &Filter {
+                city,
+                year,
+                ..Filter::default()
+            },
+        )
+    }
+
+    /// Data-point scores of a run, by any of city, year and data point.
+    pub fn dp_scores_where(&self, run: i64, f: &Filter) -> Result<Vec<DpScore>> {
         let mut stmt = self
             .conn
             .prepare(
                 "SELECT city, year, data_point, value, used_value, achievement, points, score, rank, flags
-                 FROM dp_scores WHERE run_id = ? AND (? IS NULL OR city = ?) AND (? IS NULL OR year = ?)
+                 FROM dp_scores WHERE run_id = ? AND (? IS NULL OR city = ?) AND (? IS NULL OR year = ?) AND (? IS NULL OR data_point = ?)
                  ORDER BY year, data_point, city",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![run, city, city, year, year], |r| {
-                Ok(DpScore {
-                    city: r.get(0)?,
-                    year: r.get(1)?,
-                    data_point: r.get(2)?,
-                    value: r.get(3)?,
-                    used_value: r.get(4)?,
-                    achievement: r.get(5)?,
-                    points: r.get(6)?,
-                    score: r.get(7)?,
-                    rank: r.get::<_, Option<i64>>(8)?.map(|x| x as usize),
-                    flags: r.get(9)?,
-                })
-            })
+            .query_map(
+                params![
+                    run,
+                    f.city,
+                    f.city,
+                    f.year,
+                    f.year,
+                    f.data_point,
+                    f.data_point
+                ],
+                |r| {
+                    Ok(DpScore {
+                        city: r.get(0)?,
+                        year: r.get(1)?,
+                        data_point: r.get(2)?,
+                        value: r.get(3)?,
+                        used_value: r.get(4)?,
+                        achievement: r.get(5)?,
+                        points: r.get(6)?,
+                        score: r.get(7)?,
+                        rank: r.get::<_, Option<i64>>(8)?.map(|x| x as usize),
+                        flags: r.get(9)?,
+                    })
+                },
+            )
             .map_err(|e| self.err(e))?;
         rows.collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))
     }
 
     pub fn trends(&self, run: i64, city: Option<&str>) -> Result<Vec<Trend>> {
+        self.trends_where(
+            run,
+            &Filter {
+                city,
+                ..Filter::default()
+            },
+        )
+    }
+
+    /// Trends of a run, by city and/or data point.
+    pub fn trends_where(&self, run: i64, f: &Filter) -> Result<Vec<Trend>> {
         let mut stmt = self
             .conn
             .prepare(
                 "SELECT city, data_point, first_year, last_year, first_value, last_value, cagr, required_cagr, ratio, category, reason
-                 FROM trends WHERE run_id = ? AND (? IS NULL OR city = ?) ORDER BY city, data_point",
+                 FROM trends WHERE run_id = ? AND (? IS NULL OR city = ?) AND (? IS NULL OR data_point = ?) ORDER BY city, data_point",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![run, city, city], |r| {
-                let category: String = r.get(9)?;
-                Ok(Trend {
-                    city: r.get(0)?,
-                    data_point: r.get(1)?,
-                    first_year: r.get(2)?,
-                    last_year: r.get(3)?,
-                    first_value: r.get(4)?,
-                    last_value: r.get(5)?,
-                    cagr: r.get(6)?,
-                    required_cagr: r.get(7)?,
-                    ratio: r.get(8)?,
-                    category: crate::scoring::trends::category_static(&category),
-                    reason: r.get(10)?,
-                })
-            })
+            .query_map(
+                params![run, f.city, f.city, f.data_point, f.data_point],
+                |r| {
+                    let category: String = r.get(9)?;
+                    Ok(Trend {
+                        city: r.get(0)?,
+                        data_point: r.get(1)?,
+                        first_year: r.get(2)?,
+                        last_year: r.get(3)?,
+                        first_value: r.get(4)?,
+                        last_value: r.get(5)?,
+                        cagr: r.get(6)?,
+                        required_cagr: r.get(7)?,
+                        ratio: r.get(8)?,
+                        category: crate::scoring::trends::category_static(&category),
+                        reason: r.get(10)?,
+                    })
+                },
+            )
             .map_err(|e| self.err(e))?;
         rows.collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))

@@ -1,11 +1,13 @@
-//! What the TUI shows: a snapshot of one run and year, loaded by the worker thread through
-//! the store's methods (the TUI itself runs no SQL).
+//! What the TUI shows, loaded by the worker thread through the store's methods (the TUI runs
+//! no SQL). The snapshot holds only what the overview needs, for every city; the City, KPI and
+//! Compare views ask for their details when they open, so a 10 000-city world opens fast.
 
 use crate::app::Ctx;
+use crate::catalog::KpiType;
 use crate::error::Result;
 use crate::scoring::engine::{DpScore, Level, NodeScore};
 use crate::scoring::trends::Trend;
-use crate::store::{Access, CurrentValue, RevisionInfo, RunInfo};
+use crate::store::{Access, CurrentValue, Filter, RevisionInfo, RunInfo, StoredFinding};
 
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
@@ -15,19 +17,57 @@ pub struct Snapshot {
     pub run: Option<RunInfo>,
     pub years: Vec<i32>,
     pub year: i32,
-    /// every node of the year
+    /// overall, dimension and sub-dimension scores of the year, every city
     pub nodes: Vec<NodeScore>,
-    /// overall scores of every year, for sparklines
-    pub overall_years: Vec<NodeScore>,
-    /// dimension scores of every year
-    pub dimension_years: Vec<NodeScore>,
-    pub dps: Vec<DpScore>,
-    pub trends: Vec<Trend>,
-    /// current values of every year (status view)
-    pub values: Vec<CurrentValue>,
+    /// per city and year: (city, year, core, advanced, verified, not reported)
+    pub status: Vec<crate::store::StatusCount>,
     pub revisions: Vec<RevisionInfo>,
     /// findings stored with the latest submission revision
-    pub findings: Vec<crate::store::StoredFinding>,
+    pub findings: Vec<StoredFinding>,
+}
+
+/// The City view's data for one city.
+#[derive(Debug, Clone, Default)]
+pub struct CityData {
+    pub slug: String,
+    /// every node of the city in the year
+    pub nodes: Vec<NodeScore>,
+    pub dps: Vec<DpScore>,
+    /// median score of each data point across the cities of the year
+    pub medians: Vec<(String, f64)>,
+    /// overall and dimension scores of every year
+    pub history: Vec<NodeScore>,
+    pub values: Vec<CurrentValue>,
+}
+
+/// The KPI view's data for one data point.
+#[derive(Debug, Clone, Default)]
+pub struct KpiData {
+    pub id: String,
+    pub dps: Vec<DpScore>,
+    pub values: Vec<CurrentValue>,
+    pub trends: Vec<Trend>,
+}
+
+/// The Compare view's data for the marked cities.
+#[derive(Debug, Clone, Default)]
+pub struct CompareData {
+    pub cities: Vec<String>,
+    pub dps: Vec<DpScore>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DetailKey {
+    City(String),
+    Kpi(String),
+    Compare(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+pub enum Detail {
+    City(Box<CityData>),
+    Kpi(Box<KpiData>),
+    Compare(Box<CompareData>),
 }
 
 /// Load a snapshot: the given run (or the latest) and year (or the run's latest).
@@ -39,13 +79,19 @@ pub fn load(ctx: &Ctx, run: Option<i64>, year: Option<i32>) -> Result<Snapshot> 
         None => runs.last().cloned(),
     };
     let revisions = store.revisions()?;
-    let values = store.current_values()?;
+    let core: Vec<String> = ctx
+        .catalog
+        .data_points
+        .iter()
+        .filter(|d| d.kpi_type == KpiType::Core)
+        .map(|d| d.id.clone())
+        .collect();
     let mut snap = Snapshot {
         demo: revisions.iter().any(|r| r.kind == "demo"),
         db: ctx.db.display().to_string(),
         runs: runs.clone(),
         run: run.clone(),
-        values,
+        status: store.status_counts(&core)?,
         ..Snapshot::default()
     };
     if let Some(latest) = revisions.iter().rev().find(|r| r.kind == "submission") {
@@ -53,9 +99,8 @@ pub fn load(ctx: &Ctx, run: Option<i64>, year: Option<i32>) -> Result<Snapshot> 
     }
     snap.revisions = revisions;
     let Some(run) = run else { return Ok(snap) };
-    snap.overall_years = store.node_scores(run.run_id, Some(Level::Overall), None)?;
-    snap.dimension_years = store.node_scores(run.run_id, Some(Level::Dimension), None)?;
-    let mut years: Vec<i32> = snap.overall_years.iter().map(|n| n.year).collect();
+    let overall = store.node_scores(run.run_id, Some(Level::Overall), None)?;
+    let mut years: Vec<i32> = overall.iter().map(|n| n.year).collect();
     years.sort_unstable();
     years.dedup();
     let y = year
@@ -64,8 +109,104 @@ pub fn load(ctx: &Ctx, run: Option<i64>, year: Option<i32>) -> Result<Snapshot> 
         .unwrap_or(0);
     snap.year = y;
     snap.years = years;
-    snap.nodes = store.node_scores(run.run_id, None, Some(y))?;
-    snap.dps = store.dp_scores(run.run_id, None, Some(y))?;
-    snap.trends = store.trends(run.run_id, None)?;
+    for level in [Level::Overall, Level::Dimension, Level::Subdimension] {
+        snap.nodes
+            .extend(store.node_scores(run.run_id, Some(level), Some(y))?);
+    }
     Ok(snap)
+}
+
+/// Load the details one view needs, for the snapshot's run and year.
+pub fn load_detail(ctx: &Ctx, run: i64, year: i32, key: &DetailKey) -> Result<Detail> {
+    let store = ctx.open(Access::ReadOnly)?;
+    Ok(match key {
+        DetailKey::City(slug) => {
+            let city = Some(slug.as_str());
+            let mut history = store.node_scores_where(
+                run,
+                &Filter {
+                    level: Some(Level::Overall),
+                    city,
+                    ..Filter::default()
+                },
+            )?;
+            history.extend(store.node_scores_where(
+                run,
+                &Filter {
+                    level: Some(Level::Dimension),
+                    city,
+                    ..Filter::default()
+                },
+            )?);
+            Detail::City(Box::new(CityData {
+                slug: slug.clone(),
+                nodes: store.node_scores_where(
+                    run,
+                    &Filter {
+                        year: Some(year),
+                        city,
+                        ..Filter::default()
+                    },
+                )?,
+                dps: store.dp_scores_where(
+                    run,
+                    &Filter {
+                        year: Some(year),
+                        city,
+                        ..Filter::default()
+                    },
+                )?,
+                medians: store.dp_medians(run, year)?,
+                history,
+                values: store.current_values_where(&Filter {
+                    year: Some(year),
+                    city,
+                    ..Filter::default()
+                })?,
+            }))
+        }
+        DetailKey::Kpi(id) => {
+            let data_point = Some(id.as_str());
+            Detail::Kpi(Box::new(KpiData {
+                id: id.clone(),
+                dps: store.dp_scores_where(
+                    run,
+                    &Filter {
+                        year: Some(year),
+                        data_point,
+                        ..Filter::default()
+                    },
+                )?,
+                values: store.current_values_where(&Filter {
+                    year: Some(year),
+                    data_point,
+                    ..Filter::default()
+                })?,
+                trends: store.trends_where(
+                    run,
+                    &Filter {
+                        data_point,
+                        ..Filter::default()
+                    },
+                )?,
+            }))
+        }
+        DetailKey::Compare(cities) => {
+            let mut dps = Vec::new();
+            for c in cities {
+                dps.extend(store.dp_scores_where(
+                    run,
+                    &Filter {
+                        year: Some(year),
+                        city: Some(c),
+                        ..Filter::default()
+                    },
+                )?);
+            }
+            Detail::Compare(Box::new(CompareData {
+                cities: cities.clone(),
+                dps,
+            }))
+        }
+    })
 }

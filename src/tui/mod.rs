@@ -23,7 +23,20 @@ use state::{update, Action, App, Effect};
 use std::sync::mpsc;
 use std::time::Duration;
 
-type Loaded = (u64, std::result::Result<Box<data::Snapshot>, String>);
+/// What the UI asks the worker for.
+enum Request {
+    Snapshot {
+        id: u64,
+        run: Option<i64>,
+        year: Option<i32>,
+    },
+    Detail {
+        id: u64,
+        run: i64,
+        year: i32,
+        key: data::DetailKey,
+    },
+}
 
 /// Draw the state onto an in-memory terminal and return the screen as text (for tests and
 /// benchmarks).
@@ -61,20 +74,35 @@ pub fn run(ctx: &Ctx) -> Result<i32> {
     drop(ctx.open(Access::ReadOnly)?);
     let mut app = App::new(ctx.catalog.clone(), ctx.registry.clone());
     app.color = std::env::var_os("NO_COLOR").is_none();
-    let (req_tx, req_rx) = mpsc::channel::<(u64, Option<i64>, Option<i32>)>();
-    let (res_tx, res_rx) = mpsc::channel::<Loaded>();
+    let (req_tx, req_rx) = mpsc::channel::<Request>();
+    let (res_tx, res_rx) = mpsc::channel::<Action>();
     let worker_ctx = ctx.clone();
     std::thread::spawn(move || {
-        while let Ok(mut req) = req_rx.recv() {
-            // latest wins: skip requests that a newer one has replaced
-            while let Ok(newer) = req_rx.try_recv() {
-                req = newer;
+        while let Ok(first) = req_rx.recv() {
+            // latest wins, per kind: skip requests that a newer one of the same kind replaced
+            let (mut snap, mut detail) = (None, None);
+            for req in std::iter::once(first).chain(req_rx.try_iter()) {
+                match req {
+                    Request::Snapshot { .. } => snap = Some(req),
+                    Request::Detail { .. } => detail = Some(req),
+                }
             }
-            let r = data::load(&worker_ctx, req.1, req.2)
-                .map(Box::new)
-                .map_err(|e| e.to_string());
-            if res_tx.send((req.0, r)).is_err() {
-                break;
+            for req in snap.into_iter().chain(detail) {
+                let answer = match req {
+                    Request::Snapshot { id, run, year } => Action::Loaded(
+                        id,
+                        data::load(&worker_ctx, run, year)
+                            .map(Box::new)
+                            .map_err(|e| e.to_string()),
+                    ),
+                    Request::Detail { id, run, year, key } => Action::DetailLoaded(
+                        id,
+                        data::load_detail(&worker_ctx, run, year, &key).map_err(|e| e.to_string()),
+                    ),
+                };
+                if res_tx.send(answer).is_err() {
+                    return;
+                }
             }
         }
     });
@@ -91,7 +119,10 @@ pub fn run(ctx: &Ctx) -> Result<i32> {
             for e in effects.drain(..) {
                 match e {
                     Effect::Load { id, run, year } => {
-                        let _ = req_tx.send((id, run, year));
+                        let _ = req_tx.send(Request::Snapshot { id, run, year });
+                    }
+                    Effect::Detail { id, run, year, key } => {
+                        let _ = req_tx.send(Request::Detail { id, run, year, key });
                     }
                     Effect::Export { view } => export(&mut app, view),
                 }
@@ -102,8 +133,8 @@ pub fn run(ctx: &Ctx) -> Result<i32> {
             if app.quit {
                 return Ok(0);
             }
-            while let Ok((id, r)) = res_rx.try_recv() {
-                effects.extend(update(&mut app, Action::Loaded(id, r)));
+            while let Ok(answer) = res_rx.try_recv() {
+                effects.extend(update(&mut app, answer));
             }
             if !event::poll(Duration::from_millis(40))
                 .map_err(|e| Error::Usage(format!("terminal input: {e}")))?

@@ -192,13 +192,10 @@ pub struct City {
 pub fn city(app: &App) -> Option<City> {
     let s = app.snap.as_ref()?;
     let slug = app.focus_city()?;
+    // the city's details arrive from the worker; until then the view says it is loading
+    let d = app.city_data.as_ref().filter(|d| d.slug == slug)?;
     let tree = Tree::new(&app.catalog);
-    let mine: BTreeMap<&str, &NodeScore> = s
-        .nodes
-        .iter()
-        .filter(|n| n.city == slug)
-        .map(|n| (n.node.as_str(), n))
-        .collect();
+    let mine: BTreeMap<&str, &NodeScore> = d.nodes.iter().map(|n| (n.node.as_str(), n)).collect();
     let mut rows = Vec::new();
     fn walk(tree: &Tree, k: usize, depth: usize, out: &mut Vec<(usize, usize)>) {
         out.push((k, depth));
@@ -265,23 +262,23 @@ pub fn city(app: &App) -> Option<City> {
             )
         })
         .collect();
-    let rel: Vec<(f64, String, f64, f64)> = stats::relative_to_peers(
-        s.dps
-            .iter()
-            .filter_map(|d| d.score.map(|x| (d.city.as_str(), d.data_point.as_str(), x))),
-        &slug,
-        &|_| true,
-    )
-    .into_iter()
-    .map(|(diff, dp, me, med)| {
-        let name = app
-            .catalog
-            .get(dp)
-            .map(|d| format!("{} {}", d.label(), d.name))
-            .unwrap_or_default();
-        (diff, name, me, med)
-    })
-    .collect();
+    // against the network median of each data point (all cities of the year)
+    let medians: BTreeMap<&str, f64> = d.medians.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let mut rel: Vec<(f64, String, f64, f64)> = d
+        .dps
+        .iter()
+        .filter_map(|x| {
+            let score = x.score?;
+            let med = *medians.get(x.data_point.as_str())?;
+            let name = app
+                .catalog
+                .get(&x.data_point)
+                .map(|c| format!("{} {}", c.label(), c.name))
+                .unwrap_or_default();
+            Some((score - med, name, score, med))
+        })
+        .collect();
+    rel.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     // only data points actually above (or below) the median count as strengths (weaknesses)
     let strengths = rel
         .iter()
@@ -300,10 +297,10 @@ pub fn city(app: &App) -> Option<City> {
         .catalog
         .data_points
         .iter()
-        .filter(|d| {
-            !s.values.iter().any(|v| {
-                v.city == slug && v.year == s.year && v.data_point == d.id && v.value.is_some()
-            })
+        .filter(|dp| {
+            !d.values
+                .iter()
+                .any(|v| v.data_point == dp.id && v.value.is_some())
         })
         .map(|d| d.label())
         .collect();
@@ -312,21 +309,21 @@ pub fn city(app: &App) -> Option<City> {
         .nodes
         .iter()
         .filter(|n| n.level == Level::Dimension)
-        .map(|d| {
-            let mut h: Vec<(i32, f64)> = s
-                .dimension_years
+        .map(|dim| {
+            let mut h: Vec<(i32, f64)> = d
+                .history
                 .iter()
-                .filter(|n| n.city == slug && n.node == d.code)
+                .filter(|n| n.node == dim.code)
                 .filter_map(|n| n.score.map(|x| (n.year, x)))
                 .collect();
             h.sort_by_key(|x| x.0);
-            (d.name.clone(), h)
+            (dim.name.clone(), h)
         })
         .collect();
-    let mut history: Vec<(i32, f64)> = s
-        .overall_years
+    let mut history: Vec<(i32, f64)> = d
+        .history
         .iter()
-        .filter(|n| n.city == slug)
+        .filter(|n| n.node == "overall")
         .filter_map(|n| n.score.map(|x| (n.year, x)))
         .collect();
     history.sort_by_key(|h| h.0);
@@ -383,16 +380,21 @@ pub fn kpi(app: &App) -> Option<Kpi> {
         .clone()
         .unwrap_or_else(|| app.catalog.data_points[0].id.clone());
     let dp = app.catalog.get(&id)?;
+    let k = app.kpi_data.as_ref().filter(|k| k.id == id)?;
+    let _ = s;
+    let dps: BTreeMap<&str, &crate::scoring::engine::DpScore> =
+        k.dps.iter().map(|d| (d.city.as_str(), d)).collect();
+    let vals: BTreeMap<&str, &crate::store::CurrentValue> =
+        k.values.iter().map(|v| (v.city.as_str(), v)).collect();
+    let trends: BTreeMap<&str, &crate::scoring::trends::Trend> =
+        k.trends.iter().map(|t| (t.city.as_str(), t)).collect();
     let cities = peers(app);
     let mut rows: Vec<KpiRow> = cities
         .iter()
         .map(|c| {
-            let d = s.dps.iter().find(|d| &d.city == c && d.data_point == id);
-            let v = s
-                .values
-                .iter()
-                .find(|v| &v.city == c && v.year == s.year && v.data_point == id);
-            let t = s.trends.iter().find(|t| &t.city == c && t.data_point == id);
+            let d = dps.get(c.as_str()).copied();
+            let v = vals.get(c.as_str()).copied();
+            let t = trends.get(c.as_str()).copied();
             KpiRow {
                 city: c.clone(),
                 name: app
@@ -474,12 +476,18 @@ pub fn compare(app: &App) -> Compare {
             )
         })
         .collect();
-    let Some(s) = &app.snap else {
+    let keys: Vec<String> = cities.iter().map(|c| c.0.clone()).collect();
+    let Some(data) = app.compare_data.as_ref().filter(|d| d.cities == keys) else {
         return Compare {
             cities,
             rows: vec![],
         };
     };
+    let by: BTreeMap<(&str, &str), Option<f64>> = data
+        .dps
+        .iter()
+        .map(|d| ((d.city.as_str(), d.data_point.as_str()), d.score))
+        .collect();
     let rows = app
         .catalog
         .data_points
@@ -487,12 +495,7 @@ pub fn compare(app: &App) -> Compare {
         .map(|dp| {
             let v: Vec<Option<f64>> = cities
                 .iter()
-                .map(|(c, _)| {
-                    s.dps
-                        .iter()
-                        .find(|d| &d.city == c && d.data_point == dp.id)
-                        .and_then(|d| d.score)
-                })
+                .map(|(c, _)| by.get(&(c.as_str(), dp.id.as_str())).copied().flatten())
                 .collect();
             let best = v
                 .iter()
@@ -509,30 +512,21 @@ pub fn compare(app: &App) -> Compare {
 /// Per city and year: (name, year, core reported, advanced reported, verified, not reported).
 pub fn status(app: &App) -> Vec<(String, i32, usize, usize, usize, usize)> {
     let Some(s) = &app.snap else { return vec![] };
-    let mut by: BTreeMap<(String, i32), [usize; 4]> = BTreeMap::new();
-    for v in &s.values {
-        let Some(dp) = app.catalog.get(&v.data_point) else {
-            continue;
-        };
-        let e = by.entry((v.city.clone(), v.year)).or_default();
-        match (v.value.is_some(), dp.kpi_type) {
-            (false, _) => e[3] += 1,
-            (true, crate::catalog::KpiType::Core) => e[0] += 1,
-            (true, crate::catalog::KpiType::Advanced) => e[1] += 1,
-        }
-        if v.value.is_some() && v.verified == Some(true) {
-            e[2] += 1;
-        }
-    }
-    by.into_iter()
-        .map(|((c, y), e)| {
+    s.status
+        .iter()
+        .map(|(c, y, core, adv, ver, nr)| {
+            let name = app
+                .registry
+                .get(c)
+                .map(|x| x.name.clone())
+                .unwrap_or_else(|| c.clone());
             (
-                app.registry.get(&c).map(|x| x.name.clone()).unwrap_or(c),
-                y,
-                e[0],
-                e[1],
-                e[2],
-                e[3],
+                name,
+                *y,
+                *core as usize,
+                *adv as usize,
+                *ver as usize,
+                *nr as usize,
             )
         })
         .collect()

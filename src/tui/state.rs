@@ -1,7 +1,7 @@
 //! TUI state and its pure `update`: keys become semantic [`Action`]s, `update` changes the
 //! state and returns [`Effect`]s for the main loop (load data, export). No terminal here.
 
-use super::data::Snapshot;
+use super::data::{CityData, CompareData, Detail, DetailKey, KpiData, Snapshot};
 use super::model;
 use crate::catalog::Catalog;
 use crate::registry::Registry;
@@ -71,6 +71,7 @@ pub enum Action {
     Click(u16),
     Retry,
     Loaded(u64, Result<Box<Snapshot>, String>),
+    DetailLoaded(u64, Result<Detail, String>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +83,12 @@ pub enum Effect {
     },
     Export {
         view: View,
+    },
+    Detail {
+        id: u64,
+        run: i64,
+        year: i32,
+        key: DetailKey,
     },
 }
 
@@ -95,6 +102,11 @@ pub struct App {
     pub catalog: Catalog,
     pub registry: Registry,
     pub snap: Option<Snapshot>,
+    pub city_data: Option<CityData>,
+    pub kpi_data: Option<KpiData>,
+    pub compare_data: Option<CompareData>,
+    pub detail_request: u64,
+    pub detail_pending: Option<DetailKey>,
     pub loading: bool,
     pub error: Option<String>,
     pub message: Option<String>,
@@ -128,6 +140,11 @@ impl App {
             catalog,
             registry,
             snap: None,
+            city_data: None,
+            kpi_data: None,
+            compare_data: None,
+            detail_request: 0,
+            detail_pending: None,
             loading: false,
             error: None,
             message: None,
@@ -248,8 +265,55 @@ impl App {
     }
 }
 
-/// The whole behaviour of the TUI, without a terminal.
+/// The whole behaviour of the TUI, without a terminal: the action, then whatever details the
+/// view now on screen still needs.
 pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
+    let mut fx = apply(app, action);
+    fx.extend(want_detail(app));
+    fx
+}
+
+/// The detail the current view needs, if it is neither loaded nor on its way.
+fn want_detail(app: &mut App) -> Vec<Effect> {
+    let Some((run, year)) = app
+        .snap
+        .as_ref()
+        .and_then(|s| s.run.as_ref().map(|r| (r.run_id, s.year)))
+    else {
+        return vec![];
+    };
+    let key = match app.view {
+        View::City => app.focus_city().map(DetailKey::City),
+        View::Kpi => Some(DetailKey::Kpi(
+            app.kpi
+                .clone()
+                .unwrap_or_else(|| app.catalog.data_points[0].id.clone()),
+        )),
+        View::Compare if app.marked.len() >= 2 => {
+            Some(DetailKey::Compare(app.marked.iter().cloned().collect()))
+        }
+        _ => None,
+    };
+    let Some(key) = key else { return vec![] };
+    let loaded = match &key {
+        DetailKey::City(c) => app.city_data.as_ref().is_some_and(|d| &d.slug == c),
+        DetailKey::Kpi(k) => app.kpi_data.as_ref().is_some_and(|d| &d.id == k),
+        DetailKey::Compare(cs) => app.compare_data.as_ref().is_some_and(|d| &d.cities == cs),
+    };
+    if loaded || app.detail_pending.as_ref() == Some(&key) {
+        return vec![];
+    }
+    app.detail_request += 1;
+    app.detail_pending = Some(key.clone());
+    vec![Effect::Detail {
+        id: app.detail_request,
+        run,
+        year,
+        key,
+    }]
+}
+
+fn apply(app: &mut App, action: Action) -> Vec<Effect> {
     app.message = None;
     if let Some(search) = app.search.as_mut() {
         match action {
@@ -294,11 +358,16 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 }
                 return vec![];
             }
-            Action::Loaded(..) | Action::Resize(..) => {}
+            Action::Loaded(..) | Action::DetailLoaded(..) | Action::Resize(..) => {}
             _ => return vec![],
         }
     }
-    if app.help && !matches!(action, Action::Loaded(..) | Action::Resize(..)) {
+    if app.help
+        && !matches!(
+            action,
+            Action::Loaded(..) | Action::DetailLoaded(..) | Action::Resize(..)
+        )
+    {
         app.help = false;
         if matches!(action, Action::Help | Action::Back | Action::Quit) {
             return vec![];
@@ -447,6 +516,20 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.set_row(r);
         }
         Action::Retry => return app.reload(),
+        Action::DetailLoaded(id, result) => {
+            if id != app.detail_request {
+                return vec![];
+            }
+            app.detail_pending = None;
+            match result {
+                Ok(Detail::City(d)) => app.city_data = Some(*d),
+                Ok(Detail::Kpi(d)) => app.kpi_data = Some(*d),
+                Ok(Detail::Compare(d)) => app.compare_data = Some(*d),
+                Err(e) => app.error = Some(e),
+            }
+            let r = app.row();
+            app.set_row(r);
+        }
         Action::Loaded(id, result) => {
             if id != app.request {
                 return vec![]; // a newer request is on its way: latest wins
@@ -457,6 +540,11 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                     app.error = None;
                     app.year = Some(s.year);
                     app.snap = Some(*s);
+                    // details belong to the old run or year
+                    app.city_data = None;
+                    app.kpi_data = None;
+                    app.compare_data = None;
+                    app.detail_pending = None;
                     let r = app.row();
                     app.set_row(r);
                 }

@@ -264,11 +264,11 @@ fn marked_bar(
 
 fn city(f: &mut Frame, app: &App, area: Rect) {
     let Some(c) = model::city(app) else {
-        f.render_widget(
-            Paragraph::new("no city selected: pick one in Overview (Enter) or search with /")
-                .block(Block::bordered()),
-            area,
-        );
+        let msg = match app.focus_city() {
+            Some(c) => format!("loading {c}…"),
+            None => "no city selected: pick one in Overview (Enter) or search with /".into(),
+        };
+        f.render_widget(Paragraph::new(msg).block(Block::bordered()), area);
         return;
     };
     let left_w = area.width * 3 / 5;
@@ -389,7 +389,13 @@ fn city(f: &mut Frame, app: &App, area: Rect) {
 }
 
 fn kpi(f: &mut Frame, app: &App, area: Rect) {
-    let Some(k) = model::kpi(app) else { return };
+    let Some(k) = model::kpi(app) else {
+        f.render_widget(
+            Paragraph::new("loading the data point…").block(Block::bordered()),
+            area,
+        );
+        return;
+    };
     let [top, table] = Layout::vertical([
         Constraint::Length(4),
         Constraint::Length(area.height.saturating_sub(4)),

@@ -2,9 +2,45 @@
 //! each step of the main flows, and one end-to-end run of the real binary in tmux.
 
 use u4ssc::app::Ctx;
-use u4ssc::tui::data::{load, Snapshot};
+use u4ssc::tui::data::{load, load_detail, Snapshot};
 use u4ssc::tui::render_to_string;
 use u4ssc::tui::state::{update, Action, App, Effect, View};
+
+/// The context of the demo database in `home`.
+fn demo_ctx(home: &std::path::Path) -> Ctx {
+    let g = u4ssc::app::Global {
+        db: Some(home.join("demo.duckdb")),
+        catalog: None,
+        registry: None,
+        max_file_mb: 100,
+        max_rows: 2_000_000,
+        max_field_chars: 10_000,
+    };
+    let mut ctx = Ctx::new(&g).unwrap();
+    ctx.db_is_default = true;
+    ctx
+}
+
+/// Apply an action and answer every load it asks for at once, as the worker thread would.
+fn step(app: &mut App, ctx: &Ctx, action: Action) {
+    let mut fx = update(app, action);
+    while let Some(e) = fx.pop() {
+        let answer = match e {
+            Effect::Load { id, run, year } => Action::Loaded(
+                id,
+                load(ctx, run, year)
+                    .map(Box::new)
+                    .map_err(|e| e.to_string()),
+            ),
+            Effect::Detail { id, run, year, key } => Action::DetailLoaded(
+                id,
+                load_detail(ctx, run, year, &key).map_err(|e| e.to_string()),
+            ),
+            Effect::Export { .. } => continue,
+        };
+        fx.extend(update(app, answer));
+    }
+}
 
 /// An app holding the scored demo (loaded through the same worker function the TUI uses).
 fn demo_app(home: &std::path::Path) -> App {
@@ -30,9 +66,9 @@ fn demo_app(home: &std::path::Path) -> App {
     app
 }
 
-fn keys(app: &mut App, actions: Vec<Action>) {
+fn keys(app: &mut App, ctx: &Ctx, actions: Vec<Action>) {
     for a in actions {
-        update(app, a);
+        step(app, ctx, a);
     }
 }
 
@@ -93,7 +129,7 @@ fn main_flows_render_at_both_sizes() {
             ("10_help", vec![Action::Help]),
         ];
         for (name, actions) in steps {
-            keys(&mut app, actions);
+            keys(&mut app, &demo_ctx(home.path()), actions);
             let screen = render_to_string(&app, w, h);
             insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen);
         }
@@ -109,11 +145,30 @@ fn update_is_pure_navigation_with_a_view_stack() {
     update(&mut app, Action::Bottom);
     assert_eq!(app.row(), 16);
     update(&mut app, Action::Top);
-    update(&mut app, Action::Enter);
+    let fx = update(&mut app, Action::Enter);
     assert_eq!(app.view, View::City);
     assert_eq!(app.city.as_deref(), Some("alesund"));
+    // the City view asks for its details; until they come, Enter has nothing to open
+    assert!(
+        matches!(&fx[..], [Effect::Detail { key: u4ssc::tui::data::DetailKey::City(c), .. }] if c == "alesund"),
+        "{fx:?}"
+    );
     update(&mut app, Action::Enter);
+    assert_eq!(app.view, View::City);
+    let ctx = demo_ctx(home.path());
+    let Effect::Detail { id, run, year, key } = fx[0].clone() else {
+        unreachable!()
+    };
+    update(
+        &mut app,
+        Action::DetailLoaded(
+            id,
+            load_detail(&ctx, run, year, &key).map_err(|e| e.to_string()),
+        ),
+    );
+    step(&mut app, &ctx, Action::Enter);
     assert_eq!(app.view, View::Kpi);
+    assert!(app.kpi_data.is_some(), "the KPI view loaded its data point");
     update(&mut app, Action::Back);
     update(&mut app, Action::Back);
     assert_eq!(app.view, View::Overview);
