@@ -406,6 +406,19 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// The years a run scored.
+    pub fn run_years(&self, run: i64) -> Result<Vec<i32>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT year FROM node_scores WHERE run_id = ? AND level = 'overall' ORDER BY year")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![run], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))
+    }
+
     /// Median composite score of each data point across the cities of a year.
     pub fn dp_medians(&self, run: i64, year: i32) -> Result<Vec<(String, f64)>> {
         let mut stmt = self
@@ -832,35 +845,65 @@ impl Store {
 
     /// Node scores of a run, by any of level, year and city.
     pub fn node_scores_where(&self, run: i64, f: &Filter) -> Result<Vec<NodeScore>> {
+        let lv = f.level.map(|l| l.as_str().to_string());
+        self.node_scores_levels(run, lv.as_deref(), f)
+    }
+
+    /// Node scores of several levels in one scan (`levels` comma-separated, None for all).
+    pub fn node_scores_in(
+        &self,
+        run: i64,
+        levels: &[Level],
+        year: Option<i32>,
+    ) -> Result<Vec<NodeScore>> {
+        let list: Vec<&str> = levels.iter().map(|l| l.as_str()).collect();
+        self.node_scores_levels(
+            run,
+            Some(&list.join(",")),
+            &Filter {
+                year,
+                ..Filter::default()
+            },
+        )
+    }
+
+    fn node_scores_levels(
+        &self,
+        run: i64,
+        levels: Option<&str>,
+        f: &Filter,
+    ) -> Result<Vec<NodeScore>> {
         let mut stmt = self
             .conn
             .prepare(
                 "SELECT city, year, level, node, u4ssc_pct, band, scored_items, total_items, score, coverage, rank, rank_median, rank_p05, rank_p95
-                 FROM node_scores WHERE run_id = ? AND (? IS NULL OR level = ?) AND (? IS NULL OR year = ?) AND (? IS NULL OR city = ?)
+                 FROM node_scores WHERE run_id = ? AND (? IS NULL OR list_contains(string_split(?, ','), level)) AND (? IS NULL OR year = ?) AND (? IS NULL OR city = ?)
                  ORDER BY year, level, node, city",
             )
             .map_err(|e| self.err(e))?;
-        let lv = f.level.map(|l| l.as_str().to_string());
         let rows = stmt
-            .query_map(params![run, lv, lv, f.year, f.year, f.city, f.city], |r| {
-                let level: String = r.get(2)?;
-                Ok(NodeScore {
-                    city: r.get(0)?,
-                    year: r.get(1)?,
-                    level: Level::parse(&level).unwrap_or(Level::Overall),
-                    node: r.get(3)?,
-                    u4ssc_pct: r.get(4)?,
-                    band: r.get(5)?,
-                    scored_items: r.get::<_, i64>(6)? as usize,
-                    total_items: r.get::<_, i64>(7)? as usize,
-                    score: r.get(8)?,
-                    coverage: r.get(9)?,
-                    rank: r.get::<_, Option<i64>>(10)?.map(|x| x as usize),
-                    rank_median: r.get(11)?,
-                    rank_p05: r.get(12)?,
-                    rank_p95: r.get(13)?,
-                })
-            })
+            .query_map(
+                params![run, levels, levels, f.year, f.year, f.city, f.city],
+                |r| {
+                    let level: String = r.get(2)?;
+                    Ok(NodeScore {
+                        city: r.get(0)?,
+                        year: r.get(1)?,
+                        level: Level::parse(&level).unwrap_or(Level::Overall),
+                        node: r.get(3)?,
+                        u4ssc_pct: r.get(4)?,
+                        band: r.get(5)?,
+                        scored_items: r.get::<_, i64>(6)? as usize,
+                        total_items: r.get::<_, i64>(7)? as usize,
+                        score: r.get(8)?,
+                        coverage: r.get(9)?,
+                        rank: r.get::<_, Option<i64>>(10)?.map(|x| x as usize),
+                        rank_median: r.get(11)?,
+                        rank_p05: r.get(12)?,
+                        rank_p95: r.get(13)?,
+                    })
+                },
+            )
             .map_err(|e| self.err(e))?;
         rows.collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))

@@ -19,8 +19,6 @@ pub struct Snapshot {
     pub year: i32,
     /// overall, dimension and sub-dimension scores of the year, every city
     pub nodes: Vec<NodeScore>,
-    /// per city and year: (city, year, core, advanced, verified, not reported)
-    pub status: Vec<crate::store::StatusCount>,
     pub revisions: Vec<RevisionInfo>,
     /// findings stored with the latest submission revision
     pub findings: Vec<StoredFinding>,
@@ -61,6 +59,7 @@ pub enum DetailKey {
     City(String),
     Kpi(String),
     Compare(Vec<String>),
+    Status,
 }
 
 #[derive(Debug, Clone)]
@@ -68,6 +67,8 @@ pub enum Detail {
     City(Box<CityData>),
     Kpi(Box<KpiData>),
     Compare(Box<CompareData>),
+    /// per city and year: (city, year, core, advanced, verified, not reported)
+    Status(Vec<crate::store::StatusCount>),
 }
 
 /// Load a snapshot: the given run (or the latest) and year (or the run's latest).
@@ -79,19 +80,11 @@ pub fn load(ctx: &Ctx, run: Option<i64>, year: Option<i32>) -> Result<Snapshot> 
         None => runs.last().cloned(),
     };
     let revisions = store.revisions()?;
-    let core: Vec<String> = ctx
-        .catalog
-        .data_points
-        .iter()
-        .filter(|d| d.kpi_type == KpiType::Core)
-        .map(|d| d.id.clone())
-        .collect();
     let mut snap = Snapshot {
         demo: revisions.iter().any(|r| r.kind == "demo"),
         db: ctx.db.display().to_string(),
         runs: runs.clone(),
         run: run.clone(),
-        status: store.status_counts(&core)?,
         ..Snapshot::default()
     };
     if let Some(latest) = revisions.iter().rev().find(|r| r.kind == "submission") {
@@ -99,20 +92,18 @@ pub fn load(ctx: &Ctx, run: Option<i64>, year: Option<i32>) -> Result<Snapshot> 
     }
     snap.revisions = revisions;
     let Some(run) = run else { return Ok(snap) };
-    let overall = store.node_scores(run.run_id, Some(Level::Overall), None)?;
-    let mut years: Vec<i32> = overall.iter().map(|n| n.year).collect();
-    years.sort_unstable();
-    years.dedup();
+    let years = store.run_years(run.run_id)?;
     let y = year
         .filter(|y| years.contains(y))
         .or(years.last().copied())
         .unwrap_or(0);
     snap.year = y;
     snap.years = years;
-    for level in [Level::Overall, Level::Dimension, Level::Subdimension] {
-        snap.nodes
-            .extend(store.node_scores(run.run_id, Some(level), Some(y))?);
-    }
+    snap.nodes = store.node_scores_in(
+        run.run_id,
+        &[Level::Overall, Level::Dimension, Level::Subdimension],
+        Some(y),
+    )?;
     Ok(snap)
 }
 
@@ -190,6 +181,16 @@ pub fn load_detail(ctx: &Ctx, run: i64, year: i32, key: &DetailKey) -> Result<De
                     },
                 )?,
             }))
+        }
+        DetailKey::Status => {
+            let core: Vec<String> = ctx
+                .catalog
+                .data_points
+                .iter()
+                .filter(|d| d.kpi_type == KpiType::Core)
+                .map(|d| d.id.clone())
+                .collect();
+            Detail::Status(store.status_counts(&core)?)
         }
         DetailKey::Compare(cities) => {
             let mut dps = Vec::new();

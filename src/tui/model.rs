@@ -78,7 +78,27 @@ fn peers(app: &App) -> BTreeSet<String> {
     }
 }
 
-pub fn overview(app: &App) -> Overview {
+/// The overview, computed once for each snapshot, sort, peer filter and level (a 10 000-city
+/// world must not be re-sorted on every key press).
+pub fn overview(app: &App) -> std::rc::Rc<Overview> {
+    let key = super::state::OverviewKey {
+        request: app.request,
+        sort: app.sort,
+        subdimensions: app.subdimensions,
+        peers: app.peer_group(),
+        focus: app.focus_city(),
+    };
+    if let Some((k, o)) = app.overview_cache.borrow().as_ref() {
+        if *k == key {
+            return o.clone();
+        }
+    }
+    let o = std::rc::Rc::new(compute_overview(app));
+    *app.overview_cache.borrow_mut() = Some((key, o.clone()));
+    o
+}
+
+fn compute_overview(app: &App) -> Overview {
     let columns = overview_columns(app);
     let Some(s) = &app.snap else {
         return Overview {
@@ -511,9 +531,10 @@ pub fn compare(app: &App) -> Compare {
 
 /// Per city and year: (name, year, core reported, advanced reported, verified, not reported).
 pub fn status(app: &App) -> Vec<(String, i32, usize, usize, usize, usize)> {
-    let Some(s) = &app.snap else { return vec![] };
-    s.status
-        .iter()
+    let Some(st) = &app.status_data else {
+        return vec![];
+    };
+    st.iter()
         .map(|(c, y, core, adv, ver, nr)| {
             let name = app
                 .registry

@@ -98,6 +98,16 @@ pub struct SearchState {
     pub selected: usize,
 }
 
+/// What the overview's rows depend on besides the snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverviewKey {
+    pub request: u64,
+    pub sort: Option<(usize, bool)>,
+    pub subdimensions: bool,
+    pub peers: String,
+    pub focus: Option<String>,
+}
+
 pub struct App {
     pub catalog: Catalog,
     pub registry: Registry,
@@ -105,6 +115,10 @@ pub struct App {
     pub city_data: Option<CityData>,
     pub kpi_data: Option<KpiData>,
     pub compare_data: Option<CompareData>,
+    pub status_data: Option<Vec<crate::store::StatusCount>>,
+    /// the overview's rows, computed once per snapshot, sort, filter and level
+    pub overview_cache:
+        std::cell::RefCell<Option<(OverviewKey, std::rc::Rc<super::model::Overview>)>>,
     pub detail_request: u64,
     pub detail_pending: Option<DetailKey>,
     pub loading: bool,
@@ -143,6 +157,8 @@ impl App {
             city_data: None,
             kpi_data: None,
             compare_data: None,
+            status_data: None,
+            overview_cache: std::cell::RefCell::new(None),
             detail_request: 0,
             detail_pending: None,
             loading: false,
@@ -292,6 +308,7 @@ fn want_detail(app: &mut App) -> Vec<Effect> {
         View::Compare if app.marked.len() >= 2 => {
             Some(DetailKey::Compare(app.marked.iter().cloned().collect()))
         }
+        View::Submissions => Some(DetailKey::Status),
         _ => None,
     };
     let Some(key) = key else { return vec![] };
@@ -299,6 +316,7 @@ fn want_detail(app: &mut App) -> Vec<Effect> {
         DetailKey::City(c) => app.city_data.as_ref().is_some_and(|d| &d.slug == c),
         DetailKey::Kpi(k) => app.kpi_data.as_ref().is_some_and(|d| &d.id == k),
         DetailKey::Compare(cs) => app.compare_data.as_ref().is_some_and(|d| &d.cities == cs),
+        DetailKey::Status => app.status_data.is_some(),
     };
     if loaded || app.detail_pending.as_ref() == Some(&key) {
         return vec![];
@@ -525,6 +543,7 @@ fn apply(app: &mut App, action: Action) -> Vec<Effect> {
                 Ok(Detail::City(d)) => app.city_data = Some(*d),
                 Ok(Detail::Kpi(d)) => app.kpi_data = Some(*d),
                 Ok(Detail::Compare(d)) => app.compare_data = Some(*d),
+                Ok(Detail::Status(d)) => app.status_data = Some(d),
                 Err(e) => app.error = Some(e),
             }
             let r = app.row();
@@ -544,6 +563,7 @@ fn apply(app: &mut App, action: Action) -> Vec<Effect> {
                     app.city_data = None;
                     app.kpi_data = None;
                     app.compare_data = None;
+                    app.status_data = None;
                     app.detail_pending = None;
                     let r = app.row();
                     app.set_row(r);
