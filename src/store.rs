@@ -675,6 +675,26 @@ impl Store {
     }
 }
 
+fn node_score_row(r: &duckdb::Row) -> std::result::Result<NodeScore, duckdb::Error> {
+    let level: String = r.get(2)?;
+    Ok(NodeScore {
+        city: r.get(0)?,
+        year: r.get(1)?,
+        level: Level::parse(&level).unwrap_or(Level::Overall),
+        node: r.get(3)?,
+        u4ssc_pct: r.get(4)?,
+        band: r.get(5)?,
+        scored_items: r.get::<_, i64>(6)? as usize,
+        total_items: r.get::<_, i64>(7)? as usize,
+        score: r.get(8)?,
+        coverage: r.get(9)?,
+        rank: r.get::<_, Option<i64>>(10)?.map(|x| x as usize),
+        rank_median: r.get(11)?,
+        rank_p05: r.get(12)?,
+        rank_p95: r.get(13)?,
+    })
+}
+
 /// Which rows of a result table to read; `None` means any.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Filter<'a> {
@@ -849,22 +869,28 @@ impl Store {
         self.node_scores_levels(run, lv.as_deref(), f)
     }
 
-    /// Node scores of several levels in one scan (`levels` comma-separated, None for all).
-    pub fn node_scores_in(
-        &self,
-        run: i64,
-        levels: &[Level],
-        year: Option<i32>,
-    ) -> Result<Vec<NodeScore>> {
-        let list: Vec<&str> = levels.iter().map(|l| l.as_str()).collect();
-        self.node_scores_levels(
-            run,
-            Some(&list.join(",")),
-            &Filter {
-                year,
-                ..Filter::default()
-            },
-        )
+    /// Node scores of up to three levels of a year, in one scan.
+    pub fn node_scores_in(&self, run: i64, levels: &[Level], year: i32) -> Result<Vec<NodeScore>> {
+        let l = |i: usize| {
+            levels
+                .get(i)
+                .or(levels.first())
+                .map(|l| l.as_str())
+                .unwrap_or("overall")
+        };
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT city, year, level, node, u4ssc_pct, band, scored_items, total_items, score, coverage, rank, rank_median, rank_p05, rank_p95
+                 FROM node_scores WHERE run_id = ? AND year = ? AND level IN (?, ?, ?)
+                 ORDER BY level, node, city",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![run, year, l(0), l(1), l(2)], node_score_row)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))
     }
 
     fn node_scores_levels(
@@ -884,25 +910,7 @@ impl Store {
         let rows = stmt
             .query_map(
                 params![run, levels, levels, f.year, f.year, f.city, f.city],
-                |r| {
-                    let level: String = r.get(2)?;
-                    Ok(NodeScore {
-                        city: r.get(0)?,
-                        year: r.get(1)?,
-                        level: Level::parse(&level).unwrap_or(Level::Overall),
-                        node: r.get(3)?,
-                        u4ssc_pct: r.get(4)?,
-                        band: r.get(5)?,
-                        scored_items: r.get::<_, i64>(6)? as usize,
-                        total_items: r.get::<_, i64>(7)? as usize,
-                        score: r.get(8)?,
-                        coverage: r.get(9)?,
-                        rank: r.get::<_, Option<i64>>(10)?.map(|x| x as usize),
-                        rank_median: r.get(11)?,
-                        rank_p05: r.get(12)?,
-                        rank_p95: r.get(13)?,
-                    })
-                },
+                node_score_row,
             )
             .map_err(|e| self.err(e))?;
         rows.collect::<std::result::Result<Vec<_>, _>>()

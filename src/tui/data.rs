@@ -102,7 +102,7 @@ pub fn load(ctx: &Ctx, run: Option<i64>, year: Option<i32>) -> Result<Snapshot> 
     snap.nodes = store.node_scores_in(
         run.run_id,
         &[Level::Overall, Level::Dimension, Level::Subdimension],
-        Some(y),
+        y,
     )?;
     Ok(snap)
 }
