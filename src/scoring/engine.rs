@@ -750,6 +750,98 @@ mod tests {
     }
 
     #[test]
+    fn adding_a_constant_leaves_minmax_and_rank_based_scores_unchanged() {
+        let c = Catalog::embedded().unwrap();
+        let dp = c.get("ec-ict-ict-3c").unwrap();
+        let mut r = crate::demo::Rng::new(11);
+        for _ in 0..50 {
+            let col: Vec<Option<f64>> = (0..17)
+                .map(|i| {
+                    if i % 7 == 3 {
+                        None
+                    } else {
+                        Some(r.f64() * 1000.0)
+                    }
+                })
+                .collect();
+            let shifted: Vec<Option<f64>> = col.iter().map(|v| v.map(|x| x + 5000.0)).collect();
+            for norm in [
+                Normalisation::Minmax,
+                Normalisation::PercentileRank,
+                Normalisation::Zscore,
+            ] {
+                let a = normalise(dp, &col, norm).0;
+                let b = normalise(dp, &shifted, norm).0;
+                for (x, y) in a.iter().zip(&b) {
+                    assert!(
+                        match (x, y) {
+                            (Some(x), Some(y)) => (x - y).abs() < 1e-9,
+                            (None, None) => true,
+                            _ => false,
+                        },
+                        "{norm:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn geometric_aggregates_never_exceed_arithmetic_ones() {
+        let c = Catalog::embedded().unwrap();
+        let r = Registry::embedded().unwrap();
+        let m = RunMethod::parse(DEFAULT, "default").unwrap();
+        let cities = crate::demo::world_cities(&r, 17);
+        let mut vals = Vec::new();
+        crate::demo::generate::<()>(
+            &c,
+            &cities,
+            &crate::demo::DemoSpec {
+                years: 2024..=2024,
+                seed: 3,
+            },
+            |g| {
+                vals.push(CurrentValue {
+                    city: g.city.slug.clone(),
+                    year: g.year,
+                    data_point: g.data_point.id.clone(),
+                    value: g.value,
+                    verified: None,
+                    quality: None,
+                    source: None,
+                    revision_id: 1,
+                });
+                Ok(())
+            },
+        )
+        .unwrap();
+        let tree = Tree::new(&c);
+        let mats = matrices(&c, &r, &vals, &m);
+        let w = base_weights(&c, &tree, &m);
+        for norm in [Normalisation::Goalposts, Normalisation::Minmax] {
+            let a = composite(&c, &tree, &mats[0], norm, Aggregation::Arithmetic, &w, 0.0);
+            let g = composite(&c, &tree, &mats[0], norm, Aggregation::Geometric, &w, 0.0);
+            // compare on the same [1, 100] scale the geometric mean uses
+            for (k, node) in tree
+                .nodes
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| n.level == Level::Kpi)
+            {
+                for i in 0..mats[0].cities.len() {
+                    if let (Some(x), Some(y)) = (a.node[k][i], g.node[k][i]) {
+                        assert!(
+                            y <= norm.positive(x) + 1e-9,
+                            "{} {norm:?}: geometric {y} > arithmetic {x}",
+                            node.code
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn grade_puts_the_network_mean_at_3_5() {
         let c = Catalog::embedded().unwrap();
         let dp = c.get("ec-ict-ict-1c").unwrap();
