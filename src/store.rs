@@ -82,6 +82,8 @@ const MIGRATIONS: &[&str] = &[
         revision_id BIGINT NOT NULL, severity VARCHAR NOT NULL, rule VARCHAR NOT NULL,
         line BIGINT, col VARCHAR, message VARCHAR NOT NULL
     );",
+    // 5: the years a run scored, so that readers need not scan its scores for them
+    "ALTER TABLE runs ADD COLUMN years VARCHAR;",
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -408,6 +410,17 @@ impl Store {
 
     /// The years a run scored.
     pub fn run_years(&self, run: i64) -> Result<Vec<i32>> {
+        let stored: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT years FROM runs WHERE run_id = ?",
+                params![run],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        if let Some(list) = stored.filter(|l| !l.is_empty()) {
+            return Ok(list.split(',').filter_map(|y| y.parse().ok()).collect());
+        }
         let mut stmt = self
             .conn
             .prepare("SELECT DISTINCT year FROM node_scores WHERE run_id = ? AND level = 'overall' ORDER BY year")
@@ -751,9 +764,17 @@ impl Store {
                 r.get(0)
             })
             .map_err(e)?;
+        let mut years: Vec<i32> = nodes.iter().map(|n| n.year).collect();
+        years.sort_unstable();
+        years.dedup();
+        let years = years
+            .iter()
+            .map(|y| y.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
         tx.execute(
-            "INSERT INTO runs (run_id, method_name, method_hash, method_text, revisions, seed, draws, program_version, catalog_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            params![id, run.method_name, run.method_hash, run.method_text, run.revisions, run.seed as i64, run.draws as i64, env!("CARGO_PKG_VERSION"), run.catalog_version],
+            "INSERT INTO runs (run_id, method_name, method_hash, method_text, revisions, seed, draws, program_version, catalog_version, years) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            params![id, run.method_name, run.method_hash, run.method_text, run.revisions, run.seed as i64, run.draws as i64, env!("CARGO_PKG_VERSION"), run.catalog_version, years],
         )
         .map_err(e)?;
         {
@@ -882,8 +903,7 @@ impl Store {
             .conn
             .prepare(
                 "SELECT city, year, level, node, u4ssc_pct, band, scored_items, total_items, score, coverage, rank, rank_median, rank_p05, rank_p95
-                 FROM node_scores WHERE run_id = ? AND year = ? AND level IN (?, ?, ?)
-                 ORDER BY level, node, city",
+                 FROM node_scores WHERE run_id = ? AND year = ? AND level IN (?, ?, ?)",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt

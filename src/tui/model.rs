@@ -148,7 +148,9 @@ fn compute_overview(app: &App) -> Overview {
     }
     let ncol = columns.len();
     match app.sort {
-        None => rows.sort_by_key(|r| (r.rank.unwrap_or(usize::MAX), r.name.clone())),
+        None => rows.sort_by(|a, b| {
+            (a.rank.unwrap_or(usize::MAX), &a.name).cmp(&(b.rank.unwrap_or(usize::MAX), &b.name))
+        }),
         Some((col, desc)) => {
             let key = |r: &OverviewRow| -> f64 {
                 match col {

@@ -272,10 +272,13 @@ impl App {
     pub fn focus_city(&self) -> Option<String> {
         self.city.clone().or_else(|| {
             self.snap.as_ref().and_then(|s| {
+                // the first-ranked city; the first by slug when several share rank 1
                 s.nodes
                     .iter()
-                    .find(|n| n.node == "overall" && n.rank == Some(1))
-                    .map(|n| n.city.clone())
+                    .filter(|n| n.node == "overall" && n.rank == Some(1))
+                    .map(|n| &n.city)
+                    .min()
+                    .cloned()
             })
         })
     }
