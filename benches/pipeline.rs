@@ -107,7 +107,10 @@ fn world_scoring(cities: usize, years: i32) {
     println!("{:<48} {:>10.0}", "peak memory (MB)", peak_mb());
     // the TUI on this world: store the values and the run, then open it
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("world.duckdb");
+    // U4SSC_KEEP_WORLD=PATH keeps the world database, e.g. to profile `-- tui PATH` on it
+    let db = std::env::var("U4SSC_KEEP_WORLD")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| dir.path().join("world.duckdb"));
     let t = Instant::now();
     {
         let obs: Vec<u4ssc::submission::Observation> = values
@@ -226,6 +229,14 @@ fn tui_open(db: &std::path::Path, registry: &Registry) {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "tui") {
+        let path = std::path::PathBuf::from(args.get(i + 1).expect("tui PATH"));
+        let reg = Registry::embedded().expect("registry");
+        let mut reg2 = reg.clone();
+        reg2.cities = demo::world_cities(&reg, 10_000);
+        tui_open(&path, &reg2);
+        return;
+    }
     if args.iter().any(|a| a == "world") {
         let n = args.iter().find_map(|a| a.parse().ok()).unwrap_or(10_000);
         world_scoring(n, 10);

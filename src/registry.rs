@@ -74,6 +74,8 @@ struct RegistryFile {
 #[derive(Debug, Clone)]
 pub struct Registry {
     pub cities: Vec<City>,
+    /// slug -> position, built on first use (a world has 10 000 cities)
+    index: std::sync::OnceLock<std::collections::HashMap<String, usize>>,
 }
 
 /// How a city was named in a submission.
@@ -132,11 +134,29 @@ impl Registry {
                 }
             }
         }
-        Ok(Registry { cities: file.city })
+        Ok(Registry::from_cities(file.city))
+    }
+
+    pub fn from_cities(cities: Vec<City>) -> Registry {
+        Registry {
+            cities,
+            index: std::sync::OnceLock::new(),
+        }
     }
 
     pub fn get(&self, slug: &str) -> Option<&City> {
-        self.cities.iter().find(|c| c.slug == slug)
+        let index = self.index.get_or_init(|| {
+            self.cities
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.slug.clone(), i))
+                .collect()
+        });
+        // the index is checked against the list, which callers may have replaced since
+        match index.get(slug).and_then(|&i| self.cities.get(i)) {
+            Some(c) if c.slug == slug => Some(c),
+            _ => self.cities.iter().find(|c| c.slug == slug),
+        }
     }
 
     /// Resolve a city as written in a submission: slug, municipality number (current, or

@@ -19,6 +19,8 @@ pub struct Snapshot {
     pub year: i32,
     /// overall, dimension and sub-dimension scores of the year, every city
     pub nodes: Vec<NodeScore>,
+    /// the first-ranked city (the first by slug when several share rank 1)
+    pub top: Option<String>,
     pub revisions: Vec<RevisionInfo>,
     /// findings stored with the latest submission revision
     pub findings: Vec<StoredFinding>,
@@ -104,6 +106,13 @@ pub fn load(ctx: &Ctx, run: Option<i64>, year: Option<i32>) -> Result<Snapshot> 
         &[Level::Overall, Level::Dimension, Level::Subdimension],
         y,
     )?;
+    snap.top = snap
+        .nodes
+        .iter()
+        .filter(|n| n.node == "overall" && n.rank == Some(1))
+        .map(|n| &n.city)
+        .min()
+        .cloned();
     Ok(snap)
 }
 

@@ -270,17 +270,9 @@ impl App {
 
     /// The city the peer filter and the City view are about.
     pub fn focus_city(&self) -> Option<String> {
-        self.city.clone().or_else(|| {
-            self.snap.as_ref().and_then(|s| {
-                // the first-ranked city; the first by slug when several share rank 1
-                s.nodes
-                    .iter()
-                    .filter(|n| n.node == "overall" && n.rank == Some(1))
-                    .map(|n| &n.city)
-                    .min()
-                    .cloned()
-            })
-        })
+        self.city
+            .clone()
+            .or_else(|| self.snap.as_ref().and_then(|s| s.top.clone()))
     }
 }
 
