@@ -78,7 +78,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: "e",
-        help: "export this view as CSV and show the CLI command",
+        help: "export this view as CSV and JSON, and show the CLI command",
         footer: true,
     },
     Binding {

@@ -60,13 +60,15 @@ pub fn render_to_string(app: &App, width: u16, height: u16) -> String {
 
 fn export(app: &mut App, view: state::View) {
     let (csv, cmd) = model::view_csv(app, view);
+    let json = model::csv_to_json(&csv);
     let year = app.snap.as_ref().map(|s| s.year).unwrap_or(0);
-    let name = format!("u4ssc-{}-{year}.csv", view.title().to_lowercase());
-    let msg = match std::fs::write(&name, csv) {
-        Ok(()) => format!("wrote {name} · from the command line: {cmd}"),
-        Err(e) => format!("cannot write {name}: {e}"),
-    };
-    app.message = Some(msg);
+    let stem = format!("u4ssc-{}-{year}", view.title().to_lowercase());
+    let written = std::fs::write(format!("{stem}.csv"), csv)
+        .and_then(|_| std::fs::write(format!("{stem}.json"), json));
+    app.message = Some(match written {
+        Ok(()) => format!("wrote {stem}.csv and {stem}.json · from the command line: {cmd}"),
+        Err(e) => format!("cannot write {stem}.csv/.json: {e}"),
+    });
 }
 
 pub fn run(ctx: &Ctx) -> Result<i32> {

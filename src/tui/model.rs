@@ -600,6 +600,26 @@ pub fn search(app: &App, query: &str) -> Vec<Hit> {
     hits.into_iter().take(50).map(|h| h.1).collect()
 }
 
+/// A CSV table as a JSON array of objects, one per row (text values).
+pub fn csv_to_json(csv_text: &str) -> String {
+    let mut r = csv::Reader::from_reader(csv_text.as_bytes());
+    let head: Vec<String> = r
+        .headers()
+        .map(|h| h.iter().map(String::from).collect())
+        .unwrap_or_default();
+    let rows: Vec<serde_json::Map<String, serde_json::Value>> = r
+        .records()
+        .flatten()
+        .map(|rec| {
+            head.iter()
+                .zip(rec.iter())
+                .map(|(h, v)| (h.clone(), serde_json::Value::String(v.to_string())))
+                .collect()
+        })
+        .collect();
+    serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n"
+}
+
 /// The current view as a CSV table (for `e`).
 pub fn view_csv(app: &App, view: super::state::View) -> (String, String) {
     use super::state::View;

@@ -233,6 +233,23 @@ fn stale_answers_are_dropped_latest_wins() {
 }
 
 #[test]
+fn the_export_of_a_view_has_its_rows_and_the_equivalent_command() {
+    let home = tempfile::tempdir().unwrap();
+    let app = demo_app(home.path());
+    let (csv, cmd) = u4ssc::tui::model::view_csv(&app, View::Overview);
+    assert_eq!(csv.lines().count(), 18, "{csv}");
+    assert!(
+        csv.starts_with("rank,city,overall,EC,EN,SC,coverage"),
+        "{csv}"
+    );
+    assert_eq!(cmd, "u4ssc rank --level dimension --year 2024 --format csv");
+    let json: serde_json::Value =
+        serde_json::from_str(&u4ssc::tui::model::csv_to_json(&csv)).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 17);
+    assert_eq!(json[0]["city"], "alesund");
+}
+
+#[test]
 fn no_color_keeps_the_glyphs() {
     let home = tempfile::tempdir().unwrap();
     let app = demo_app(home.path());
