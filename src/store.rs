@@ -390,18 +390,7 @@ impl Store {
         let rows = stmt
             .query_map(
                 params![f.city, f.city, f.year, f.year, f.data_point, f.data_point],
-                |r| {
-                    Ok(CurrentValue {
-                        city: r.get(0)?,
-                        year: r.get(1)?,
-                        data_point: r.get(2)?,
-                        value: r.get(3)?,
-                        verified: r.get(4)?,
-                        quality: r.get(5)?,
-                        source: r.get(6)?,
-                        revision_id: r.get(7)?,
-                    })
-                },
+                current_value_row,
             )
             .map_err(|e| self.err(e))?;
         rows.collect::<std::result::Result<Vec<_>, _>>()
@@ -496,18 +485,7 @@ impl Store {
 
     fn values_query(&self, sql: &str, arg: Option<i64>) -> Result<Vec<CurrentValue>> {
         let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
-        let map = |r: &duckdb::Row| {
-            Ok(CurrentValue {
-                city: r.get(0)?,
-                year: r.get(1)?,
-                data_point: r.get(2)?,
-                value: r.get(3)?,
-                verified: r.get(4)?,
-                quality: r.get(5)?,
-                source: r.get(6)?,
-                revision_id: r.get(7)?,
-            })
-        };
+        let map = current_value_row;
         let rows = match arg {
             Some(a) => stmt.query_map(params![a], map),
             None => stmt.query_map([], map),
@@ -686,6 +664,19 @@ impl Store {
         }
         Ok(h)
     }
+}
+
+fn current_value_row(r: &duckdb::Row) -> std::result::Result<CurrentValue, duckdb::Error> {
+    Ok(CurrentValue {
+        city: r.get(0)?,
+        year: r.get(1)?,
+        data_point: r.get(2)?,
+        value: r.get(3)?,
+        verified: r.get(4)?,
+        quality: r.get(5)?,
+        source: r.get(6)?,
+        revision_id: r.get(7)?,
+    })
 }
 
 fn node_score_row(r: &duckdb::Row) -> std::result::Result<NodeScore, duckdb::Error> {

@@ -44,17 +44,7 @@ fn step(app: &mut App, ctx: &Ctx, action: Action) {
 
 /// An app holding the scored demo (loaded through the same worker function the TUI uses).
 fn demo_app(home: &std::path::Path) -> App {
-    let g = u4ssc::app::Global {
-        db: Some(home.join("demo.duckdb")),
-        catalog: None,
-        registry: None,
-        max_file_mb: 100,
-        max_rows: 2_000_000,
-        max_field_chars: 10_000,
-    };
-    let mut ctx = Ctx::new(&g).unwrap();
-    // the demo as on first use of the default database
-    ctx.db_is_default = true;
+    let ctx = demo_ctx(home);
     let snap: Snapshot = load(&ctx, None, None).unwrap();
     let mut app = App::new(ctx.catalog.clone(), ctx.registry.clone());
     app.color = false;
