@@ -43,6 +43,9 @@ pub struct ExportArgs {
     /// Scoring run [default: the latest]
     #[arg(long)]
     pub run: Option<i64>,
+    /// Add a sheet per city to the workbook (its aggregate scores, all years)
+    #[arg(long)]
+    pub xlsx_city_sheets: bool,
 }
 
 /// Writes files under one directory; names never come from user text.
@@ -129,6 +132,7 @@ fn xlsx_bytes(
     tables: &[DataTable],
     demo: bool,
     run: &crate::store::RunInfo,
+    city_sheets: bool,
 ) -> Result<Vec<u8>> {
     use rust_xlsxwriter::{Color, Format, FormatBorder, Workbook};
     let err =
@@ -242,6 +246,55 @@ fn xlsx_bytes(
                 .map_err(err)?;
         }
     }
+    // optionally, one sheet per city: its rows of the aggregate scores
+    if let (true, Some(t)) = (
+        city_sheets,
+        tables.iter().find(|t| t.name == "aggregate_scores"),
+    ) {
+        let mut slugs: Vec<&str> = t
+            .rows
+            .iter()
+            .filter_map(|r| match &r[0] {
+                Cell::Text(s) => Some(s.as_str()),
+                _ => None,
+            })
+            .collect();
+        slugs.sort_unstable();
+        slugs.dedup();
+        for slug in slugs {
+            // sheet names come from slugs (safe characters), cut to Excel's 31
+            let name: String = slug.chars().take(31).collect();
+            let ws = wb.add_worksheet().set_name(&name).map_err(err)?;
+            for (j, c) in t.columns.iter().enumerate() {
+                ws.write_string_with_format(0, j as u16, c.name, &head)
+                    .map_err(err)?;
+            }
+            let mine = t
+                .rows
+                .iter()
+                .filter(|row| row[0] == Cell::Text(slug.to_string()));
+            for (r, row) in (1u32..).zip(mine) {
+                for (j, cell) in row.iter().enumerate() {
+                    let c = j as u16;
+                    match cell {
+                        Cell::Text(s) => ws
+                            .write_string(r, c, neutralise(s))
+                            .map(|_| ())
+                            .map_err(err)?,
+                        Cell::Num(x) => ws
+                            .write_number_with_format(r, c, *x, &num)
+                            .map(|_| ())
+                            .map_err(err)?,
+                        Cell::Int(x) => {
+                            ws.write_number(r, c, *x as f64).map(|_| ()).map_err(err)?
+                        }
+                        Cell::Null => {}
+                    }
+                }
+            }
+            ws.set_freeze_panes(1, 0).map_err(err)?;
+        }
+    }
     // Cities
     {
         let ws = wb.add_worksheet().set_name("Cities").map_err(err)?;
@@ -330,11 +383,12 @@ pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
     };
     // the workbook is the slowest file: build it on the other core meanwhile
     let want_xlsx = formats.contains(&ExportFormat::Xlsx);
+    let city_sheets = a.xlsx_city_sheets;
     let run_ref = &run;
     let tables_ref = &tables;
     std::thread::scope(|scope| -> Result<()> {
-        let xlsx =
-            want_xlsx.then(|| scope.spawn(move || xlsx_bytes(ctx, tables_ref, demo, run_ref)));
+        let xlsx = want_xlsx
+            .then(|| scope.spawn(move || xlsx_bytes(ctx, tables_ref, demo, run_ref, city_sheets)));
         for f in &formats {
             match f {
                 ExportFormat::Csv => {

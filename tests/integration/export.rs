@@ -146,6 +146,38 @@ fn xlsx_reads_back_with_its_sheets_and_values() {
 }
 
 #[test]
+fn xlsx_can_have_a_sheet_per_city() {
+    use calamine::{open_workbook, Reader, Xlsx};
+    let home = demo_home();
+    let out = home.path().join("xc");
+    assert_eq!(
+        export(
+            home.path(),
+            &out,
+            &[
+                "--format",
+                "xlsx",
+                "--city",
+                "bodo",
+                "narvik",
+                "--xlsx-city-sheets"
+            ]
+        )
+        .code,
+        0
+    );
+    let mut wb: Xlsx<_> = open_workbook(out.join("u4ssc.xlsx")).unwrap();
+    let names = wb.sheet_names();
+    assert!(
+        names.contains(&"bodo".to_string()) && names.contains(&"narvik".to_string()),
+        "{names:?}"
+    );
+    let bodo = wb.worksheet_range("bodo").unwrap();
+    assert!(bodo.rows().skip(1).all(|r| r[0] == "bodo"));
+    assert!(bodo.height() > 100);
+}
+
+#[test]
 fn parquet_reads_back_with_duckdb() {
     let home = demo_home();
     let out = home.path().join("p");
