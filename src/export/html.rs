@@ -432,12 +432,18 @@ pub fn city_profile(
     h.push_str(&wheel(&tree, &mine));
     h.push_str(&legend());
     h.push_str("<table><tr><th>level</th><th>node</th><th>U4SSC %</th><th>band</th><th>scored</th><th>score</th><th>network avg</th></tr>");
-    for n in tree.nodes.iter().filter(|n| {
-        matches!(
-            n.level,
-            Level::Dimension | Level::Subdimension | Level::Category
-        )
-    }) {
+    // top-down: each dimension, its sub-dimensions, their categories
+    let mut order: Vec<&crate::scoring::engine::TNode> = Vec::new();
+    for d in tree.nodes.iter().filter(|n| n.level == Level::Dimension) {
+        order.push(d);
+        let mut subs = Vec::new();
+        collect(&tree, d, Level::Subdimension, &mut subs);
+        for sd in subs {
+            order.push(sd);
+            collect(&tree, sd, Level::Category, &mut order);
+        }
+    }
+    for n in order {
         let m = mine.get(n.code.as_str());
         let _ = write!(h, "<tr><td>{}</td><td>{} {}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}/{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             n.level.as_str(), esc(&n.code), esc(&n.name), f1(m.and_then(|m| m.u4ssc_pct)),
