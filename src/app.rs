@@ -578,11 +578,7 @@ pub fn status(ctx: &Ctx, format: OutputFormat, out: &mut dyn Write) -> Result<i3
         "missing",
     ]);
     for ((city, year), c) in &by {
-        let name = ctx
-            .registry
-            .get(city)
-            .map(|c| c.name.clone())
-            .unwrap_or_else(|| city.clone());
+        let name = ctx.registry.name_of(city);
         let missing = core_total + adv_total - c.core - c.adv;
         t.push(vec![
             name,

@@ -159,6 +159,13 @@ impl Registry {
         }
     }
 
+    /// The display name of a city, or the slug itself when the registry does not know it.
+    pub fn name_of(&self, slug: &str) -> String {
+        self.get(slug)
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| slug.to_string())
+    }
+
     /// Resolve a city as written in a submission: slug, municipality number (current, or
     /// former in the given year) or name, all case-insensitive.
     pub fn resolve(&self, text: &str, year: Option<i32>) -> Option<(&City, Match)> {

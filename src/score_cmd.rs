@@ -260,10 +260,7 @@ fn node_name(ctx: &Ctx, tree: &Tree, code: &str) -> String {
 }
 
 fn city_name(ctx: &Ctx, slug: &str) -> String {
-    ctx.registry
-        .get(slug)
-        .map(|c| c.name.clone())
-        .unwrap_or_else(|| slug.to_string())
+    ctx.registry.name_of(slug)
 }
 
 fn rank_table(ctx: &Ctx, rows: &[&NodeScore], level: Level, intervals: bool) -> TextTable {

@@ -196,9 +196,7 @@ pub fn city_profile(
 ) -> Result<String> {
     let tree = Tree::new(&ctx.catalog);
     let city = ctx.registry.get(slug);
-    let name = city
-        .map(|c| c.name.clone())
-        .unwrap_or_else(|| slug.to_string());
+    let name = ctx.registry.name_of(slug);
     let nodes = &data.nodes;
     let mine: BTreeMap<&str, &NodeScore> = nodes
         .iter()
@@ -630,12 +628,7 @@ pub fn dashboard(
         })
         .collect();
     gap.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    let name = |s: &str| {
-        ctx.registry
-            .get(s)
-            .map(|c| c.name.clone())
-            .unwrap_or_else(|| s.to_string())
-    };
+    let name = |s: &str| ctx.registry.name_of(s);
     if md {
         let mut s = format!("# Network dashboard {year}\n\n");
         if demo {

@@ -46,11 +46,7 @@ pub fn peer_label(app: &App) -> String {
         return "all cities".into();
     }
     let city = app.focus_city().unwrap_or_default();
-    let name = app
-        .registry
-        .get(&city)
-        .map(|c| c.name.clone())
-        .unwrap_or(city);
+    let name = app.registry.name_of(&city);
     format!("{g} of {name}")
 }
 
@@ -119,11 +115,7 @@ fn compute_overview(app: &App) -> Overview {
             let o = by.get(&(c.as_str(), "overall"));
             OverviewRow {
                 city: c.clone(),
-                name: app
-                    .registry
-                    .get(c)
-                    .map(|x| x.name.clone())
-                    .unwrap_or_else(|| c.clone()),
+                name: app.registry.name_of(c),
                 rank: o.and_then(|o| o.rank),
                 interval: o.and_then(|o| o.rank_p05.zip(o.rank_p95)),
                 cells: columns
@@ -350,11 +342,7 @@ pub fn city(app: &App) -> Option<City> {
         .collect();
     history.sort_by_key(|h| h.0);
     Some(City {
-        name: app
-            .registry
-            .get(&slug)
-            .map(|c| c.name.clone())
-            .unwrap_or_else(|| slug.clone()),
+        name: app.registry.name_of(&slug),
         slug,
         rows,
         groups,
@@ -419,11 +407,7 @@ pub fn kpi(app: &App) -> Option<Kpi> {
             let t = trends.get(c.as_str()).copied();
             KpiRow {
                 city: c.clone(),
-                name: app
-                    .registry
-                    .get(c)
-                    .map(|x| x.name.clone())
-                    .unwrap_or_else(|| c.clone()),
+                name: app.registry.name_of(c),
                 value: d.and_then(|d| d.value),
                 score: d.and_then(|d| d.score),
                 band: d.and_then(|d| d.points),
@@ -488,15 +472,7 @@ pub fn compare(app: &App) -> Compare {
     let cities: Vec<(String, String)> = app
         .marked
         .iter()
-        .map(|c| {
-            (
-                c.clone(),
-                app.registry
-                    .get(c)
-                    .map(|x| x.name.clone())
-                    .unwrap_or_else(|| c.clone()),
-            )
-        })
+        .map(|c| (c.clone(), app.registry.name_of(c)))
         .collect();
     let keys: Vec<String> = cities.iter().map(|c| c.0.clone()).collect();
     let Some(data) = app.compare_data.as_ref().filter(|d| d.cities == keys) else {
@@ -538,11 +514,7 @@ pub fn status(app: &App) -> Vec<(String, i32, usize, usize, usize, usize)> {
     };
     st.iter()
         .map(|(c, y, core, adv, ver, nr)| {
-            let name = app
-                .registry
-                .get(c)
-                .map(|x| x.name.clone())
-                .unwrap_or_else(|| c.clone());
+            let name = app.registry.name_of(c);
             (
                 name,
                 *y,
