@@ -450,9 +450,11 @@ pub fn import(ctx: &Ctx, a: &ImportArgs, out: &mut dyn Write) -> Result<i32> {
     let mut store = ctx.open(Access::ReadWrite)?;
     let mut code = 0;
     for file in &a.files {
+        // one read of the current values serves both the jump check and the diff below
+        let current_values = store.current_values()?;
         let opts = Options {
             jump_factor: a.jump_factor,
-            history: store.history()?,
+            history: crate::store::history_of(&current_values),
             ..Options::default()
         };
         let (ok, findings) = check_one(ctx, file, &opts);
@@ -482,8 +484,7 @@ pub fn import(ctx: &Ctx, a: &ImportArgs, out: &mut dyn Write) -> Result<i32> {
             )?;
             continue;
         }
-        let current: HashMap<(String, i32, String), Option<f64>> = store
-            .current_values()?
+        let current: HashMap<(String, i32, String), Option<f64>> = current_values
             .into_iter()
             .map(|v| ((v.city, v.year, v.data_point), v.value))
             .collect();

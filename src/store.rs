@@ -654,16 +654,21 @@ impl Store {
 
     /// Reported values by city and data point, for the year-to-year jump check.
     pub fn history(&self) -> Result<History> {
-        let mut h = History::new();
-        for v in self.current_values()? {
-            if let Some(x) = v.value {
-                h.entry((v.city, v.data_point))
-                    .or_default()
-                    .push((v.year, x));
-            }
-        }
-        Ok(h)
+        Ok(history_of(&self.current_values()?))
     }
+}
+
+/// Reported values by city and data point, from a list of current values.
+pub fn history_of(values: &[CurrentValue]) -> History {
+    let mut h = History::new();
+    for v in values {
+        if let Some(x) = v.value {
+            h.entry((v.city.clone(), v.data_point.clone()))
+                .or_default()
+                .push((v.year, x));
+        }
+    }
+    h
 }
 
 fn current_value_row(r: &duckdb::Row) -> std::result::Result<CurrentValue, duckdb::Error> {
