@@ -171,7 +171,7 @@ impl Registry {
     pub fn resolve(&self, text: &str, year: Option<i32>) -> Option<(&City, Match)> {
         let t = text.trim();
         let lower = t.to_lowercase();
-        if let Some(c) = self.cities.iter().find(|c| c.slug == lower) {
+        if let Some(c) = self.get(&lower) {
             return Some((c, Match::Slug));
         }
         if (4..=6).contains(&t.len()) && t.chars().all(|c| c.is_ascii_digit()) {

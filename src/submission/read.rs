@@ -190,7 +190,7 @@ fn decode<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, Vec<Finding>> {
 }
 
 /// Which delimiter the header line uses: comma, semicolon (Norwegian Excel) or tab.
-fn sniff_delimiter(header_line: &str) -> Option<u8> {
+pub(crate) fn sniff_delimiter(header_line: &str) -> Option<u8> {
     let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
     let mut quoted = false;
     for c in header_line.bytes() {

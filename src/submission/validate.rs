@@ -135,7 +135,7 @@ fn normalise_unit(u: &str) -> String {
         .join(" ")
 }
 
-fn unit_matches(given: &str, dp: &DataPoint) -> bool {
+pub fn unit_matches(given: &str, dp: &DataPoint) -> bool {
     let g = normalise_unit(given);
     if g == normalise_unit(&dp.unit) {
         return true;
@@ -151,7 +151,7 @@ fn unit_matches(given: &str, dp: &DataPoint) -> bool {
 }
 
 /// Text that a spreadsheet would run as a formula when the file is opened.
-fn looks_like_formula(s: &str) -> bool {
+pub fn looks_like_formula(s: &str) -> bool {
     let t = s.trim_start();
     match t.chars().next() {
         Some('=') | Some('@') => true,
@@ -172,10 +172,93 @@ fn close(a: f64, b: f64) -> bool {
 
 /// Validate a table. Returns every finding; observations are only meaningful when there
 /// are no errors.
-pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Options) -> Checked {
-    let mut out = Checked::default();
+/// A quality cell (trimmed, not empty) as one of the six levels: by number 1-6 or by name.
+pub fn quality_level(text: &str) -> Option<&'static str> {
+    match text.parse::<usize>() {
+        Ok(n) => (1..=6).contains(&n).then(|| QUALITY_LEVELS[n - 1]),
+        Err(_) => {
+            let q = text.to_lowercase();
+            QUALITY_LEVELS.iter().find(|l| **l == q).copied()
+        }
+    }
+}
+
+/// A `verified` cell (trimmed, not empty): yes/no in English or Norwegian, or 1/0.
+pub fn verified(text: &str) -> Option<bool> {
+    yes_no(&text.to_lowercase()).or(match text {
+        "1" => Some(true),
+        "0" => Some(false),
+        _ => None,
+    })
+}
+
+/// The warning for a city named by its number from before the 2024 municipal reform.
+pub fn former_number_message(text: &str, c: &crate::registry::City) -> String {
+    format!(
+        "{} is {}'s municipality number before the reform; {} is used from 2024",
+        shown(text),
+        c.name,
+        c.municipality_number
+    )
+}
+
+/// The warning for a possible but unlikely value.
+pub fn implausible_message(v: f64, dp: &DataPoint) -> String {
+    let [lo, hi] = dp.plausible;
+    format!(
+        "{v} is outside the plausible range {lo}-{hi} {} for {}; check it",
+        dp.unit,
+        dp.label()
+    )
+}
+
+/// The warning for a value that moved by more than `factor` times from the latest earlier
+/// year `py` (value `pv`), or None when the move is ordinary.
+pub fn jump_message(v: f64, py: i32, pv: f64, dp: &DataPoint, factor: f64) -> Option<String> {
+    if pv == 0.0 || v == 0.0 || pv.signum() != v.signum() {
+        return None;
+    }
+    let ratio = (v / pv).abs();
+    (ratio > factor || ratio < 1.0 / factor).then(|| format!(
+        "{v} is {ratio:.1}× the {py} value {pv} for {}; a change by more than {factor}× is unusual, check the unit and the decimal separator",
+        dp.label()))
+}
+
+/// The warning for a city and year that lack rows for core data points.
+pub fn missing_core_finding(
+    catalog: &Catalog,
+    file: &str,
+    city: &str,
+    year: i32,
+    present: impl Fn(&str) -> bool,
+) -> Option<Finding> {
+    let missing: Vec<String> = catalog
+        .data_points
+        .iter()
+        .filter(|d| d.kpi_type == KpiType::Core && !present(&d.id))
+        .map(|d| d.label())
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    let shown_list: Vec<&str> = missing.iter().take(8).map(String::as_str).collect();
+    Some(Finding::warning(
+        "missing_core_kpi",
+        file,
+        format!(
+            "{city} {year}: {} core data point(s) have no row (write NR if not reported): {}{}",
+            missing.len(),
+            shown_list.join(", "),
+            if missing.len() > 8 { ", …" } else { "" }
+        ),
+    ))
+}
+
+/// The known columns of a header by name, and what is wrong with it (unknown, doubled or
+/// missing columns, all located on line 1).
+pub fn header_columns(t: &Table) -> (HashMap<&'static str, usize>, Vec<Finding>) {
     let file = t.file.as_str();
-    // ---- header
+    let mut findings = Vec::new();
     let mut col: HashMap<&'static str, usize> = HashMap::new();
     for (i, h) in t.header.iter().enumerate() {
         let n = normalise_header(h);
@@ -183,7 +266,7 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
         match known {
             Some(k) => {
                 if col.insert(k, i).is_some() {
-                    out.findings.push(
+                    findings.push(
                         Finding::error(
                             "duplicate_column",
                             file,
@@ -193,7 +276,7 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
                     );
                 }
             }
-            None => out.findings.push(
+            None => findings.push(
                 Finding::error(
                     "unknown_column",
                     file,
@@ -210,7 +293,7 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
     }
     for r in REQUIRED {
         if !col.contains_key(r) {
-            out.findings.push(
+            findings.push(
                 Finding::error(
                     "missing_column",
                     file,
@@ -223,6 +306,14 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
             );
         }
     }
+    (col, findings)
+}
+
+pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Options) -> Checked {
+    let mut out = Checked::default();
+    let file = t.file.as_str();
+    let (col, header_findings) = header_columns(t);
+    out.findings = header_findings;
     if t.rows.is_empty() {
         out.findings.push(Finding::error(
             "no_rows",
@@ -312,8 +403,13 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
         let city = match resolved {
             Some((c, m)) => {
                 if m == Match::FormerNumber {
-                    push(&mut out.findings, Severity::Warning, "former_municipality_number", "city", format!(
-                        "{} is {}'s municipality number before the reform; {} is used from 2024", shown(&city_text), c.name, c.municipality_number));
+                    push(
+                        &mut out.findings,
+                        Severity::Warning,
+                        "former_municipality_number",
+                        "city",
+                        former_number_message(&city_text, c),
+                    );
                 }
                 Some(c.slug.clone())
             }
@@ -508,11 +604,7 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
                     Severity::Warning,
                     "implausible_value",
                     "value",
-                    format!(
-                        "{v} is outside the plausible range {lo}-{hi} {} for {}; check it",
-                        dp.unit,
-                        dp.label()
-                    ),
+                    implausible_message(v, dp),
                 );
             }
         }
@@ -520,51 +612,34 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
         let quality_text = get(row, "quality");
         let quality = if quality_text.is_empty() {
             None
-        } else if let Ok(n) = quality_text.parse::<usize>() {
-            if (1..=6).contains(&n) {
-                Some(QUALITY_LEVELS[n - 1].to_string())
-            } else {
-                push(
-                    &mut out.findings,
-                    Severity::Error,
-                    "unknown_quality",
-                    "quality",
-                    format!(
-                        "quality level {n} does not exist; use 1-6 or one of: {}",
-                        QUALITY_LEVELS.join("; ")
-                    ),
-                );
-                None
-            }
+        } else if let Some(level) = quality_level(&quality_text) {
+            Some(level.to_string())
         } else {
-            let q = quality_text.to_lowercase();
-            match QUALITY_LEVELS.iter().find(|l| **l == q) {
-                Some(l) => Some(l.to_string()),
-                None => {
-                    push(
-                        &mut out.findings,
-                        Severity::Error,
-                        "unknown_quality",
-                        "quality",
-                        format!(
-                            "{} is not a U4SSC data-quality level; use 1-6 or one of: {}",
-                            shown(&quality_text),
-                            QUALITY_LEVELS.join("; ")
-                        ),
-                    );
-                    None
-                }
-            }
+            let msg = match quality_text.parse::<usize>() {
+                Ok(n) => format!(
+                    "quality level {n} does not exist; use 1-6 or one of: {}",
+                    QUALITY_LEVELS.join("; ")
+                ),
+                Err(_) => format!(
+                    "{} is not a U4SSC data-quality level; use 1-6 or one of: {}",
+                    shown(&quality_text),
+                    QUALITY_LEVELS.join("; ")
+                ),
+            };
+            push(
+                &mut out.findings,
+                Severity::Error,
+                "unknown_quality",
+                "quality",
+                msg,
+            );
+            None
         };
         let verified_text = get(row, "verified");
         let verified = if verified_text.is_empty() {
             None
         } else {
-            match yes_no(&verified_text.to_lowercase()).or(match verified_text.as_str() {
-                "1" => Some(true),
-                "0" => Some(false),
-                _ => None,
-            }) {
+            match verified(&verified_text) {
                 Some(b) => Some(b),
                 None => {
                     push(
@@ -626,13 +701,14 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
                 })
             {
                 let (py, pv) = prev;
-                if pv != 0.0 && v != 0.0 && pv.signum() == v.signum() {
-                    let ratio = (v / pv).abs();
-                    if ratio > opts.jump_factor || ratio < 1.0 / opts.jump_factor {
-                        push(&mut out.findings, Severity::Warning, "jump_from_previous_year", "value", format!(
-                            "{v} is {ratio:.1}× the {py} value {pv} for {}; a change by more than {}× is unusual, check the unit and the decimal separator",
-                            dp.label(), opts.jump_factor));
-                    }
+                if let Some(msg) = jump_message(v, py, pv, dp, opts.jump_factor) {
+                    push(
+                        &mut out.findings,
+                        Severity::Warning,
+                        "jump_from_previous_year",
+                        "value",
+                        msg,
+                    );
                 }
             }
         }
@@ -655,25 +731,10 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
     }
     // missing core data points per city and year
     for ((city, year), present) in &covered {
-        let missing: Vec<String> = catalog
-            .data_points
-            .iter()
-            .filter(|d| d.kpi_type == KpiType::Core && !present.contains(&d.id))
-            .map(|d| d.label())
-            .collect();
-        if !missing.is_empty() {
-            let shown_list: Vec<&str> = missing.iter().take(8).map(String::as_str).collect();
-            out.findings.push(Finding::warning(
-                "missing_core_kpi",
-                file,
-                format!(
-                    "{city} {year}: {} core data point(s) have no row (write NR if not reported): {}{}",
-                    missing.len(),
-                    shown_list.join(", "),
-                    if missing.len() > 8 { ", …" } else { "" }
-                ),
-            ));
-        }
+        out.findings
+            .extend(missing_core_finding(catalog, file, city, *year, |id| {
+                present.contains(id)
+            }));
     }
     out
 }
