@@ -9,7 +9,6 @@ use u4ssc::scoring::engine::{self, Tree};
 use u4ssc::scoring::method::{RunMethod, DEFAULT};
 use u4ssc::scoring::{run, uncertainty};
 use u4ssc::store::{Access, NewRevision, Store};
-use u4ssc::submission::{read_table, validate, Limits};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -267,45 +266,69 @@ fn main() {
     );
     println!("{:<48} {:>10}", "job (median)", "seconds");
     println!("{:<48} {:>10.3}", "demo generation", t_demo);
-    let limits = Limits {
-        max_file_bytes: u64::MAX,
+    let g = u4ssc::app::Global {
+        db: None,
+        catalog: None,
+        registry: None,
+        max_file_mb: 100_000,
         max_rows: usize::MAX,
         max_field_chars: 10_000,
     };
     let mut n = 0;
-    let (t_import, _) = time(3, || {
-        n += 1;
-        let db = dir.path().join(format!("import{n}.duckdb"));
-        let table = read_table(&csv, &limits).expect("read");
-        let checked = validate::validate(&table, &catalog, &reg, &validate::Options::default());
-        assert_eq!(checked.errors(), 0);
-        let mut store = Store::open(&db, Access::ReadWrite).expect("open");
-        store
-            .insert_revision(
-                &NewRevision {
-                    source_file: "world.csv",
-                    content_hash: &table.content_hash,
-                    format: "csv",
-                    kind: "demo",
-                },
-                &checked.observations,
-            )
-            .expect("insert")
-    });
+    // `u4ssc import`, as a user runs it: the bulk path, then (for comparison) row by row
+    let mut import = |bulk: bool| {
+        time(3, || {
+            n += 1;
+            let mut g = g.clone();
+            g.db = Some(dir.path().join(format!("import{n}.duckdb")));
+            let mut ctx = u4ssc::app::Ctx::new(&g).expect("ctx");
+            ctx.registry = reg.clone();
+            std::env::set_var("U4SSC_NO_BULK", if bulk { "0" } else { "1" });
+            let args = u4ssc::app::ImportArgs {
+                files: vec![csv.clone()],
+                dry_run: false,
+                jump_factor: 3.0,
+            };
+            let mut out = Vec::new();
+            let code = u4ssc::app::import(&ctx, &args, &mut out).expect("import");
+            assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out));
+        })
+    };
+    let (t_import, _) = import(true);
+    let (t_rows, _) = import(false);
+    std::env::remove_var("U4SSC_NO_BULK");
+    let mut k = 0;
     let (t_floor, floor_rows) = time(3, || {
+        k += 1;
+        let store = Store::open(
+            &dir.path().join(format!("floor{k}.duckdb")),
+            Access::ReadWrite,
+        )
+        .expect("open");
+        store.read_csv_floor(&csv).expect("read_csv")
+    });
+    let (t_floor_mem, _) = time(3, || {
         let store = Store::open_in_memory().expect("open");
         store.read_csv_floor(&csv).expect("read_csv")
     });
     assert_eq!(floor_rows as usize, rows);
     println!(
         "{:<48} {:>10.3}",
-        "import (read + validate + store)", t_import
+        "import (bulk path: DuckDB read_csv + SQL rules)", t_import
     );
     println!(
         "{:<48} {:>10.3}",
-        "DuckDB read_csv of the same file (floor)", t_floor
+        "DuckDB read_csv of the file into a DB table (floor)", t_floor
+    );
+    println!(
+        "{:<48} {:>10.3}",
+        "  (into an in-memory table instead)", t_floor_mem
     );
     println!("{:<48} {:>9.1}x", "import / floor", t_import / t_floor);
+    println!(
+        "{:<48} {:>10.3}",
+        "  (row-by-row path, for comparison)", t_rows
+    );
     let store = Store::open(&dir.path().join("import1.duckdb"), Access::ReadOnly).expect("open");
     let values = store.current_values().expect("values");
     let method = RunMethod::parse(DEFAULT, "default").expect("method");

@@ -450,6 +450,9 @@ pub fn import(ctx: &Ctx, a: &ImportArgs, out: &mut dyn Write) -> Result<i32> {
     let mut store = ctx.open(Access::ReadWrite)?;
     let mut code = 0;
     for file in &a.files {
+        if import_bulk(ctx, &mut store, file, a, out)? {
+            continue;
+        }
         // one read of the current values serves both the jump check and the diff below
         let current_values = store.current_values()?;
         let opts = Options {
@@ -458,6 +461,13 @@ pub fn import(ctx: &Ctx, a: &ImportArgs, out: &mut dyn Write) -> Result<i32> {
             ..Options::default()
         };
         let (ok, findings) = check_one(ctx, file, &opts);
+        // a file imported before is said so, without its warnings again
+        if let Some((table, _)) = &ok {
+            if let Some(r) = store.revision_by_hash(&table.content_hash)? {
+                w(out, &already_imported(file, &r))?;
+                continue;
+            }
+        }
         for f in &findings {
             w(out, &format!("{f}\n"))?;
         }
@@ -472,18 +482,6 @@ pub fn import(ctx: &Ctx, a: &ImportArgs, out: &mut dyn Write) -> Result<i32> {
             code = 1;
             continue;
         };
-        if let Some(r) = store.revision_by_hash(&table.content_hash)? {
-            w(
-                out,
-                &format!(
-                    "{}: already imported as revision {} ({}); nothing to do\n",
-                    file.display(),
-                    r.revision_id,
-                    r.imported_at
-                ),
-            )?;
-            continue;
-        }
         let current: HashMap<(String, i32, String), Option<f64>> = current_values
             .into_iter()
             .map(|v| ((v.city, v.year, v.data_point), v.value))
@@ -530,6 +528,92 @@ pub fn import(ctx: &Ctx, a: &ImportArgs, out: &mut dyn Write) -> Result<i32> {
         )?;
     }
     Ok(code)
+}
+
+/// Import a large plain CSV file through the bulk path. False: the file is small or not
+/// plain, or something in it needs the row-by-row path to be located and explained.
+fn import_bulk(
+    ctx: &Ctx,
+    store: &mut Store,
+    file: &Path,
+    a: &ImportArgs,
+    out: &mut dyn Write,
+) -> Result<bool> {
+    let trace = crate::bulk::Trace::new();
+    let Some(layout) = crate::bulk::eligible(file, &ctx.limits) else {
+        return Ok(false);
+    };
+    let defaults = Options::default();
+    let rules = crate::bulk::Rules {
+        min_year: defaults.min_year,
+        max_year: defaults.max_year,
+        jump_factor: a.jump_factor,
+    };
+    let Some(staged) = crate::bulk::stage(
+        store,
+        file,
+        &layout,
+        &ctx.catalog,
+        &ctx.registry,
+        &rules,
+        &ctx.limits,
+    )?
+    else {
+        return Ok(false);
+    };
+    if let Some(r) = store.revision_by_hash(&staged.content_hash)? {
+        store.drop_stage()?;
+        w(out, &already_imported(file, &r))?;
+        return Ok(true);
+    }
+    for f in &staged.findings {
+        w(out, &format!("{f}\n"))?;
+    }
+    let (new, changed, same) = staged.diff;
+    let what = format!(
+        "{} rows: {new} new, {changed} changed, {same} unchanged values",
+        staged.rows
+    );
+    if a.dry_run {
+        store.drop_stage()?;
+        w(
+            out,
+            &format!(
+                "{}: would import {what} (dry run: nothing written)\n",
+                file.display()
+            ),
+        )?;
+        return Ok(true);
+    }
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let id = store.commit_staged(
+        &NewRevision {
+            source_file: &name,
+            content_hash: &staged.content_hash,
+            format: "csv",
+            kind: "submission",
+        },
+        staged.rows,
+        &staged.findings,
+    )?;
+    trace.mark("stored");
+    w(
+        out,
+        &format!("{}: imported as revision {id}, {what}\n", file.display()),
+    )?;
+    Ok(true)
+}
+
+fn already_imported(file: &Path, r: &crate::store::RevisionInfo) -> String {
+    format!(
+        "{}: already imported as revision {} ({}); nothing to do\n",
+        file.display(),
+        r.revision_id,
+        r.imported_at
+    )
 }
 
 /// Per city and year: reported, verified and missing data points, core and advanced.

@@ -2,6 +2,7 @@
 //! Cities (ITU-T Y.4903). See ARCHITECTURE.md for the pipeline and its seams.
 
 pub mod app;
+pub mod bulk;
 pub mod catalog;
 pub mod demo;
 pub mod error;

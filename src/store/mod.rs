@@ -14,6 +14,9 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod stage;
+pub use stage::{DpFacts, StageMaps, StagedWarning};
+
 /// Forward migrations; schema version N is MIGRATIONS[..N] applied in order.
 const MIGRATIONS: &[&str] = &[
     // 1: revisions and observations
@@ -97,6 +100,8 @@ pub enum Access {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// the revision the bulk path has inserted but not yet committed (see `stage`)
+    staged_revision: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -172,6 +177,7 @@ impl Store {
         let store = Store {
             conn,
             path: path.to_path_buf(),
+            staged_revision: None,
         };
         if access == Access::ReadOnly && store.schema_version()? < SCHEMA_VERSION {
             // an older database: upgrade it with a short write, then read as asked
@@ -187,7 +193,11 @@ impl Store {
     pub fn open_in_memory() -> Result<Store> {
         let path = PathBuf::from(":memory:");
         let conn = Connection::open_in_memory().map_err(|e| db_error(&path, e))?;
-        let store = Store { conn, path };
+        let store = Store {
+            conn,
+            path,
+            staged_revision: None,
+        };
         store.migrate(Access::ReadWrite)?;
         Ok(store)
     }
@@ -347,19 +357,41 @@ impl Store {
             }
             app.flush().map_err(e)?;
         }
-        for f in findings {
-            let sev = match f.severity {
-                crate::submission::Severity::Error => "error",
-                crate::submission::Severity::Warning => "warning",
-            };
-            tx.execute(
-                "INSERT INTO findings (revision_id, severity, rule, line, col, message) VALUES (?, ?, ?, ?, ?, ?)",
-                params![id, sev, f.rule, f.line.map(|l| l as i64), f.column, f.message],
-            )
-            .map_err(e)?;
-        }
+        insert_findings(&tx, id, findings).map_err(e)?;
         tx.commit().map_err(e)?;
         Ok(id)
+    }
+
+    /// Every observation of a revision as it was stored, in line order.
+    pub fn revision_observations(&self, revision_id: i64) -> Result<Vec<Observation>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT line, city, year, data_point, value, unit, numerator, denominator, quality, origin, source, verified, note
+                 FROM observations WHERE revision_id = ? ORDER BY line",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![revision_id], |r| {
+                Ok(Observation {
+                    line: r.get::<_, i64>(0)? as usize,
+                    city: r.get(1)?,
+                    year: r.get(2)?,
+                    data_point: r.get(3)?,
+                    value: r.get(4)?,
+                    unit: r.get(5)?,
+                    numerator: r.get(6)?,
+                    denominator: r.get(7)?,
+                    quality: r.get(8)?,
+                    origin: r.get(9)?,
+                    source: r.get(10)?,
+                    verified: r.get(11)?,
+                    note: r.get(12)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))
     }
 
     /// Findings stored with a revision.
@@ -640,12 +672,13 @@ impl Store {
         Ok(out)
     }
 
-    /// DuckDB's own CSV reader on a file, into a table: the floor an import is measured
-    /// against in the benchmarks. Returns the row count.
+    /// DuckDB's own CSV reader on a file, into a table of this database (on disk for a
+    /// database file): the floor an import is measured against in the benchmarks. Returns
+    /// the row count.
     pub fn read_csv_floor(&self, path: &Path) -> Result<i64> {
         let p = path.display().to_string();
         self.conn
-            .execute("CREATE OR REPLACE TEMP TABLE floor AS SELECT * FROM read_csv(?, header = true, all_varchar = true)", params![p])
+            .execute("CREATE OR REPLACE TABLE floor AS SELECT * FROM read_csv(?, header = true, all_varchar = true)", params![p])
             .map_err(|e| self.err(e))?;
         self.conn
             .query_row("SELECT count(*) FROM floor", [], |r| r.get(0))
@@ -659,6 +692,30 @@ impl Store {
 }
 
 /// Reported values by city and data point, from a list of current values.
+/// The findings of a revision, with one appender (a file can have many warnings).
+fn insert_findings(
+    conn: &Connection,
+    id: i64,
+    findings: &[crate::submission::Finding],
+) -> duckdb::Result<()> {
+    let mut a = conn.appender("findings")?;
+    for f in findings {
+        let sev = match f.severity {
+            crate::submission::Severity::Error => "error",
+            crate::submission::Severity::Warning => "warning",
+        };
+        a.append_row(params![
+            id,
+            sev,
+            f.rule,
+            f.line.map(|l| l as i64),
+            f.column,
+            f.message
+        ])?;
+    }
+    a.flush()
+}
+
 pub fn history_of(values: &[CurrentValue]) -> History {
     let mut h = History::new();
     for v in values {

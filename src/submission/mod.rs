@@ -1,6 +1,7 @@
 //! Submissions: reading CSV, XLSX and JSON files into one table shape, and validating them
 //! against the catalog and registry. Nothing here touches the database.
 
+pub mod bulk;
 pub mod read;
 pub mod validate;
 pub mod values;

@@ -1,6 +1,7 @@
 //! One integration-test binary (so DuckDB is linked once): drives the real `u4ssc` binary on
 //! temporary databases, the way city staff and coordinators use it.
 
+mod bulk;
 mod cli;
 mod export;
 mod fetch;
