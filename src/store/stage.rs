@@ -141,7 +141,7 @@ impl Store {
         self.run(
             "CREATE OR REPLACE TEMP TABLE map_city (city_text VARCHAR, year_text VARCHAR, slug VARCHAR, year INTEGER, former VARCHAR);
              CREATE OR REPLACE TEMP TABLE map_code (kpi_text VARCHAR, part_text VARCHAR, dp VARCHAR);
-             CREATE OR REPLACE TEMP TABLE dp_facts (dp VARCHAR, yes_no BOOLEAN, core BOOLEAN, min DOUBLE, max DOUBLE, lo DOUBLE, hi DOUBLE);",
+             CREATE OR REPLACE TEMP TABLE dp_facts (dp VARCHAR, yes_no BOOLEAN, core BOOLEAN, min DOUBLE, max DOUBLE, lo DOUBLE, hi DOUBLE, core_ix INTEGER);",
         )?;
         let e = |e| db_error(&self.path, e);
         let mut a = self
@@ -167,7 +167,12 @@ impl Store {
             .conn
             .appender_to_catalog_and_db("dp_facts", "temp", "main")
             .map_err(e)?;
+        let mut core_ix = 0i32;
         for d in dps {
+            let ix = d.core.then(|| {
+                core_ix += 1;
+                core_ix - 1
+            });
             a.append_row(params![
                 d.id,
                 d.yes_no,
@@ -175,7 +180,8 @@ impl Store {
                 d.min,
                 d.max,
                 d.plausible[0],
-                d.plausible[1]
+                d.plausible[1],
+                ix
             ])
             .map_err(e)?;
         }
@@ -305,6 +311,7 @@ impl Store {
                 return Ok(false);
             }
         };
+        crate::trace::Trace::new().mark("  insert");
         let (broken, duplicates) = self
             .conn
             .query_row(
@@ -433,23 +440,52 @@ impl Store {
     }
 
     /// (city, year, core data point) for every city and year of the staged file without a
-    /// row for that core data point.
+    /// row for that core data point. Each city and year's core data points are gathered as a
+    /// bit set in one pass, so no city × data point grid is built.
     pub fn stage_missing_core(&self) -> Result<Vec<(String, i32, String)>> {
         let id = self.staged_id()?;
+        let core: Vec<String> = self
+            .strings("SELECT dp FROM dp_facts WHERE core ORDER BY core_ix", 1)?
+            .into_iter()
+            .flatten()
+            .collect();
+        let words = core.len().div_ceil(64).max(1);
+        let masks = (0..words)
+            .map(|w| {
+                format!(
+                    "bit_or(CASE WHEN f.core_ix // 64 = {w} THEN 1::UBIGINT << (f.core_ix % 64) ELSE 0::UBIGINT END)"
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut stmt = self
             .conn
-            .prepare(
-                "WITH r AS (SELECT city, year, data_point FROM observations WHERE revision_id = ?)
-                 SELECT cy.city, cy.year, f.dp
-                 FROM (SELECT DISTINCT city, year FROM r) cy CROSS JOIN (SELECT dp FROM dp_facts WHERE core) f
-                 ANTI JOIN r ON r.city = cy.city AND r.year = cy.year AND r.data_point = f.dp",
-            )
+            .prepare(&format!(
+                "SELECT r.city, r.year, {masks}
+                 FROM observations r LEFT JOIN dp_facts f ON f.dp = r.data_point
+                 WHERE r.revision_id = ? GROUP BY r.city, r.year ORDER BY r.city, r.year"
+            ))
             .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(|e| self.err(e))?;
-        rows.collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))
+        let mut rows = stmt.query(params![id]).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let city: String = r.get(0).map_err(|e| self.err(e))?;
+            let year: i32 = r.get(1).map_err(|e| self.err(e))?;
+            let mut have = Vec::with_capacity(words);
+            for w in 0..words {
+                have.push(
+                    r.get::<_, Option<u64>>(2 + w)
+                        .map_err(|e| self.err(e))?
+                        .unwrap_or(0),
+                );
+            }
+            for (ix, dp) in core.iter().enumerate() {
+                if have[ix / 64] & (1u64 << (ix % 64)) == 0 {
+                    out.push((city.clone(), year, dp.clone()));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// How the staged rows compare with the values current before them: (new, changed,

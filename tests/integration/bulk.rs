@@ -6,11 +6,18 @@ use crate::cli::{run, u4ssc};
 use std::path::{Path, PathBuf};
 use u4ssc::store::{Access, Store};
 
-/// The 17-city demo for six years (about 1.4 MB, above the bulk path's threshold).
+/// The 17-city demo for twelve years (about 2.4 MB, above the bulk path's threshold).
 fn demo(home: &Path, seed: u64) -> String {
     let csv = home.join(format!("demo-{seed}.csv"));
     let r = run(u4ssc(home)
-        .args(["demo", "--seed", &seed.to_string(), "--out"])
+        .args([
+            "demo",
+            "--years",
+            "12",
+            "--seed",
+            &seed.to_string(),
+            "--out",
+        ])
         .arg(&csv));
     assert_eq!(r.code, 0, "{}", r.stderr);
     std::fs::read_to_string(&csv).unwrap()
@@ -186,8 +193,11 @@ fn bulk_import_of_plain_files_equals_the_row_by_row_import() {
         );
     }
     let (runs, stored) = same_both_ways(home, &[a.clone(), b.clone()]);
+    let rows = first.lines().count() - 1;
     assert!(
-        runs[0].1.contains("9709 rows: 9709 new, 0 changed"),
+        runs[0]
+            .1
+            .contains(&format!("{rows} rows: {rows} new, 0 changed")),
         "{}",
         runs[0].1
     );
@@ -195,6 +205,20 @@ fn bulk_import_of_plain_files_equals_the_row_by_row_import() {
     assert!(
         stored.iter().any(|s| s.contains("jump_from_previous_year")),
         "the second seed should jump somewhere"
+    );
+    // rows left out: core data points missing for many cities and years
+    let gaps: String = first
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| *i == 0 || i % 13 != 0)
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    let g = write(home, "gaps.csv", &gaps);
+    assert!(bulk_takes(home, &g));
+    let (_, stored) = same_both_ways(home, &[g]);
+    assert!(
+        stored.iter().any(|s| s.contains("missing_core_kpi")),
+        "every 13th row left out leaves core data points missing"
     );
     let (runs, stored) = same_both_ways(home, &[n]);
     assert_eq!(runs[0].0, 0, "{}", runs[0].1);
