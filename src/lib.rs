@@ -17,6 +17,7 @@ pub mod stats;
 pub mod store;
 pub mod submission;
 pub mod table;
+pub mod trace;
 pub mod tui;
 
 pub use error::{Error, Result};

@@ -188,21 +188,21 @@ pub fn score_into(
     text: &str,
     draws: Option<usize>,
 ) -> Result<i64> {
-    let values = store.current_values()?;
-    if values.is_empty() {
+    let years = store.current_years()?;
+    if years.is_empty() {
         return Err(Error::Usage(
             "there is nothing to score: import a submission first (u4ssc import FILE)".into(),
         ));
     }
     let draws = draws.unwrap_or(m.uncertainty.draws);
-    let out = run::compute(&ctx.catalog, &ctx.registry, &values, m, draws);
-    let revs: BTreeSet<i64> = values.iter().map(|v| v.revision_id).collect();
-    let revs = revs
+    let revs = store
+        .current_revisions()?
         .iter()
         .map(|r| r.to_string())
         .collect::<Vec<_>>()
         .join(",");
-    store.insert_run(
+    let (catalog, registry) = (&ctx.catalog, &ctx.registry);
+    store.insert_run_with(
         &NewRun {
             method_name: &m.name,
             method_hash: &method::hash(text),
@@ -212,9 +212,8 @@ pub fn score_into(
             draws,
             catalog_version: &ctx.catalog.info.version,
         },
-        &out.dp,
-        &out.nodes,
-        &out.trends,
+        // one year at a time: a world of cities is scored without holding it in memory
+        |sink| run::stream(catalog, registry, m, draws, &years, sink),
     )
 }
 

@@ -557,97 +557,133 @@ pub fn score(c: &Catalog, tree: &Tree, mats: &[Matrix], m: &RunMethod) -> Scores
     let mut dp_rows = Vec::new();
     let mut node_rows = Vec::new();
     for mat in mats {
-        let comp = composite(
-            c,
-            tree,
-            mat,
-            m.normalisation,
-            m.aggregation,
-            &weights,
-            m.coverage,
-        );
-        let pts: Vec<Vec<Option<u8>>> = mat
-            .raw
-            .iter()
-            .map(|row| {
-                c.data_points
-                    .iter()
-                    .zip(row)
-                    .map(|(dp, v)| v.and_then(|x| bands::achievement(dp, x)).map(bands::points))
-                    .collect()
-            })
-            .collect();
-        for (j, dp) in c.data_points.iter().enumerate() {
-            let ranks = stats::rank_desc(&comp.dp[j]);
-            for (i, city) in mat.cities.iter().enumerate() {
-                let raw = mat.raw[i][j];
-                if raw.is_none() && mat.used[i][j].is_none() {
-                    continue;
+        let done: Result<(), std::convert::Infallible> =
+            score_year(c, tree, mat, m, &weights, None, &mut |row| {
+                match row {
+                    Row::Dp(d) => dp_rows.push(d),
+                    Row::Node(n) => node_rows.push(n),
                 }
-                let mut flags = String::new();
-                for f in mat.flags[i][j]
-                    .iter()
-                    .copied()
-                    .chain(comp.capped[j][i].then_some("capped"))
-                    .chain((!dp.has_target()).then_some("no_target"))
-                {
-                    if !flags.is_empty() {
-                        flags.push(' ');
-                    }
-                    flags.push_str(f);
-                }
-                dp_rows.push(DpScore {
-                    city: city.clone(),
-                    year: mat.year,
-                    data_point: dp.id.clone(),
-                    value: raw,
-                    used_value: mat.used[i][j],
-                    achievement: raw.and_then(|x| bands::achievement(dp, x)),
-                    points: pts[i][j],
-                    score: comp.dp[j][i],
-                    rank: ranks[i],
-                    flags,
-                });
-            }
-        }
-        for (k, node) in tree.nodes.iter().enumerate() {
-            let ranks = stats::rank_desc(&comp.node[k]);
-            for (i, city) in mat.cities.iter().enumerate() {
-                let (mut sum, mut n) = (0u32, 0usize);
-                for &d in &node.dps {
-                    if let Some(p) = pts[i][d] {
-                        sum += u32::from(p);
-                        n += 1;
-                    }
-                }
-                let g = bands::group_score_of(sum, n);
-                node_rows.push(NodeScore {
-                    city: city.clone(),
-                    year: mat.year,
-                    level: node.level,
-                    node: node.code.clone(),
-                    u4ssc_pct: g.map(|x| x.0),
-                    band: g.map(|x| x.1),
-                    scored_items: n,
-                    total_items: node
-                        .dps
-                        .iter()
-                        .filter(|&&d| c.data_points[d].has_target())
-                        .count(),
-                    score: comp.node[k][i],
-                    coverage: comp.coverage[k][i],
-                    rank: ranks[i],
-                    rank_median: None,
-                    rank_p05: None,
-                    rank_p95: None,
-                });
-            }
+                Ok(())
+            });
+        if let Err(never) = done {
+            match never {}
         }
     }
     Scores {
         dp: dp_rows,
         nodes: node_rows,
     }
+}
+
+/// One row of scores, as [`score_year`] hands them on.
+pub enum Row {
+    Dp(DpScore),
+    Node(NodeScore),
+}
+
+/// Score one year's matrix and hand every row on as it is made, so that a caller can store
+/// a world of cities without holding its scores. `intervals` ([node][city] rank median, 5th
+/// and 95th percentile) fill the node rows' rank intervals.
+pub fn score_year<E>(
+    c: &Catalog,
+    tree: &Tree,
+    mat: &Matrix,
+    m: &RunMethod,
+    weights: &[f64],
+    intervals: Option<&super::uncertainty::Intervals>,
+    emit: &mut dyn FnMut(Row) -> Result<(), E>,
+) -> Result<(), E> {
+    let comp = composite(
+        c,
+        tree,
+        mat,
+        m.normalisation,
+        m.aggregation,
+        weights,
+        m.coverage,
+    );
+    let pts: Vec<Vec<Option<u8>>> = mat
+        .raw
+        .iter()
+        .map(|row| {
+            c.data_points
+                .iter()
+                .zip(row)
+                .map(|(dp, v)| v.and_then(|x| bands::achievement(dp, x)).map(bands::points))
+                .collect()
+        })
+        .collect();
+    for (j, dp) in c.data_points.iter().enumerate() {
+        let ranks = stats::rank_desc(&comp.dp[j]);
+        for (i, city) in mat.cities.iter().enumerate() {
+            let raw = mat.raw[i][j];
+            if raw.is_none() && mat.used[i][j].is_none() {
+                continue;
+            }
+            let mut flags = String::new();
+            for f in mat.flags[i][j]
+                .iter()
+                .copied()
+                .chain(comp.capped[j][i].then_some("capped"))
+                .chain((!dp.has_target()).then_some("no_target"))
+            {
+                if !flags.is_empty() {
+                    flags.push(' ');
+                }
+                flags.push_str(f);
+            }
+            emit(Row::Dp(DpScore {
+                city: city.clone(),
+                year: mat.year,
+                data_point: dp.id.clone(),
+                value: raw,
+                used_value: mat.used[i][j],
+                achievement: raw.and_then(|x| bands::achievement(dp, x)),
+                points: pts[i][j],
+                score: comp.dp[j][i],
+                rank: ranks[i],
+                flags,
+            }))?;
+        }
+    }
+    for (k, node) in tree.nodes.iter().enumerate() {
+        let ranks = stats::rank_desc(&comp.node[k]);
+        let total_items = node
+            .dps
+            .iter()
+            .filter(|&&d| c.data_points[d].has_target())
+            .count();
+        for (i, city) in mat.cities.iter().enumerate() {
+            let (mut sum, mut n) = (0u32, 0usize);
+            for &d in &node.dps {
+                if let Some(p) = pts[i][d] {
+                    sum += u32::from(p);
+                    n += 1;
+                }
+            }
+            let g = bands::group_score_of(sum, n);
+            let iv = intervals
+                .and_then(|iv| iv.get(k))
+                .and_then(|row| row.get(i).copied().flatten());
+            emit(Row::Node(NodeScore {
+                city: city.clone(),
+                year: mat.year,
+                level: node.level,
+                node: node.code.clone(),
+                u4ssc_pct: g.map(|x| x.0),
+                band: g.map(|x| x.1),
+                scored_items: n,
+                total_items,
+                score: comp.node[k][i],
+                coverage: comp.coverage[k][i],
+                rank: ranks[i],
+                rank_median: iv.map(|x| x.0),
+                rank_p05: iv.map(|x| x.1),
+                rank_p95: iv.map(|x| x.2),
+            }))?;
+        }
+    }
+    Ok(())
 }
 
 /// Cities that share a peer group with `city`. `group` is `all`, `kostra`, `population`,

@@ -1,5 +1,7 @@
 //! One scoring run from current values: scores for every year, rank intervals for the latest
-//! year, and trends. Pure computation; the caller stores the result.
+//! year, and trends. Years are scored one at a time and every row is handed to a [`RunIo`]
+//! as it is made, so that a world of cities is stored without holding its values or scores
+//! in memory; [`compute`] collects the same rows into vectors.
 
 use super::engine::{self, DpScore, NodeScore, Tree};
 use super::method::RunMethod;
@@ -8,7 +10,17 @@ use super::uncertainty;
 use crate::catalog::Catalog;
 use crate::registry::Registry;
 use crate::store::CurrentValue;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+
+/// Where a run reads its values and leaves its rows.
+pub trait RunIo {
+    type Error;
+    /// The current values of one year.
+    fn values(&mut self, year: i32) -> Result<Vec<CurrentValue>, Self::Error>;
+    fn dp(&mut self, row: DpScore) -> Result<(), Self::Error>;
+    fn node(&mut self, row: NodeScore) -> Result<(), Self::Error>;
+    fn trend(&mut self, row: Trend) -> Result<(), Self::Error>;
+}
 
 pub struct RunOutput {
     pub dp: Vec<DpScore>,
@@ -17,6 +29,153 @@ pub struct RunOutput {
     pub uncertainty_year: Option<i32>,
 }
 
+/// First and last reported value of one city and data point: all a trend needs.
+#[derive(Clone, Copy)]
+struct Ends {
+    first: (i32, f64),
+    last: (i32, f64),
+    count: u32,
+}
+
+/// Score `years` (ascending) one at a time; returns the years that had values to score.
+/// Rank intervals (`draws` > 0) are computed for the last of them.
+pub fn stream<IO: RunIo>(
+    c: &Catalog,
+    reg: &Registry,
+    m: &RunMethod,
+    draws: usize,
+    years: &[i32],
+    io: &mut IO,
+) -> Result<Vec<i32>, IO::Error> {
+    let tree = Tree::new(c);
+    let weights = engine::base_weights(c, &tree, m);
+    let dp_index: HashMap<&str, usize> = c
+        .data_points
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.id.as_str(), i))
+        .collect();
+    // trends: first and last value per (city, data point), cities interned
+    let mut city_ix: HashMap<String, usize> = HashMap::new();
+    let mut ends: Vec<Option<Ends>> = Vec::new();
+    let n_dp = c.data_points.len();
+    let mut scored = Vec::new();
+    let mut years: Vec<i32> = years.to_vec();
+    years.sort_unstable();
+    years.dedup();
+    for (k, &year) in years.iter().enumerate() {
+        let trace = crate::trace::Trace::new();
+        let values = io.values(year)?;
+        trace.mark(&format!("{year}: {} values read", values.len()));
+        for v in &values {
+            let (Some(x), Some(&j)) = (v.value, dp_index.get(v.data_point.as_str())) else {
+                continue;
+            };
+            let next = city_ix.len();
+            let i = *city_ix.entry(v.city.clone()).or_insert(next);
+            if i == next {
+                ends.resize((i + 1) * n_dp, None);
+            }
+            let e = &mut ends[i * n_dp + j];
+            *e = Some(match *e {
+                None => Ends {
+                    first: (v.year, x),
+                    last: (v.year, x),
+                    count: 1,
+                },
+                Some(mut e) => {
+                    if v.year < e.first.0 {
+                        e.first = (v.year, x);
+                    }
+                    if v.year > e.last.0 {
+                        e.last = (v.year, x);
+                    }
+                    e.count += 1;
+                    e
+                }
+            });
+        }
+        let mats = engine::matrices(c, reg, &values, m);
+        drop(values);
+        let Some(mat) = mats.into_iter().next() else {
+            continue;
+        };
+        let last = k + 1 == years.len();
+        let intervals =
+            (last && draws > 0).then(|| uncertainty::rank_intervals(c, &tree, &mat, m, draws));
+        engine::score_year(
+            c,
+            &tree,
+            &mat,
+            m,
+            &weights,
+            intervals.as_ref(),
+            &mut |row| match row {
+                engine::Row::Dp(d) => io.dp(d),
+                engine::Row::Node(n) => io.node(n),
+            },
+        )?;
+        trace.mark(&format!("{year}: scored and handed on"));
+        scored.push(year);
+    }
+    // trends in (city, data point) order
+    let mut cities: Vec<(&String, &usize)> = city_ix.iter().collect();
+    cities.sort();
+    let mut dps: Vec<(usize, &str)> = c
+        .data_points
+        .iter()
+        .enumerate()
+        .map(|(j, d)| (j, d.id.as_str()))
+        .collect();
+    dps.sort_by_key(|p| p.1);
+    for (city, &i) in cities {
+        for &(j, _) in &dps {
+            let Some(e) = ends.get(i * n_dp + j).copied().flatten() else {
+                continue;
+            };
+            let series: Vec<(i32, f64)> = if e.count > 1 {
+                vec![e.first, e.last]
+            } else {
+                vec![e.first]
+            };
+            if let Some(t) = trends::assess(city, &c.data_points[j], &series) {
+                io.trend(t)?;
+            }
+        }
+    }
+    Ok(scored)
+}
+
+/// Values held in memory, rows collected into vectors.
+struct InMemory<'a> {
+    by_year: BTreeMap<i32, Vec<&'a CurrentValue>>,
+    out: RunOutput,
+}
+
+impl RunIo for InMemory<'_> {
+    type Error = std::convert::Infallible;
+    fn values(&mut self, year: i32) -> Result<Vec<CurrentValue>, Self::Error> {
+        Ok(self
+            .by_year
+            .get(&year)
+            .map(|v| v.iter().map(|x| (*x).clone()).collect())
+            .unwrap_or_default())
+    }
+    fn dp(&mut self, row: DpScore) -> Result<(), Self::Error> {
+        self.out.dp.push(row);
+        Ok(())
+    }
+    fn node(&mut self, row: NodeScore) -> Result<(), Self::Error> {
+        self.out.nodes.push(row);
+        Ok(())
+    }
+    fn trend(&mut self, row: Trend) -> Result<(), Self::Error> {
+        self.out.trends.push(row);
+        Ok(())
+    }
+}
+
+/// The whole run in memory.
 pub fn compute(
     c: &Catalog,
     reg: &Registry,
@@ -24,55 +183,24 @@ pub fn compute(
     m: &RunMethod,
     draws: usize,
 ) -> RunOutput {
-    let tree = Tree::new(c);
-    let mats = engine::matrices(c, reg, values, m);
-    let mut scores = engine::score(c, &tree, &mats, m);
-    // rank intervals for the latest year
-    let latest = mats.last();
-    if let (Some(mat), true) = (latest, draws > 0) {
-        let iv = uncertainty::rank_intervals(c, &tree, mat, m, draws);
-        let node_ix: BTreeMap<&str, usize> = tree
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.code.as_str(), i))
-            .collect();
-        let city_ix: BTreeMap<&str, usize> = mat
-            .cities
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.as_str(), i))
-            .collect();
-        for n in scores.nodes.iter_mut().filter(|n| n.year == mat.year) {
-            if let (Some(&k), Some(&i)) =
-                (node_ix.get(n.node.as_str()), city_ix.get(n.city.as_str()))
-            {
-                if let Some((med, lo, hi)) = iv[k][i] {
-                    n.rank_median = Some(med);
-                    n.rank_p05 = Some(lo);
-                    n.rank_p95 = Some(hi);
-                }
-            }
-        }
-    }
-    // trends per city and data point over the reported values
-    let mut series: BTreeMap<(&str, &str), Vec<(i32, f64)>> = BTreeMap::new();
+    let mut by_year: BTreeMap<i32, Vec<&CurrentValue>> = BTreeMap::new();
     for v in values {
-        if let Some(x) = v.value {
-            series
-                .entry((v.city.as_str(), v.data_point.as_str()))
-                .or_default()
-                .push((v.year, x));
-        }
+        by_year.entry(v.year).or_default().push(v);
     }
-    let trends = series
-        .into_iter()
-        .filter_map(|((city, dp), s)| c.get(dp).and_then(|d| trends::assess(city, d, &s)))
-        .collect();
-    RunOutput {
-        dp: scores.dp,
-        nodes: scores.nodes,
-        trends,
-        uncertainty_year: latest.map(|m| m.year),
-    }
+    let years: Vec<i32> = by_year.keys().copied().collect();
+    let mut io = InMemory {
+        by_year,
+        out: RunOutput {
+            dp: Vec::new(),
+            nodes: Vec::new(),
+            trends: Vec::new(),
+            uncertainty_year: None,
+        },
+    };
+    let scored = match stream(c, reg, m, draws, &years, &mut io) {
+        Ok(s) => s,
+        Err(never) => match never {},
+    };
+    io.out.uncertainty_year = scored.last().copied();
+    io.out
 }

@@ -202,6 +202,13 @@ impl Store {
         Ok(store)
     }
 
+    /// Cap the memory DuckDB uses for its data (larger work spills to `<database>.tmp`).
+    pub fn set_memory_limit_mb(&self, mb: u64) -> Result<()> {
+        self.conn
+            .execute_batch(&format!("SET memory_limit = '{mb}MB'"))
+            .map_err(|e| self.err(e))
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -692,6 +699,226 @@ impl Store {
 }
 
 /// Reported values by city and data point, from a list of current values.
+/// The open run of [`Store::insert_run_with`]: each year's values in, score rows out. Rows
+/// are gathered in columns and appended a batch at a time (DuckDB's data-chunk appender),
+/// which is many times faster than appending value by value.
+pub struct RunSink<'a> {
+    conn: &'a Connection,
+    path: &'a Path,
+    id: i64,
+    dp: duckdb::Appender<'a>,
+    nodes: duckdb::Appender<'a>,
+    trends: duckdb::Appender<'a>,
+    dp_rows: Vec<DpScore>,
+    node_rows: Vec<NodeScore>,
+    trend_rows: Vec<Trend>,
+}
+
+/// Rows gathered before a batch is appended.
+const BATCH: usize = 65_536;
+
+impl RunSink<'_> {
+    fn err(&self, e: duckdb::Error) -> Error {
+        db_error(self.path, e)
+    }
+
+    pub fn values_in_year(&self, year: i32) -> Result<Vec<CurrentValue>> {
+        // the latest revision per city and data point within the year: the same rows as
+        // `current_observations`, without ranking every other year's rows too
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT city, year, data_point, value, verified, quality, source, revision_id
+                 FROM observations WHERE year = ?
+                 QUALIFY row_number() OVER (PARTITION BY city, data_point ORDER BY revision_id DESC) = 1
+                 ORDER BY city, data_point",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![year], current_value_row)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn append_dp(&mut self, d: DpScore) -> Result<()> {
+        self.dp_rows.push(d);
+        if self.dp_rows.len() >= BATCH {
+            self.flush_dp()?;
+        }
+        Ok(())
+    }
+
+    pub fn append_node(&mut self, n: NodeScore) -> Result<()> {
+        self.node_rows.push(n);
+        if self.node_rows.len() >= BATCH {
+            self.flush_nodes()?;
+        }
+        Ok(())
+    }
+
+    pub fn append_trend(&mut self, t: Trend) -> Result<()> {
+        self.trend_rows.push(t);
+        if self.trend_rows.len() >= BATCH {
+            self.flush_trends()?;
+        }
+        Ok(())
+    }
+
+    fn flush_dp(&mut self) -> Result<()> {
+        use duckdb::arrow::array::*;
+        let rows = std::mem::take(&mut self.dp_rows);
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let n = rows.len();
+        let cols: Vec<ArrayRef> = vec![
+            std::sync::Arc::new(Int64Array::from(vec![self.id; n])),
+            std::sync::Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.city))),
+            std::sync::Arc::new(Int32Array::from_iter_values(rows.iter().map(|r| r.year))),
+            std::sync::Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| &r.data_point),
+            )),
+            std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.value))),
+            std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.used_value))),
+            std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.achievement))),
+            std::sync::Arc::new(Int8Array::from_iter(
+                rows.iter().map(|r| r.points.map(|p| p as i8)),
+            )),
+            std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.score))),
+            std::sync::Arc::new(Int32Array::from_iter(
+                rows.iter().map(|r| r.rank.map(|x| x as i32)),
+            )),
+            std::sync::Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.flags))),
+        ];
+        append_batch(&mut self.dp, cols).map_err(|e| db_error(self.path, e))
+    }
+
+    fn flush_nodes(&mut self) -> Result<()> {
+        use duckdb::arrow::array::*;
+        let rows = std::mem::take(&mut self.node_rows);
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let n = rows.len();
+        let cols: Vec<ArrayRef> = vec![
+            std::sync::Arc::new(Int64Array::from(vec![self.id; n])),
+            std::sync::Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.city))),
+            std::sync::Arc::new(Int32Array::from_iter_values(rows.iter().map(|r| r.year))),
+            std::sync::Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.level.as_str()),
+            )),
+            std::sync::Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.node))),
+            std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.u4ssc_pct))),
+            std::sync::Arc::new(Int8Array::from_iter(
+                rows.iter().map(|r| r.band.map(|b| b as i8)),
+            )),
+            std::sync::Arc::new(Int32Array::from_iter_values(
+                rows.iter().map(|r| r.scored_items as i32),
+            )),
+            std::sync::Arc::new(Int32Array::from_iter_values(
+                rows.iter().map(|r| r.total_items as i32),
+            )),
+            std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.score))),
+            std::sync::Arc::new(Float64Array::from_iter_values(
+                rows.iter().map(|r| r.coverage),
+            )),
+            std::sync::Arc::new(Int32Array::from_iter(
+                rows.iter().map(|r| r.rank.map(|x| x as i32)),
+            )),
+            std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.rank_median))),
+            std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.rank_p05))),
+            std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.rank_p95))),
+        ];
+        append_batch(&mut self.nodes, cols).map_err(|e| db_error(self.path, e))
+    }
+
+    fn flush_trends(&mut self) -> Result<()> {
+        use duckdb::arrow::array::*;
+        let rows = std::mem::take(&mut self.trend_rows);
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let n = rows.len();
+        let cols: Vec<ArrayRef> = vec![
+            std::sync::Arc::new(Int64Array::from(vec![self.id; n])),
+            std::sync::Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.city))),
+            std::sync::Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| &r.data_point),
+            )),
+            std::sync::Arc::new(Int32Array::from_iter_values(
+                rows.iter().map(|r| r.first_year),
+            )),
+            std::sync::Arc::new(Int32Array::from_iter_values(
+                rows.iter().map(|r| r.last_year),
+            )),
+            std::sync::Arc::new(Float64Array::from_iter_values(
+                rows.iter().map(|r| r.first_value),
+            )),
+            std::sync::Arc::new(Float64Array::from_iter_values(
+                rows.iter().map(|r| r.last_value),
+            )),
+            std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.cagr))),
+            std::sync::Arc::new(Float64Array::from_iter(
+                rows.iter().map(|r| r.required_cagr),
+            )),
+            std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.ratio))),
+            std::sync::Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.category),
+            )),
+            std::sync::Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| &r.reason),
+            )),
+        ];
+        append_batch(&mut self.trends, cols).map_err(|e| db_error(self.path, e))
+    }
+
+    /// Append what is still gathered.
+    fn flush(&mut self) -> Result<()> {
+        self.flush_dp()?;
+        self.flush_nodes()?;
+        self.flush_trends()?;
+        let path = self.path;
+        let e = |e| db_error(path, e);
+        self.dp.flush().map_err(e)?;
+        self.nodes.flush().map_err(e)?;
+        self.trends.flush().map_err(e)
+    }
+}
+
+/// Columns (in the table's order and types) as one record batch through an appender.
+fn append_batch(
+    app: &mut duckdb::Appender,
+    cols: Vec<duckdb::arrow::array::ArrayRef>,
+) -> duckdb::Result<()> {
+    use duckdb::arrow::datatypes::{Field, Schema};
+    use duckdb::arrow::record_batch::RecordBatch;
+    let fields: Vec<Field> = cols
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Field::new(format!("c{i}"), c.data_type().clone(), true))
+        .collect();
+    let batch = RecordBatch::try_new(std::sync::Arc::new(Schema::new(fields)), cols)
+        .map_err(|e| duckdb::Error::ToSqlConversionFailure(Box::new(e)))?;
+    app.append_record_batch(batch)
+}
+
+impl crate::scoring::run::RunIo for RunSink<'_> {
+    type Error = Error;
+    fn values(&mut self, year: i32) -> Result<Vec<CurrentValue>> {
+        self.values_in_year(year)
+    }
+    fn dp(&mut self, row: DpScore) -> Result<()> {
+        self.append_dp(row)
+    }
+    fn node(&mut self, row: NodeScore) -> Result<()> {
+        self.append_node(row)
+    }
+    fn trend(&mut self, row: Trend) -> Result<()> {
+        self.append_trend(row)
+    }
+}
+
 /// The findings of a revision, with one appender (a file can have many warnings).
 fn insert_findings(
     conn: &Connection,
@@ -809,6 +1036,31 @@ impl Store {
         nodes: &[NodeScore],
         trends: &[Trend],
     ) -> Result<i64> {
+        let mut years: Vec<i32> = nodes.iter().map(|n| n.year).collect();
+        years.sort_unstable();
+        years.dedup();
+        self.insert_run_with(run, |sink| {
+            for d in dp {
+                sink.append_dp(d.clone())?;
+            }
+            for n in nodes {
+                sink.append_node(n.clone())?;
+            }
+            for t in trends {
+                sink.append_trend(t.clone())?;
+            }
+            Ok(years)
+        })
+    }
+
+    /// Store a scoring run whose rows `fill` appends as it makes them (reading each year's
+    /// values through the same sink), in one transaction: all or nothing. `fill` returns the
+    /// years it scored.
+    pub fn insert_run_with(
+        &mut self,
+        run: &NewRun,
+        fill: impl FnOnce(&mut RunSink) -> Result<Vec<i32>>,
+    ) -> Result<i64> {
         let path = self.path.clone();
         let e = |e| db_error(&path, e);
         let tx = self.conn.transaction().map_err(e)?;
@@ -817,9 +1069,22 @@ impl Store {
                 r.get(0)
             })
             .map_err(e)?;
-        let mut years: Vec<i32> = nodes.iter().map(|n| n.year).collect();
-        years.sort_unstable();
-        years.dedup();
+        let years = {
+            let mut sink = RunSink {
+                conn: &tx,
+                path: &path,
+                id,
+                dp: tx.appender("dp_scores").map_err(e)?,
+                nodes: tx.appender("node_scores").map_err(e)?,
+                trends: tx.appender("trends").map_err(e)?,
+                dp_rows: Vec::new(),
+                node_rows: Vec::new(),
+                trend_rows: Vec::new(),
+            };
+            let years = fill(&mut sink)?;
+            sink.flush()?;
+            years
+        };
         let years = years
             .iter()
             .map(|y| y.to_string())
@@ -830,69 +1095,30 @@ impl Store {
             params![id, run.method_name, run.method_hash, run.method_text, run.revisions, run.seed as i64, run.draws as i64, env!("CARGO_PKG_VERSION"), run.catalog_version, years],
         )
         .map_err(e)?;
-        {
-            let mut a = tx.appender("dp_scores").map_err(e)?;
-            for d in dp {
-                a.append_row(params![
-                    id,
-                    d.city,
-                    d.year,
-                    d.data_point,
-                    d.value,
-                    d.used_value,
-                    d.achievement,
-                    d.points,
-                    d.score,
-                    d.rank.map(|r| r as i64),
-                    d.flags
-                ])
-                .map_err(e)?;
-            }
-            a.flush().map_err(e)?;
-            let mut a = tx.appender("node_scores").map_err(e)?;
-            for n in nodes {
-                a.append_row(params![
-                    id,
-                    n.city,
-                    n.year,
-                    n.level.as_str(),
-                    n.node,
-                    n.u4ssc_pct,
-                    n.band,
-                    n.scored_items as i64,
-                    n.total_items as i64,
-                    n.score,
-                    n.coverage,
-                    n.rank.map(|r| r as i64),
-                    n.rank_median,
-                    n.rank_p05,
-                    n.rank_p95
-                ])
-                .map_err(e)?;
-            }
-            a.flush().map_err(e)?;
-            let mut a = tx.appender("trends").map_err(e)?;
-            for t in trends {
-                a.append_row(params![
-                    id,
-                    t.city,
-                    t.data_point,
-                    t.first_year,
-                    t.last_year,
-                    t.first_value,
-                    t.last_value,
-                    t.cagr,
-                    t.required_cagr,
-                    t.ratio,
-                    t.category,
-                    t.reason
-                ])
-                .map_err(e)?;
-            }
-            a.flush().map_err(e)?;
-        }
         tx.commit().map_err(e)?;
         Ok(id)
+    }
+
+    /// The years that have current values, ascending.
+    pub fn current_years(&self) -> Result<Vec<i32>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT year FROM current_observations ORDER BY year")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The revisions that current values come from, ascending.
+    pub fn current_revisions(&self) -> Result<Vec<i64>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT revision_id FROM current_observations ORDER BY revision_id")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))
     }
 
     pub fn runs(&self) -> Result<Vec<RunInfo>> {
