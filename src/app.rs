@@ -74,6 +74,10 @@ pub struct Global {
     /// Longest cell accepted, in characters
     #[arg(long, global = true, default_value_t = 10_000)]
     pub max_field_chars: usize,
+    /// Memory the database engine may use for data, in MB; larger work (a world-scale import
+    /// or run) spills to a temporary directory beside the database
+    #[arg(long, global = true, env = "U4SSC_MEMORY_MB", default_value_t = 384)]
+    pub memory_mb: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,6 +216,7 @@ pub struct Ctx {
     pub db: PathBuf,
     pub db_is_default: bool,
     pub limits: Limits,
+    pub memory_mb: u64,
 }
 
 impl Ctx {
@@ -256,6 +261,7 @@ impl Ctx {
                 max_rows: g.max_rows,
                 max_field_chars: g.max_field_chars,
             },
+            memory_mb: g.memory_mb.max(64),
         })
     }
 
@@ -266,7 +272,9 @@ impl Ctx {
             load_demo(self, &mut store)?;
             drop(store);
         }
-        Store::open(&self.db, access)
+        let store = Store::open(&self.db, access)?;
+        store.set_memory_limit_mb(self.memory_mb)?;
+        Ok(store)
     }
 }
 
@@ -539,7 +547,7 @@ fn import_bulk(
     a: &ImportArgs,
     out: &mut dyn Write,
 ) -> Result<bool> {
-    let trace = crate::bulk::Trace::new();
+    let trace = crate::trace::Trace::new();
     let Some(layout) = crate::bulk::eligible(file, &ctx.limits) else {
         return Ok(false);
     };

@@ -15,6 +15,7 @@ fn demo_ctx(home: &std::path::Path) -> Ctx {
         max_file_mb: 100,
         max_rows: 2_000_000,
         max_field_chars: 10_000,
+        memory_mb: 512,
     };
     let mut ctx = Ctx::new(&g).unwrap();
     ctx.db_is_default = true;
