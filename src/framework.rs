@@ -4,6 +4,7 @@
 
 use crate::catalog::{Catalog, Direction};
 use crate::error::{Error, Result};
+use crate::pipeline::AggregateMethod;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
@@ -22,6 +23,33 @@ pub struct Goalposts {
     pub truncate: bool,
 }
 
+/// Traffic-light thresholds on an indicator's raw values, in its own unit: at or beyond
+/// `green` (in the indicator's direction) is green, at or short of `red` is red, between is
+/// amber.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Dashboard {
+    pub red: f64,
+    pub green: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Light {
+    Red,
+    Amber,
+    Green,
+}
+
+impl Light {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Light::Red => "red",
+            Light::Amber => "amber",
+            Light::Green => "green",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct FNode {
     pub code: String,
@@ -36,8 +64,32 @@ pub struct FNode {
     pub denominator: Option<String>,
     pub target: Option<f64>,
     pub goalposts: Option<Goalposts>,
-    /// Shown but not scored.
+    /// How an aggregate combines its children; `None`: the method file's choice.
+    pub aggregation: Option<AggregateMethod>,
+    /// Dashboard thresholds of an indicator.
+    pub dashboard: Option<Dashboard>,
+    /// False: shown (kept in every stage) but not normalised or aggregated.
     pub scored: bool,
+}
+
+impl FNode {
+    /// The dashboard light of a raw value, if the indicator has thresholds.
+    pub fn light(&self, x: f64) -> Option<Light> {
+        let d = self.dashboard?;
+        // in the indicator's direction, so that "more" is always better
+        let (x, red, green) = (
+            x * self.direction,
+            d.red * self.direction,
+            d.green * self.direction,
+        );
+        Some(if x >= green {
+            Light::Green
+        } else if x <= red {
+            Light::Red
+        } else {
+            Light::Amber
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -117,6 +169,21 @@ impl Framework {
                     n.code, n.weight
                 ));
             }
+            if let Some(d) = n.dashboard {
+                if !d.red.is_finite()
+                    || !d.green.is_finite()
+                    || d.red * n.direction >= d.green * n.direction
+                {
+                    return bad(format!(
+                        "'{}' has dashboard thresholds red {} and green {}; with direction {} red must be {} green",
+                        n.code,
+                        d.red,
+                        d.green,
+                        n.direction,
+                        if n.direction < 0.0 { "above" } else { "below" }
+                    ));
+                }
+            }
             if let Some(d) = &n.denominator {
                 if !self.denominators.contains(d) {
                     return bad(format!(
@@ -162,6 +229,12 @@ impl Framework {
         let (c_level, c_parent, c_dir, c_weight) =
             (col("Level"), col("Parent"), col("Direction"), col("Weight"));
         let (c_name, c_den, c_target) = (col("iName"), col("Denominator"), col("Target"));
+        let (c_agg, c_red, c_green, c_scored) = (
+            col("Aggregation"),
+            col("dashboard_red"),
+            col("dashboard_green"),
+            col("Scored"),
+        );
         let gp = [
             col("goalpost_lower"),
             col("goalpost_upper"),
@@ -220,6 +293,40 @@ impl Framework {
                 }),
                 _ => None,
             };
+            let aggregation = match get(c_agg).map(str::to_ascii_lowercase).as_deref() {
+                None => None,
+                Some("arithmetic") => Some(AggregateMethod::Arithmetic),
+                Some("geometric") => Some(AggregateMethod::Geometric),
+                Some("harmonic") => Some(AggregateMethod::Harmonic),
+                Some(other) => {
+                    return Err(Error::Invalid(format!(
+                        "{origin}:{line}: Aggregation '{other}' of '{code}' is not arithmetic, geometric or harmonic"
+                    )))
+                }
+            };
+            if aggregation.is_some() && kind == NodeKind::Indicator {
+                return Err(Error::Invalid(format!(
+                    "{origin}:{line}: '{code}' is an indicator; only aggregates have an Aggregation"
+                )));
+            }
+            let dashboard = match (num(c_red, "dashboard_red")?, num(c_green, "dashboard_green")?) {
+                (None, None) => None,
+                (Some(red), Some(green)) => Some(Dashboard { red, green }),
+                _ => {
+                    return Err(Error::Invalid(format!(
+                        "{origin}:{line}: '{code}' needs both dashboard_red and dashboard_green, or neither"
+                    )))
+                }
+            };
+            let scored = match get(c_scored).map(str::to_ascii_lowercase).as_deref() {
+                None | Some("true") | Some("yes") | Some("1") => true,
+                Some("false") | Some("no") | Some("0") => false,
+                Some(other) => {
+                    return Err(Error::Invalid(format!(
+                        "{origin}:{line}: Scored '{other}' of '{code}' is not TRUE or FALSE"
+                    )))
+                }
+            };
             fw.nodes.push(FNode {
                 name: get(c_name).unwrap_or(&code).to_string(),
                 code,
@@ -231,7 +338,9 @@ impl Framework {
                 denominator: get(c_den).map(String::from),
                 target: num(c_target, "Target")?,
                 goalposts,
-                scored: true,
+                aggregation,
+                dashboard,
+                scored,
             });
         }
         fw.validate(origin)?;
@@ -259,6 +368,8 @@ impl Framework {
                 denominator: None,
                 target: dp.target.value,
                 goalposts: None,
+                aggregation: None,
+                dashboard: None,
                 scored: true,
             });
         }
@@ -284,6 +395,8 @@ impl Framework {
                     denominator: None,
                     target: None,
                     goalposts: None,
+                    aggregation: None,
+                    dashboard: None,
                     scored: true,
                 });
             }
@@ -299,6 +412,8 @@ impl Framework {
             denominator: None,
             target: None,
             goalposts: None,
+            aggregation: None,
+            dashboard: None,
             scored: true,
         });
         Framework {
@@ -349,6 +464,21 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("sum to zero"));
+    }
+
+    #[test]
+    fn dashboard_lights_follow_the_direction() {
+        let meta = "Level,iCode,Direction,Weight,Parent,Type,dashboard_red,dashboard_green\n1,up,1,1,P,Indicator,10,20\n1,down,-1,1,P,Indicator,20,10\n2,P,1,1,,Aggregate,,\n";
+        let f = Framework::from_imeta(meta, "m").unwrap();
+        let (up, down) = (f.node("up").unwrap(), f.node("down").unwrap());
+        assert_eq!(up.light(25.0), Some(Light::Green));
+        assert_eq!(up.light(20.0), Some(Light::Green));
+        assert_eq!(up.light(15.0), Some(Light::Amber));
+        assert_eq!(up.light(10.0), Some(Light::Red));
+        assert_eq!(down.light(5.0), Some(Light::Green));
+        assert_eq!(down.light(15.0), Some(Light::Amber));
+        assert_eq!(down.light(30.0), Some(Light::Red));
+        assert_eq!(f.node("P").unwrap().light(1.0), None);
     }
 
     #[test]

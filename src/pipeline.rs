@@ -53,7 +53,13 @@ impl Panel {
             .iter()
             .map(|h| h.trim().to_string())
             .collect();
-        let indicators: Vec<String> = fw.indicators().map(|n| n.code.clone()).collect();
+        // every indicator, scored or only shown
+        let indicators: Vec<String> = fw
+            .nodes
+            .iter()
+            .filter(|n| n.kind == NodeKind::Indicator)
+            .map(|n| n.code.clone())
+            .collect();
         let pos = |name: &str| header.iter().position(|h| h == name);
         let c_code = pos("uCode")
             .ok_or_else(|| Error::Invalid(format!("{origin}:1: the column uCode is missing")))?;
@@ -648,7 +654,7 @@ pub fn aggregate(panel: &Panel, fw: &Framework, a: &Aggregate) -> Panel {
                 if pairs.is_empty() || share + 1e-12 < a.coverage {
                     None
                 } else {
-                    weighted_mean(&pairs, a.method)
+                    weighted_mean(&pairs, node.aggregation.unwrap_or(a.method))
                 }
             })
             .collect();
@@ -719,13 +725,43 @@ impl Outcome {
             .unwrap_or_default()
     }
 
+    /// dashboard.csv: one row per unit and indicator with dashboard thresholds: the value
+    /// (after denomination) and its light. Empty when no indicator has thresholds.
+    pub fn dashboard_csv(&self, fw: &Framework) -> Option<String> {
+        let nodes: Vec<&FNode> = fw.nodes.iter().filter(|n| n.dashboard.is_some()).collect();
+        if nodes.is_empty() {
+            return None;
+        }
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let _ = w.write_record(["uCode", "Time", "iCode", "value", "light"]);
+        let p = &self.denominated;
+        for u in 0..p.units.len() {
+            for n in &nodes {
+                let value = p.col(&n.code).and_then(|j| p.values[u][j]);
+                let _ = w.write_record([
+                    p.units[u].code.clone(),
+                    p.units[u].time.clone().unwrap_or_default(),
+                    n.code.clone(),
+                    value.map(|v| format!("{v}")).unwrap_or_default(),
+                    value
+                        .and_then(|v| n.light(v))
+                        .map(|l| l.as_str().to_string())
+                        .unwrap_or_default(),
+                ]);
+            }
+        }
+        w.into_inner()
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+    }
+
     /// Write every stage and the results into `dir`.
     pub fn write(&self, fw: &Framework, dir: &Path) -> Result<Vec<String>> {
         std::fs::create_dir_all(dir).map_err(|source| Error::Write {
             path: dir.into(),
             source,
         })?;
-        let files = [
+        let mut files = vec![
             ("stage_denominated.csv", self.denominated.to_csv(&fw.groups)),
             ("stage_imputed.csv", self.imputed.to_csv(&fw.groups)),
             ("stage_treated.csv", self.treated.to_csv(&fw.groups)),
@@ -733,6 +769,9 @@ impl Outcome {
             ("stage_aggregated.csv", self.aggregated.to_csv(&fw.groups)),
             ("results.csv", self.results_csv(fw)),
         ];
+        if let Some(d) = self.dashboard_csv(fw) {
+            files.push(("dashboard.csv", d));
+        }
         let mut written = Vec::new();
         for (name, text) in files {
             let path = dir.join(name);
@@ -772,6 +811,8 @@ mod tests {
             denominator: None,
             target: Some(10.0),
             goalposts: None,
+            aggregation: None,
+            dashboard: None,
             scored: true,
         }
     }

@@ -223,3 +223,104 @@ fn pipeline_refuses_a_broken_framework_with_the_reason() {
         r.stderr
     );
 }
+
+#[test]
+fn per_node_aggregation_dashboard_lights_and_shown_only_indicators() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("local");
+    let fw = |f: &str| data(&format!("frameworks/local_goals/{f}"));
+    let r = run(u4ssc(home.path())
+        .arg("pipeline")
+        .arg("--idata")
+        .arg(fw("iData.csv"))
+        .arg("--imeta")
+        .arg(fw("iMeta.csv"))
+        .arg("--method")
+        .arg(fw("method.toml"))
+        .arg("--out")
+        .arg(&dir));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    let score = |unit: &str, node: &str| -> f64 {
+        read("results.csv")
+            .lines()
+            .find(|l| l.starts_with(&format!("{unit},{node},")))
+            .and_then(|l| l.split(',').nth(3))
+            .and_then(|s| s.parse().ok())
+            .unwrap()
+    };
+    // Trondheim, normalised to 1-100: Bus 60.4, Car 71.125 (fewer cars is better),
+    // Green 25.75, Trees 100; Birds is in the stages but in no aggregate
+    let normalised = read("stage_normalised.csv");
+    assert!(normalised.starts_with("uCode,uName,Time,Region,Bus,Car,Green,Trees,Birds"));
+    let mobility = (60.4_f64 * 71.125).sqrt(); // geometric, as iMeta asks for this node
+    let nature = (25.75 + 100.0) / 2.0; // arithmetic, the method file's default
+    assert!((score("TRD", "Mobility") - mobility).abs() < 1e-9);
+    assert!((score("TRD", "Nature") - nature).abs() < 1e-9);
+    assert!((score("TRD", "Index") - (mobility + nature) / 2.0).abs() < 1e-9);
+    // lights: Bus 80 green / 50 red; Car (lower is better) 400 green / 600 red
+    let dashboard = read("dashboard.csv");
+    for line in [
+        "BOD,2024,Bus,90,green",
+        "TRD,2024,Bus,70,amber",
+        "BGO,2024,Bus,40,red",
+        "BOD,2024,Car,380,green",
+        "TRD,2024,Car,450,amber",
+        "SVG,2024,Car,620,red",
+    ] {
+        assert!(
+            dashboard.lines().any(|l| l == line),
+            "{line} in\n{dashboard}"
+        );
+    }
+    assert!(!dashboard.contains(",Green,"), "Green has no thresholds");
+}
+
+#[test]
+fn framework_options_that_make_no_sense_are_refused_on_their_line() {
+    let home = tempfile::tempdir().unwrap();
+    let meta = std::fs::read_to_string(data("frameworks/local_goals/iMeta.csv")).unwrap();
+    for (from, to, says) in [
+        (
+            "Index,Aggregate,geometric",
+            "Index,Aggregate,median",
+            ":7: Aggregation 'median'",
+        ),
+        (
+            "Mobility,Indicator,,50,80,",
+            "Mobility,Indicator,,80,50,",
+            "red must be below green",
+        ),
+        (
+            "Mobility,Indicator,,600,400,",
+            "Mobility,Indicator,,600,,",
+            ":3: 'Car' needs both",
+        ),
+        (
+            "Nature,Indicator,,,,FALSE",
+            "Nature,Indicator,,,,maybe",
+            ":6: Scored 'maybe'",
+        ),
+        (
+            "Nature,Indicator,,,,",
+            "Nature,Indicator,harmonic,,,",
+            "only aggregates have an Aggregation",
+        ),
+    ] {
+        assert!(meta.contains(from), "{from}");
+        let path = home.path().join("iMeta.csv");
+        std::fs::write(&path, meta.replacen(from, to, 1)).unwrap();
+        let r = run(u4ssc(home.path())
+            .arg("pipeline")
+            .arg("--idata")
+            .arg(data("frameworks/local_goals/iData.csv"))
+            .arg("--imeta")
+            .arg(&path)
+            .arg("--method")
+            .arg(data("frameworks/local_goals/method.toml"))
+            .arg("--out")
+            .arg(home.path().join("o")));
+        assert_eq!(r.code, 2, "{to}: {}", r.stdout);
+        assert!(r.stderr.contains(says), "{to}: {}", r.stderr);
+    }
+}
