@@ -123,6 +123,25 @@ pub enum Command {
     },
     /// Run the composite-indicator pipeline on a framework in COINr's iData/iMeta format
     Pipeline(PipelineArgs),
+    /// Turn a framework in COINr's iData/iMeta format into a catalog, registry, submission and
+    /// method, so that import, score, rank, compare, export and the TUI work on it
+    Framework(FrameworkArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FrameworkArgs {
+    /// iData CSV: one row per unit and year (uCode, uName, Time, groups, denominators, indicators)
+    #[arg(long)]
+    pub idata: PathBuf,
+    /// iMeta CSV: one row per indicator, aggregate, group or denominator
+    #[arg(long)]
+    pub imeta: PathBuf,
+    /// Directory for catalog.toml, registry.toml, values.csv and method.toml
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The framework's name [default: the iMeta file's directory name]
+    #[arg(long)]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -361,6 +380,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Cities(a)) => cities(&ctx, a.format, &mut out)?,
         Some(Command::Demo(a)) => demo_cmd(&ctx, &a, &mut out)?,
         Some(Command::Pipeline(a)) => pipeline_cmd(&a, &mut out)?,
+        Some(Command::Framework(a)) => framework_cmd(&a, &mut out)?,
         Some(Command::Fetch { source }) => crate::fetch::fetch(&ctx, &source, &mut out)?,
         Some(Command::Export(a)) => crate::export::export(&ctx, &a, &mut out)?,
         Some(Command::Score(a)) => crate::score_cmd::score(&ctx, &a, &mut out)?,
@@ -891,6 +911,61 @@ fn read_text(path: &Path) -> Result<String> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+pub fn framework_cmd(a: &FrameworkArgs, out: &mut dyn Write) -> Result<i32> {
+    use crate::framework::Framework;
+    use crate::pipeline::{self, Panel};
+    let meta_origin = a.imeta.display().to_string();
+    let fw = Framework::from_imeta(&read_text(&a.imeta)?, &meta_origin)?;
+    let panel =
+        Panel::from_idata_years(&read_text(&a.idata)?, &fw, &a.idata.display().to_string())?;
+    let name = a.name.clone().unwrap_or_else(|| {
+        a.imeta
+            .canonicalize()
+            .ok()
+            .and_then(|p| {
+                p.parent()
+                    .and_then(|d| d.file_name())
+                    .map(|n| n.to_string_lossy().into_owned())
+            })
+            .unwrap_or_else(|| "framework".into())
+    });
+    let c = crate::convert::convert(&fw, &pipeline::denominate(&panel, &fw), &name, &meta_origin)?;
+    std::fs::create_dir_all(&a.out).map_err(|source| Error::Write {
+        path: a.out.clone(),
+        source,
+    })?;
+    for (file, text) in [
+        ("catalog.toml", &c.catalog),
+        ("registry.toml", &c.registry),
+        ("values.csv", &c.values),
+        ("method.toml", &c.method),
+    ] {
+        let path = a.out.join(file);
+        let tmp = a.out.join(format!(".{file}.tmp"));
+        std::fs::write(&tmp, text).map_err(|source| Error::Write {
+            path: tmp.clone(),
+            source,
+        })?;
+        std::fs::rename(&tmp, &path).map_err(|source| Error::Write { path, source })?;
+    }
+    for n in &c.notes {
+        w(out, &format!("note: {n}\n"))?;
+    }
+    let d = a.out.display();
+    w(
+        out,
+        &format!(
+            "wrote catalog.toml, registry.toml, values.csv and method.toml to {d}\n\n\
+             Use them with every command, e.g.:\n\
+             \x20 export U4SSC_CATALOG={d}/catalog.toml U4SSC_REGISTRY={d}/registry.toml U4SSC_DB={d}/framework.duckdb\n\
+             \x20 u4ssc import {d}/values.csv\n\
+             \x20 u4ssc score --method {d}/method.toml\n\
+             \x20 u4ssc rank --peers group=COLUMN=VALUE; u4ssc compare SLUG; u4ssc export --out DIR; u4ssc\n"
+        ),
+    )?;
+    Ok(0)
 }
 
 pub fn pipeline_cmd(a: &PipelineArgs, out: &mut dyn Write) -> Result<i32> {

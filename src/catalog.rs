@@ -155,7 +155,7 @@ pub struct CatalogInfo {
     pub targets: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CatalogFile {
     catalog: CatalogInfo,
@@ -195,6 +195,24 @@ pub fn normalise_part(part: &str) -> String {
 }
 
 impl Catalog {
+    /// A catalog file's text from its parts (what `Catalog::parse` reads back).
+    pub fn to_toml(
+        info: CatalogInfo,
+        dimension: Vec<Node>,
+        subdimension: Vec<Node>,
+        category: Vec<Node>,
+        data_point: Vec<DataPoint>,
+    ) -> Result<String> {
+        toml::to_string(&CatalogFile {
+            catalog: info,
+            dimension,
+            subdimension,
+            category,
+            data_point,
+        })
+        .map_err(|e| Error::Invalid(format!("the catalog cannot be written: {e}")))
+    }
+
     pub fn embedded() -> Result<Catalog> {
         Catalog::parse(EMBEDDED, "kpis/catalog.toml (embedded)")
     }

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod bulk;
 pub mod catalog;
+pub mod convert;
 pub mod demo;
 pub mod error;
 pub mod export;

@@ -45,7 +45,17 @@ impl Panel {
     }
 
     /// Read COINr's iData table for a framework.
+    /// One row per unit (the pipeline's cross-section).
     pub fn from_idata(text: &str, fw: &Framework, origin: &str) -> Result<Panel> {
+        Panel::read_idata(text, fw, origin, false)
+    }
+
+    /// One row per unit and Time (several years of the same units).
+    pub fn from_idata_years(text: &str, fw: &Framework, origin: &str) -> Result<Panel> {
+        Panel::read_idata(text, fw, origin, true)
+    }
+
+    fn read_idata(text: &str, fw: &Framework, origin: &str, years: bool) -> Result<Panel> {
         let mut rdr = csv::ReaderBuilder::new().from_reader(text.as_bytes());
         let header: Vec<String> = rdr
             .headers()
@@ -132,10 +142,19 @@ impl Panel {
             for ind in &indicators {
                 row.push(num(pos(ind).unwrap_or(0))?);
             }
-            if panel.units.iter().any(|u| u.code == unit.code) {
+            if panel
+                .units
+                .iter()
+                .any(|u| u.code == unit.code && (!years || u.time == unit.time))
+            {
                 return Err(Error::Invalid(format!(
-                    "{origin}:{line}: unit '{}' appears twice",
-                    unit.code
+                    "{origin}:{line}: unit '{}' appears twice{}",
+                    unit.code,
+                    if years {
+                        " for the same Time"
+                    } else {
+                        " (several years of the same units: `u4ssc framework` scores each year)"
+                    }
                 )));
             }
             panel.units.push(unit);

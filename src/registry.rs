@@ -65,7 +65,7 @@ impl City {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RegistryFile {
     city: Vec<City>,
@@ -88,6 +88,12 @@ pub enum Match {
 }
 
 impl Registry {
+    /// A registry file's text (what `Registry::parse` reads back).
+    pub fn to_toml(cities: Vec<City>) -> Result<String> {
+        toml::to_string(&RegistryFile { city: cities })
+            .map_err(|e| Error::Invalid(format!("the registry cannot be written: {e}")))
+    }
+
     pub fn embedded() -> Result<Registry> {
         Registry::parse(EMBEDDED, "cities/registry.toml (embedded)")
     }

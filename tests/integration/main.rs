@@ -5,6 +5,7 @@ mod bulk;
 mod cli;
 mod export;
 mod fetch;
+mod framework;
 #[path = "../../fuzz/targets.rs"]
 mod fuzz;
 mod pipeline;
