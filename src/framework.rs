@@ -70,6 +70,8 @@ pub struct FNode {
     pub dashboard: Option<Dashboard>,
     /// False: shown (kept in every stage) but not normalised or aggregated.
     pub scored: bool,
+    /// The iMeta line the node was read from, for located errors.
+    pub line: Option<usize>,
 }
 
 impl FNode {
@@ -129,28 +131,34 @@ impl Framework {
     /// Check the tree: unique codes, parents exist and are aggregates, no cycles, weights
     /// usable, denominators known.
     pub fn validate(&self, origin: &str) -> Result<()> {
-        let bad = |m: String| Err(Error::Invalid(format!("{origin}: {m}")));
+        // located by the node's iMeta line where it has one
+        let bad = |n: &FNode, m: String| {
+            Err(Error::Invalid(match n.line {
+                Some(l) => format!("{origin}:{l}: {m}"),
+                None => format!("{origin}: {m}"),
+            }))
+        };
         let mut seen = HashSet::new();
         for n in &self.nodes {
             if !seen.insert(n.code.as_str()) {
-                return bad(format!("code '{}' is used twice", n.code));
+                return bad(n, format!("code '{}' is used twice", n.code));
             }
         }
         let by: HashMap<&str, &FNode> = self.nodes.iter().map(|n| (n.code.as_str(), n)).collect();
         for n in &self.nodes {
             if let Some(p) = &n.parent {
                 match by.get(p.as_str()) {
-                    None => return bad(format!("'{}' names parent '{p}', which does not exist", n.code)),
+                    None => return bad(n, format!("'{}' names parent '{p}', which does not exist", n.code)),
                     Some(pn) if pn.kind == NodeKind::Indicator => {
-                        return bad(format!("'{}' names parent '{p}', which is an indicator, not an aggregate", n.code))
+                        return bad(n, format!("'{}' names parent '{p}', which is an indicator, not an aggregate", n.code))
                     }
                     Some(pn) if pn.level <= n.level => {
-                        return bad(format!("'{}' (level {}) has parent '{p}' at level {}; a parent must be at a higher level", n.code, n.level, pn.level))
+                        return bad(n, format!("'{}' (level {}) has parent '{p}' at level {}; a parent must be at a higher level", n.code, n.level, pn.level))
                     }
                     _ => {}
                 }
             } else if n.kind == NodeKind::Indicator {
-                return bad(format!("indicator '{}' has no parent (an orphan)", n.code));
+                return bad(n, format!("indicator '{}' has no parent (an orphan)", n.code));
             }
             // cycle check: walk up at most nodes.len() steps
             let mut cur = n;
@@ -160,11 +168,11 @@ impl Framework {
                     None => break,
                 }
                 if cur.code == n.code {
-                    return bad(format!("'{}' is its own ancestor (a cycle)", n.code));
+                    return bad(n, format!("'{}' is its own ancestor (a cycle)", n.code));
                 }
             }
             if !n.weight.is_finite() || n.weight < 0.0 {
-                return bad(format!(
+                return bad(n, format!(
                     "'{}' has weight {}; weights must be zero or positive",
                     n.code, n.weight
                 ));
@@ -174,7 +182,7 @@ impl Framework {
                     || !d.green.is_finite()
                     || d.red * n.direction >= d.green * n.direction
                 {
-                    return bad(format!(
+                    return bad(n, format!(
                         "'{}' has dashboard thresholds red {} and green {}; with direction {} red must be {} green",
                         n.code,
                         d.red,
@@ -186,7 +194,7 @@ impl Framework {
             }
             if let Some(d) = &n.denominator {
                 if !self.denominators.contains(d) {
-                    return bad(format!(
+                    return bad(n, format!(
                         "'{}' names denominator '{d}', which is not a Denominator row",
                         n.code
                     ));
@@ -196,10 +204,10 @@ impl Framework {
         for a in self.nodes.iter().filter(|n| n.kind == NodeKind::Aggregate) {
             let kids = self.children(&a.code);
             if kids.is_empty() {
-                return bad(format!("aggregate '{}' has no children", a.code));
+                return bad(a, format!("aggregate '{}' has no children", a.code));
             }
             if kids.iter().map(|k| k.weight).sum::<f64>() <= 0.0 {
-                return bad(format!(
+                return bad(a, format!(
                     "the weights under '{}' sum to zero and cannot be normalised",
                     a.code
                 ));
@@ -341,6 +349,7 @@ impl Framework {
                 aggregation,
                 dashboard,
                 scored,
+                line: Some(line),
             });
         }
         fw.validate(origin)?;
@@ -371,6 +380,7 @@ impl Framework {
                 aggregation: None,
                 dashboard: None,
                 scored: true,
+                line: None,
             });
         }
         for (level, list) in [
@@ -398,6 +408,7 @@ impl Framework {
                     aggregation: None,
                     dashboard: None,
                     scored: true,
+                    line: None,
                 });
             }
         }
@@ -415,6 +426,7 @@ impl Framework {
             aggregation: None,
             dashboard: None,
             scored: true,
+            line: None,
         });
         Framework {
             nodes,

@@ -833,6 +833,7 @@ mod tests {
             aggregation: None,
             dashboard: None,
             scored: true,
+            line: None,
         }
     }
 

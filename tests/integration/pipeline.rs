@@ -218,7 +218,7 @@ fn pipeline_refuses_a_broken_framework_with_the_reason() {
     assert_eq!(r.code, 2);
     assert!(
         r.stderr
-            .contains("names parent 'Nowhere', which does not exist"),
+            .contains("iMeta.csv:2: 'LPI' names parent 'Nowhere', which does not exist"),
         "{}",
         r.stderr
     );
