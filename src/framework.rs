@@ -158,7 +158,10 @@ impl Framework {
                     _ => {}
                 }
             } else if n.kind == NodeKind::Indicator {
-                return bad(n, format!("indicator '{}' has no parent (an orphan)", n.code));
+                return bad(
+                    n,
+                    format!("indicator '{}' has no parent (an orphan)", n.code),
+                );
             }
             // cycle check: walk up at most nodes.len() steps
             let mut cur = n;
@@ -172,10 +175,13 @@ impl Framework {
                 }
             }
             if !n.weight.is_finite() || n.weight < 0.0 {
-                return bad(n, format!(
-                    "'{}' has weight {}; weights must be zero or positive",
-                    n.code, n.weight
-                ));
+                return bad(
+                    n,
+                    format!(
+                        "'{}' has weight {}; weights must be zero or positive",
+                        n.code, n.weight
+                    ),
+                );
             }
             if let Some(d) = n.dashboard {
                 if !d.red.is_finite()
@@ -194,10 +200,13 @@ impl Framework {
             }
             if let Some(d) = &n.denominator {
                 if !self.denominators.contains(d) {
-                    return bad(n, format!(
-                        "'{}' names denominator '{d}', which is not a Denominator row",
-                        n.code
-                    ));
+                    return bad(
+                        n,
+                        format!(
+                            "'{}' names denominator '{d}', which is not a Denominator row",
+                            n.code
+                        ),
+                    );
                 }
             }
         }
@@ -207,10 +216,13 @@ impl Framework {
                 return bad(a, format!("aggregate '{}' has no children", a.code));
             }
             if kids.iter().map(|k| k.weight).sum::<f64>() <= 0.0 {
-                return bad(a, format!(
-                    "the weights under '{}' sum to zero and cannot be normalised",
-                    a.code
-                ));
+                return bad(
+                    a,
+                    format!(
+                        "the weights under '{}' sum to zero and cannot be normalised",
+                        a.code
+                    ),
+                );
             }
         }
         Ok(())

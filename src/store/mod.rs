@@ -1101,21 +1101,17 @@ impl Store {
 
     /// The years that have current values, ascending.
     pub fn current_years(&self) -> Result<Vec<i32>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT DISTINCT year FROM current_observations ORDER BY year")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.err(e))?;
-        rows.collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))
+        self.column("SELECT DISTINCT year FROM current_observations ORDER BY year")
     }
 
     /// The revisions that current values come from, ascending.
     pub fn current_revisions(&self) -> Result<Vec<i64>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT DISTINCT revision_id FROM current_observations ORDER BY revision_id")
-            .map_err(|e| self.err(e))?;
+        self.column("SELECT DISTINCT revision_id FROM current_observations ORDER BY revision_id")
+    }
+
+    /// The first column of a query's rows.
+    fn column<T: duckdb::types::FromSql>(&self, sql: &str) -> Result<Vec<T>> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
         let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.err(e))?;
         rows.collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))

@@ -70,6 +70,22 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Append rows to a staging (temporary) table.
+    fn fill<P: duckdb::AppenderParams>(
+        &self,
+        table: &str,
+        rows: impl IntoIterator<Item = P>,
+    ) -> Result<()> {
+        let mut a = self
+            .conn
+            .appender_to_catalog_and_db(table, "temp", "main")
+            .map_err(|e| self.err(e))?;
+        for r in rows {
+            a.append_row(r).map_err(|e| self.err(e))?;
+        }
+        a.flush().map_err(|e| self.err(e))
+    }
+
     fn count(&self, sql: &str) -> Result<i64> {
         self.conn
             .query_row(sql, [], |r| r.get(0))
@@ -143,50 +159,34 @@ impl Store {
              CREATE OR REPLACE TEMP TABLE map_code (kpi_text VARCHAR, part_text VARCHAR, dp VARCHAR);
              CREATE OR REPLACE TEMP TABLE dp_facts (dp VARCHAR, yes_no BOOLEAN, core BOOLEAN, min DOUBLE, max DOUBLE, lo DOUBLE, hi DOUBLE, core_ix INTEGER);",
         )?;
-        let e = |e| db_error(&self.path, e);
-        let mut a = self
-            .conn
-            .appender_to_catalog_and_db("map_city", "temp", "main")
-            .map_err(e)?;
-        for c in cities {
-            a.append_row(params![c.city_text, c.year_text, c.slug, c.year, c.former])
-                .map_err(e)?;
-        }
-        a.flush().map_err(e)?;
-        drop(a);
-        let mut a = self
-            .conn
-            .appender_to_catalog_and_db("map_code", "temp", "main")
-            .map_err(e)?;
-        for (k, p, d) in codes {
-            a.append_row(params![k, p, d]).map_err(e)?;
-        }
-        a.flush().map_err(e)?;
-        drop(a);
-        let mut a = self
-            .conn
-            .appender_to_catalog_and_db("dp_facts", "temp", "main")
-            .map_err(e)?;
+        self.fill(
+            "map_city",
+            cities
+                .iter()
+                .map(|c| (&c.city_text, &c.year_text, &c.slug, c.year, &c.former)),
+        )?;
+        self.fill("map_code", codes.iter().map(|(k, p, d)| (k, p, d)))?;
         let mut core_ix = 0i32;
-        for d in dps {
-            let ix = d.core.then(|| {
-                core_ix += 1;
-                core_ix - 1
-            });
-            a.append_row(params![
-                d.id,
-                d.yes_no,
-                d.core,
-                d.min,
-                d.max,
-                d.plausible[0],
-                d.plausible[1],
-                ix
-            ])
-            .map_err(e)?;
-        }
-        a.flush().map_err(e)?;
-        Ok(())
+        let facts: Vec<_> = dps
+            .iter()
+            .map(|d| {
+                let ix = d.core.then(|| {
+                    core_ix += 1;
+                    core_ix - 1
+                });
+                (
+                    d.id,
+                    d.yes_no,
+                    d.core,
+                    d.min,
+                    d.max,
+                    d.plausible[0],
+                    d.plausible[1],
+                    ix,
+                )
+            })
+            .collect();
+        self.fill("dp_facts", facts)
     }
 
     /// The distinct (data point, unit) texts, and the distinct (data point, value) texts that
@@ -239,41 +239,11 @@ impl Store {
              CREATE OR REPLACE TEMP TABLE map_quality (quality_text VARCHAR, quality VARCHAR);
              CREATE OR REPLACE TEMP TABLE map_verified (verified_text VARCHAR, verified BOOLEAN);",
         )?;
+        self.fill("map_unit", maps.units.iter().map(|(d, t, u)| (d, t, u)))?;
+        self.fill("map_value", maps.values.iter().map(|(d, t, v)| (d, t, v)))?;
+        self.fill("map_quality", maps.quality.iter().map(|(t, q)| (t, q)))?;
+        self.fill("map_verified", maps.verified.iter().map(|(t, v)| (t, v)))?;
         let e = |e| db_error(&self.path, e);
-        {
-            let mut a = self
-                .conn
-                .appender_to_catalog_and_db("map_unit", "temp", "main")
-                .map_err(e)?;
-            for (d, t, u) in &maps.units {
-                a.append_row(params![d, t, u]).map_err(e)?;
-            }
-            a.flush().map_err(e)?;
-            let mut a = self
-                .conn
-                .appender_to_catalog_and_db("map_value", "temp", "main")
-                .map_err(e)?;
-            for (d, t, v) in &maps.values {
-                a.append_row(params![d, t, v]).map_err(e)?;
-            }
-            a.flush().map_err(e)?;
-            let mut a = self
-                .conn
-                .appender_to_catalog_and_db("map_quality", "temp", "main")
-                .map_err(e)?;
-            for (t, q) in &maps.quality {
-                a.append_row(params![t, q]).map_err(e)?;
-            }
-            a.flush().map_err(e)?;
-            let mut a = self
-                .conn
-                .appender_to_catalog_and_db("map_verified", "temp", "main")
-                .map_err(e)?;
-            for (t, v) in &maps.verified {
-                a.append_row(params![t, v]).map_err(e)?;
-            }
-            a.flush().map_err(e)?;
-        }
         let value = col(Some(c.value));
         let sql = format!(
             "INSERT INTO observations

@@ -9,6 +9,18 @@ use std::path::{Path, PathBuf};
 use u4ssc::scoring::engine::Level;
 use u4ssc::store::{Access, Store};
 
+/// The binary on a converted framework's catalog, registry and database.
+fn on_framework(home: &Path, dir: &Path, db: &Path) -> assert_cmd::Command {
+    let mut c = u4ssc(home);
+    c.arg("--catalog")
+        .arg(dir.join("catalog.toml"))
+        .arg("--registry")
+        .arg(dir.join("registry.toml"))
+        .arg("--db")
+        .arg(db);
+    c
+}
+
 /// Convert, import and score a framework; return the output directory and the database.
 fn convert_import_score(home: &Path, idata: &Path, imeta: &Path) -> (PathBuf, PathBuf) {
     let dir = home.join("converted");
@@ -22,17 +34,7 @@ fn convert_import_score(home: &Path, idata: &Path, imeta: &Path) -> (PathBuf, Pa
         .arg(&dir));
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let db = dir.join("f.duckdb");
-    let with = |args: &[&str]| {
-        let mut c = u4ssc(home);
-        c.arg("--catalog")
-            .arg(dir.join("catalog.toml"))
-            .arg("--registry")
-            .arg(dir.join("registry.toml"))
-            .arg("--db")
-            .arg(&db)
-            .args(args);
-        run(&mut c)
-    };
+    let with = |args: &[&str]| run(on_framework(home, &dir, &db).args(args));
     let r = with(&["import", dir.join("values.csv").to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let r = with(&[
@@ -100,14 +102,8 @@ fn asem_scored_by_the_engine_equals_the_pipeline_with_the_same_method() {
     }
     assert_eq!(compared, 51 * 3);
     // peer groups from the iData group columns
-    let r = run(u4ssc(home)
-        .arg("--catalog")
-        .arg(dir.join("catalog.toml"))
-        .arg("--registry")
-        .arg(dir.join("registry.toml"))
-        .arg("--db")
-        .arg(&db)
-        .args(["rank", "--peers", "group=EurAsia_group=Asia"]));
+    let r =
+        run(on_framework(home, &dir, &db).args(["rank", "--peers", "group=EurAsia_group=Asia"]));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stdout.contains("(21 cities)") && r.stdout.contains("Japan"),
@@ -117,13 +113,7 @@ fn asem_scored_by_the_engine_equals_the_pipeline_with_the_same_method() {
     assert!(!r.stdout.contains("Austria"), "{}", r.stdout);
     // exports name the framework's nodes
     let ex = home.join("export");
-    let r = run(u4ssc(home)
-        .arg("--catalog")
-        .arg(dir.join("catalog.toml"))
-        .arg("--registry")
-        .arg(dir.join("registry.toml"))
-        .arg("--db")
-        .arg(&db)
+    let r = run(on_framework(home, &dir, &db)
         .args(["export", "--format", "csv", "--out"])
         .arg(&ex));
     assert_eq!(r.code, 0, "{}", r.stderr);
