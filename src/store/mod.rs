@@ -379,23 +379,7 @@ impl Store {
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![revision_id], |r| {
-                Ok(Observation {
-                    line: r.get::<_, i64>(0)? as usize,
-                    city: r.get(1)?,
-                    year: r.get(2)?,
-                    data_point: r.get(3)?,
-                    value: r.get(4)?,
-                    unit: r.get(5)?,
-                    numerator: r.get(6)?,
-                    denominator: r.get(7)?,
-                    quality: r.get(8)?,
-                    origin: r.get(9)?,
-                    source: r.get(10)?,
-                    verified: r.get(11)?,
-                    note: r.get(12)?,
-                })
-            })
+            .query_map(params![revision_id], observation_row)
             .map_err(|e| self.err(e))?;
         rows.collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| self.err(e))
@@ -955,6 +939,26 @@ pub fn history_of(values: &[CurrentValue]) -> History {
     h
 }
 
+/// An observation from the columns line, city, year, data_point, value, unit, numerator,
+/// denominator, quality, origin, source, verified, note (in that order).
+fn observation_row(r: &duckdb::Row) -> std::result::Result<Observation, duckdb::Error> {
+    Ok(Observation {
+        line: r.get::<_, i64>(0)? as usize,
+        city: r.get(1)?,
+        year: r.get(2)?,
+        data_point: r.get(3)?,
+        value: r.get(4)?,
+        unit: r.get(5)?,
+        numerator: r.get(6)?,
+        denominator: r.get(7)?,
+        quality: r.get(8)?,
+        origin: r.get(9)?,
+        source: r.get(10)?,
+        verified: r.get(11)?,
+        note: r.get(12)?,
+    })
+}
+
 fn current_value_row(r: &duckdb::Row) -> std::result::Result<CurrentValue, duckdb::Error> {
     Ok(CurrentValue {
         city: r.get(0)?,
@@ -1330,24 +1334,7 @@ impl Store {
             .map_err(|e| self.err(e))?;
         let mut rows = stmt
             .query_map(params![city, year, data_point], |r| {
-                Ok((
-                    crate::submission::Observation {
-                        line: r.get::<_, i64>(0)? as usize,
-                        city: r.get(1)?,
-                        year: r.get(2)?,
-                        data_point: r.get(3)?,
-                        value: r.get(4)?,
-                        unit: r.get(5)?,
-                        numerator: r.get(6)?,
-                        denominator: r.get(7)?,
-                        quality: r.get(8)?,
-                        origin: r.get(9)?,
-                        source: r.get(10)?,
-                        verified: r.get(11)?,
-                        note: r.get(12)?,
-                    },
-                    r.get::<_, i64>(13)?,
-                ))
+                Ok((observation_row(r)?, r.get::<_, i64>(13)?))
             })
             .map_err(|e| self.err(e))?;
         let Some(first) = rows.next() else {
