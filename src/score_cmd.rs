@@ -195,19 +195,14 @@ pub fn score_into(
         ));
     }
     let draws = draws.unwrap_or(m.uncertainty.draws);
-    let revs = store
-        .current_revisions()?
-        .iter()
-        .map(|r| r.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
     let (catalog, registry) = (&ctx.catalog, &ctx.registry);
     store.insert_run_with(
         &NewRun {
             method_name: &m.name,
             method_hash: &method::hash(text),
             method_text: text,
-            revisions: &revs,
+            // the revisions the run reads, recorded as it reads them
+            revisions: "",
             seed: m.uncertainty.seed,
             draws,
             catalog_version: &ctx.catalog.info.version,

@@ -37,8 +37,21 @@ struct Ends {
     count: u32,
 }
 
+/// What the scoring thread sends back to the thread that stores.
+enum Msg {
+    Rows(Vec<engine::Row>),
+    /// a year is done; whether it had anything to score
+    Done(i32, bool),
+    Trends(Vec<Trend>),
+}
+
+/// Rows sent back at a time.
+const CHUNK: usize = 16_384;
+
 /// Score `years` (ascending) one at a time; returns the years that had values to score.
-/// Rank intervals (`draws` > 0) are computed for the last of them.
+/// Rank intervals (`draws` > 0) are computed for the last of them. A second thread scores
+/// while this one reads the next year's values and stores the rows (the database is only
+/// touched from this thread).
 pub fn stream<IO: RunIo>(
     c: &Catalog,
     reg: &Registry,
@@ -47,6 +60,74 @@ pub fn stream<IO: RunIo>(
     years: &[i32],
     io: &mut IO,
 ) -> Result<Vec<i32>, IO::Error> {
+    let mut years: Vec<i32> = years.to_vec();
+    years.sort_unstable();
+    years.dedup();
+    let mut scored = Vec::new();
+    std::thread::scope(|s| {
+        let (to_scorer, inbox) = std::sync::mpsc::sync_channel::<(i32, Vec<CurrentValue>, bool)>(1);
+        let (outbox, from_scorer) = std::sync::mpsc::sync_channel::<Msg>(4);
+        s.spawn(move || scorer(c, reg, m, draws, inbox, outbox));
+        let trace = crate::trace::Trace::new();
+        let mut next = match years.first() {
+            Some(&y) => Some(io.values(y)?),
+            None => None,
+        };
+        for (k, &year) in years.iter().enumerate() {
+            let Some(values) = next.take() else { break };
+            trace.mark(&format!("{year}: {} values read", values.len()));
+            if to_scorer
+                .send((year, values, k + 1 == years.len()))
+                .is_err()
+            {
+                break;
+            }
+            // read the next year while this one is scored
+            if let Some(&y) = years.get(k + 1) {
+                next = Some(io.values(y)?);
+            }
+            for msg in from_scorer.iter() {
+                match msg {
+                    Msg::Rows(rows) => {
+                        for row in rows {
+                            match row {
+                                engine::Row::Dp(d) => io.dp(d)?,
+                                engine::Row::Node(n) => io.node(n)?,
+                            }
+                        }
+                    }
+                    Msg::Done(y, any) => {
+                        if any {
+                            scored.push(y);
+                        }
+                        trace.mark(&format!("{y}: scored and stored"));
+                        break;
+                    }
+                    Msg::Trends(_) => {}
+                }
+            }
+        }
+        drop(to_scorer);
+        for msg in from_scorer.iter() {
+            if let Msg::Trends(ts) = msg {
+                for t in ts {
+                    io.trend(t)?;
+                }
+            }
+        }
+        Ok(scored)
+    })
+}
+
+/// The scoring thread: each year's values in, rows out; trends at the end.
+fn scorer(
+    c: &Catalog,
+    reg: &Registry,
+    m: &RunMethod,
+    draws: usize,
+    inbox: std::sync::mpsc::Receiver<(i32, Vec<CurrentValue>, bool)>,
+    outbox: std::sync::mpsc::SyncSender<Msg>,
+) {
     let tree = Tree::new(c);
     let weights = engine::base_weights(c, &tree, m);
     let dp_index: HashMap<&str, usize> = c
@@ -59,14 +140,7 @@ pub fn stream<IO: RunIo>(
     let mut city_ix: HashMap<String, usize> = HashMap::new();
     let mut ends: Vec<Option<Ends>> = Vec::new();
     let n_dp = c.data_points.len();
-    let mut scored = Vec::new();
-    let mut years: Vec<i32> = years.to_vec();
-    years.sort_unstable();
-    years.dedup();
-    for (k, &year) in years.iter().enumerate() {
-        let trace = crate::trace::Trace::new();
-        let values = io.values(year)?;
-        trace.mark(&format!("{year}: {} values read", values.len()));
+    for (year, values, last) in inbox.iter() {
         for v in &values {
             let (Some(x), Some(&j)) = (v.value, dp_index.get(v.data_point.as_str())) else {
                 continue;
@@ -98,25 +172,36 @@ pub fn stream<IO: RunIo>(
         let mats = engine::matrices(c, reg, &values, m);
         drop(values);
         let Some(mat) = mats.into_iter().next() else {
+            if outbox.send(Msg::Done(year, false)).is_err() {
+                return;
+            }
             continue;
         };
-        let last = k + 1 == years.len();
         let intervals =
             (last && draws > 0).then(|| uncertainty::rank_intervals(c, &tree, &mat, m, draws));
-        engine::score_year(
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let sent = engine::score_year::<std::sync::mpsc::SendError<Msg>>(
             c,
             &tree,
             &mat,
             m,
             &weights,
             intervals.as_ref(),
-            &mut |row| match row {
-                engine::Row::Dp(d) => io.dp(d),
-                engine::Row::Node(n) => io.node(n),
+            &mut |row| {
+                chunk.push(row);
+                if chunk.len() >= CHUNK {
+                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                    outbox.send(Msg::Rows(full))?;
+                }
+                Ok(())
             },
-        )?;
-        trace.mark(&format!("{year}: scored and handed on"));
-        scored.push(year);
+        );
+        if sent.is_err()
+            || outbox.send(Msg::Rows(chunk)).is_err()
+            || outbox.send(Msg::Done(year, true)).is_err()
+        {
+            return; // the storing side has stopped
+        }
     }
     // trends in (city, data point) order
     let mut cities: Vec<(&String, &usize)> = city_ix.iter().collect();
@@ -128,6 +213,7 @@ pub fn stream<IO: RunIo>(
         .map(|(j, d)| (j, d.id.as_str()))
         .collect();
     dps.sort_by_key(|p| p.1);
+    let mut trends = Vec::with_capacity(CHUNK);
     for (city, &i) in cities {
         for &(j, _) in &dps {
             let Some(e) = ends.get(i * n_dp + j).copied().flatten() else {
@@ -139,11 +225,17 @@ pub fn stream<IO: RunIo>(
                 vec![e.first]
             };
             if let Some(t) = trends::assess(city, &c.data_points[j], &series) {
-                io.trend(t)?;
+                trends.push(t);
+                if trends.len() >= CHUNK {
+                    let full = std::mem::replace(&mut trends, Vec::with_capacity(CHUNK));
+                    if outbox.send(Msg::Trends(full)).is_err() {
+                        return;
+                    }
+                }
             }
         }
     }
-    Ok(scored)
+    let _ = outbox.send(Msg::Trends(trends));
 }
 
 /// Values held in memory, rows collected into vectors.

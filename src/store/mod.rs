@@ -696,6 +696,8 @@ pub struct RunSink<'a> {
     dp_rows: Vec<DpScore>,
     node_rows: Vec<NodeScore>,
     trend_rows: Vec<Trend>,
+    /// the revisions the values read came from
+    revisions: std::collections::BTreeSet<i64>,
 }
 
 /// Rows gathered before a batch is appended.
@@ -706,23 +708,27 @@ impl RunSink<'_> {
         db_error(self.path, e)
     }
 
-    pub fn values_in_year(&self, year: i32) -> Result<Vec<CurrentValue>> {
+    pub fn values_in_year(&mut self, year: i32) -> Result<Vec<CurrentValue>> {
         // the latest revision per city and data point within the year: the same rows as
-        // `current_observations`, without ranking every other year's rows too
+        // `current_observations`, without ranking every other year's rows too; scoring needs
+        // no quality, source or verified flag, so they are not read
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT city, year, data_point, value, verified, quality, source, revision_id
+                "SELECT city, year, data_point, value, NULL::BOOLEAN, NULL::VARCHAR, NULL::VARCHAR, revision_id
                  FROM observations WHERE year = ?
-                 QUALIFY row_number() OVER (PARTITION BY city, data_point ORDER BY revision_id DESC) = 1
-                 ORDER BY city, data_point",
+                 QUALIFY row_number() OVER (PARTITION BY city, data_point ORDER BY revision_id DESC) = 1",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(params![year], current_value_row)
-            .map_err(|e| self.err(e))?;
-        rows.collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))
+            .map_err(|e| db_error(self.path, e))?;
+        let values = rows
+            .collect::<std::result::Result<Vec<CurrentValue>, _>>()
+            .map_err(|e| db_error(self.path, e))?;
+        drop(stmt);
+        self.revisions.extend(values.iter().map(|v| v.revision_id));
+        Ok(values)
     }
 
     pub fn append_dp(&mut self, d: DpScore) -> Result<()> {
@@ -1084,10 +1090,21 @@ impl Store {
                 dp_rows: Vec::new(),
                 node_rows: Vec::new(),
                 trend_rows: Vec::new(),
+                revisions: std::collections::BTreeSet::new(),
             };
             let years = fill(&mut sink)?;
             sink.flush()?;
-            years
+            (years, std::mem::take(&mut sink.revisions))
+        };
+        let (years, read) = years;
+        // the revisions the run read its values from, unless the caller says
+        let revisions = if run.revisions.is_empty() {
+            read.iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        } else {
+            run.revisions.to_string()
         };
         let years = years
             .iter()
@@ -1096,21 +1113,17 @@ impl Store {
             .join(",");
         tx.execute(
             "INSERT INTO runs (run_id, method_name, method_hash, method_text, revisions, seed, draws, program_version, catalog_version, years) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            params![id, run.method_name, run.method_hash, run.method_text, run.revisions, run.seed as i64, run.draws as i64, env!("CARGO_PKG_VERSION"), run.catalog_version, years],
+            params![id, run.method_name, run.method_hash, run.method_text, revisions, run.seed as i64, run.draws as i64, env!("CARGO_PKG_VERSION"), run.catalog_version, years],
         )
         .map_err(e)?;
         tx.commit().map_err(e)?;
         Ok(id)
     }
 
-    /// The years that have current values, ascending.
+    /// The years that have current values, ascending (every observed year has some: the
+    /// latest revision of each value is in the same year as the others).
     pub fn current_years(&self) -> Result<Vec<i32>> {
-        self.column("SELECT DISTINCT year FROM current_observations ORDER BY year")
-    }
-
-    /// The revisions that current values come from, ascending.
-    pub fn current_revisions(&self) -> Result<Vec<i64>> {
-        self.column("SELECT DISTINCT revision_id FROM current_observations ORDER BY revision_id")
+        self.column("SELECT DISTINCT year FROM observations ORDER BY year")
     }
 
     /// The first column of a query's rows.
