@@ -228,6 +228,28 @@ fn bulk_import_of_plain_files_equals_the_row_by_row_import() {
         runs[0].1
     );
     assert!(stored.iter().any(|s| s.contains("kilde")));
+    // a dry run says the same on both paths and leaves the database empty
+    let dry = |bulk: bool| {
+        let db = home.join(format!("dry-{bulk}.duckdb"));
+        let mut cmd = u4ssc(home);
+        cmd.arg("--db")
+            .arg(&db)
+            .args(["import", "--dry-run"])
+            .arg(&a);
+        cmd.env("U4SSC_NO_BULK", if bulk { "0" } else { "1" });
+        let r = run(&mut cmd);
+        let revisions = Store::open(&db, Access::ReadOnly)
+            .unwrap()
+            .revisions()
+            .unwrap();
+        (r.code, r.stdout, revisions.len())
+    };
+    let (bulk_dry, rows_dry) = (dry(true), dry(false));
+    assert_eq!(bulk_dry, rows_dry);
+    assert!(
+        bulk_dry.1.contains("would import") && bulk_dry.2 == 0,
+        "{bulk_dry:?}"
+    );
     // re-importing the same file is recognised by its hash on both paths
     let (runs, _) = same_both_ways(home, &[a.clone(), a]);
     assert!(runs[1].1.contains("already imported"), "{}", runs[1].1);
