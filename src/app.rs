@@ -931,7 +931,13 @@ pub fn framework_cmd(a: &FrameworkArgs, out: &mut dyn Write) -> Result<i32> {
             })
             .unwrap_or_else(|| "framework".into())
     });
-    let c = crate::convert::convert(&fw, &pipeline::denominate(&panel, &fw), &name, &meta_origin)?;
+    let c = crate::convert::convert(
+        &fw,
+        &pipeline::denominate(&panel, &fw),
+        &name,
+        &meta_origin,
+        &a.idata.display().to_string(),
+    )?;
     std::fs::create_dir_all(&a.out).map_err(|source| Error::Write {
         path: a.out.clone(),
         source,

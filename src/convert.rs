@@ -48,7 +48,13 @@ fn slug_of(code: &str) -> String {
 }
 
 /// Convert a validated framework and its (denominated) data.
-pub fn convert(fw: &Framework, panel: &Panel, name: &str, origin: &str) -> Result<Converted> {
+pub fn convert(
+    fw: &Framework,
+    panel: &Panel,
+    name: &str,
+    origin: &str,
+    data_origin: &str,
+) -> Result<Converted> {
     let bad = |m: String| Error::Invalid(format!("{origin}: {m}"));
     let mut notes = Vec::new();
     let aggregates: Vec<&FNode> = fw
@@ -277,8 +283,8 @@ pub fn convert(fw: &Framework, panel: &Panel, name: &str, origin: &str) -> Resul
         })
         .collect();
     if let Some(i) = years.iter().position(Option::is_none) {
-        return Err(bad(format!(
-            "unit '{}' has no year in the Time column; the scoring engine scores by year",
+        return Err(Error::Invalid(format!(
+            "{data_origin}: unit '{}' has no year in the Time column; the scoring engine scores by year",
             panel.units[i].code
         )));
     }
@@ -419,7 +425,7 @@ mod tests {
             data.push('\n');
         }
         let panel = Panel::from_idata_years(&data, &fw, "d").unwrap();
-        convert(&fw, &panel, "t", "m").unwrap()
+        convert(&fw, &panel, "t", "m", "d").unwrap()
     }
 
     #[test]
