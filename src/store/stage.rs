@@ -274,7 +274,11 @@ impl Store {
         self.run("BEGIN TRANSACTION")?;
         let id = self.count("SELECT coalesce(max(revision_id), 0) + 1 FROM revisions")?;
         self.staged_revision = Some(id);
-        let inserted = match self.conn.execute(&sql, params![id]) {
+        // each row carries its line, so the rows need not be stored in file order
+        self.run("SET preserve_insertion_order = false")?;
+        let inserted = self.conn.execute(&sql, params![id]);
+        self.run("RESET preserve_insertion_order")?;
+        let inserted = match inserted {
             Ok(n) => n,
             Err(_) => {
                 self.rollback_stage()?;
