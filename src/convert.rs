@@ -5,6 +5,9 @@
 //! `rank`, `compare` with peer groups, trends across years, `export`, the TUI — works on that
 //! framework exactly as on the U4SSC catalog.
 //!
+//! Per-node aggregation methods carry over (`[aggregation_by_node]` in the method); dashboard
+//! thresholds and shown-only indicators stay with `u4ssc pipeline`.
+//!
 //! The engine's tree has three aggregate levels between indicators and the index (category,
 //! sub-dimension, dimension). A framework with fewer is padded with pass-through nodes (one
 //! child each, so they carry their child's score unchanged under any mean); one with more is
@@ -15,7 +18,7 @@ use crate::catalog::{
 };
 use crate::error::{Error, Result};
 use crate::framework::{FNode, Framework, NodeKind};
-use crate::pipeline::Panel;
+use crate::pipeline::{AggregateMethod, Panel};
 use crate::registry::{City, Registry};
 use std::collections::{BTreeMap, HashSet};
 
@@ -245,9 +248,6 @@ pub fn convert(
             },
         });
     }
-    if fw.nodes.iter().any(|n| n.aggregation.is_some()) {
-        notes.push("iMeta names an aggregation method per node; the scoring engine uses one method for every node (the method file's), `u4ssc pipeline` honours the per-node ones".into());
-    }
     if fw.nodes.iter().any(|n| n.dashboard.is_some()) {
         notes.push("dashboard thresholds are used by `u4ssc pipeline` (dashboard.csv); the engine's own bands need targets".into());
     }
@@ -375,6 +375,23 @@ pub fn convert(
             ));
         }
     }
+    // the framework's per-node aggregation methods
+    let mut by_node = String::new();
+    for n in fw.nodes.iter().filter(|n| n.scored) {
+        if let Some(a) = n.aggregation {
+            let name = match a {
+                AggregateMethod::Arithmetic => "arithmetic",
+                AggregateMethod::Geometric => "geometric",
+                AggregateMethod::Harmonic => "harmonic",
+            };
+            let code = if n.parent.is_none() {
+                "overall"
+            } else {
+                n.code.as_str()
+            };
+            by_node.push_str(&format!("\"{code}\" = \"{name}\"\n"));
+        }
+    }
     let method = format!(
         "# Scoring method for {name}, written by `u4ssc framework` from {origin}.\n\
          name = \"{name}\"\n\
@@ -385,6 +402,7 @@ pub fn convert(
          impute = \"none\"\n\
          outliers = \"none\"\n\n\
          [weights]\n{weights}\n\
+         [aggregation_by_node]\n{by_node}\n\
          [uncertainty]\n\
          draws = 1000\n\
          seed = 2026\n\

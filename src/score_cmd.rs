@@ -188,6 +188,17 @@ pub fn score_into(
     text: &str,
     draws: Option<usize>,
 ) -> Result<i64> {
+    let tree = Tree::new(&ctx.catalog);
+    if let Some(code) = m
+        .aggregation_by_node
+        .keys()
+        .find(|code| tree.find(code).is_none())
+    {
+        return Err(Error::Invalid(format!(
+            "method '{}': [aggregation_by_node] names '{code}', which is not a node of the catalog",
+            m.name
+        )));
+    }
     let years = store.current_years()?;
     if years.is_empty() {
         return Err(Error::Usage(

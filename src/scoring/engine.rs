@@ -334,12 +334,15 @@ pub struct Composite {
 }
 
 /// weights: one per data point, then one per tree node.
+/// `node_agg`: per tree node, an aggregation that replaces `agg` there (may be empty).
+#[allow(clippy::too_many_arguments)]
 pub fn composite(
     c: &Catalog,
     tree: &Tree,
     m: &Matrix,
     norm: Normalisation,
     agg: Aggregation,
+    node_agg: &[Option<Aggregation>],
     weights: &[f64],
     coverage: f64,
 ) -> Composite {
@@ -386,23 +389,23 @@ pub fn composite(
             if pairs.is_empty() || wsum <= 0.0 {
                 continue;
             }
-            node_scores[k][i] = Some(match agg {
+            // children that are data points are put on [1, 100] for the geometric and
+            // harmonic means; aggregates of such a run already are
+            let positive = || {
+                node.children.iter().filter_map(|ch| match ch {
+                    Child::Dp(d) => dp_scores[*d][i].map(|x| (norm.positive(x), weights[*d])),
+                    Child::Node(n) => node_scores[*n][i].map(|x| (x, weights[n_dp + *n])),
+                })
+            };
+            node_scores[k][i] = Some(match node_agg.get(k).copied().flatten().unwrap_or(agg) {
                 Aggregation::Arithmetic => pairs.iter().map(|(x, w)| x * w).sum::<f64>() / wsum,
                 Aggregation::Geometric => {
-                    // children that are data points are put on [1, 100] first; aggregates of a
-                    // geometric run already are
-                    let lnsum: f64 = node
-                        .children
-                        .iter()
-                        .filter_map(|ch| match ch {
-                            Child::Dp(d) => {
-                                dp_scores[*d][i].map(|x| (norm.positive(x), weights[*d]))
-                            }
-                            Child::Node(n) => node_scores[*n][i].map(|x| (x, weights[n_dp + *n])),
-                        })
-                        .map(|(x, w)| w * x.ln())
-                        .sum();
+                    let lnsum: f64 = positive().map(|(x, w)| w * x.ln()).sum();
                     (lnsum / wsum).exp()
+                }
+                Aggregation::Harmonic => {
+                    let inv: f64 = positive().map(|(x, w)| w / x).sum();
+                    wsum / inv
                 }
             });
         }
@@ -543,6 +546,14 @@ pub fn matrices(
     out
 }
 
+/// The method's per-node aggregations, by tree node (None: the method's own).
+pub fn node_aggregations(tree: &Tree, m: &RunMethod) -> Vec<Option<Aggregation>> {
+    tree.nodes
+        .iter()
+        .map(|n| m.aggregation_by_node.get(&n.code).copied())
+        .collect()
+}
+
 pub fn base_weights(c: &Catalog, tree: &Tree, m: &RunMethod) -> Vec<f64> {
     c.data_points
         .iter()
@@ -599,6 +610,7 @@ pub fn score_year<E>(
         mat,
         m.normalisation,
         m.aggregation,
+        &node_aggregations(tree, m),
         weights,
         m.coverage,
     );
@@ -855,8 +867,26 @@ mod tests {
         let mats = matrices(&c, &r, &vals, &m);
         let w = base_weights(&c, &tree, &m);
         for norm in [Normalisation::Goalposts, Normalisation::Minmax] {
-            let a = composite(&c, &tree, &mats[0], norm, Aggregation::Arithmetic, &w, 0.0);
-            let g = composite(&c, &tree, &mats[0], norm, Aggregation::Geometric, &w, 0.0);
+            let a = composite(
+                &c,
+                &tree,
+                &mats[0],
+                norm,
+                Aggregation::Arithmetic,
+                &[],
+                &w,
+                0.0,
+            );
+            let g = composite(
+                &c,
+                &tree,
+                &mats[0],
+                norm,
+                Aggregation::Geometric,
+                &[],
+                &w,
+                0.0,
+            );
             // compare on the same [1, 100] scale the geometric mean uses
             for (k, node) in tree
                 .nodes
@@ -875,6 +905,62 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_node_can_be_aggregated_otherwise_than_the_rest() {
+        // two KPIs of one category for one city; the category harmonic, everything else
+        // arithmetic
+        let (c, tree, mats, m) = setup(&[
+            ("oslo", "ec-ict-ict-1c", 90.0),
+            ("bergen", "ec-ict-ict-1c", 95.0),
+            ("tromso", "ec-ict-ict-1c", 92.0),
+            ("oslo", "ec-ict-ict-2c", 40.0),
+            ("bergen", "ec-ict-ict-2c", 80.0),
+            ("tromso", "ec-ict-ict-2c", 70.0),
+        ]);
+        let w = base_weights(&c, &tree, &m);
+        let cat = tree.find("EC:ICT:ICT").expect("the ICT category");
+        let mut node_agg = vec![None; tree.nodes.len()];
+        node_agg[cat] = Some(Aggregation::Harmonic);
+        let plain = composite(
+            &c,
+            &tree,
+            &mats[0],
+            Normalisation::Minmax,
+            Aggregation::Arithmetic,
+            &[],
+            &w,
+            0.0,
+        );
+        let mixed = composite(
+            &c,
+            &tree,
+            &mats[0],
+            Normalisation::Minmax,
+            Aggregation::Arithmetic,
+            &node_agg,
+            &w,
+            0.0,
+        );
+        // Tromsø: min-max 40 and 75, neither at an end
+        let i = mats[0].cities.iter().position(|c| c == "tromso").unwrap();
+        let kids: Vec<f64> = tree.nodes[cat]
+            .children
+            .iter()
+            .filter_map(|ch| match ch {
+                Child::Node(n) => mixed.node[*n][i],
+                Child::Dp(_) => None,
+            })
+            .collect();
+        assert_eq!(kids.len(), 2);
+        assert!(
+            (kids[0] - 40.0).abs() < 1e-9 && (kids[1] - 75.0).abs() < 1e-9,
+            "{kids:?}"
+        );
+        let harmonic = 2.0 / kids.iter().map(|x| 1.0 / x).sum::<f64>();
+        assert!((mixed.node[cat][i].unwrap() - harmonic).abs() < 1e-9);
+        assert!((plain.node[cat][i].unwrap() - (kids[0] + kids[1]) / 2.0).abs() < 1e-9);
     }
 
     #[test]

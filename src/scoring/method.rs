@@ -43,6 +43,7 @@ impl Normalisation {
 pub enum Aggregation {
     Arithmetic,
     Geometric,
+    Harmonic,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +83,10 @@ pub struct RunMethod {
     pub outliers: Outliers,
     #[serde(default)]
     pub weights: BTreeMap<String, f64>,
+    /// Nodes aggregated otherwise than `aggregation` (by node code), e.g. a framework's
+    /// per-node choice; they keep it in every Monte Carlo draw too.
+    #[serde(default)]
+    pub aggregation_by_node: BTreeMap<String, Aggregation>,
     pub uncertainty: Uncertainty,
 }
 

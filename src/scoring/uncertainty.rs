@@ -20,6 +20,7 @@ pub fn rank_intervals(
 ) -> Intervals {
     let u = &m.uncertainty;
     let base = base_weights(c, tree, m);
+    let node_agg = super::engine::node_aggregations(tree, m);
     let mut rng = Rng::new(u.seed);
     let p = u.weight_perturbation;
     let jitter = Uniform::new(1.0 - p, 1.0 + p).ok();
@@ -36,7 +37,7 @@ pub fn rank_intervals(
                 None => *b,
             })
             .collect();
-        let comp = composite(c, tree, mat, norm, agg, &w, m.coverage);
+        let comp = composite(c, tree, mat, norm, agg, &node_agg, &w, m.coverage);
         for (k, scores) in comp.node.iter().enumerate() {
             for (i, r) in stats::rank_desc(scores).into_iter().enumerate() {
                 if let Some(r) = r {

@@ -156,6 +156,20 @@ fn a_framework_over_two_years_has_trends_and_a_deeper_one_is_refused() {
     // Bus grew by 25 % in a year (72 -> 90)
     assert!((bus.cagr.unwrap() - 0.25).abs() < 1e-9, "{:?}", bus.cagr);
     assert_eq!(store.run_years(run_id).unwrap(), vec![2023, 2024]);
+    // iMeta makes Mobility a geometric mean, and the engine follows: Trondheim 2024, min-max
+    // 0-100 within the year, Bus (70 - 40) / (90 - 40) = 60, Car (620 - 450) / (620 - 380)
+    let mobility = store
+        .node_scores(run_id, None, Some(2024))
+        .unwrap()
+        .into_iter()
+        .find(|n| n.city == "trd" && n.node == "Mobility")
+        .and_then(|n| n.score)
+        .unwrap();
+    let car = (620.0 - 450.0) / (620.0 - 380.0) * 100.0;
+    assert!(
+        (mobility - (60.0_f64 * car).sqrt()).abs() < 1e-9,
+        "{mobility}"
+    );
 
     // five aggregate levels below the index do not fit the engine's three
     let deep = "Level,iCode,Direction,Weight,Parent,Type\n1,x,1,1,A,Indicator\n2,A,1,1,B,Aggregate\n3,B,1,1,C,Aggregate\n4,C,1,1,D,Aggregate\n5,D,1,1,E,Aggregate\n6,E,1,1,,Aggregate\n";
