@@ -1,6 +1,7 @@
 //! Fuzz targets (compiled into the one integration-test binary from here, so DuckDB is linked
 //! once). A deterministic mutation fuzzer over every parser: the submission readers (CSV, JSON, XLSX)
-//! with validation, the catalog loader, the JSON-stat parser and the COINr table loaders.
+//! with validation, the bulk import path against the row-by-row one, the catalog loader, the
+//! JSON-stat parser, the COINr table loaders and the framework conversion.
 //! Seeds are the test fixtures. A panic or a hang fails the test. cargo-fuzz needs a nightly
 //! toolchain, which this project's machines cannot fetch; this runs on stable, in CI with a
 //! few thousand inputs per target and with `U4SSC_FUZZ_CASES=200000 cargo test --release fuzz`
@@ -231,6 +232,99 @@ fn fuzz_coinr_tables() {
             let _ = u4ssc::pipeline::run(&p, &fw, &method);
         }
     }
+    // the optional columns (Aggregation, dashboard thresholds, Scored) and the conversion for
+    // the scoring engine, on the local-goals framework
+    let meta = std::fs::read(data("frameworks/local_goals/iMeta.csv")).unwrap();
+    let idata = std::fs::read(data("frameworks/local_goals/iData.csv")).unwrap();
+    for _ in 0..n {
+        let m = mutate(&mut rng, &meta, &meta);
+        let d = mutate(&mut rng, &idata, &idata);
+        let Ok(fw) = u4ssc::framework::Framework::from_imeta(&String::from_utf8_lossy(&m), "m")
+        else {
+            continue;
+        };
+        if let Ok(p) =
+            u4ssc::pipeline::Panel::from_idata_years(&String::from_utf8_lossy(&d), &fw, "d")
+        {
+            let _ = u4ssc::convert::convert(&fw, &p, "fuzz", "m", "d");
+        }
+    }
     eprintln!("fuzz coinr tables: {n} inputs ran clean");
     let _ = Path::new("");
+}
+
+/// The bulk import path against the row-by-row path on mutated CSV submissions: whenever the
+/// bulk path vouches for a file, the row path must find no error, and both must give the same
+/// findings and store the same observations.
+#[test]
+fn fuzz_bulk_path_against_rows() {
+    let cat = Catalog::embedded().unwrap();
+    let reg = Registry::embedded().unwrap();
+    let mut seed = Vec::new();
+    let cities: Vec<_> = reg.cities.iter().take(3).cloned().collect();
+    let spec = u4ssc::demo::DemoSpec {
+        years: 2023..=2024,
+        seed: 5,
+    };
+    u4ssc::demo::write_csv(&mut seed, &cat, &cities, &spec).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        max_file_bytes: 1 << 20,
+        max_rows: 10_000,
+        max_field_chars: 1_000,
+    };
+    let rules = u4ssc::bulk::Rules {
+        min_year: 1990,
+        max_year: validate::current_year() + 1,
+        jump_factor: 3.0,
+    };
+    let mut rng = Rng::new(11);
+    let n = cases(120);
+    let mut vouched = 0;
+    for i in 0..n {
+        // the seed itself first, then mutations of it
+        let input = if i == 0 {
+            seed.clone()
+        } else {
+            mutate(&mut rng, &seed, &seed)
+        };
+        let path = dir.path().join("case.csv");
+        std::fs::write(&path, &input).unwrap();
+        let Some(layout) = u4ssc::submission::bulk::head(&path, &limits) else {
+            continue;
+        };
+        let mut store = u4ssc::store::Store::open_in_memory().unwrap();
+        let staged = u4ssc::bulk::stage(&mut store, &path, &layout, &cat, &reg, &rules, &limits)
+            .unwrap_or_else(|e| panic!("case {i}: {e}"));
+        let Some(staged) = staged else { continue };
+        vouched += 1;
+        let table = read_table(&path, &limits).unwrap_or_else(|f| panic!("case {i}: {f:?}"));
+        let rows = validate::validate(&table, &cat, &reg, &validate::Options::default());
+        assert_eq!(
+            rows.errors(),
+            0,
+            "case {i}: the bulk path took a file with errors"
+        );
+        let shown = |f: &[u4ssc::submission::Finding]| -> Vec<String> {
+            f.iter().map(|x| x.to_string()).collect()
+        };
+        assert_eq!(shown(&staged.findings), shown(&rows.findings), "case {i}");
+        assert_eq!(staged.content_hash, table.content_hash, "case {i}");
+        let meta = u4ssc::store::NewRevision {
+            source_file: "case.csv",
+            content_hash: &staged.content_hash,
+            format: "csv",
+            kind: "submission",
+        };
+        let id = store
+            .commit_staged(&meta, staged.rows, &staged.findings)
+            .unwrap();
+        assert_eq!(
+            store.revision_observations(id).unwrap(),
+            rows.observations,
+            "case {i}"
+        );
+    }
+    assert!(vouched > 0, "the unmutated seed must take the bulk path");
+    eprintln!("fuzz bulk path: {n} inputs, {vouched} taken in bulk, all equal to the row path");
 }
