@@ -13,7 +13,7 @@ use crate::submission::bulk::{self, Layout};
 use crate::submission::validate::{implausible_message, jump_message, missing_core_finding};
 use crate::submission::{Finding, Limits};
 use crate::trace::Trace;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 /// A file staged and checked in the database, ready for [`Store::commit_staged`].
@@ -122,24 +122,63 @@ fn stage_inner(
         .collect();
     store.stage_maps(&cities, &codes, &facts)?;
     trace.mark("cities and codes resolved");
-    let (unit_texts, value_texts) = store.stage_units_values(c)?;
     let mut maps = crate::store::StageMaps::default();
-    let Some(units) = bulk::resolve_units(&unit_texts, catalog) else {
-        return Ok(None);
-    };
-    maps.units = units;
-    let Some(values) = bulk::resolve_values(&value_texts, catalog) else {
+    let Some(values) = bulk::resolve_values(&store.stage_values(c)?, catalog) else {
         return Ok(None);
     };
     maps.values = values;
-    let Some(quality) = bulk::resolve_quality(&store.stage_texts(c.quality)?) else {
+    // (kpi, data point, unit, quality, verified): each column's distinct texts resolved once
+    let combos = store.stage_combos(c)?;
+    let dp_of: HashMap<(&str, &str), &str> = codes
+        .iter()
+        .map(|(k, p, d)| ((k.as_str(), p.as_str()), d.as_str()))
+        .collect();
+    let mut unit_texts: Vec<(String, String)> = Vec::new();
+    for [k, p, u, _, _] in &combos {
+        let Some(dp) = dp_of.get(&(k.as_str(), p.as_str())) else {
+            return Ok(None);
+        };
+        unit_texts.push((dp.to_string(), u.clone()));
+    }
+    unit_texts.sort();
+    unit_texts.dedup();
+    let distinct = |i: usize| -> Vec<String> {
+        let mut v: Vec<String> = combos.iter().map(|t| t[i].clone()).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let (Some(units), Some(quality), Some(verified)) = (
+        bulk::resolve_units(&unit_texts, catalog),
+        bulk::resolve_quality(&distinct(3)),
+        bulk::resolve_verified(&distinct(4)),
+    ) else {
         return Ok(None);
     };
-    maps.quality = quality;
-    let Some(verified) = bulk::resolve_verified(&store.stage_texts(c.verified)?) else {
-        return Ok(None);
-    };
-    maps.verified = verified;
+    let units: HashMap<(String, String), Option<String>> =
+        units.into_iter().map(|(d, t, u)| ((d, t), u)).collect();
+    let quality: HashMap<String, Option<String>> = quality.into_iter().collect();
+    let verified: HashMap<String, Option<bool>> = verified.into_iter().collect();
+    for texts in combos {
+        let dp = dp_of
+            .get(&(texts[0].as_str(), texts[1].as_str()))
+            .map(|d| d.to_string())
+            .unwrap_or_default();
+        let (Some(unit), Some(q), Some(v)) = (
+            units.get(&(dp.clone(), texts[2].clone())),
+            quality.get(&texts[3]),
+            verified.get(&texts[4]),
+        ) else {
+            return Ok(None);
+        };
+        maps.combos.push(crate::store::Combo {
+            dp,
+            unit: unit.clone(),
+            quality: q.clone(),
+            verified: *v,
+            texts,
+        });
+    }
     // free text is stored as written: it must need no trimming and must not be a formula
     for column in [c.origin, c.source, c.note] {
         if !bulk::free_text_is_plain(&store.stage_texts(column)?) {

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 mod stage;
-pub use stage::{DpFacts, StageMaps, StagedWarning};
+pub use stage::{Combo, DpFacts, StageMaps, StagedWarning};
 
 /// Forward migrations; schema version N is MIGRATIONS[..N] applied in order.
 const MIGRATIONS: &[&str] = &[

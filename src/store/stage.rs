@@ -189,29 +189,43 @@ impl Store {
         self.fill("dp_facts", facts)
     }
 
-    /// The distinct (data point, unit) texts, and the distinct (data point, value) texts that
-    /// are not plain decimals or that belong to a yes/no data point.
-    #[allow(clippy::type_complexity)]
-    pub fn stage_units_values(
-        &self,
-        c: &Columns,
-    ) -> Result<(Vec<(String, String)>, Vec<(String, String)>)> {
-        let from = format!(
-            "FROM stage s JOIN map_code mk ON mk.kpi_text = {kpi} AND mk.part_text = {part}",
-            kpi = col(Some(c.kpi)),
-            part = col(c.data_point)
+    /// The distinct (kpi, data point, unit, quality, verified) texts: few in any file, and one
+    /// map of them serves four columns in one join.
+    pub fn stage_combos(&self, c: &Columns) -> Result<Vec<[String; 5]>> {
+        let sql = format!(
+            "SELECT DISTINCT {}, {}, {}, {}, {} FROM stage s",
+            col(Some(c.kpi)),
+            col(c.data_point),
+            col(c.unit),
+            col(c.quality),
+            col(c.verified)
         );
-        let units =
-            pairs(self.strings(&format!("SELECT DISTINCT mk.dp, {} {from}", col(c.unit)), 2)?);
+        Ok(self
+            .strings(&sql, 5)?
+            .into_iter()
+            .map(|r| {
+                let mut it = r.into_iter();
+                let mut next = || it.next().unwrap_or_default();
+                [next(), next(), next(), next(), next()]
+            })
+            .collect())
+    }
+
+    /// The distinct (data point, value) texts that are not plain decimals or that belong to a
+    /// yes/no data point.
+    pub fn stage_values(&self, c: &Columns) -> Result<Vec<(String, String)>> {
         let value = col(Some(c.value));
-        let values = pairs(self.strings(
+        Ok(pairs(self.strings(
             &format!(
-                "SELECT DISTINCT mk.dp, {value} {from} JOIN dp_facts f ON f.dp = mk.dp
-                 WHERE f.yes_no OR NOT regexp_full_match({value}, '{PLAIN_DECIMAL}')"
+                "SELECT DISTINCT mk.dp, {value}
+                 FROM stage s JOIN map_code mk ON mk.kpi_text = {kpi} AND mk.part_text = {part}
+                 JOIN dp_facts f ON f.dp = mk.dp
+                 WHERE f.yes_no OR NOT regexp_full_match({value}, '{PLAIN_DECIMAL}')",
+                kpi = col(Some(c.kpi)),
+                part = col(c.data_point)
             ),
             2,
-        )?);
-        Ok((units, values))
+        )?))
     }
 
     /// Whether any row gives a numerator or a denominator (the bulk path leaves those files,
@@ -234,15 +248,17 @@ impl Store {
     /// row — so that the caller takes the row-by-row path, which reports it.
     pub fn stage_insert(&mut self, c: &Columns, rows: usize, maps: &StageMaps) -> Result<bool> {
         self.run(
-            "CREATE OR REPLACE TEMP TABLE map_unit (dp VARCHAR, unit_text VARCHAR, unit VARCHAR);
-             CREATE OR REPLACE TEMP TABLE map_value (dp VARCHAR, value_text VARCHAR, value DOUBLE);
-             CREATE OR REPLACE TEMP TABLE map_quality (quality_text VARCHAR, quality VARCHAR);
-             CREATE OR REPLACE TEMP TABLE map_verified (verified_text VARCHAR, verified BOOLEAN);",
+            "CREATE OR REPLACE TEMP TABLE map_combo (kpi_text VARCHAR, part_text VARCHAR, unit_text VARCHAR, quality_text VARCHAR, verified_text VARCHAR, dp VARCHAR, unit VARCHAR, quality VARCHAR, verified BOOLEAN);
+             CREATE OR REPLACE TEMP TABLE map_value (dp VARCHAR, value_text VARCHAR, value DOUBLE);",
         )?;
-        self.fill("map_unit", maps.units.iter().map(|(d, t, u)| (d, t, u)))?;
+        self.fill(
+            "map_combo",
+            maps.combos.iter().map(|m| {
+                let [k, p, u, q, v] = &m.texts;
+                (k, p, u, q, v, &m.dp, &m.unit, &m.quality, m.verified)
+            }),
+        )?;
         self.fill("map_value", maps.values.iter().map(|(d, t, v)| (d, t, v)))?;
-        self.fill("map_quality", maps.quality.iter().map(|(t, q)| (t, q)))?;
-        self.fill("map_verified", maps.verified.iter().map(|(t, v)| (t, v)))?;
         let e = |e| db_error(&self.path, e);
         let value = col(Some(c.value));
         let sql = format!(
@@ -251,14 +267,12 @@ impl Store {
              FROM (
                SELECT s.rowid + 2 AS line, mc.slug AS city, mc.year AS year, mk.dp AS data_point,
                       CASE WHEN mv.dp IS NOT NULL THEN mv.value ELSE CAST({value} AS DOUBLE) END AS v,
-                      mu.unit, mq.quality, nullif({origin}, '') AS origin, nullif({source}, '') AS source,
-                      mr.verified, nullif({note}, '') AS note
+                      mk.unit, mk.quality, nullif({origin}, '') AS origin, nullif({source}, '') AS source,
+                      mk.verified, nullif({note}, '') AS note
                FROM stage s
                JOIN map_city mc ON mc.city_text = {city} AND mc.year_text = {year}
-               JOIN map_code mk ON mk.kpi_text = {kpi} AND mk.part_text = {part}
-               JOIN map_unit mu ON mu.dp = mk.dp AND mu.unit_text = {unit}
-               JOIN map_quality mq ON mq.quality_text = {quality}
-               JOIN map_verified mr ON mr.verified_text = {verified}
+               JOIN map_combo mk ON mk.kpi_text = {kpi} AND mk.part_text = {part} AND mk.unit_text = {unit}
+                                AND mk.quality_text = {quality} AND mk.verified_text = {verified}
                LEFT JOIN map_value mv ON mv.dp = mk.dp AND mv.value_text = {value})",
             origin = col(c.origin),
             source = col(c.source),
@@ -525,8 +539,7 @@ impl Store {
         self.run(
             "DROP TABLE IF EXISTS stage;
              DROP TABLE IF EXISTS map_city; DROP TABLE IF EXISTS map_code; DROP TABLE IF EXISTS dp_facts;
-             DROP TABLE IF EXISTS map_unit; DROP TABLE IF EXISTS map_value; DROP TABLE IF EXISTS map_quality;
-             DROP TABLE IF EXISTS map_verified;",
+             DROP TABLE IF EXISTS map_combo; DROP TABLE IF EXISTS map_value;",
         )
     }
 }
@@ -534,10 +547,18 @@ impl Store {
 /// What the distinct texts of a staged file resolved to.
 #[derive(Debug, Default)]
 pub struct StageMaps {
-    pub units: Vec<(String, String, Option<String>)>,
+    pub combos: Vec<Combo>,
     pub values: Vec<(String, String, Option<f64>)>,
-    pub quality: Vec<(String, Option<String>)>,
-    pub verified: Vec<(String, Option<bool>)>,
+}
+
+/// One distinct (kpi, data point, unit, quality, verified) text combination, resolved.
+#[derive(Debug)]
+pub struct Combo {
+    pub texts: [String; 5],
+    pub dp: String,
+    pub unit: Option<String>,
+    pub quality: Option<String>,
+    pub verified: Option<bool>,
 }
 
 fn pairs(rows: Vec<Vec<String>>) -> Vec<(String, String)> {
