@@ -86,7 +86,7 @@ fn global(db: Option<std::path::PathBuf>) -> u4ssc::app::Global {
         max_file_mb: 100_000,
         max_rows: usize::MAX,
         max_field_chars: 10_000,
-        memory_mb: 384,
+        memory_mb: 256,
     }
 }
 
@@ -163,7 +163,7 @@ fn measure(cities: usize, years: i32, runs: usize) {
             Access::ReadWrite,
         )
         .expect("open");
-        store.set_memory_limit_mb(384).expect("limit");
+        store.set_memory_limit_mb(256).expect("limit");
         reset_peak();
         // timed up to the database being closed (its checkpoint), as an import's is
         let t = Instant::now();

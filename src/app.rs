@@ -76,7 +76,7 @@ pub struct Global {
     pub max_field_chars: usize,
     /// Memory the database engine may use for data, in MB; larger work (a world-scale import
     /// or run) spills to a temporary directory beside the database
-    #[arg(long, global = true, env = "U4SSC_MEMORY_MB", default_value_t = 384)]
+    #[arg(long, global = true, env = "U4SSC_MEMORY_MB", default_value_t = 256)]
     pub memory_mb: u64,
 }
 
