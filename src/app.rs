@@ -948,13 +948,7 @@ pub fn framework_cmd(a: &FrameworkArgs, out: &mut dyn Write) -> Result<i32> {
         ("values.csv", &c.values),
         ("method.toml", &c.method),
     ] {
-        let path = a.out.join(file);
-        let tmp = a.out.join(format!(".{file}.tmp"));
-        std::fs::write(&tmp, text).map_err(|source| Error::Write {
-            path: tmp.clone(),
-            source,
-        })?;
-        std::fs::rename(&tmp, &path).map_err(|source| Error::Write { path, source })?;
+        crate::files::write_atomic(&a.out, file, text.as_bytes())?;
     }
     for n in &c.notes {
         w(out, &format!("note: {n}\n"))?;

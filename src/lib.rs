@@ -9,6 +9,7 @@ pub mod demo;
 pub mod error;
 pub mod export;
 pub mod fetch;
+pub mod files;
 pub mod framework;
 pub mod pipeline;
 pub mod registry;

@@ -793,25 +793,11 @@ impl Outcome {
         }
         let mut written = Vec::new();
         for (name, text) in files {
-            let path = dir.join(name);
-            let tmp = dir.join(format!(".{name}.tmp"));
-            std::fs::write(&tmp, text).map_err(|source| Error::Write {
-                path: tmp.clone(),
-                source,
-            })?;
-            std::fs::rename(&tmp, &path).map_err(|source| Error::Write {
-                path: path.clone(),
-                source,
-            })?;
+            crate::files::write_atomic(dir, name, text.as_bytes())?;
             written.push(name.to_string());
         }
         Ok(written)
     }
-}
-
-#[allow(dead_code)]
-fn is_indicator(n: &FNode) -> bool {
-    n.kind == NodeKind::Indicator
 }
 
 #[cfg(test)]

@@ -59,16 +59,7 @@ struct Out<'a> {
 impl Out<'_> {
     fn write(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
         debug_assert!(!name.contains('/') && !name.contains(".."));
-        let path = self.dir.join(name);
-        let tmp = self.dir.join(format!(".{name}.tmp"));
-        std::fs::write(&tmp, bytes).map_err(|source| Error::Write {
-            path: tmp.clone(),
-            source,
-        })?;
-        std::fs::rename(&tmp, &path).map_err(|source| Error::Write {
-            path: path.clone(),
-            source,
-        })?;
+        let path = crate::files::write_atomic(self.dir, name, bytes)?;
         self.written.push(path);
         if self.progress {
             eprint!(
