@@ -113,7 +113,7 @@ fn stage_inner(
         .iter()
         .map(|d| DpFacts {
             id: &d.id,
-            yes_no: bulk::is_yes_no(d.unit_kind),
+            yes_no: d.unit_kind == crate::catalog::UnitKind::YesNo,
             core: d.kpi_type == KpiType::Core,
             min: d.min,
             max: d.max,

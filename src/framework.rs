@@ -75,6 +75,26 @@ pub struct FNode {
 }
 
 impl FNode {
+    /// An aggregate node with weight 1 and the method's aggregation.
+    fn aggregate(code: &str, name: &str, level: u32, parent: Option<String>) -> FNode {
+        FNode {
+            code: code.to_string(),
+            name: name.to_string(),
+            level,
+            parent,
+            kind: NodeKind::Aggregate,
+            direction: 1.0,
+            weight: 1.0,
+            denominator: None,
+            target: None,
+            goalposts: None,
+            aggregation: None,
+            dashboard: None,
+            scored: true,
+            line: None,
+        }
+    }
+
     /// The dashboard light of a raw value, if the indicator has thresholds.
     pub fn light(&self, x: f64) -> Option<Light> {
         let d = self.dashboard?;
@@ -406,40 +426,10 @@ impl Framework {
                     3 => n.dimension.clone(),
                     _ => Some("index".to_string()),
                 };
-                nodes.push(FNode {
-                    code: n.code.clone(),
-                    name: n.name.clone(),
-                    level,
-                    parent,
-                    kind: NodeKind::Aggregate,
-                    direction: 1.0,
-                    weight: 1.0,
-                    denominator: None,
-                    target: None,
-                    goalposts: None,
-                    aggregation: None,
-                    dashboard: None,
-                    scored: true,
-                    line: None,
-                });
+                nodes.push(FNode::aggregate(&n.code, &n.name, level, parent));
             }
         }
-        nodes.push(FNode {
-            code: "index".into(),
-            name: "Overall".into(),
-            level: 5,
-            parent: None,
-            kind: NodeKind::Aggregate,
-            direction: 1.0,
-            weight: 1.0,
-            denominator: None,
-            target: None,
-            goalposts: None,
-            aggregation: None,
-            dashboard: None,
-            scored: true,
-            line: None,
-        });
+        nodes.push(FNode::aggregate("index", "Overall", 5, None));
         Framework {
             nodes,
             groups: vec![],

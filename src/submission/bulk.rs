@@ -9,7 +9,7 @@
 use super::read::{sniff_delimiter, Format, Limits, Table};
 use super::validate::{header_columns, looks_like_formula, quality_level, unit_matches, verified};
 use super::values::{parse_value, Value};
-use crate::catalog::{normalise_part, Catalog, UnitKind};
+use crate::catalog::{normalise_part, Catalog};
 use crate::registry::{Match, Registry};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -23,8 +23,6 @@ pub struct Layout {
     /// The header as our reader sees it, and the known columns by name.
     pub table: Table,
     pub columns: Columns,
-    /// Data rows (row k, 0-based, is on line k + 2), once [`scan`] has counted them.
-    pub rows: usize,
 }
 
 /// Where each known column is, by index.
@@ -51,7 +49,7 @@ pub const BULK_MIN_BYTES: u64 = 2 << 20;
 
 /// A file's layout from its first line: a `.csv`/`.txt`/`.tsv` regular file within the size
 /// limit, UTF-8 without a BOM, a header our reader and DuckDB split the same way, with all the
-/// required columns and nothing unknown. `rows` is 0 until [`scan`] has counted them.
+/// required columns and nothing unknown. Row k (0-based) of a plain file is on line k + 2.
 pub fn head(path: &Path, limits: &Limits) -> Option<Layout> {
     let meta = std::fs::symlink_metadata(path).ok()?;
     if !meta.is_file() || meta.len() > limits.max_file_bytes {
@@ -119,7 +117,6 @@ pub fn head(path: &Path, limits: &Limits) -> Option<Layout> {
         delimiter,
         table,
         columns,
-        rows: 0,
     })
 }
 
@@ -445,10 +442,4 @@ pub fn free_text_is_plain(texts: &[String]) -> bool {
     texts
         .iter()
         .all(|t| !looks_like_formula(t) && t.trim() == t)
-}
-
-/// Data points whose plain decimal values are read by the database (all but yes/no ones,
-/// whose decimals must be 0 or 1 and are checked there too).
-pub fn is_yes_no(kind: UnitKind) -> bool {
-    kind == UnitKind::YesNo
 }
