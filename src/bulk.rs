@@ -1,19 +1,20 @@
-//! Import of large, plain CSV files in bulk: DuckDB reads the file, the few distinct texts
-//! are resolved in Rust, the per-row rules run as SQL (see `store::stage` and
-//! `submission::bulk`). The result is the same revision, with the same warnings, as the
+//! Import of large, plain CSV files in bulk: one pass in Rust over the file (in two parts on
+//! two threads) resolves its few distinct texts and checks every row, then DuckDB reads the
+//! file itself and writes the revision with one `INSERT … SELECT` (see `submission::bulk`
+//! and `store::stage`). The result is the same revision, with the same warnings, as the
 //! row-by-row path gives; any file or row the bulk path is not sure about goes back to the
 //! row-by-row path, which locates every problem. The integration tests hold the two paths
 //! to the same output on every fixture.
 
-use crate::catalog::{Catalog, KpiType};
+use crate::catalog::Catalog;
 use crate::error::Result;
 use crate::registry::Registry;
-use crate::store::{DpFacts, StagedWarning, Store};
-use crate::submission::bulk::{self, Layout};
+use crate::store::Store;
+use crate::submission::bulk::{self, Layout, RowWarning, Survey};
 use crate::submission::validate::{implausible_message, jump_message, missing_core_finding};
 use crate::submission::{Finding, Limits};
 use crate::trace::Trace;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// A file staged and checked in the database, ready for [`Store::commit_staged`].
@@ -47,11 +48,10 @@ pub fn eligible(path: &Path, limits: &Limits) -> Option<Layout> {
     bulk::head(path, limits)
 }
 
-/// Stage and check a file while another thread reads it once more for its hash and for the
-/// plainness of every line. `Ok(None)`: something is not plain or not valid; the staged rows
-/// are rolled back, the staging tables dropped, and the caller takes the row-by-row path.
-/// With `Some`, the rows wait in an open transaction for [`Store::commit_staged`] (or
-/// [`Store::drop_stage`]).
+/// Survey a file, then insert it while another thread computes its hash. `Ok(None)`:
+/// something is not plain or not valid; nothing is left inserted, the mapping tables are
+/// dropped, and the caller takes the row-by-row path. With `Some`, the rows wait in an open
+/// transaction for [`Store::commit_staged`] (or [`Store::drop_stage`]).
 #[allow(clippy::too_many_arguments)]
 pub fn stage(
     store: &mut Store,
@@ -62,15 +62,22 @@ pub fn stage(
     rules: &Rules,
     limits: &Limits,
 ) -> Result<Option<Staged>> {
-    let (scanned, out) = std::thread::scope(|s| {
-        let scan = s.spawn(|| bulk::scan(path, layout, limits));
-        let out = stage_inner(store, path, layout, catalog, registry, rules);
-        let scanned = scan.join().ok().flatten();
-        Trace::new().mark("scan joined (hash, UTF-8, quoting, rows)");
-        (scanned, out)
+    let trace = Trace::new();
+    let survey_rules = bulk::SurveyRules {
+        min_year: rules.min_year,
+        max_year: rules.max_year,
+    };
+    let Some(survey) = bulk::survey(path, layout, limits, catalog, registry, &survey_rules) else {
+        return Ok(None);
+    };
+    trace.mark("surveyed: every line read, texts resolved, rows checked");
+    let (hash, out) = std::thread::scope(|s| {
+        let hash = s.spawn(|| bulk::hash_file(path));
+        let out = insert(store, path, layout, catalog, rules, survey);
+        (hash.join().ok().flatten(), out)
     });
-    let out = match (scanned, out) {
-        (Some((rows, hash)), Ok(Some(mut staged))) if rows == staged.rows => {
+    let out = match (hash, out) {
+        (Some(hash), Ok(Some(mut staged))) => {
             staged.content_hash = hash;
             Ok(Some(staged))
         }
@@ -83,166 +90,67 @@ pub fn stage(
     out
 }
 
-fn stage_inner(
+fn insert(
     store: &mut Store,
     path: &Path,
     layout: &Layout,
     catalog: &Catalog,
-    registry: &Registry,
     rules: &Rules,
+    survey: Survey,
 ) -> Result<Option<Staged>> {
     let c = &layout.columns;
     let trace = Trace::new();
-    let Some(rows) = store.stage_csv(path, layout.delimiter, layout.table.header.len())? else {
-        return Ok(None);
-    };
-    trace.mark("staged with read_csv");
-    let Some(cities) = bulk::resolve_cities(
-        &store.stage_city_years(c)?,
-        registry,
-        rules.min_year,
-        rules.max_year,
-    ) else {
-        return Ok(None);
-    };
-    let Some(codes) = bulk::resolve_codes(&store.stage_codes(c)?, catalog) else {
-        return Ok(None);
-    };
-    let facts: Vec<DpFacts> = catalog
-        .data_points
-        .iter()
-        .map(|d| DpFacts {
-            id: &d.id,
-            yes_no: d.unit_kind == crate::catalog::UnitKind::YesNo,
-            core: d.kpi_type == KpiType::Core,
-            min: d.min,
-            max: d.max,
-            plausible: d.plausible,
-        })
-        .collect();
-    store.stage_maps(&cities, &codes, &facts)?;
-    trace.mark("cities and codes resolved");
-    let mut maps = crate::store::StageMaps::default();
-    let Some(values) = bulk::resolve_values(&store.stage_values(c)?, catalog) else {
-        return Ok(None);
-    };
-    maps.values = values;
-    // (kpi, data point, unit, quality, verified): each column's distinct texts resolved once
-    let combos = store.stage_combos(c)?;
-    let dp_of: HashMap<(&str, &str), &str> = codes
-        .iter()
-        .map(|(k, p, d)| ((k.as_str(), p.as_str()), d.as_str()))
-        .collect();
-    let mut unit_texts: Vec<(String, String)> = Vec::new();
-    for [k, p, u, _, _] in &combos {
-        let Some(dp) = dp_of.get(&(k.as_str(), p.as_str())) else {
-            return Ok(None);
-        };
-        unit_texts.push((dp.to_string(), u.clone()));
-    }
-    unit_texts.sort();
-    unit_texts.dedup();
-    let distinct = |i: usize| -> Vec<String> {
-        let mut v: Vec<String> = combos.iter().map(|t| t[i].clone()).collect();
-        v.sort();
-        v.dedup();
-        v
-    };
-    let (Some(units), Some(quality), Some(verified)) = (
-        bulk::resolve_units(&unit_texts, catalog),
-        bulk::resolve_quality(&distinct(3)),
-        bulk::resolve_verified(&distinct(4)),
-    ) else {
-        return Ok(None);
-    };
-    let units: HashMap<(String, String), Option<String>> =
-        units.into_iter().map(|(d, t, u)| ((d, t), u)).collect();
-    let quality: HashMap<String, Option<String>> = quality.into_iter().collect();
-    let verified: HashMap<String, Option<bool>> = verified.into_iter().collect();
-    for texts in combos {
-        let dp = dp_of
-            .get(&(texts[0].as_str(), texts[1].as_str()))
-            .map(|d| d.to_string())
-            .unwrap_or_default();
-        let (Some(unit), Some(q), Some(v)) = (
-            units.get(&(dp.clone(), texts[2].clone())),
-            quality.get(&texts[3]),
-            verified.get(&texts[4]),
-        ) else {
-            return Ok(None);
-        };
-        maps.combos.push(crate::store::Combo {
-            dp,
-            unit: unit.clone(),
-            quality: q.clone(),
-            verified: *v,
-            texts,
-        });
-    }
-    // free text is stored as written: it must need no trimming and must not be a formula
-    for column in [c.origin, c.source, c.note] {
-        if !bulk::free_text_is_plain(&store.stage_texts(column)?) {
-            return Ok(None);
-        }
-    }
-    if store.stage_has_ratios(c)? {
+    store.stage_maps(&survey.cities, &survey.combos, &survey.values)?;
+    if !store.stage_insert(
+        path,
+        layout.delimiter,
+        c,
+        layout.table.header.len(),
+        survey.rows,
+        survey.first_rows,
+    )? {
         return Ok(None);
     }
-    trace.mark("units, values, quality, free text resolved");
-    if !store.stage_insert(c, rows, &maps)? {
-        return Ok(None);
-    }
-    trace.mark("rows inserted (not yet committed) and checked");
+    trace.mark("rows inserted (not yet committed)");
     // warnings in the order the row-by-row path gives them: by line, then city, value, jump
     let file = layout.table.file.as_str();
     let loc = |i: usize| Some(layout.table.column_label(i));
     let mut located: Vec<(usize, u8, Finding)> = Vec::new();
-    for w in store.stage_warnings(c, rules.jump_factor)? {
+    for w in survey.warnings {
         match w {
-            StagedWarning::Former { line, message } => located.push((
+            RowWarning::Former { line, message } => located.push((
                 line,
                 0,
                 Finding::warning("former_municipality_number", file, message).at(line, loc(c.city)),
             )),
-            StagedWarning::Implausible {
-                line,
-                data_point,
-                value,
-            } => {
-                if let Some(dp) = catalog.get(&data_point) {
-                    located.push((
-                        line,
-                        1,
-                        Finding::warning("implausible_value", file, implausible_message(value, dp))
-                            .at(line, loc(c.value)),
-                    ));
-                }
+            RowWarning::Implausible { line, dp, value } => {
+                let dp = &catalog.data_points[dp];
+                located.push((
+                    line,
+                    1,
+                    Finding::warning("implausible_value", file, implausible_message(value, dp))
+                        .at(line, loc(c.value)),
+                ));
             }
-            StagedWarning::Jump {
-                line,
-                data_point,
-                value,
-                prev_year,
-                prev_value,
-            } => {
-                if let Some(msg) = catalog.get(&data_point).and_then(|dp| {
-                    jump_message(value, prev_year, prev_value, dp, rules.jump_factor)
-                }) {
-                    located.push((
-                        line,
-                        2,
-                        Finding::warning("jump_from_previous_year", file, msg)
-                            .at(line, loc(c.value)),
-                    ));
-                }
-            }
+        }
+    }
+    for j in store.stage_jumps(rules.jump_factor)? {
+        if let Some(msg) = catalog
+            .get(&j.data_point)
+            .and_then(|dp| jump_message(j.value, j.prev_year, j.prev_value, dp, rules.jump_factor))
+        {
+            located.push((
+                j.line,
+                2,
+                Finding::warning("jump_from_previous_year", file, msg).at(j.line, loc(c.value)),
+            ));
         }
     }
     located.sort_by_key(|(line, seq, _)| (*line, *seq));
     let mut findings: Vec<Finding> = located.into_iter().map(|(_, _, f)| f).collect();
     trace.mark("warnings");
     let mut missing: BTreeMap<(String, i32), BTreeSet<String>> = BTreeMap::new();
-    for (city, year, dp) in store.stage_missing_core()? {
+    for (city, year, dp) in survey.missing_core {
         missing.entry((city, year)).or_default().insert(dp);
     }
     for ((city, year), absent) in &missing {
@@ -250,11 +158,10 @@ fn stage_inner(
             !absent.contains(id)
         }));
     }
-    trace.mark("missing core data points");
-    let diff = store.stage_diff(rows)?;
+    let diff = store.stage_diff(survey.rows)?;
     trace.mark("compared with the current values");
     Ok(Some(Staged {
-        rows,
+        rows: survey.rows,
         findings,
         diff,
         content_hash: String::new(),

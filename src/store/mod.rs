@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 mod stage;
-pub use stage::{Combo, DpFacts, StageMaps, StagedWarning};
+pub use stage::StagedJump;
 
 /// Forward migrations; schema version N is MIGRATIONS[..N] applied in order.
 const MIGRATIONS: &[&str] = &[

@@ -1,10 +1,12 @@
-//! The bulk path of an import, the part that needs no database. A large CSV file is read by
-//! DuckDB's own reader into a staging table and validated there in SQL (see
-//! `store::stage`); this module decides whether a file is plain enough for that — DuckDB must
-//! split it into exactly the cells our reader would — and resolves the few distinct texts of a
-//! file (cities, years, codes, units, quality levels, non-numeric values) with the same rules
-//! as [`super::validate`]. Whenever a file or a text is anything but plain and valid, the
-//! answer is `None` and the import takes the row-by-row path, which locates every problem.
+//! The bulk path of an import, the part that needs no database. A large CSV file is surveyed
+//! once, in two parts on two threads: every line must be plain — DuckDB, which then reads the
+//! file itself to insert it (see `store::stage`), must split it into exactly the cells our
+//! reader would — the few distinct texts of the file (cities, years, codes, units, quality
+//! levels, non-numeric values) are resolved with the same rules as [`super::validate`] the
+//! first time each is seen, and every row's rules (duplicates, limits, plausible ranges, free
+//! text, core data points) are checked. Whenever a file or a text is anything but plain and
+//! valid, the answer is `None` and the import takes the row-by-row path, which locates every
+//! problem.
 
 use super::read::{sniff_delimiter, Format, Limits, Table};
 use super::validate::{header_columns, looks_like_formula, quality_level, unit_matches, verified};
@@ -12,6 +14,7 @@ use super::values::{parse_value, Value};
 use crate::catalog::{normalise_part, Catalog};
 use crate::registry::{Match, Registry};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
@@ -71,8 +74,13 @@ pub fn head(path: &Path, limits: &Limits) -> Option<Layout> {
     let end = first.iter().position(|&b| b == b'\n')?;
     let line = std::str::from_utf8(&first[..end]).ok()?;
     let delimiter = sniff_delimiter(line)?;
-    let mut sc = Scanner::new(delimiter, limits.max_field_chars);
-    sc.feed(&first[..=end])?;
+    let mut fields = Vec::new();
+    split_line(
+        &first[..end],
+        delimiter,
+        limits.max_field_chars,
+        &mut fields,
+    )?;
     let header: Vec<String> = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
@@ -83,7 +91,7 @@ pub fn head(path: &Path, limits: &Limits) -> Option<Layout> {
         .iter()
         .map(|s| s.trim().to_string())
         .collect();
-    if Some(header.len()) != sc.fields_per_line {
+    if header.len() != fields.len() {
         return None;
     }
     let table = Table {
@@ -120,183 +128,568 @@ pub fn head(path: &Path, limits: &Limits) -> Option<Layout> {
     })
 }
 
-/// Read the whole file once for a layout from [`head`]: its data rows and content hash, or
-/// `None` unless every line is plain — valid UTF-8, LF line ends, no blank line, the header's
-/// number of fields, quotes only around whole fields and never around a line break, no field
-/// longer than `max_field_chars` bytes, at most `max_rows` rows.
-pub fn scan(path: &Path, layout: &Layout, limits: &Limits) -> Option<(usize, String)> {
+/// One field of a line: its content's byte range, and whether it has doubled quotes.
+#[derive(Clone, Copy, Default)]
+struct Field {
+    start: usize,
+    end: usize,
+    escaped: bool,
+}
+
+/// Split one line (without its line feed) into fields as both readers split it, or `None`
+/// unless it is plain: not blank, no carriage return, quotes only around whole fields (a
+/// quote inside one doubled), no field longer than `max_field` bytes.
+fn split_line(line: &[u8], delimiter: u8, max_field: usize, out: &mut Vec<Field>) -> Option<()> {
+    out.clear();
+    if line.is_empty() {
+        return None;
+    }
+    let n = line.len();
+    let mut i = 0;
+    loop {
+        let field = if line.get(i) == Some(&b'"') {
+            let start = i + 1;
+            let mut j = start;
+            let mut escaped = false;
+            let mut len = 0;
+            let end = loop {
+                let q = j + line
+                    .get(j..)?
+                    .iter()
+                    .position(|&b| b == b'"' || b == b'\r')?;
+                if line[q] == b'\r' {
+                    return None;
+                }
+                len += q - j;
+                if line.get(q + 1) == Some(&b'"') {
+                    escaped = true;
+                    len += 1;
+                    j = q + 2;
+                } else {
+                    break q;
+                }
+            };
+            i = end + 1;
+            if i < n && line[i] != delimiter {
+                return None; // something after the closing quote
+            }
+            if len > max_field {
+                return None;
+            }
+            Field {
+                start,
+                end,
+                escaped,
+            }
+        } else {
+            let start = i;
+            while i < n && line[i] != delimiter {
+                if line[i] == b'"' || line[i] == b'\r' {
+                    return None;
+                }
+                i += 1;
+            }
+            if i - start > max_field {
+                return None;
+            }
+            Field {
+                start,
+                end: i,
+                escaped: false,
+            }
+        };
+        out.push(field);
+        if i >= n {
+            return Some(());
+        }
+        i += 1; // the delimiter; a line ending in one has an empty last field
+        if i == n {
+            out.push(Field {
+                start: i,
+                end: i,
+                escaped: false,
+            });
+            return Some(());
+        }
+    }
+}
+
+/// The text of a column's field, with doubled quotes undone (empty for a column the file
+/// does not have). Fields start and end at ASCII bytes, so they are whole characters.
+fn cell<'l>(line: &'l str, fields: &[Field], column: Option<usize>) -> Cow<'l, str> {
+    let Some(f) = column.and_then(|c| fields.get(c)) else {
+        return Cow::Borrowed("");
+    };
+    let raw = line.get(f.start..f.end).unwrap_or_default();
+    if f.escaped {
+        Cow::Owned(raw.replace("\"\"", "\""))
+    } else {
+        Cow::Borrowed(raw)
+    }
+}
+
+/// A plain decimal as the database reads it itself: `-?[0-9]{1,300}(\.[0-9]+)?`.
+fn is_plain_decimal(t: &[u8]) -> bool {
+    let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
+    let t = t.strip_prefix(b"-").unwrap_or(t);
+    let (int, frac) = match t.iter().position(|&b| b == b'.') {
+        Some(p) => (&t[..p], Some(&t[p + 1..])),
+        None => (t, None),
+    };
+    digits(int) && int.len() <= 300 && frac.is_none_or(digits)
+}
+
+/// A fast hash for the short byte keys of the survey's maps.
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fx>>;
+
+/// The rules' settings a survey needs.
+pub struct SurveyRules {
+    pub min_year: i32,
+    pub max_year: i32,
+}
+
+/// A warning the survey found, by line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RowWarning {
+    /// the city was named by a former municipality number
+    Former { line: usize, message: String },
+    /// a value outside its data point's plausible range
+    Implausible { line: usize, dp: usize, value: f64 },
+}
+
+impl RowWarning {
+    pub fn line(&self) -> usize {
+        match self {
+            RowWarning::Former { line, .. } | RowWarning::Implausible { line, .. } => *line,
+        }
+    }
+    fn shift(&mut self, by: usize) {
+        match self {
+            RowWarning::Former { line, .. } | RowWarning::Implausible { line, .. } => *line += by,
+        }
+    }
+}
+
+/// One distinct (kpi, data point, unit, quality, verified) text combination, resolved.
+#[derive(Debug, Clone)]
+pub struct Combo {
+    pub texts: [String; 5],
+    pub dp: String,
+    pub unit: Option<String>,
+    pub quality: Option<String>,
+    pub verified: Option<bool>,
+}
+
+/// Everything the bulk path needs to know about a plain file but its rows, from one pass
+/// over it in two parts on two threads: the distinct texts resolved, every per-row rule
+/// checked, the warnings located.
+#[derive(Debug)]
+pub struct Survey {
+    pub rows: usize,
+    /// data rows in the first part: the database reads the file in the same two parts
+    pub first_rows: usize,
+    pub cities: Vec<CityYear>,
+    pub combos: Vec<Combo>,
+    /// (data point, value text, value) of every value that is not a plain decimal
+    pub values: Vec<(String, String, Option<f64>)>,
+    pub warnings: Vec<RowWarning>,
+    /// (city, year, core data point) without a row, by city and year
+    pub missing_core: Vec<(String, i32, String)>,
+}
+
+/// What one part of the file gathered.
+#[derive(Default)]
+struct Part {
+    /// lines read, the header included in the first part
+    lines: usize,
+    rows: usize,
+    city_ix: FxMap<Box<[u8]>, usize>,
+    /// each (city, year) text pair resolved, with the data points its rows gave
+    cities: Vec<(CityYear, Vec<u64>)>,
+    combo_ix: FxMap<Box<[u8]>, usize>,
+    /// each combination resolved, with its data point's index in the catalog
+    combos: Vec<(Combo, usize)>,
+    values: FxMap<(usize, Box<[u8]>), Option<f64>>,
+    warnings: Vec<RowWarning>,
+}
+
+struct SurveyCtx<'a> {
+    layout: &'a Layout,
+    limits: &'a Limits,
+    catalog: &'a Catalog,
+    registry: &'a Registry,
+    rules: &'a SurveyRules,
+    dp_ix: HashMap<&'a str, usize>,
+    words: usize,
+}
+
+/// Survey a plain file with a layout from [`head`]; `None` unless every line is plain
+/// (valid UTF-8, LF line ends, no blank line, the header's number of fields, quotes only
+/// around whole fields and never around a line break, no field longer than
+/// `max_field_chars` bytes, at most `max_rows` rows) and every row valid, with no
+/// duplicate, no value out of its limits, no numerator or denominator, free text that needs
+/// no trimming. The row-by-row path then locates whatever it is.
+pub fn survey(
+    path: &Path,
+    layout: &Layout,
+    limits: &Limits,
+    catalog: &Catalog,
+    registry: &Registry,
+    rules: &SurveyRules,
+) -> Option<Survey> {
+    let len = std::fs::metadata(path).ok()?.len();
+    let mid = split_point(path, len)?;
+    let cx = SurveyCtx {
+        layout,
+        limits,
+        catalog,
+        registry,
+        rules,
+        dp_ix: catalog
+            .data_points
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.id.as_str(), i))
+            .collect(),
+        words: catalog.data_points.len().div_ceil(64).max(1),
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let second = s.spawn(|| survey_part(&cx, path, mid, len, false));
+        let first = survey_part(&cx, path, 0, mid, true);
+        (first, second.join().ok().flatten())
+    });
+    let (a, b) = (a?, b?);
+    let rows = a.rows + b.rows;
+    if rows == 0 || rows > limits.max_rows {
+        return None;
+    }
+    let first_rows = a.rows;
+    let mut warnings = a.warnings;
+    warnings.extend(b.warnings.into_iter().map(|mut w| {
+        w.shift(first_rows);
+        w
+    }));
+    // every (city, year) once, with the data points of all its texts' rows: a data point
+    // given twice for the same city and year is a duplicate
+    let mut present: std::collections::BTreeMap<(String, i32), Vec<u64>> = Default::default();
+    let mut cities: Vec<CityYear> = Vec::new();
+    let mut seen_texts = std::collections::HashSet::new();
+    for (cy, bits) in a.cities.into_iter().chain(b.cities) {
+        let acc = present
+            .entry((cy.slug.clone(), cy.year))
+            .or_insert_with(|| vec![0; cx.words]);
+        let same_texts = !seen_texts.insert((cy.city_text.clone(), cy.year_text.clone()));
+        for (x, y) in acc.iter_mut().zip(&bits) {
+            if *x & *y != 0 {
+                return None;
+            }
+            *x |= *y;
+        }
+        if !same_texts {
+            cities.push(cy);
+        }
+    }
+    let mut missing_core = Vec::new();
+    for ((slug, year), bits) in &present {
+        for (i, d) in catalog.data_points.iter().enumerate() {
+            if d.kpi_type == crate::catalog::KpiType::Core && bits[i / 64] & (1 << (i % 64)) == 0 {
+                missing_core.push((slug.clone(), *year, d.id.clone()));
+            }
+        }
+    }
+    let mut combos: Vec<Combo> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (c, _) in a.combos.into_iter().chain(b.combos) {
+        if seen.insert(c.texts.clone()) {
+            combos.push(c);
+        }
+    }
+    let mut values = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for ((dp, text), v) in a.values.into_iter().chain(b.values) {
+        if seen.insert((dp, text.clone())) {
+            values.push((
+                catalog.data_points[dp].id.clone(),
+                String::from_utf8(text.into_vec()).ok()?,
+                v,
+            ));
+        }
+    }
+    Some(Survey {
+        rows,
+        first_rows,
+        cities,
+        combos,
+        values,
+        warnings,
+        missing_core,
+    })
+}
+
+/// Where the second part starts: just after the first line feed from the middle on (the
+/// file's end when there is none).
+fn split_point(path: &Path, len: u64) -> Option<u64> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).ok()?;
+    let mut at = len / 2;
+    f.seek(SeekFrom::Start(at)).ok()?;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).ok()?;
+        if n == 0 {
+            return Some(len);
+        }
+        if let Some(p) = memchr::memchr(b'\n', &buf[..n]) {
+            return Some(at + p as u64 + 1);
+        }
+        at += n as u64;
+    }
+}
+
+/// Read bytes `from..to` of the file (whole lines) and survey each line.
+fn survey_part(cx: &SurveyCtx, path: &Path, from: u64, to: u64, header: bool) -> Option<Part> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).ok()?;
+    f.seek(SeekFrom::Start(from)).ok()?;
+    let mut f = f.take(to - from);
+    let mut part = Part::default();
+    let mut row = RowState::new(cx);
+    let mut buf: Vec<u8> = vec![0; 4 << 20];
+    let mut filled = 0;
+    let mut skip_header = header;
+    loop {
+        if filled == buf.len() {
+            buf.resize(buf.len() * 2, 0); // a line longer than the buffer
+        }
+        let n = f.read(&mut buf[filled..]).ok()?;
+        let eof = n == 0;
+        filled += n;
+        let mut start = 0;
+        while let Some(p) = memchr::memchr(b'\n', &buf[start..filled]) {
+            let line = &buf[start..start + p];
+            row.line(cx, &mut part, line, skip_header)?;
+            skip_header = false;
+            start += p + 1;
+        }
+        if eof {
+            if start < filled {
+                let line = &buf[start..filled];
+                row.line(cx, &mut part, line, skip_header)?;
+            }
+            break;
+        }
+        buf.copy_within(start..filled, 0);
+        filled -= start;
+    }
+    Some(part)
+}
+
+/// What a part keeps between lines: the fields of the line, and the last keys looked up.
+struct RowState {
+    fields: Vec<Field>,
+    key: Vec<u8>,
+    /// the last (city, year) texts and their entry
+    last_city: Option<(String, String, usize)>,
+}
+
+impl RowState {
+    fn new(cx: &SurveyCtx) -> RowState {
+        RowState {
+            fields: Vec::with_capacity(cx.layout.table.header.len()),
+            key: Vec::new(),
+            last_city: None,
+        }
+    }
+
+    fn line(&mut self, cx: &SurveyCtx, part: &mut Part, line: &[u8], header: bool) -> Option<()> {
+        let c = &cx.layout.columns;
+        let line = std::str::from_utf8(line).ok()?;
+        split_line(
+            line.as_bytes(),
+            cx.layout.delimiter,
+            cx.limits.max_field_chars,
+            &mut self.fields,
+        )?;
+        if self.fields.len() != cx.layout.table.header.len() {
+            return None;
+        }
+        part.lines += 1;
+        if header {
+            return Some(());
+        }
+        let at = part.rows; // the row's index in this part
+        part.rows += 1;
+        let fields = &self.fields;
+        // city and year
+        let city = cell(line, fields, Some(c.city));
+        let year = cell(line, fields, Some(c.year));
+        let cy = match &self.last_city {
+            Some((lc, ly, i)) if *lc == *city && *ly == *year => *i,
+            _ => {
+                self.key.clear();
+                self.key.extend_from_slice(city.as_bytes());
+                self.key.push(0xFF);
+                self.key.extend_from_slice(year.as_bytes());
+                let i = match part.city_ix.get(self.key.as_slice()) {
+                    Some(&i) => i,
+                    None => {
+                        let pair = (city.to_string(), year.to_string());
+                        let resolved = resolve_cities(
+                            &[pair],
+                            cx.registry,
+                            cx.rules.min_year,
+                            cx.rules.max_year,
+                        )?;
+                        let cy = resolved.into_iter().next()?;
+                        part.cities.push((cy, vec![0; cx.words]));
+                        part.city_ix
+                            .insert(self.key.clone().into_boxed_slice(), part.cities.len() - 1);
+                        part.cities.len() - 1
+                    }
+                };
+                self.last_city = Some((city.to_string(), year.to_string(), i));
+                i
+            }
+        };
+        if let Some(message) = &part.cities[cy].0.former {
+            part.warnings.push(RowWarning::Former {
+                line: at + 2,
+                message: message.clone(),
+            });
+        }
+        // kpi, data point, unit, quality, verified
+        self.key.clear();
+        for col in [Some(c.kpi), c.data_point, c.unit, c.quality, c.verified] {
+            self.key
+                .extend_from_slice(cell(line, fields, col).as_bytes());
+            self.key.push(0xFF);
+        }
+        let combo = match part.combo_ix.get(self.key.as_slice()) {
+            Some(&i) => i,
+            None => {
+                let texts: Vec<String> = self.key[..self.key.len() - 1]
+                    .split(|&b| b == 0xFF)
+                    .map(utf8)
+                    .collect::<Option<_>>()?;
+                let combo = resolve_combo(&texts, cx.catalog)?;
+                let dp = *cx.dp_ix.get(combo.dp.as_str())?;
+                part.combos.push((combo, dp));
+                part.combo_ix
+                    .insert(self.key.clone().into_boxed_slice(), part.combos.len() - 1);
+                part.combos.len() - 1
+            }
+        };
+        let dp_i = part.combos[combo].1;
+        let dp = &cx.catalog.data_points[dp_i];
+        // each data point once per city and year
+        let bits = &mut part.cities[cy].1;
+        let bit = 1u64 << (dp_i % 64);
+        if bits[dp_i / 64] & bit != 0 {
+            return None;
+        }
+        bits[dp_i / 64] |= bit;
+        // the value, within its limits
+        let t = cell(line, fields, Some(c.value));
+        let value = if is_plain_decimal(t.as_bytes()) {
+            Some(t.parse::<f64>().ok()?)
+        } else {
+            let key = (dp_i, Box::<[u8]>::from(t.as_bytes()));
+            match part.values.get(&key) {
+                Some(v) => *v,
+                None => {
+                    let (_, _, v) =
+                        resolve_values(&[(dp.id.clone(), t.to_string())], cx.catalog)?.pop()?;
+                    part.values.insert(key, v);
+                    v
+                }
+            }
+        };
+        if let Some(x) = value {
+            if dp.unit_kind == crate::catalog::UnitKind::YesNo && x != 0.0 && x != 1.0 {
+                return None;
+            }
+            if dp.min.is_some_and(|m| x < m) || dp.max.is_some_and(|m| x > m) {
+                return None;
+            }
+            if x < dp.plausible[0] || x > dp.plausible[1] {
+                part.warnings.push(RowWarning::Implausible {
+                    line: at + 2,
+                    dp: dp_i,
+                    value: x,
+                });
+            }
+        }
+        // no ratios; free text stored as written
+        for col in [c.numerator, c.denominator] {
+            if !cell(line, fields, col).is_empty() {
+                return None;
+            }
+        }
+        for col in [c.origin, c.source, c.note] {
+            if !text_is_plain(&cell(line, fields, col)) {
+                return None;
+            }
+        }
+        Some(())
+    }
+}
+
+fn utf8(b: &[u8]) -> Option<String> {
+    String::from_utf8(b.to_vec()).ok()
+}
+
+/// Resolve one (kpi, data point, unit, quality, verified) text combination.
+fn resolve_combo(texts: &[String], catalog: &Catalog) -> Option<Combo> {
+    let [k, p, u, q, v] = texts else { return None };
+    let (_, _, dp) = resolve_codes(&[(k.clone(), p.clone())], catalog)?.pop()?;
+    let (_, _, unit) = resolve_units(&[(dp.clone(), u.clone())], catalog)?.pop()?;
+    let (_, quality) = resolve_quality(std::slice::from_ref(q))?.pop()?;
+    let (_, verified) = resolve_verified(std::slice::from_ref(v))?.pop()?;
+    Some(Combo {
+        texts: [k.clone(), p.clone(), u.clone(), q.clone(), v.clone()],
+        dp,
+        unit,
+        quality,
+        verified,
+    })
+}
+
+/// The file's SHA-256, as the row-by-row reader computes it.
+pub fn hash_file(path: &Path) -> Option<String> {
     let mut file = std::fs::File::open(path).ok()?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
-    let mut carry: Vec<u8> = Vec::new();
-    let mut sc = Scanner::new(layout.delimiter, limits.max_field_chars);
     loop {
         let n = file.read(&mut buf).ok()?;
         if n == 0 {
             break;
         }
-        let chunk = &buf[..n];
-        hasher.update(chunk);
-        // UTF-8, with a sequence cut at the chunk's end carried over
-        carry.extend_from_slice(chunk);
-        let valid = match std::str::from_utf8(&carry) {
-            Ok(_) => carry.len(),
-            Err(e) if e.error_len().is_none() => e.valid_up_to(),
-            Err(_) => return None,
-        };
-        sc.feed(&carry[..valid])?;
-        carry.drain(..valid);
+        hasher.update(&buf[..n]);
     }
-    if !carry.is_empty() {
-        return None;
-    }
-    sc.finish()?;
-    if sc.fields_per_line != Some(layout.table.header.len()) {
-        return None;
-    }
-    let rows = sc.lines.checked_sub(1)?;
-    if rows == 0 || rows > limits.max_rows {
-        return None;
-    }
-    let hash: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Some((rows, hash))
-}
-
-/// A byte-level CSV state machine that accepts only what both readers split the same way.
-struct Scanner {
-    delimiter: u8,
-    /// the bytes that end a run of ordinary ones: delimiter, quote, CR, LF
-    special: [bool; 256],
-    max_field: usize,
-    in_quotes: bool,
-    /// a closing quote was just seen: the next byte must end the field or double the quote
-    after_close: bool,
-    field_start: bool,
-    field_len: usize,
-    fields: usize,
-    line_len: usize,
-    lines: usize,
-    fields_per_line: Option<usize>,
-}
-
-impl Scanner {
-    fn new(delimiter: u8, max_field: usize) -> Scanner {
-        let mut special = [false; 256];
-        for b in [delimiter, b'"', b'\n', b'\r'] {
-            special[b as usize] = true;
-        }
-        Scanner {
-            special,
-            delimiter,
-            max_field,
-            in_quotes: false,
-            after_close: false,
-            field_start: true,
-            field_len: 0,
-            fields: 0,
-            line_len: 0,
-            lines: 0,
-            fields_per_line: None,
-        }
-    }
-
-    fn feed(&mut self, bytes: &[u8]) -> Option<()> {
-        let mut i = 0;
-        while i < bytes.len() {
-            // a run of ordinary bytes at once
-            let start = i;
-            while i < bytes.len() && !self.special[bytes[i] as usize] {
-                i += 1;
-            }
-            if i > start {
-                if self.after_close {
-                    return None;
-                }
-                if !self.in_quotes {
-                    self.field_start = false;
-                }
-                self.field_len += i - start;
-                self.line_len += i - start;
-            }
-            let Some(&b) = bytes.get(i) else { break };
-            i += 1;
-            if b == b'\r' {
-                return None;
-            }
-            if self.in_quotes {
-                if b == b'"' {
-                    self.in_quotes = false;
-                    self.after_close = true;
-                } else if b == b'\n' {
-                    return None;
-                } else {
-                    self.field_len += 1;
-                }
-                self.line_len += 1;
-                continue;
-            }
-            if b == b'\n' {
-                self.end_line()?;
-                continue;
-            }
-            self.line_len += 1;
-            if b == self.delimiter {
-                self.end_field()?;
-            } else if self.after_close {
-                // a doubled quote inside a quoted field
-                self.in_quotes = true;
-                self.after_close = false;
-                self.field_len += 1;
-            } else if self.field_start {
-                self.in_quotes = true;
-                self.field_start = false;
-            } else {
-                return None;
-            }
-        }
-        Some(())
-    }
-
-    fn end_field(&mut self) -> Option<()> {
-        if self.field_len > self.max_field {
-            return None;
-        }
-        self.fields += 1;
-        self.field_start = true;
-        self.after_close = false;
-        self.field_len = 0;
-        Some(())
-    }
-
-    fn end_line(&mut self) -> Option<()> {
-        if self.line_len == 0 {
-            return None; // a blank line
-        }
-        self.end_field()?;
-        match self.fields_per_line {
-            None => self.fields_per_line = Some(self.fields),
-            Some(n) if n == self.fields => {}
-            Some(_) => return None,
-        }
-        self.lines += 1;
-        self.fields = 0;
-        self.line_len = 0;
-        Some(())
-    }
-
-    fn finish(&mut self) -> Option<()> {
-        if self.in_quotes {
-            return None;
-        }
-        if self.line_len > 0 {
-            self.end_line()?;
-        }
-        Some(())
-    }
+    Some(
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
 }
 
 /// One distinct (city, year) pair of a file, resolved.
@@ -436,10 +829,63 @@ pub fn resolve_verified(texts: &[String]) -> Option<Vec<(String, Option<bool>)>>
         .collect()
 }
 
-/// Whether the distinct texts of a free-text column (origin, source, note) can be stored as
+/// Whether a free text (origin, source, note) can be stored as
 /// written: no formula, nothing the row-by-row path would trim.
-pub fn free_text_is_plain(texts: &[String]) -> bool {
-    texts
-        .iter()
-        .all(|t| !looks_like_formula(t) && t.trim() == t)
+fn text_is_plain(t: &str) -> bool {
+    !looks_like_formula(t) && t.trim().len() == t.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(line: &str) -> Option<Vec<String>> {
+        let mut f = Vec::new();
+        split_line(line.as_bytes(), b',', 10, &mut f)?;
+        Some(
+            (0..f.len())
+                .map(|i| cell(line, &f, Some(i)).into_owned())
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn lines_split_as_both_readers_split_them() {
+        assert_eq!(split("a,b").unwrap(), ["a", "b"]);
+        assert_eq!(split("a,,").unwrap(), ["a", "", ""]);
+        assert_eq!(
+            split("\"x,y\",\"say \"\"hi\"\"\"").unwrap(),
+            ["x,y", "say \"hi\""]
+        );
+        assert_eq!(split("\"\"").unwrap(), [""]);
+    }
+
+    #[test]
+    fn anything_a_reader_might_split_otherwise_is_refused() {
+        for line in [
+            "",                   // a blank line
+            "a\r",                // a carriage return
+            "a,\"b\r\"",          // even inside quotes
+            "a\"b,c",             // a quote inside an unquoted field
+            "\"a\"b,c",           // text after the closing quote
+            "\"a,b",              // a quote never closed
+            "a,12345678901",      // a field longer than the limit
+            "\"1234567890\"\"\"", // the limit counts a doubled quote once: 11
+        ] {
+            assert_eq!(split(line), None, "{line:?}");
+        }
+        assert!(split("\"123456789\"\"\"").is_some(), "10 characters");
+    }
+
+    #[test]
+    fn plain_decimals_are_what_the_database_casts_alike() {
+        for t in ["0", "-12", "3.25", "007.50"] {
+            assert!(is_plain_decimal(t.as_bytes()), "{t}");
+        }
+        for t in [
+            "", "-", "1.", ".5", "1e5", " 1", "+1", "1,5", "1.2.3", "NaN", "inf",
+        ] {
+            assert!(!is_plain_decimal(t.as_bytes()), "{t}");
+        }
+    }
 }
