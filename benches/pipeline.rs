@@ -174,7 +174,11 @@ fn measure(cities: usize, years: i32, runs: usize) {
     }
     let t_floor = median(floor_times);
     assert_eq!(floor_rows as usize, rows);
-    row("import (bulk: survey, one INSERT from read_csv)", t_import, p_import);
+    row(
+        "import (bulk: survey, one INSERT from read_csv)",
+        t_import,
+        p_import,
+    );
     row(
         "DuckDB read_csv into a table of a DB file (floor)",
         t_floor,

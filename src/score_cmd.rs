@@ -219,7 +219,7 @@ pub fn score_into(
             catalog_version: &ctx.catalog.info.version,
         },
         // one year at a time: a world of cities is scored without holding it in memory
-        |sink| run::stream(catalog, registry, m, draws, &years, sink),
+        |sink, reader| run::stream(catalog, registry, m, draws, &years, reader, sink),
     )
 }
 

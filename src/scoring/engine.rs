@@ -10,7 +10,7 @@ use crate::registry::Registry;
 use crate::stats;
 use crate::store::CurrentValue;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Hash)]
 #[serde(rename_all = "snake_case")]
@@ -567,17 +567,37 @@ pub fn score(c: &Catalog, tree: &Tree, mats: &[Matrix], m: &RunMethod) -> Scores
     let weights = base_weights(c, tree, m);
     let mut dp_rows = Vec::new();
     let mut node_rows = Vec::new();
+    let mut flags = Flags::default();
     for mat in mats {
-        let done: Result<(), std::convert::Infallible> =
-            score_year(c, tree, mat, m, &weights, None, &mut |row| {
-                match row {
-                    Row::Dp(d) => dp_rows.push(d),
-                    Row::Node(n) => node_rows.push(n),
-                }
+        let mut rows = Vec::new();
+        let done: Result<(), std::convert::Infallible> = score_year(
+            c,
+            tree,
+            mat,
+            m,
+            &weights,
+            None,
+            &mut flags,
+            &mut |row, _| {
+                rows.push(row);
                 Ok(())
-            });
+            },
+        );
         if let Err(never) = done {
             match never {}
+        }
+        let names = Names {
+            catalog: c,
+            tree,
+            year: mat.year,
+            cities: &mat.cities,
+            flags: flags.names(),
+        };
+        for row in rows {
+            match row {
+                Row::Dp(d) => dp_rows.push(names.dp(&d)),
+                Row::Node(n) => node_rows.push(names.node_score(&n)),
+            }
         }
     }
     Scores {
@@ -586,15 +606,178 @@ pub fn score(c: &Catalog, tree: &Tree, mats: &[Matrix], m: &RunMethod) -> Scores
     }
 }
 
-/// One row of scores, as [`score_year`] hands them on.
-pub enum Row {
-    Dp(DpScore),
-    Node(NodeScore),
+/// One data point's scores for one city, by index: the city into the year's cities, the
+/// data point into the catalog's, the flags into the run's [`Flags`]. Rows of a world of
+/// cities are made and stored without a string each.
+#[derive(Debug, Clone, Copy)]
+pub struct DpRow {
+    pub city: u32,
+    pub dp: u32,
+    pub value: Option<f64>,
+    pub used_value: Option<f64>,
+    pub achievement: Option<f64>,
+    pub points: Option<u8>,
+    pub score: Option<f64>,
+    pub rank: Option<u32>,
+    pub flags: u32,
 }
 
-/// Score one year's matrix and hand every row on as it is made, so that a caller can store
-/// a world of cities without holding its scores. `intervals` ([node][city] rank median, 5th
-/// and 95th percentile) fill the node rows' rank intervals.
+/// One tree node's scores for one city, by index (the node into [`Tree::nodes`]).
+#[derive(Debug, Clone, Copy)]
+pub struct NodeRow {
+    pub city: u32,
+    pub node: u32,
+    pub u4ssc_pct: Option<f64>,
+    pub band: Option<u8>,
+    pub scored_items: u32,
+    pub total_items: u32,
+    pub score: Option<f64>,
+    pub coverage: f64,
+    pub rank: Option<u32>,
+    pub rank_median: Option<f64>,
+    pub rank_p05: Option<f64>,
+    pub rank_p95: Option<f64>,
+}
+
+/// One row of scores, as [`score_year`] hands them on.
+#[derive(Debug, Clone, Copy)]
+pub enum Row {
+    Dp(DpRow),
+    Node(NodeRow),
+}
+
+/// The flag texts of a run's rows ("capped", "imputed no_target", …), each kept once; index
+/// 0 is no flag.
+pub struct Flags {
+    names: Vec<String>,
+    index: HashMap<String, u32>,
+    /// the index of (capped, no target) when a cell has no flag of its own
+    plain: [[u32; 2]; 2],
+}
+
+impl Default for Flags {
+    fn default() -> Flags {
+        let mut f = Flags {
+            names: Vec::new(),
+            index: HashMap::new(),
+            plain: [[0; 2]; 2],
+        };
+        f.index_of(String::new());
+        for capped in [false, true] {
+            for no_target in [false, true] {
+                f.plain[usize::from(capped)][usize::from(no_target)] =
+                    f.index_of(Flags::text(&[], capped, no_target));
+            }
+        }
+        f
+    }
+}
+
+impl Flags {
+    /// The texts by index.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// A cell's flags: its own, then "capped", then "no_target".
+    fn text(own: &[&'static str], capped: bool, no_target: bool) -> String {
+        own.iter()
+            .copied()
+            .chain(capped.then_some("capped"))
+            .chain(no_target.then_some("no_target"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn index_of(&mut self, text: String) -> u32 {
+        if let Some(&i) = self.index.get(&text) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.index.insert(text.clone(), i);
+        self.names.push(text);
+        i
+    }
+
+    /// The index of a cell's flags (no text is built for a cell without flags of its own).
+    fn intern(&mut self, own: &[&'static str], capped: bool, no_target: bool) -> u32 {
+        if own.is_empty() {
+            return self.plain[usize::from(capped)][usize::from(no_target)];
+        }
+        self.index_of(Flags::text(own, capped, no_target))
+    }
+}
+
+/// What the indices of [`DpRow`]s and [`NodeRow`]s of one year stand for.
+pub struct Names<'a> {
+    pub catalog: &'a Catalog,
+    pub tree: &'a Tree,
+    pub year: i32,
+    pub cities: &'a [String],
+    pub flags: &'a [String],
+}
+
+impl Names<'_> {
+    pub fn city(&self, i: u32) -> &str {
+        self.cities.get(i as usize).map_or("", |s| s.as_str())
+    }
+
+    pub fn data_point(&self, j: u32) -> &str {
+        self.catalog
+            .data_points
+            .get(j as usize)
+            .map_or("", |d| d.id.as_str())
+    }
+
+    pub fn node(&self, k: u32) -> Option<&TNode> {
+        self.tree.nodes.get(k as usize)
+    }
+
+    pub fn flags(&self, f: u32) -> &str {
+        self.flags.get(f as usize).map_or("", |s| s.as_str())
+    }
+
+    pub fn dp(&self, r: &DpRow) -> DpScore {
+        DpScore {
+            city: self.city(r.city).to_string(),
+            year: self.year,
+            data_point: self.data_point(r.dp).to_string(),
+            value: r.value,
+            used_value: r.used_value,
+            achievement: r.achievement,
+            points: r.points,
+            score: r.score,
+            rank: r.rank.map(|x| x as usize),
+            flags: self.flags(r.flags).to_string(),
+        }
+    }
+
+    pub fn node_score(&self, r: &NodeRow) -> NodeScore {
+        let node = self.node(r.node);
+        NodeScore {
+            city: self.city(r.city).to_string(),
+            year: self.year,
+            level: node.map_or(Level::Overall, |n| n.level),
+            node: node.map_or(String::new(), |n| n.code.clone()),
+            u4ssc_pct: r.u4ssc_pct,
+            band: r.band,
+            scored_items: r.scored_items as usize,
+            total_items: r.total_items as usize,
+            score: r.score,
+            coverage: r.coverage,
+            rank: r.rank.map(|x| x as usize),
+            rank_median: r.rank_median,
+            rank_p05: r.rank_p05,
+            rank_p95: r.rank_p95,
+        }
+    }
+}
+
+/// Score one year's matrix and hand every row on as it is made (with the run's flag texts so
+/// far), so that a caller can store a world of cities without holding its scores.
+/// `intervals` ([node][city] rank median, 5th and 95th percentile) fill the node rows' rank
+/// intervals.
+#[allow(clippy::too_many_arguments)]
 pub fn score_year<E>(
     c: &Catalog,
     tree: &Tree,
@@ -602,7 +785,8 @@ pub fn score_year<E>(
     m: &RunMethod,
     weights: &[f64],
     intervals: Option<&super::uncertainty::Intervals>,
-    emit: &mut dyn FnMut(Row) -> Result<(), E>,
+    flags: &mut Flags,
+    emit: &mut dyn FnMut(Row, &Flags) -> Result<(), E>,
 ) -> Result<(), E> {
     let comp = composite(
         c,
@@ -627,35 +811,26 @@ pub fn score_year<E>(
         .collect();
     for (j, dp) in c.data_points.iter().enumerate() {
         let ranks = stats::rank_desc(&comp.dp[j]);
-        for (i, city) in mat.cities.iter().enumerate() {
+        for i in 0..mat.cities.len() {
             let raw = mat.raw[i][j];
             if raw.is_none() && mat.used[i][j].is_none() {
                 continue;
             }
-            let mut flags = String::new();
-            for f in mat.flags[i][j]
-                .iter()
-                .copied()
-                .chain(comp.capped[j][i].then_some("capped"))
-                .chain((!dp.has_target()).then_some("no_target"))
-            {
-                if !flags.is_empty() {
-                    flags.push(' ');
-                }
-                flags.push_str(f);
-            }
-            emit(Row::Dp(DpScore {
-                city: city.clone(),
-                year: mat.year,
-                data_point: dp.id.clone(),
-                value: raw,
-                used_value: mat.used[i][j],
-                achievement: raw.and_then(|x| bands::achievement(dp, x)),
-                points: pts[i][j],
-                score: comp.dp[j][i],
-                rank: ranks[i],
+            let f = flags.intern(&mat.flags[i][j], comp.capped[j][i], !dp.has_target());
+            emit(
+                Row::Dp(DpRow {
+                    city: i as u32,
+                    dp: j as u32,
+                    value: raw,
+                    used_value: mat.used[i][j],
+                    achievement: raw.and_then(|x| bands::achievement(dp, x)),
+                    points: pts[i][j],
+                    score: comp.dp[j][i],
+                    rank: ranks[i].map(|x| x as u32),
+                    flags: f,
+                }),
                 flags,
-            }))?;
+            )?;
         }
     }
     for (k, node) in tree.nodes.iter().enumerate() {
@@ -665,7 +840,7 @@ pub fn score_year<E>(
             .iter()
             .filter(|&&d| c.data_points[d].has_target())
             .count();
-        for (i, city) in mat.cities.iter().enumerate() {
+        for i in 0..mat.cities.len() {
             let (mut sum, mut n) = (0u32, 0usize);
             for &d in &node.dps {
                 if let Some(p) = pts[i][d] {
@@ -677,22 +852,23 @@ pub fn score_year<E>(
             let iv = intervals
                 .and_then(|iv| iv.get(k))
                 .and_then(|row| row.get(i).copied().flatten());
-            emit(Row::Node(NodeScore {
-                city: city.clone(),
-                year: mat.year,
-                level: node.level,
-                node: node.code.clone(),
-                u4ssc_pct: g.map(|x| x.0),
-                band: g.map(|x| x.1),
-                scored_items: n,
-                total_items,
-                score: comp.node[k][i],
-                coverage: comp.coverage[k][i],
-                rank: ranks[i],
-                rank_median: iv.map(|x| x.0),
-                rank_p05: iv.map(|x| x.1),
-                rank_p95: iv.map(|x| x.2),
-            }))?;
+            emit(
+                Row::Node(NodeRow {
+                    city: i as u32,
+                    node: k as u32,
+                    u4ssc_pct: g.map(|x| x.0),
+                    band: g.map(|x| x.1),
+                    scored_items: n as u32,
+                    total_items: total_items as u32,
+                    score: comp.node[k][i],
+                    coverage: comp.coverage[k][i],
+                    rank: ranks[i].map(|x| x as u32),
+                    rank_median: iv.map(|x| x.0),
+                    rank_p05: iv.map(|x| x.1),
+                    rank_p95: iv.map(|x| x.2),
+                }),
+                flags,
+            )?;
         }
     }
     Ok(())

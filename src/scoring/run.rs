@@ -3,7 +3,7 @@
 //! as it is made, so that a world of cities is stored without holding its values or scores
 //! in memory; [`compute`] collects the same rows into vectors.
 
-use super::engine::{self, DpScore, NodeScore, Tree};
+use super::engine::{self, DpRow, DpScore, Flags, Names, NodeRow, NodeScore, Tree};
 use super::method::RunMethod;
 use super::trends::{self, Trend};
 use super::uncertainty;
@@ -12,13 +12,20 @@ use crate::registry::Registry;
 use crate::store::CurrentValue;
 use std::collections::{BTreeMap, HashMap};
 
-/// Where a run reads its values and leaves its rows.
-pub trait RunIo {
-    type Error;
+/// Where a run reads its values: one year at a time, on a thread of its own.
+pub trait ValueSource: Send {
+    type Error: Send;
     /// The current values of one year.
     fn values(&mut self, year: i32) -> Result<Vec<CurrentValue>, Self::Error>;
-    fn dp(&mut self, row: DpScore) -> Result<(), Self::Error>;
-    fn node(&mut self, row: NodeScore) -> Result<(), Self::Error>;
+}
+
+/// Where a run leaves its rows.
+pub trait RunIo {
+    type Error;
+    /// A batch of one year's data-point rows; `names` says what their indices stand for.
+    fn dp_rows(&mut self, names: &Names, rows: &[DpRow]) -> Result<(), Self::Error>;
+    /// A batch of one year's node rows.
+    fn node_rows(&mut self, names: &Names, rows: &[NodeRow]) -> Result<(), Self::Error>;
     fn trend(&mut self, row: Trend) -> Result<(), Self::Error>;
 }
 
@@ -39,7 +46,12 @@ struct Ends {
 
 /// What the scoring thread sends back to the thread that stores.
 enum Msg {
-    Rows(Vec<engine::Row>),
+    /// the year and cities whose rows follow
+    Cities(i32, Vec<String>),
+    /// flag texts first used since the last message
+    Flags(Vec<String>),
+    Dp(Vec<DpRow>),
+    Node(Vec<NodeRow>),
     /// a year is done; whether it had anything to score
     Done(i32, bool),
     Trends(Vec<Trend>),
@@ -48,74 +60,79 @@ enum Msg {
 /// Rows sent back at a time.
 const CHUNK: usize = 16_384;
 
-/// Score `years` (ascending) one at a time; returns the years that had values to score.
-/// Rank intervals (`draws` > 0) are computed for the last of them. A second thread scores
-/// while this one reads the next year's values and stores the rows (the database is only
-/// touched from this thread).
-pub fn stream<IO: RunIo>(
+/// Chunks the scoring thread may be ahead of the storing one (about 40 MB of rows): it
+/// scores the next year while the last one is still being stored.
+const AHEAD: usize = 32;
+
+/// Score `years` (ascending) one at a time; returns the years that had values to score, and
+/// the source. Rank intervals (`draws` > 0) are computed for the last of them. Three threads
+/// make a pipeline: one reads each year's values from `source`, one scores them, and this one
+/// stores the rows as they come (it alone touches `io`).
+pub fn stream<S: ValueSource, IO: RunIo<Error = S::Error>>(
     c: &Catalog,
     reg: &Registry,
     m: &RunMethod,
     draws: usize,
     years: &[i32],
+    mut source: S,
     io: &mut IO,
-) -> Result<Vec<i32>, IO::Error> {
+) -> Result<(Vec<i32>, S), IO::Error> {
     let mut years: Vec<i32> = years.to_vec();
     years.sort_unstable();
     years.dedup();
     let mut scored = Vec::new();
+    let tree = Tree::new(c);
     std::thread::scope(|s| {
-        let (to_scorer, inbox) = std::sync::mpsc::sync_channel::<(i32, Vec<CurrentValue>, bool)>(1);
-        let (outbox, from_scorer) = std::sync::mpsc::sync_channel::<Msg>(4);
+        // the reader holds the next year until the scorer takes it
+        let (to_scorer, inbox) = std::sync::mpsc::sync_channel::<(i32, Vec<CurrentValue>, bool)>(0);
+        let (outbox, from_scorer) = std::sync::mpsc::sync_channel::<Msg>(AHEAD);
+        let years = &years;
+        let reader = s.spawn(move || -> Result<S, S::Error> {
+            let trace = crate::trace::Trace::new();
+            for (k, &y) in years.iter().enumerate() {
+                let values = source.values(y)?;
+                trace.mark(&format!("{y}: {} values read", values.len()));
+                if to_scorer.send((y, values, k + 1 == years.len())).is_err() {
+                    break; // the scorer has stopped
+                }
+            }
+            Ok(source)
+        });
         s.spawn(move || scorer(c, reg, m, draws, inbox, outbox));
         let trace = crate::trace::Trace::new();
-        let mut next = match years.first() {
-            Some(&y) => Some(io.values(y)?),
-            None => None,
-        };
-        for (k, &year) in years.iter().enumerate() {
-            let Some(values) = next.take() else { break };
-            trace.mark(&format!("{year}: {} values read", values.len()));
-            if to_scorer
-                .send((year, values, k + 1 == years.len()))
-                .is_err()
-            {
-                break;
-            }
-            // read the next year while this one is scored
-            if let Some(&y) = years.get(k + 1) {
-                next = Some(io.values(y)?);
-            }
-            for msg in from_scorer.iter() {
-                match msg {
-                    Msg::Rows(rows) => {
-                        for row in rows {
-                            match row {
-                                engine::Row::Dp(d) => io.dp(d)?,
-                                engine::Row::Node(n) => io.node(n)?,
-                            }
-                        }
-                    }
-                    Msg::Done(y, any) => {
-                        if any {
-                            scored.push(y);
-                        }
-                        trace.mark(&format!("{y}: scored and stored"));
-                        break;
-                    }
-                    Msg::Trends(_) => {}
-                }
-            }
-        }
-        drop(to_scorer);
+        let (mut year, mut cities, mut flags) = (0, Vec::new(), Vec::new());
         for msg in from_scorer.iter() {
-            if let Msg::Trends(ts) = msg {
-                for t in ts {
-                    io.trend(t)?;
+            let names = |cities, flags| Names {
+                catalog: c,
+                tree: &tree,
+                year,
+                cities,
+                flags,
+            };
+            match msg {
+                Msg::Cities(y, v) => (year, cities) = (y, v),
+                Msg::Flags(v) => flags.extend(v),
+                Msg::Dp(rows) => io.dp_rows(&names(&cities, &flags), &rows)?,
+                Msg::Node(rows) => io.node_rows(&names(&cities, &flags), &rows)?,
+                Msg::Done(y, any) => {
+                    if any {
+                        scored.push(y);
+                    }
+                    trace.mark(&format!("{y}: scored and stored"));
+                }
+                Msg::Trends(ts) => {
+                    for t in ts {
+                        io.trend(t)?;
+                    }
                 }
             }
         }
-        Ok(scored)
+        // the scorer is done; so is the reader, or it failed
+        let source = match reader.join() {
+            Ok(r) => r?,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        Ok((scored, source))
     })
 }
 
@@ -140,6 +157,8 @@ fn scorer(
     let mut city_ix: HashMap<String, usize> = HashMap::new();
     let mut ends: Vec<Option<Ends>> = Vec::new();
     let n_dp = c.data_points.len();
+    let mut flags = Flags::default();
+    let mut flags_sent = 0;
     for (year, values, last) in inbox.iter() {
         for v in &values {
             let (Some(x), Some(&j)) = (v.value, dp_index.get(v.data_point.as_str())) else {
@@ -179,25 +198,50 @@ fn scorer(
         };
         let intervals =
             (last && draws > 0).then(|| uncertainty::rank_intervals(c, &tree, &mat, m, draws));
-        let mut chunk = Vec::with_capacity(CHUNK);
-        let sent = engine::score_year::<std::sync::mpsc::SendError<Msg>>(
+        if outbox.send(Msg::Cities(year, mat.cities.clone())).is_err() {
+            return;
+        }
+        let mut dp = Vec::with_capacity(CHUNK);
+        let mut nodes = Vec::with_capacity(CHUNK);
+        // sends the flag texts first used since the last send, then the rows
+        let send = |msg: Msg, f: &Flags, sent: &mut usize| {
+            if f.names().len() > *sent {
+                outbox.send(Msg::Flags(f.names()[*sent..].to_vec()))?;
+                *sent = f.names().len();
+            }
+            outbox.send(msg)
+        };
+        let done = engine::score_year::<std::sync::mpsc::SendError<Msg>>(
             c,
             &tree,
             &mat,
             m,
             &weights,
             intervals.as_ref(),
-            &mut |row| {
-                chunk.push(row);
-                if chunk.len() >= CHUNK {
-                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-                    outbox.send(Msg::Rows(full))?;
+            &mut flags,
+            &mut |row, f| {
+                match row {
+                    engine::Row::Dp(d) => {
+                        dp.push(d);
+                        if dp.len() >= CHUNK {
+                            let full = std::mem::replace(&mut dp, Vec::with_capacity(CHUNK));
+                            send(Msg::Dp(full), f, &mut flags_sent)?;
+                        }
+                    }
+                    engine::Row::Node(n) => {
+                        nodes.push(n);
+                        if nodes.len() >= CHUNK {
+                            let full = std::mem::replace(&mut nodes, Vec::with_capacity(CHUNK));
+                            send(Msg::Node(full), f, &mut flags_sent)?;
+                        }
+                    }
                 }
                 Ok(())
             },
         );
-        if sent.is_err()
-            || outbox.send(Msg::Rows(chunk)).is_err()
+        if done.is_err()
+            || send(Msg::Dp(dp), &flags, &mut flags_sent).is_err()
+            || outbox.send(Msg::Node(nodes)).is_err()
             || outbox.send(Msg::Done(year, true)).is_err()
         {
             return; // the storing side has stopped
@@ -238,13 +282,12 @@ fn scorer(
     let _ = outbox.send(Msg::Trends(trends));
 }
 
-/// Values held in memory, rows collected into vectors.
-struct InMemory<'a> {
+/// Values held in memory, by year.
+struct InMemoryValues<'a> {
     by_year: BTreeMap<i32, Vec<&'a CurrentValue>>,
-    out: RunOutput,
 }
 
-impl RunIo for InMemory<'_> {
+impl ValueSource for InMemoryValues<'_> {
     type Error = std::convert::Infallible;
     fn values(&mut self, year: i32) -> Result<Vec<CurrentValue>, Self::Error> {
         Ok(self
@@ -253,12 +296,23 @@ impl RunIo for InMemory<'_> {
             .map(|v| v.iter().map(|x| (*x).clone()).collect())
             .unwrap_or_default())
     }
-    fn dp(&mut self, row: DpScore) -> Result<(), Self::Error> {
-        self.out.dp.push(row);
+}
+
+/// Rows collected into vectors.
+struct InMemory {
+    out: RunOutput,
+}
+
+impl RunIo for InMemory {
+    type Error = std::convert::Infallible;
+    fn dp_rows(&mut self, names: &Names, rows: &[DpRow]) -> Result<(), Self::Error> {
+        self.out.dp.extend(rows.iter().map(|r| names.dp(r)));
         Ok(())
     }
-    fn node(&mut self, row: NodeScore) -> Result<(), Self::Error> {
-        self.out.nodes.push(row);
+    fn node_rows(&mut self, names: &Names, rows: &[NodeRow]) -> Result<(), Self::Error> {
+        self.out
+            .nodes
+            .extend(rows.iter().map(|r| names.node_score(r)));
         Ok(())
     }
     fn trend(&mut self, row: Trend) -> Result<(), Self::Error> {
@@ -281,7 +335,6 @@ pub fn compute(
     }
     let years: Vec<i32> = by_year.keys().copied().collect();
     let mut io = InMemory {
-        by_year,
         out: RunOutput {
             dp: Vec::new(),
             nodes: Vec::new(),
@@ -289,8 +342,9 @@ pub fn compute(
             uncertainty_year: None,
         },
     };
-    let scored = match stream(c, reg, m, draws, &years, &mut io) {
-        Ok(s) => s,
+    let source = InMemoryValues { by_year };
+    let scored = match stream(c, reg, m, draws, &years, source, &mut io) {
+        Ok((s, _)) => s,
         Err(never) => match never {},
     };
     io.out.uncertainty_year = scored.last().copied();

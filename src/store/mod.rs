@@ -5,7 +5,7 @@
 //! each city, year and data point, the row of the newest revision that contains it.
 
 use crate::error::{Error, Result};
-use crate::scoring::engine::{DpScore, Level, NodeScore};
+use crate::scoring::engine::{DpRow, DpScore, Level, Names, NodeRow, NodeScore};
 use crate::scoring::trends::Trend;
 use crate::submission::validate::History;
 use crate::submission::Observation;
@@ -687,31 +687,32 @@ impl Store {
 /// are gathered in columns and appended a batch at a time (DuckDB's data-chunk appender),
 /// which is many times faster than appending value by value.
 pub struct RunSink<'a> {
-    conn: &'a Connection,
     path: &'a Path,
     id: i64,
     dp: duckdb::Appender<'a>,
     nodes: duckdb::Appender<'a>,
     trends: duckdb::Appender<'a>,
-    dp_rows: Vec<DpScore>,
-    node_rows: Vec<NodeScore>,
     trend_rows: Vec<Trend>,
-    /// the revisions the values read came from
-    revisions: std::collections::BTreeSet<i64>,
 }
 
 /// Rows gathered before a batch is appended.
 const BATCH: usize = 65_536;
 
-impl RunSink<'_> {
-    fn err(&self, e: duckdb::Error) -> Error {
-        db_error(self.path, e)
-    }
+/// Reads a run's values one year at a time, on a connection of its own so that a thread of
+/// its own can read the next year while the run's rows are stored; it notes the revisions
+/// the values came from.
+pub struct YearReader {
+    conn: Connection,
+    path: PathBuf,
+    pub revisions: std::collections::BTreeSet<i64>,
+}
 
+impl YearReader {
     pub fn values_in_year(&mut self, year: i32) -> Result<Vec<CurrentValue>> {
         // the latest revision per city and data point within the year: the same rows as
         // `current_observations`, without ranking every other year's rows too; scoring needs
         // no quality, source or verified flag, so they are not read
+        let e = |e| db_error(&self.path, e);
         let mut stmt = self
             .conn
             .prepare(
@@ -719,34 +720,27 @@ impl RunSink<'_> {
                  FROM observations WHERE year = ?
                  QUALIFY row_number() OVER (PARTITION BY city, data_point ORDER BY revision_id DESC) = 1",
             )
-            .map_err(|e| self.err(e))?;
+            .map_err(e)?;
         let rows = stmt
             .query_map(params![year], current_value_row)
-            .map_err(|e| db_error(self.path, e))?;
+            .map_err(e)?;
         let values = rows
             .collect::<std::result::Result<Vec<CurrentValue>, _>>()
-            .map_err(|e| db_error(self.path, e))?;
+            .map_err(e)?;
         drop(stmt);
         self.revisions.extend(values.iter().map(|v| v.revision_id));
         Ok(values)
     }
+}
 
-    pub fn append_dp(&mut self, d: DpScore) -> Result<()> {
-        self.dp_rows.push(d);
-        if self.dp_rows.len() >= BATCH {
-            self.flush_dp()?;
-        }
-        Ok(())
+impl crate::scoring::run::ValueSource for YearReader {
+    type Error = Error;
+    fn values(&mut self, year: i32) -> Result<Vec<CurrentValue>> {
+        self.values_in_year(year)
     }
+}
 
-    pub fn append_node(&mut self, n: NodeScore) -> Result<()> {
-        self.node_rows.push(n);
-        if self.node_rows.len() >= BATCH {
-            self.flush_nodes()?;
-        }
-        Ok(())
-    }
-
+impl RunSink<'_> {
     pub fn append_trend(&mut self, t: Trend) -> Result<()> {
         self.trend_rows.push(t);
         if self.trend_rows.len() >= BATCH {
@@ -755,19 +749,21 @@ impl RunSink<'_> {
         Ok(())
     }
 
-    fn flush_dp(&mut self) -> Result<()> {
+    /// Append a batch of one year's data-point rows, their texts taken from `names`.
+    pub fn append_dp_rows(&mut self, names: &Names, rows: &[DpRow]) -> Result<()> {
         use duckdb::arrow::array::*;
-        let rows = std::mem::take(&mut self.dp_rows);
         if rows.is_empty() {
             return Ok(());
         }
         let n = rows.len();
         let cols: Vec<ArrayRef> = vec![
             std::sync::Arc::new(Int64Array::from(vec![self.id; n])),
-            std::sync::Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.city))),
-            std::sync::Arc::new(Int32Array::from_iter_values(rows.iter().map(|r| r.year))),
             std::sync::Arc::new(StringArray::from_iter_values(
-                rows.iter().map(|r| &r.data_point),
+                rows.iter().map(|r| names.city(r.city)),
+            )),
+            std::sync::Arc::new(Int32Array::from(vec![names.year; n])),
+            std::sync::Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| names.data_point(r.dp)),
             )),
             std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.value))),
             std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.used_value))),
@@ -779,26 +775,34 @@ impl RunSink<'_> {
             std::sync::Arc::new(Int32Array::from_iter(
                 rows.iter().map(|r| r.rank.map(|x| x as i32)),
             )),
-            std::sync::Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.flags))),
+            std::sync::Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| names.flags(r.flags)),
+            )),
         ];
         append_batch(&mut self.dp, cols).map_err(|e| db_error(self.path, e))
     }
 
-    fn flush_nodes(&mut self) -> Result<()> {
+    /// Append a batch of one year's node rows.
+    pub fn append_node_rows(&mut self, names: &Names, rows: &[NodeRow]) -> Result<()> {
         use duckdb::arrow::array::*;
-        let rows = std::mem::take(&mut self.node_rows);
         if rows.is_empty() {
             return Ok(());
         }
         let n = rows.len();
+        let node = |r: &NodeRow| names.node(r.node);
         let cols: Vec<ArrayRef> = vec![
             std::sync::Arc::new(Int64Array::from(vec![self.id; n])),
-            std::sync::Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.city))),
-            std::sync::Arc::new(Int32Array::from_iter_values(rows.iter().map(|r| r.year))),
             std::sync::Arc::new(StringArray::from_iter_values(
-                rows.iter().map(|r| r.level.as_str()),
+                rows.iter().map(|r| names.city(r.city)),
             )),
-            std::sync::Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.node))),
+            std::sync::Arc::new(Int32Array::from(vec![names.year; n])),
+            std::sync::Arc::new(StringArray::from_iter_values(
+                rows.iter()
+                    .map(|r| node(r).map_or("", |x| x.level.as_str())),
+            )),
+            std::sync::Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| node(r).map_or("", |x| x.code.as_str())),
+            )),
             std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.u4ssc_pct))),
             std::sync::Arc::new(Int8Array::from_iter(
                 rows.iter().map(|r| r.band.map(|b| b as i8)),
@@ -865,8 +869,6 @@ impl RunSink<'_> {
 
     /// Append what is still gathered.
     fn flush(&mut self) -> Result<()> {
-        self.flush_dp()?;
-        self.flush_nodes()?;
         self.flush_trends()?;
         let path = self.path;
         let e = |e| db_error(path, e);
@@ -895,14 +897,11 @@ fn append_batch(
 
 impl crate::scoring::run::RunIo for RunSink<'_> {
     type Error = Error;
-    fn values(&mut self, year: i32) -> Result<Vec<CurrentValue>> {
-        self.values_in_year(year)
+    fn dp_rows(&mut self, names: &Names, rows: &[DpRow]) -> Result<()> {
+        self.append_dp_rows(names, rows)
     }
-    fn dp(&mut self, row: DpScore) -> Result<()> {
-        self.append_dp(row)
-    }
-    fn node(&mut self, row: NodeScore) -> Result<()> {
-        self.append_node(row)
+    fn node_rows(&mut self, names: &Names, rows: &[NodeRow]) -> Result<()> {
+        self.append_node_rows(names, rows)
     }
     fn trend(&mut self, row: Trend) -> Result<()> {
         self.append_trend(row)
@@ -1038,41 +1037,22 @@ pub struct NewRun<'a> {
 }
 
 impl Store {
-    /// Store a scoring run and all its results in one transaction.
-    pub fn insert_run(
-        &mut self,
-        run: &NewRun,
-        dp: &[DpScore],
-        nodes: &[NodeScore],
-        trends: &[Trend],
-    ) -> Result<i64> {
-        let mut years: Vec<i32> = nodes.iter().map(|n| n.year).collect();
-        years.sort_unstable();
-        years.dedup();
-        self.insert_run_with(run, |sink| {
-            for d in dp {
-                sink.append_dp(d.clone())?;
-            }
-            for n in nodes {
-                sink.append_node(n.clone())?;
-            }
-            for t in trends {
-                sink.append_trend(t.clone())?;
-            }
-            Ok(years)
-        })
-    }
-
-    /// Store a scoring run whose rows `fill` appends as it makes them (reading each year's
-    /// values through the same sink), in one transaction: all or nothing. `fill` returns the
-    /// years it scored.
+    /// Store a scoring run whose rows `fill` appends to the sink as it makes them, in one
+    /// transaction: all or nothing. `fill` reads each year's values through the reader (a
+    /// connection of its own, for a thread of its own) and returns the years it scored and
+    /// the reader, which knows the revisions it read.
     pub fn insert_run_with(
         &mut self,
         run: &NewRun,
-        fill: impl FnOnce(&mut RunSink) -> Result<Vec<i32>>,
+        fill: impl FnOnce(&mut RunSink, YearReader) -> Result<(Vec<i32>, YearReader)>,
     ) -> Result<i64> {
         let path = self.path.clone();
         let e = |e| db_error(&path, e);
+        let reader = YearReader {
+            conn: self.conn.try_clone().map_err(e)?,
+            path: path.clone(),
+            revisions: Default::default(),
+        };
         let tx = self.conn.transaction().map_err(e)?;
         let id: i64 = tx
             .query_row("SELECT coalesce(max(run_id), 0) + 1 FROM runs", [], |r| {
@@ -1081,20 +1061,16 @@ impl Store {
             .map_err(e)?;
         let years = {
             let mut sink = RunSink {
-                conn: &tx,
                 path: &path,
                 id,
                 dp: tx.appender("dp_scores").map_err(e)?,
                 nodes: tx.appender("node_scores").map_err(e)?,
                 trends: tx.appender("trends").map_err(e)?,
-                dp_rows: Vec::new(),
-                node_rows: Vec::new(),
                 trend_rows: Vec::new(),
-                revisions: std::collections::BTreeSet::new(),
             };
-            let years = fill(&mut sink)?;
+            let (years, reader) = fill(&mut sink, reader)?;
             sink.flush()?;
-            (years, std::mem::take(&mut sink.revisions))
+            (years, reader.revisions)
         };
         let (years, read) = years;
         // the revisions the run read its values from, unless the caller says
