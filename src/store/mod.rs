@@ -11,7 +11,7 @@ use crate::submission::validate::History;
 use crate::submission::Observation;
 use duckdb::{params, AccessMode, Config, Connection};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 mod stage;
@@ -87,6 +87,49 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 5: the years a run scored, so that readers need not scan its scores for them
     "ALTER TABLE runs ADD COLUMN years VARCHAR;",
+    // 6: scores keyed by number: a run of 10 000 cities stores 2.3 M rows a year, and their
+    // city, data point, node and flag texts cost more to append than all their numbers; the
+    // texts are kept once each, and views give readers the tables as they were
+    "CREATE TABLE score_cities (city_id INTEGER PRIMARY KEY, city VARCHAR NOT NULL UNIQUE);
+    CREATE TABLE score_items (item_id INTEGER PRIMARY KEY, level VARCHAR NOT NULL, item VARCHAR NOT NULL, UNIQUE (level, item));
+    CREATE TABLE score_flags (flags_id INTEGER PRIMARY KEY, flags VARCHAR NOT NULL UNIQUE);
+    INSERT INTO score_cities
+        SELECT row_number() OVER (ORDER BY city), city FROM (SELECT city FROM dp_scores UNION SELECT city FROM node_scores);
+    INSERT INTO score_items
+        SELECT row_number() OVER (ORDER BY level, item), level, item
+        FROM (SELECT 'data_point' AS level, data_point AS item FROM dp_scores UNION SELECT level, node FROM node_scores);
+    INSERT INTO score_flags SELECT row_number() OVER (ORDER BY flags), flags FROM (SELECT DISTINCT flags FROM dp_scores);
+    CREATE TABLE dp_score_rows (
+        run_id BIGINT NOT NULL, city_id INTEGER NOT NULL, year INTEGER NOT NULL, item_id INTEGER NOT NULL,
+        value DOUBLE, used_value DOUBLE, achievement DOUBLE, points TINYINT, score DOUBLE, rank INTEGER, flags_id INTEGER NOT NULL
+    );
+    INSERT INTO dp_score_rows
+        SELECT d.run_id, c.city_id, d.year, i.item_id, d.value, d.used_value, d.achievement, d.points, d.score, d.rank, f.flags_id
+        FROM dp_scores d JOIN score_cities c ON c.city = d.city
+        JOIN score_items i ON i.level = 'data_point' AND i.item = d.data_point
+        JOIN score_flags f ON f.flags = d.flags;
+    CREATE TABLE node_score_rows (
+        run_id BIGINT NOT NULL, city_id INTEGER NOT NULL, year INTEGER NOT NULL, item_id INTEGER NOT NULL,
+        u4ssc_pct DOUBLE, band TINYINT, scored_items INTEGER NOT NULL, total_items INTEGER NOT NULL,
+        score DOUBLE, coverage DOUBLE NOT NULL, rank INTEGER, rank_median DOUBLE, rank_p05 DOUBLE, rank_p95 DOUBLE
+    );
+    INSERT INTO node_score_rows
+        SELECT n.run_id, c.city_id, n.year, i.item_id, n.u4ssc_pct, n.band, n.scored_items, n.total_items,
+               n.score, n.coverage, n.rank, n.rank_median, n.rank_p05, n.rank_p95
+        FROM node_scores n JOIN score_cities c ON c.city = n.city
+        JOIN score_items i ON i.level = n.level AND i.item = n.node;
+    DROP TABLE dp_scores;
+    DROP TABLE node_scores;
+    CREATE VIEW dp_scores AS
+        SELECT r.run_id, c.city, r.year, i.item AS data_point, r.value, r.used_value, r.achievement,
+               r.points, r.score, r.rank, f.flags
+        FROM dp_score_rows r JOIN score_cities c ON c.city_id = r.city_id
+        JOIN score_items i ON i.item_id = r.item_id JOIN score_flags f ON f.flags_id = r.flags_id;
+    CREATE VIEW node_scores AS
+        SELECT r.run_id, c.city, r.year, i.level, i.item AS node, r.u4ssc_pct, r.band, r.scored_items,
+               r.total_items, r.score, r.coverage, r.rank, r.rank_median, r.rank_p05, r.rank_p95
+        FROM node_score_rows r JOIN score_cities c ON c.city_id = r.city_id
+        JOIN score_items i ON i.item_id = r.item_id;",
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -520,7 +563,8 @@ impl Store {
 
     /// Consistency problems, as sentences: a revision whose stored row count differs from its
     /// observations, observations or scores of revisions or runs that do not exist, runs
-    /// without scores. Empty means consistent.
+    /// without scores, scores whose city, data point, node or flags are not kept. Empty means
+    /// consistent.
     pub fn integrity(&self) -> Result<Vec<String>> {
         let mut problems = Vec::new();
         let q = |sql: &str| -> Result<Vec<(i64, i64, i64)>> {
@@ -537,11 +581,28 @@ impl Store {
         for (id, n, _) in q("SELECT revision_id, count(*), 0 FROM observations WHERE revision_id NOT IN (SELECT revision_id FROM revisions) GROUP BY ALL")? {
             problems.push(format!("{n} observations belong to revision {id}, which does not exist"));
         }
-        for (id, n, _) in q("SELECT run_id, count(*), 0 FROM node_scores WHERE run_id NOT IN (SELECT run_id FROM runs) GROUP BY ALL")? {
-            problems.push(format!("{n} scores belong to run {id}, which does not exist"));
+        // counted per run first: the score tables of a world of cities are large
+        for table in ["node_score_rows", "dp_score_rows"] {
+            for (id, n, _) in q(&format!("SELECT run_id, n, 0 FROM (SELECT run_id, count(*) AS n FROM {table} GROUP BY run_id) WHERE run_id NOT IN (SELECT run_id FROM runs)"))? {
+                problems.push(format!("{n} scores belong to run {id}, which does not exist"));
+            }
         }
-        for (id, _, _) in q("SELECT run_id, 0, 0 FROM runs WHERE run_id NOT IN (SELECT run_id FROM node_scores) OR run_id NOT IN (SELECT run_id FROM dp_scores)")? {
+        for (id, _, _) in q("SELECT run_id, 0, 0 FROM runs WHERE run_id NOT IN (SELECT DISTINCT run_id FROM node_score_rows) OR run_id NOT IN (SELECT DISTINCT run_id FROM dp_score_rows)")? {
             problems.push(format!("run {id} has no scores"));
+        }
+        for (table, flags) in [("node_score_rows", false), ("dp_score_rows", true)] {
+            let flags = if flags {
+                "LEFT JOIN score_flags f ON f.flags_id = r.flags_id WHERE f.flags_id IS NULL OR"
+            } else {
+                "WHERE"
+            };
+            for (id, n, _) in q(&format!(
+                "SELECT r.run_id, count(*), 0 FROM {table} r
+                 LEFT JOIN score_cities c ON c.city_id = r.city_id LEFT JOIN score_items i ON i.item_id = r.item_id
+                 {flags} c.city_id IS NULL OR i.item_id IS NULL GROUP BY ALL"
+            ))? {
+                problems.push(format!("{n} scores of run {id} name a city, data point, node or flag that is not kept"));
+            }
         }
         Ok(problems)
     }
@@ -683,9 +744,8 @@ impl Store {
 }
 
 /// Reported values by city and data point, from a list of current values.
-/// The open run of [`Store::insert_run_with`]: each year's values in, score rows out. Rows
-/// are gathered in columns and appended a batch at a time (DuckDB's data-chunk appender),
-/// which is many times faster than appending value by value.
+/// The open run of [`Store::insert_run_with`]: score rows in, by index, appended a batch at a
+/// time in columns (DuckDB's data-chunk appender), their texts as numbers of [`ScoreKeys`].
 pub struct RunSink<'a> {
     path: &'a Path,
     id: i64,
@@ -693,6 +753,127 @@ pub struct RunSink<'a> {
     nodes: duckdb::Appender<'a>,
     trends: duckdb::Appender<'a>,
     trend_rows: Vec<Trend>,
+    keys: ScoreKeys<'a>,
+}
+
+/// The numbers that stand for cities, data points and nodes (items, by level) and flag texts
+/// in the score tables: those already kept, and those a run adds (appended in its
+/// transaction).
+struct ScoreKeys<'a> {
+    cities: HashMap<String, i32>,
+    items: HashMap<(String, String), i32>,
+    flags: HashMap<String, i32>,
+    new_cities: duckdb::Appender<'a>,
+    new_items: duckdb::Appender<'a>,
+    new_flags: duckdb::Appender<'a>,
+    /// the year whose cities `city_ids` numbers, by the rows' city index
+    year: Option<i32>,
+    city_ids: Vec<i32>,
+    /// by catalog data point, by tree node, by the run's flag index
+    dp_ids: Vec<i32>,
+    node_ids: Vec<i32>,
+    flag_ids: Vec<i32>,
+}
+
+/// The number of a text, numbering (and appending) it if it has none yet.
+fn key_of<K: std::hash::Hash + Eq>(
+    map: &mut HashMap<K, i32>,
+    key: K,
+    append: impl FnOnce(i32) -> duckdb::Result<()>,
+) -> duckdb::Result<i32> {
+    if let Some(&id) = map.get(&key) {
+        return Ok(id);
+    }
+    // the numbers kept are 1..=n (the migration numbers densely, runs add one past the
+    // last, nothing is ever deleted), so the next is n + 1
+    let id = i32::try_from(map.len())
+        .ok()
+        .and_then(|n| n.checked_add(1))
+        .unwrap_or(i32::MAX);
+    append(id)?;
+    map.insert(key, id);
+    Ok(id)
+}
+
+impl<'a> ScoreKeys<'a> {
+    fn load(tx: &'a Connection) -> duckdb::Result<ScoreKeys<'a>> {
+        let pairs = |sql: &str| -> duckdb::Result<Vec<(i32, String, String)>> {
+            let mut stmt = tx.prepare(sql)?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect()
+        };
+        Ok(ScoreKeys {
+            cities: pairs("SELECT city_id, city, '' FROM score_cities")?
+                .into_iter()
+                .map(|(id, c, _)| (c, id))
+                .collect(),
+            items: pairs("SELECT item_id, level, item FROM score_items")?
+                .into_iter()
+                .map(|(id, l, i)| ((l, i), id))
+                .collect(),
+            flags: pairs("SELECT flags_id, flags, '' FROM score_flags")?
+                .into_iter()
+                .map(|(id, f, _)| (f, id))
+                .collect(),
+            new_cities: tx.appender("score_cities")?,
+            new_items: tx.appender("score_items")?,
+            new_flags: tx.appender("score_flags")?,
+            year: None,
+            city_ids: Vec::new(),
+            dp_ids: Vec::new(),
+            node_ids: Vec::new(),
+            flag_ids: Vec::new(),
+        })
+    }
+
+    /// Number everything `names` can name that is not numbered yet.
+    fn cover(&mut self, names: &Names) -> duckdb::Result<()> {
+        if self.year != Some(names.year) {
+            self.city_ids.clear();
+            for c in names.cities {
+                let app = &mut self.new_cities;
+                let id = key_of(&mut self.cities, c.clone(), |id| {
+                    app.append_row(params![id, c])
+                })?;
+                self.city_ids.push(id);
+            }
+            self.year = Some(names.year);
+        }
+        if self.dp_ids.is_empty() {
+            for d in &names.catalog.data_points {
+                let app = &mut self.new_items;
+                let key = ("data_point".to_string(), d.id.clone());
+                self.dp_ids.push(key_of(&mut self.items, key, |id| {
+                    app.append_row(params![id, "data_point", d.id])
+                })?);
+            }
+            for n in &names.tree.nodes {
+                let app = &mut self.new_items;
+                let key = (n.level.as_str().to_string(), n.code.clone());
+                self.node_ids.push(key_of(&mut self.items, key, |id| {
+                    app.append_row(params![id, n.level.as_str(), n.code])
+                })?);
+            }
+        }
+        for f in names.flags.iter().skip(self.flag_ids.len()) {
+            let app = &mut self.new_flags;
+            let id = key_of(&mut self.flags, f.clone(), |id| {
+                app.append_row(params![id, f])
+            })?;
+            self.flag_ids.push(id);
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> duckdb::Result<()> {
+        self.new_cities.flush()?;
+        self.new_items.flush()?;
+        self.new_flags.flush()
+    }
+}
+
+fn id_at(ids: &[i32], i: u32) -> i32 {
+    ids.get(i as usize).copied().unwrap_or(0)
 }
 
 /// Rows gathered before a batch is appended.
@@ -755,15 +936,17 @@ impl RunSink<'_> {
         if rows.is_empty() {
             return Ok(());
         }
+        self.keys.cover(names).map_err(|e| db_error(self.path, e))?;
+        let k = &self.keys;
         let n = rows.len();
         let cols: Vec<ArrayRef> = vec![
             std::sync::Arc::new(Int64Array::from(vec![self.id; n])),
-            std::sync::Arc::new(StringArray::from_iter_values(
-                rows.iter().map(|r| names.city(r.city)),
+            std::sync::Arc::new(Int32Array::from_iter_values(
+                rows.iter().map(|r| id_at(&k.city_ids, r.city)),
             )),
             std::sync::Arc::new(Int32Array::from(vec![names.year; n])),
-            std::sync::Arc::new(StringArray::from_iter_values(
-                rows.iter().map(|r| names.data_point(r.dp)),
+            std::sync::Arc::new(Int32Array::from_iter_values(
+                rows.iter().map(|r| id_at(&k.dp_ids, r.dp)),
             )),
             std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.value))),
             std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.used_value))),
@@ -775,8 +958,8 @@ impl RunSink<'_> {
             std::sync::Arc::new(Int32Array::from_iter(
                 rows.iter().map(|r| r.rank.map(|x| x as i32)),
             )),
-            std::sync::Arc::new(StringArray::from_iter_values(
-                rows.iter().map(|r| names.flags(r.flags)),
+            std::sync::Arc::new(Int32Array::from_iter_values(
+                rows.iter().map(|r| id_at(&k.flag_ids, r.flags)),
             )),
         ];
         append_batch(&mut self.dp, cols).map_err(|e| db_error(self.path, e))
@@ -788,20 +971,17 @@ impl RunSink<'_> {
         if rows.is_empty() {
             return Ok(());
         }
+        self.keys.cover(names).map_err(|e| db_error(self.path, e))?;
+        let k = &self.keys;
         let n = rows.len();
-        let node = |r: &NodeRow| names.node(r.node);
         let cols: Vec<ArrayRef> = vec![
             std::sync::Arc::new(Int64Array::from(vec![self.id; n])),
-            std::sync::Arc::new(StringArray::from_iter_values(
-                rows.iter().map(|r| names.city(r.city)),
+            std::sync::Arc::new(Int32Array::from_iter_values(
+                rows.iter().map(|r| id_at(&k.city_ids, r.city)),
             )),
             std::sync::Arc::new(Int32Array::from(vec![names.year; n])),
-            std::sync::Arc::new(StringArray::from_iter_values(
-                rows.iter()
-                    .map(|r| node(r).map_or("", |x| x.level.as_str())),
-            )),
-            std::sync::Arc::new(StringArray::from_iter_values(
-                rows.iter().map(|r| node(r).map_or("", |x| x.code.as_str())),
+            std::sync::Arc::new(Int32Array::from_iter_values(
+                rows.iter().map(|r| id_at(&k.node_ids, r.node)),
             )),
             std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.u4ssc_pct))),
             std::sync::Arc::new(Int8Array::from_iter(
@@ -872,6 +1052,7 @@ impl RunSink<'_> {
         self.flush_trends()?;
         let path = self.path;
         let e = |e| db_error(path, e);
+        self.keys.flush().map_err(e)?;
         self.dp.flush().map_err(e)?;
         self.nodes.flush().map_err(e)?;
         self.trends.flush().map_err(e)
@@ -1063,10 +1244,11 @@ impl Store {
             let mut sink = RunSink {
                 path: &path,
                 id,
-                dp: tx.appender("dp_scores").map_err(e)?,
-                nodes: tx.appender("node_scores").map_err(e)?,
+                dp: tx.appender("dp_score_rows").map_err(e)?,
+                nodes: tx.appender("node_score_rows").map_err(e)?,
                 trends: tx.appender("trends").map_err(e)?,
                 trend_rows: Vec::new(),
+                keys: ScoreKeys::load(&tx).map_err(e)?,
             };
             let (years, reader) = fill(&mut sink, reader)?;
             sink.flush()?;
@@ -1427,6 +1609,93 @@ mod tests {
         let s = Store::open(&path, Access::ReadOnly).unwrap();
         assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
         assert!(s.runs().unwrap().is_empty());
+    }
+
+    /// A version-5 database with one run, as the releases before numbered scores wrote it.
+    fn version_5_with_a_run(path: &Path) {
+        let conn = Connection::open(path).unwrap();
+        conn.execute_batch("CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)").unwrap();
+        for (i, m) in MIGRATIONS[..5].iter().enumerate() {
+            conn.execute_batch(m).unwrap();
+            conn.execute(
+                "INSERT INTO schema_version (version) VALUES (?)",
+                params![i as i64 + 1],
+            )
+            .unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO runs VALUES (1, now(), 'default', 'h', 't', '1', 2026, 0, '0.1.0', '1', '2023');
+             INSERT INTO dp_scores VALUES
+               (1, 'oslo', 2023, 'EC.ICT.1C', 95, 95, 1.0, 4, 70.5, 1, ''),
+               (1, 'bergen', 2023, 'EC.ICT.1C', 80, 80, 0.8, 3, 40.0, 2, 'no_target'),
+               (1, 'bergen', 2023, 'EC.ICT.2C', NULL, 61, NULL, NULL, 55.0, 1, 'imputed');
+             INSERT INTO node_scores VALUES
+               (1, 'oslo', 2023, 'overall', 'U4SSC', 75, 4, 1, 1, 70.5, 1.0, 1, 1.0, 1.0, 1.5),
+               (1, 'bergen', 2023, 'overall', 'U4SSC', 50, 3, 1, 1, 47.5, 1.0, 2, 2.0, 1.5, 2.0),
+               (1, 'bergen', 2023, 'kpi', 'EC.ICT.1C', 50, 3, 1, 1, 40.0, 1.0, 2, NULL, NULL, NULL);",
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn scores_kept_as_texts_are_numbered_on_upgrade_and_read_back_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v5.duckdb");
+        version_5_with_a_run(&path);
+        let (dp_before, nodes_before) = {
+            let conn = Connection::open(&path).unwrap();
+            let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+            (
+                count("SELECT count(*) FROM dp_scores"),
+                count("SELECT count(*) FROM node_scores"),
+            )
+        };
+        let s = Store::open(&path, Access::ReadWrite).unwrap();
+        assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+        let dp = s.dp_scores(1, None, None).unwrap();
+        let nodes = s.node_scores(1, None, None).unwrap();
+        assert_eq!(
+            (dp.len() as i64, nodes.len() as i64),
+            (dp_before, nodes_before)
+        );
+        let bergen: Vec<(&str, Option<f64>, &str)> = dp
+            .iter()
+            .filter(|d| d.city == "bergen")
+            .map(|d| (d.data_point.as_str(), d.used_value, d.flags.as_str()))
+            .collect();
+        assert_eq!(
+            bergen,
+            [
+                ("EC.ICT.1C", Some(80.0), "no_target"),
+                ("EC.ICT.2C", Some(61.0), "imputed")
+            ]
+        );
+        let kpi = nodes.iter().find(|n| n.level == Level::Kpi).unwrap();
+        assert_eq!(
+            (kpi.city.as_str(), kpi.node.as_str(), kpi.score),
+            ("bergen", "EC.ICT.1C", Some(40.0))
+        );
+        assert_eq!(s.integrity().unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn verify_finds_scores_whose_city_is_no_longer_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v5.duckdb");
+        version_5_with_a_run(&path);
+        drop(Store::open(&path, Access::ReadWrite).unwrap());
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute("DELETE FROM score_cities WHERE city = 'bergen'", [])
+                .unwrap();
+        }
+        let s = Store::open(&path, Access::ReadOnly).unwrap();
+        let problems = s.integrity().unwrap();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].contains("2 scores of run 1 name a city"),
+            "{problems:?}"
+        );
     }
 
     #[test]
