@@ -356,3 +356,44 @@ fn split_csv(line: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// Small files forced through the bulk path: every hostile CSV fixture (each has an error)
+/// must go row by row, and a small valid demo must give what the row-by-row path gives.
+#[test]
+fn small_files_through_the_bulk_path_equal_the_row_path_or_go_row_by_row() {
+    let cat = u4ssc::catalog::Catalog::embedded().unwrap();
+    let reg = u4ssc::registry::Registry::embedded().unwrap();
+    let limits = u4ssc::submission::Limits::default();
+    let rules = u4ssc::bulk::Rules {
+        min_year: 1990,
+        max_year: u4ssc::submission::validate::current_year() + 1,
+        jump_factor: 3.0,
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(crate::cli::data("invalid"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+        .collect();
+    files.sort();
+    assert!(files.len() > 50);
+    for f in &files {
+        let case = f.display().to_string();
+        assert!(
+            !crate::fuzz::bulk_equals_rows(f, &cat, &reg, &limits, &rules, &case),
+            "{case} has an error, yet the bulk path took it"
+        );
+    }
+    // one year of the 17 cities: about 200 KB
+    let home = tempfile::tempdir().unwrap();
+    let small = home.path().join("one_year.csv");
+    let mut text = Vec::new();
+    let spec = u4ssc::demo::DemoSpec {
+        years: 2024..=2024,
+        seed: 3,
+    };
+    u4ssc::demo::write_csv(&mut text, &cat, &reg.cities, &spec).unwrap();
+    std::fs::write(&small, &text).unwrap();
+    assert!(crate::fuzz::bulk_equals_rows(
+        &small, &cat, &reg, &limits, &rules, "one year"
+    ));
+}
