@@ -480,70 +480,174 @@ pub fn matrices(
             .or_insert_with(|| vec![None; c.data_points.len()]);
         row[j] = v.value;
     }
-    let mut out = Vec::new();
-    for (year, rows) in by_year {
-        let cities: Vec<String> = rows.keys().map(|s| s.to_string()).collect();
-        let raw: Vec<Vec<Option<f64>>> = rows.into_values().collect();
-        let mut used = raw.clone();
-        let mut flags = vec![vec![Vec::new(); c.data_points.len()]; cities.len()];
-        if m.outliers == Outliers::Coinr {
-            let t = Treat {
-                method: TreatMethod::Coinr,
-                winmax: 5,
-                skew: 2.0,
-                kurtosis: 3.5,
-            };
-            for j in 0..c.data_points.len() {
-                let col: Vec<Option<f64>> = used.iter().map(|r| r[j]).collect();
-                let (treated, rep) = treat_column(&col, &t);
-                for (i, side) in rep.changed {
-                    flags[i][j].push(if side == "log" {
-                        "log_transformed"
-                    } else {
-                        "winsorised"
-                    });
-                }
-                for (r, v) in used.iter_mut().zip(treated) {
-                    r[j] = v;
-                }
-            }
+    by_year
+        .into_iter()
+        .map(|(year, rows)| {
+            let cities: Vec<String> = rows.keys().map(|s| s.to_string()).collect();
+            let raw: Vec<Vec<Option<f64>>> = rows.into_values().collect();
+            matrix(c, reg, m, year, cities, raw)
+        })
+        .collect()
+}
+
+/// One year's reported values as a city × data point matrix (cities sorted, data points in
+/// catalog order). A city is in it when it has a row for one of the catalog's data points.
+pub struct RawYear {
+    pub year: i32,
+    pub cities: Vec<String>,
+    pub raw: Vec<Vec<Option<f64>>>,
+}
+
+impl RawYear {
+    /// The matrix of a year's current values (values of other years are left out).
+    pub fn of<'a>(
+        c: &Catalog,
+        year: i32,
+        values: impl Iterator<Item = &'a CurrentValue>,
+    ) -> RawYear {
+        let mut b = RawYearBuilder::new(c, year);
+        for v in values.filter(|v| v.year == year) {
+            b.add(&v.city, &v.data_point, v.value);
         }
-        if m.impute == Impute::PeerMedian {
-            let group = |slug: &str| reg.get(slug).and_then(|c| c.kostra_group);
-            for j in 0..c.data_points.len() {
-                for i in 0..cities.len() {
-                    if used[i][j].is_some() {
-                        continue;
-                    }
-                    let g = group(&cities[i]);
-                    let peers: Vec<f64> = (0..cities.len())
-                        .filter(|&o| o != i && g.is_some() && group(&cities[o]) == g)
-                        .filter_map(|o| raw[o][j])
-                        .collect();
-                    let pool: Vec<f64> = if peers.is_empty() {
-                        (0..cities.len())
-                            .filter(|&o| o != i)
-                            .filter_map(|o| raw[o][j])
-                            .collect()
-                    } else {
-                        peers
-                    };
-                    if let Some(v) = stats::median(&pool) {
-                        used[i][j] = Some(v);
-                        flags[i][j].push("imputed");
-                    }
-                }
-            }
-        }
-        out.push(Matrix {
+        b.finish()
+    }
+}
+
+/// Builds a [`RawYear`] one value at a time, in any order.
+pub struct RawYearBuilder<'a> {
+    year: i32,
+    dp_index: HashMap<&'a str, usize>,
+    n_dp: usize,
+    city_index: HashMap<String, usize>,
+    last: Option<(String, usize)>,
+    cities: Vec<String>,
+    raw: Vec<Vec<Option<f64>>>,
+}
+
+impl<'a> RawYearBuilder<'a> {
+    pub fn new(c: &'a Catalog, year: i32) -> RawYearBuilder<'a> {
+        RawYearBuilder {
             year,
+            dp_index: c
+                .data_points
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (d.id.as_str(), i))
+                .collect(),
+            n_dp: c.data_points.len(),
+            city_index: HashMap::new(),
+            last: None,
+            cities: Vec::new(),
+            raw: Vec::new(),
+        }
+    }
+
+    /// A value of a city and data point (one not in the catalog is left out).
+    pub fn add(&mut self, city: &str, data_point: &str, value: Option<f64>) {
+        let Some(&j) = self.dp_index.get(data_point) else {
+            return;
+        };
+        let i = match &self.last {
+            Some((c, i)) if c == city => *i,
+            _ => {
+                let i = match self.city_index.get(city) {
+                    Some(&i) => i,
+                    None => {
+                        self.cities.push(city.to_string());
+                        self.raw.push(vec![None; self.n_dp]);
+                        self.city_index
+                            .insert(city.to_string(), self.cities.len() - 1);
+                        self.cities.len() - 1
+                    }
+                };
+                self.last = Some((city.to_string(), i));
+                i
+            }
+        };
+        self.raw[i][j] = value;
+    }
+
+    /// The matrix, cities sorted.
+    pub fn finish(self) -> RawYear {
+        let mut rows: Vec<(String, Vec<Option<f64>>)> =
+            self.cities.into_iter().zip(self.raw).collect();
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        let (cities, raw) = rows.into_iter().unzip();
+        RawYear {
+            year: self.year,
             cities,
             raw,
-            used,
-            flags,
-        });
+        }
     }
-    out
+}
+
+/// A year's matrix from its reported values, with outlier treatment and imputation.
+pub fn matrix(
+    c: &Catalog,
+    reg: &Registry,
+    m: &RunMethod,
+    year: i32,
+    cities: Vec<String>,
+    raw: Vec<Vec<Option<f64>>>,
+) -> Matrix {
+    let mut used = raw.clone();
+    let mut flags = vec![vec![Vec::new(); c.data_points.len()]; cities.len()];
+    if m.outliers == Outliers::Coinr {
+        let t = Treat {
+            method: TreatMethod::Coinr,
+            winmax: 5,
+            skew: 2.0,
+            kurtosis: 3.5,
+        };
+        for j in 0..c.data_points.len() {
+            let col: Vec<Option<f64>> = used.iter().map(|r| r[j]).collect();
+            let (treated, rep) = treat_column(&col, &t);
+            for (i, side) in rep.changed {
+                flags[i][j].push(if side == "log" {
+                    "log_transformed"
+                } else {
+                    "winsorised"
+                });
+            }
+            for (r, v) in used.iter_mut().zip(treated) {
+                r[j] = v;
+            }
+        }
+    }
+    if m.impute == Impute::PeerMedian {
+        let group = |slug: &str| reg.get(slug).and_then(|c| c.kostra_group);
+        for j in 0..c.data_points.len() {
+            for i in 0..cities.len() {
+                if used[i][j].is_some() {
+                    continue;
+                }
+                let g = group(&cities[i]);
+                let peers: Vec<f64> = (0..cities.len())
+                    .filter(|&o| o != i && g.is_some() && group(&cities[o]) == g)
+                    .filter_map(|o| raw[o][j])
+                    .collect();
+                let pool: Vec<f64> = if peers.is_empty() {
+                    (0..cities.len())
+                        .filter(|&o| o != i)
+                        .filter_map(|o| raw[o][j])
+                        .collect()
+                } else {
+                    peers
+                };
+                if let Some(v) = stats::median(&pool) {
+                    used[i][j] = Some(v);
+                    flags[i][j].push("imputed");
+                }
+            }
+        }
+    }
+    Matrix {
+        year,
+        cities,
+        raw,
+        used,
+        flags,
+    }
 }
 
 /// The method's per-node aggregations, by tree node (None: the method's own).

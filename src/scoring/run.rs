@@ -3,7 +3,7 @@
 //! as it is made, so that a world of cities is stored without holding its values or scores
 //! in memory; [`compute`] collects the same rows into vectors.
 
-use super::engine::{self, DpRow, DpScore, Flags, Names, NodeRow, NodeScore, Tree};
+use super::engine::{self, DpRow, DpScore, Flags, Names, NodeRow, NodeScore, RawYear, Tree};
 use super::method::RunMethod;
 use super::trends::{self, Trend};
 use super::uncertainty;
@@ -15,8 +15,9 @@ use std::collections::{BTreeMap, HashMap};
 /// Where a run reads its values: one year at a time, on a thread of its own.
 pub trait ValueSource: Send {
     type Error: Send;
-    /// The current values of one year.
-    fn values(&mut self, year: i32) -> Result<Vec<CurrentValue>, Self::Error>;
+    /// The current values of one year, as a city × data point matrix of the catalog's data
+    /// points (no cities: the year has none).
+    fn year(&mut self, c: &Catalog, year: i32) -> Result<RawYear, Self::Error>;
 }
 
 /// Where a run leaves its rows.
@@ -84,15 +85,15 @@ pub fn stream<S: ValueSource, IO: RunIo<Error = S::Error>>(
     let tree = Tree::new(c);
     std::thread::scope(|s| {
         // the reader holds the next year until the scorer takes it
-        let (to_scorer, inbox) = std::sync::mpsc::sync_channel::<(i32, Vec<CurrentValue>, bool)>(0);
+        let (to_scorer, inbox) = std::sync::mpsc::sync_channel::<(RawYear, bool)>(0);
         let (outbox, from_scorer) = std::sync::mpsc::sync_channel::<Msg>(AHEAD);
         let years = &years;
         let reader = s.spawn(move || -> Result<S, S::Error> {
             let trace = crate::trace::Trace::new();
             for (k, &y) in years.iter().enumerate() {
-                let values = source.values(y)?;
-                trace.mark(&format!("{y}: {} values read", values.len()));
-                if to_scorer.send((y, values, k + 1 == years.len())).is_err() {
+                let values = source.year(c, y)?;
+                trace.mark(&format!("{y}: {} cities read", values.cities.len()));
+                if to_scorer.send((values, k + 1 == years.len())).is_err() {
                     break; // the scorer has stopped
                 }
             }
@@ -142,60 +143,54 @@ fn scorer(
     reg: &Registry,
     m: &RunMethod,
     draws: usize,
-    inbox: std::sync::mpsc::Receiver<(i32, Vec<CurrentValue>, bool)>,
+    inbox: std::sync::mpsc::Receiver<(RawYear, bool)>,
     outbox: std::sync::mpsc::SyncSender<Msg>,
 ) {
     let tree = Tree::new(c);
     let weights = engine::base_weights(c, &tree, m);
-    let dp_index: HashMap<&str, usize> = c
-        .data_points
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (d.id.as_str(), i))
-        .collect();
-    // trends: first and last value per (city, data point), cities interned
+    // trends
     let mut city_ix: HashMap<String, usize> = HashMap::new();
     let mut ends: Vec<Option<Ends>> = Vec::new();
     let n_dp = c.data_points.len();
     let mut flags = Flags::default();
     let mut flags_sent = 0;
-    for (year, values, last) in inbox.iter() {
-        for v in &values {
-            let (Some(x), Some(&j)) = (v.value, dp_index.get(v.data_point.as_str())) else {
-                continue;
-            };
-            let next = city_ix.len();
-            let i = *city_ix.entry(v.city.clone()).or_insert(next);
-            if i == next {
-                ends.resize((i + 1) * n_dp, None);
-            }
-            let e = &mut ends[i * n_dp + j];
-            *e = Some(match *e {
-                None => Ends {
-                    first: (v.year, x),
-                    last: (v.year, x),
-                    count: 1,
-                },
-                Some(mut e) => {
-                    if v.year < e.first.0 {
-                        e.first = (v.year, x);
-                    }
-                    if v.year > e.last.0 {
-                        e.last = (v.year, x);
-                    }
-                    e.count += 1;
-                    e
+    for (values, last) in inbox.iter() {
+        let year = values.year;
+        for (city, row) in values.cities.iter().zip(&values.raw) {
+            for (j, x) in row.iter().enumerate() {
+                let Some(x) = *x else { continue };
+                let next = city_ix.len();
+                let i = *city_ix.entry(city.clone()).or_insert(next);
+                if i == next {
+                    ends.resize((i + 1) * n_dp, None);
                 }
-            });
+                let e = &mut ends[i * n_dp + j];
+                *e = Some(match *e {
+                    None => Ends {
+                        first: (year, x),
+                        last: (year, x),
+                        count: 1,
+                    },
+                    Some(mut e) => {
+                        if year < e.first.0 {
+                            e.first = (year, x);
+                        }
+                        if year > e.last.0 {
+                            e.last = (year, x);
+                        }
+                        e.count += 1;
+                        e
+                    }
+                });
+            }
         }
-        let mats = engine::matrices(c, reg, &values, m);
-        drop(values);
-        let Some(mat) = mats.into_iter().next() else {
+        if values.cities.is_empty() {
             if outbox.send(Msg::Done(year, false)).is_err() {
                 return;
             }
             continue;
-        };
+        }
+        let mat = engine::matrix(c, reg, m, year, values.cities, values.raw);
         let intervals =
             (last && draws > 0).then(|| uncertainty::rank_intervals(c, &tree, &mat, m, draws));
         if outbox.send(Msg::Cities(year, mat.cities.clone())).is_err() {
@@ -289,12 +284,13 @@ struct InMemoryValues<'a> {
 
 impl ValueSource for InMemoryValues<'_> {
     type Error = std::convert::Infallible;
-    fn values(&mut self, year: i32) -> Result<Vec<CurrentValue>, Self::Error> {
-        Ok(self
+    fn year(&mut self, c: &Catalog, year: i32) -> Result<RawYear, Self::Error> {
+        let values = self
             .by_year
             .get(&year)
-            .map(|v| v.iter().map(|x| (*x).clone()).collect())
-            .unwrap_or_default())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        Ok(RawYear::of(c, year, values.iter().copied()))
     }
 }
 

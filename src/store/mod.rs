@@ -889,10 +889,16 @@ pub struct YearReader {
 }
 
 impl YearReader {
-    pub fn values_in_year(&mut self, year: i32) -> Result<Vec<CurrentValue>> {
-        // the latest revision per city and data point within the year: the same rows as
-        // `current_observations`, without ranking every other year's rows too; scoring needs
-        // no quality, source or verified flag, so they are not read
+    /// One year's current values as a city × data point matrix: the latest revision per city
+    /// and data point within the year, the same rows as `current_observations`. Read in
+    /// columns (Arrow batches), so that a million values cost no string each.
+    pub fn raw_year(
+        &mut self,
+        c: &crate::catalog::Catalog,
+        year: i32,
+    ) -> Result<crate::scoring::engine::RawYear> {
+        use duckdb::arrow::array::{Array, AsArray};
+        use duckdb::arrow::datatypes::{Float64Type, Int64Type};
         let e = |e| db_error(&self.path, e);
         // with one revision in the year, every row is current: no ranking needed
         let revisions: i64 = self
@@ -911,26 +917,58 @@ impl YearReader {
         let mut stmt = self
             .conn
             .prepare(&format!(
-                "SELECT city, year, data_point, value, NULL::BOOLEAN, NULL::VARCHAR, NULL::VARCHAR, revision_id
+                "SELECT city, data_point, value::DOUBLE, revision_id::BIGINT
                  FROM observations WHERE year = ? {latest}"
             ))
             .map_err(e)?;
-        let rows = stmt
-            .query_map(params![year], current_value_row)
-            .map_err(e)?;
-        let values = rows
-            .collect::<std::result::Result<Vec<CurrentValue>, _>>()
-            .map_err(e)?;
-        drop(stmt);
-        self.revisions.extend(values.iter().map(|v| v.revision_id));
-        Ok(values)
+        let mut b = crate::scoring::engine::RawYearBuilder::new(c, year);
+        let unexpected = || {
+            Error::Invalid(format!(
+                "{}: the observations of {year} came back in an unexpected form (internal error)",
+                self.path.display()
+            ))
+        };
+        for batch in stmt.query_arrow(params![year]).map_err(e)? {
+            let text = |i: usize| -> Option<Vec<Option<&str>>> {
+                let col = batch.column(i);
+                if let Some(a) = col.as_string_opt::<i32>() {
+                    Some(a.iter().collect())
+                } else {
+                    col.as_string_view_opt().map(|a| a.iter().collect())
+                }
+            };
+            let (Some(city), Some(dp)) = (text(0), text(1)) else {
+                return Err(unexpected());
+            };
+            let (Some(value), Some(rev)) = (
+                batch.column(2).as_primitive_opt::<Float64Type>(),
+                batch.column(3).as_primitive_opt::<Int64Type>(),
+            ) else {
+                return Err(unexpected());
+            };
+            for k in 0..batch.num_rows() {
+                let (Some(city), Some(dp)) = (city[k], dp[k]) else {
+                    return Err(unexpected());
+                };
+                let v = (!value.is_null(k)).then(|| value.value(k));
+                b.add(city, dp, v);
+                if k == 0 || rev.value(k) != rev.value(k - 1) {
+                    self.revisions.insert(rev.value(k));
+                }
+            }
+        }
+        Ok(b.finish())
     }
 }
 
 impl crate::scoring::run::ValueSource for YearReader {
     type Error = Error;
-    fn values(&mut self, year: i32) -> Result<Vec<CurrentValue>> {
-        self.values_in_year(year)
+    fn year(
+        &mut self,
+        c: &crate::catalog::Catalog,
+        year: i32,
+    ) -> Result<crate::scoring::engine::RawYear> {
+        self.raw_year(c, year)
     }
 }
 

@@ -324,3 +324,56 @@ fn framework_options_that_make_no_sense_are_refused_on_their_line() {
         assert!(r.stderr.contains(says), "{to}: {}", r.stderr);
     }
 }
+
+/// A year with two revisions: the run scores the newer value and names both revisions.
+#[test]
+fn a_run_scores_the_newest_revision_of_a_value() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("two.duckdb");
+    let first = home.path().join("first.csv");
+    let second = home.path().join("second.csv");
+    std::fs::write(
+        &first,
+        "city,year,kpi,value\noslo,2023,EC: ICT: ICT: 1C,60\nbergen,2023,EC: ICT: ICT: 1C,70\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &second,
+        "city,year,kpi,value\noslo,2023,EC: ICT: ICT: 1C,90\n",
+    )
+    .unwrap();
+    for f in [&first, &second] {
+        let r = crate::cli::run(
+            crate::cli::u4ssc(home.path())
+                .arg("--db")
+                .arg(&db)
+                .arg("import")
+                .arg(f),
+        );
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    }
+    let r = crate::cli::run(
+        crate::cli::u4ssc(home.path())
+            .arg("--db")
+            .arg(&db)
+            .args(["score", "--draws", "0"]),
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let store = u4ssc::store::Store::open(&db, u4ssc::store::Access::ReadOnly).unwrap();
+    let run = store.runs().unwrap().pop().unwrap();
+    assert_eq!(run.revisions, "1,2");
+    let values: Vec<(String, Option<f64>, Option<usize>)> = store
+        .dp_scores(run.run_id, None, Some(2023))
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.data_point == "ec-ict-ict-1c")
+        .map(|d| (d.city, d.value, d.rank))
+        .collect();
+    assert_eq!(
+        values,
+        [
+            ("bergen".to_string(), Some(70.0), Some(2)),
+            ("oslo".to_string(), Some(90.0), Some(1))
+        ]
+    );
+}
