@@ -48,10 +48,11 @@ pub fn eligible(path: &Path, limits: &Limits) -> Option<Layout> {
     bulk::head(path, limits)
 }
 
-/// Survey a file, then insert it while another thread computes its hash. `Ok(None)`:
+/// Survey a file while another thread computes its hash, then insert it. `Ok(None)`:
 /// something is not plain or not valid; nothing is left inserted, the mapping tables are
 /// dropped, and the caller takes the row-by-row path. With `Some`, the rows wait in an open
-/// transaction for [`Store::commit_staged`] (or [`Store::drop_stage`]).
+/// transaction for [`Store::commit_staged`] (or [`Store::drop_stage`]) — unless a revision
+/// with the same hash exists, when nothing is inserted.
 #[allow(clippy::too_many_arguments)]
 pub fn stage(
     store: &mut Store,
@@ -67,22 +68,32 @@ pub fn stage(
         min_year: rules.min_year,
         max_year: rules.max_year,
     };
-    let Some(survey) = bulk::survey(path, layout, limits, catalog, registry, &survey_rules) else {
+    // the hash is computed beside the survey, so that a file imported before is known
+    // before anything is inserted
+    let (survey, hash) = std::thread::scope(|s| {
+        let hash = s.spawn(|| bulk::hash_file(path));
+        let survey = bulk::survey(path, layout, limits, catalog, registry, &survey_rules);
+        (survey, hash.join().ok().flatten())
+    });
+    let (Some(survey), Some(hash)) = (survey, hash) else {
         return Ok(None);
     };
-    trace.mark("surveyed: every line read, texts resolved, rows checked");
-    let (hash, out) = std::thread::scope(|s| {
-        let hash = s.spawn(|| bulk::hash_file(path));
-        let out = insert(store, path, layout, catalog, rules, survey);
-        (hash.join().ok().flatten(), out)
-    });
-    let out = match (hash, out) {
-        (Some(hash), Ok(Some(mut staged))) => {
+    trace.mark("surveyed (every line read, texts resolved, rows checked) and hashed");
+    if store.revision_by_hash(&hash)?.is_some() {
+        // the caller says it was imported before; there is nothing to insert
+        return Ok(Some(Staged {
+            rows: survey.rows,
+            findings: Vec::new(),
+            diff: (0, 0, 0),
+            content_hash: hash,
+        }));
+    }
+    let out = match insert(store, path, layout, catalog, rules, survey) {
+        Ok(Some(mut staged)) => {
             staged.content_hash = hash;
             Ok(Some(staged))
         }
-        (_, Err(e)) => Err(e),
-        _ => Ok(None),
+        other => other,
     };
     if !matches!(out, Ok(Some(_))) {
         store.drop_stage()?;
