@@ -201,6 +201,32 @@ fn measure(cities: usize, years: i32, runs: usize) {
         id
     });
     row("score all years and levels, stored", t_score, p_score);
+    // the floor for storing: DuckDB inserting as many rows of the same shape itself
+    let (dp_rows, node_rows) = {
+        let store = ctx.open(Access::ReadOnly).expect("open");
+        let run = store.runs().expect("runs").last().expect("a run").run_id;
+        store.run_row_counts(run).expect("counts")
+    };
+    let mut p_store: f64 = 0.0;
+    let (t_store, _) = time(runs, || {
+        let mut store =
+            Store::open(&dir.path().join("store_floor.duckdb"), Access::ReadWrite).expect("open");
+        store.set_memory_limit_mb(256).expect("limit");
+        reset_peak();
+        store
+            .insert_scores_floor(dp_rows, node_rows)
+            .expect("insert");
+        p_store = p_store.max(peak_mb());
+    });
+    row(
+        &format!(
+            "DuckDB INSERT of the run's {:.2} M rows (floor)",
+            (dp_rows + node_rows) as f64 / 1e6
+        ),
+        t_store,
+        p_store,
+    );
+    println!("{:<52} {:>8.1}x", "score / floor", t_score / t_store);
     if cities <= 356 {
         let store = ctx.open(Access::ReadOnly).expect("open");
         let latest = store

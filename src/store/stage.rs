@@ -49,7 +49,7 @@ fn read_part(delimiter: u8, columns: usize, first: usize, limit: Option<usize>) 
 }
 
 impl Store {
-    fn run(&self, sql: &str) -> Result<()> {
+    pub(super) fn run(&self, sql: &str) -> Result<()> {
         self.conn.execute_batch(sql).map_err(|e| self.err(e))
     }
 
