@@ -914,6 +914,22 @@ fn id_at(ids: &[i32], i: u32) -> i32 {
     ids.get(i as usize).copied().unwrap_or(0)
 }
 
+/// The columns every score row starts with: run, city, year, item (data point or node).
+fn key_columns(
+    run: i64,
+    year: i32,
+    keys: impl ExactSizeIterator<Item = (i32, i32)> + Clone,
+) -> Vec<duckdb::arrow::array::ArrayRef> {
+    use duckdb::arrow::array::{Int32Array, Int64Array};
+    let n = keys.len();
+    vec![
+        std::sync::Arc::new(Int64Array::from(vec![run; n])),
+        std::sync::Arc::new(Int32Array::from_iter_values(keys.clone().map(|k| k.0))),
+        std::sync::Arc::new(Int32Array::from(vec![year; n])),
+        std::sync::Arc::new(Int32Array::from_iter_values(keys.map(|k| k.1))),
+    ]
+}
+
 /// Rows gathered before a batch is appended.
 const BATCH: usize = 65_536;
 
@@ -1027,30 +1043,30 @@ impl RunSink<'_> {
         }
         self.keys.cover(names).map_err(|e| db_error(self.path, e))?;
         let k = &self.keys;
-        let n = rows.len();
-        let cols: Vec<ArrayRef> = vec![
-            std::sync::Arc::new(Int64Array::from(vec![self.id; n])),
-            std::sync::Arc::new(Int32Array::from_iter_values(
-                rows.iter().map(|r| id_at(&k.city_ids, r.city)),
-            )),
-            std::sync::Arc::new(Int32Array::from(vec![names.year; n])),
-            std::sync::Arc::new(Int32Array::from_iter_values(
-                rows.iter().map(|r| id_at(&k.dp_ids, r.dp)),
-            )),
-            std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.value))),
-            std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.used_value))),
-            std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.achievement))),
+        let f64s = |f: fn(&DpRow) -> Option<f64>| -> ArrayRef {
+            std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(f)))
+        };
+        let mut cols = key_columns(
+            self.id,
+            names.year,
+            rows.iter()
+                .map(|r| (id_at(&k.city_ids, r.city), id_at(&k.dp_ids, r.dp))),
+        );
+        cols.extend([
+            f64s(|r| r.value),
+            f64s(|r| r.used_value),
+            f64s(|r| r.achievement),
             std::sync::Arc::new(Int8Array::from_iter(
                 rows.iter().map(|r| r.points.map(|p| p as i8)),
             )),
-            std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.score))),
+            f64s(|r| r.score),
             std::sync::Arc::new(Int32Array::from_iter(
                 rows.iter().map(|r| r.rank.map(|x| x as i32)),
             )),
             std::sync::Arc::new(Int32Array::from_iter_values(
                 rows.iter().map(|r| id_at(&k.flag_ids, r.flags)),
             )),
-        ];
+        ]);
         append_batch(&mut self.dp, cols).map_err(|e| db_error(self.path, e))
     }
 
@@ -1062,37 +1078,36 @@ impl RunSink<'_> {
         }
         self.keys.cover(names).map_err(|e| db_error(self.path, e))?;
         let k = &self.keys;
-        let n = rows.len();
-        let cols: Vec<ArrayRef> = vec![
-            std::sync::Arc::new(Int64Array::from(vec![self.id; n])),
+        let f64s = |f: fn(&NodeRow) -> Option<f64>| -> ArrayRef {
+            std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(f)))
+        };
+        let i32s = |f: fn(&NodeRow) -> u32| -> ArrayRef {
             std::sync::Arc::new(Int32Array::from_iter_values(
-                rows.iter().map(|r| id_at(&k.city_ids, r.city)),
-            )),
-            std::sync::Arc::new(Int32Array::from(vec![names.year; n])),
-            std::sync::Arc::new(Int32Array::from_iter_values(
-                rows.iter().map(|r| id_at(&k.node_ids, r.node)),
-            )),
-            std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.u4ssc_pct))),
+                rows.iter().map(|r| f(r) as i32),
+            ))
+        };
+        let mut cols = key_columns(
+            self.id,
+            names.year,
+            rows.iter()
+                .map(|r| (id_at(&k.city_ids, r.city), id_at(&k.node_ids, r.node))),
+        );
+        cols.extend([
+            f64s(|r| r.u4ssc_pct),
             std::sync::Arc::new(Int8Array::from_iter(
                 rows.iter().map(|r| r.band.map(|b| b as i8)),
             )),
-            std::sync::Arc::new(Int32Array::from_iter_values(
-                rows.iter().map(|r| r.scored_items as i32),
-            )),
-            std::sync::Arc::new(Int32Array::from_iter_values(
-                rows.iter().map(|r| r.total_items as i32),
-            )),
-            std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.score))),
-            std::sync::Arc::new(Float64Array::from_iter_values(
-                rows.iter().map(|r| r.coverage),
-            )),
+            i32s(|r| r.scored_items),
+            i32s(|r| r.total_items),
+            f64s(|r| r.score),
+            f64s(|r| Some(r.coverage)),
             std::sync::Arc::new(Int32Array::from_iter(
                 rows.iter().map(|r| r.rank.map(|x| x as i32)),
             )),
-            std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.rank_median))),
-            std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.rank_p05))),
-            std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.rank_p95))),
-        ];
+            f64s(|r| r.rank_median),
+            f64s(|r| r.rank_p05),
+            f64s(|r| r.rank_p95),
+        ]);
         append_batch(&mut self.nodes, cols).map_err(|e| db_error(self.path, e))
     }
 
