@@ -208,7 +208,18 @@ fn overview(f: &mut Frame, app: &App, area: Rect) {
             .map(|a| Cell::from(a.map(|x| format!("  {x:5.1}")).unwrap_or_default())),
     );
     rows.push(Row::new(avg));
-    let mut widths = vec![Constraint::Length(8), Constraint::Length(16)];
+    // the city column fits the longest name (and its mark) where the terminal allows: with
+    // many cities, names such as "Synthetic City 1236" differ only at the end
+    let others = 8 + 8 * o.columns.len() as u16 + 6 + (o.columns.len() as u16 + 3) + 2;
+    let longest = o
+        .rows
+        .iter()
+        .map(|r| r.name.chars().count() + 2)
+        .max()
+        .unwrap_or(0)
+        .min(40) as u16;
+    let name_w = longest.clamp(16, area.width.saturating_sub(others).max(16));
+    let mut widths = vec![Constraint::Length(8), Constraint::Length(name_w)];
     widths.extend(o.columns.iter().map(|_| Constraint::Length(8)));
     widths.push(Constraint::Length(6));
     let title = format!(

@@ -331,3 +331,65 @@ fn end_to_end_in_tmux() {
     );
     tmux(&["kill-session", "-t", &session]);
 }
+
+/// With many cities the names differ at their ends ("Synthetic City 12", "… 13"): the
+/// overview's city column widens to show them whole when the terminal has room.
+#[test]
+fn long_city_names_are_shown_whole_in_a_wide_overview() {
+    let home = tempfile::tempdir().unwrap();
+    let mut ctx = demo_ctx(home.path());
+    ctx.db_is_default = false;
+    ctx.db = home.path().join("thirty.duckdb");
+    let world = u4ssc::demo::world_cities(&ctx.registry, 30);
+    ctx.registry = u4ssc::registry::Registry::from_cities(world.clone());
+    let csv = home.path().join("thirty.csv");
+    let mut text = Vec::new();
+    let spec = u4ssc::demo::DemoSpec {
+        years: 2024..=2024,
+        seed: 9,
+    };
+    u4ssc::demo::write_csv(&mut text, &ctx.catalog, &world, &spec).unwrap();
+    std::fs::write(&csv, &text).unwrap();
+    let args = u4ssc::app::ImportArgs {
+        files: vec![csv],
+        dry_run: false,
+        jump_factor: 3.0,
+    };
+    assert_eq!(
+        u4ssc::app::import(&ctx, &args, &mut std::io::sink()).unwrap(),
+        0
+    );
+    let mut store = ctx.open(u4ssc::store::Access::ReadWrite).unwrap();
+    let m = u4ssc::scoring::method::RunMethod::parse(u4ssc::scoring::method::DEFAULT, "default")
+        .unwrap();
+    u4ssc::score_cmd::score_into(
+        &ctx,
+        &mut store,
+        &m,
+        u4ssc::scoring::method::DEFAULT,
+        Some(0),
+    )
+    .unwrap();
+    drop(store);
+    let mut app = App::new(ctx.catalog.clone(), ctx.registry.clone());
+    app.color = false;
+    let fx = app.start();
+    let Effect::Load { id, .. } = fx[0].clone() else {
+        panic!("first effect loads")
+    };
+    update(
+        &mut app,
+        Action::Loaded(id, Ok(Box::new(load(&ctx, None, None).unwrap()))),
+    );
+    update(&mut app, Action::Resize(160, 48));
+    let screen = render_to_string(&app, 160, 48);
+    let long: Vec<&str> = world
+        .iter()
+        .map(|c| c.name.as_str())
+        .filter(|n| n.chars().count() > 14)
+        .collect();
+    assert!(long.len() > 5, "{long:?}");
+    for name in long {
+        assert!(screen.contains(name), "{name} is cut short:\n{screen}");
+    }
+}
