@@ -219,6 +219,23 @@ impl App {
         (self.size.1 as usize).saturating_sub(8).max(1)
     }
 
+    /// Rows the current view's table shows at once; scrolling keeps the selection among them.
+    pub fn visible(&self) -> usize {
+        let page = self.page();
+        match self.view {
+            // the network average takes a line
+            View::Overview => page.saturating_sub(1),
+            // the data point's description (four lines) stands above the table
+            View::Kpi => page.saturating_sub(3),
+            // the table has the top two thirds of the body (borders and header off)
+            View::Submissions => {
+                ((self.size.1 as usize).saturating_sub(4) * 2 / 3).saturating_sub(3)
+            }
+            _ => page,
+        }
+        .max(1)
+    }
+
     pub fn row(&self) -> usize {
         self.rows[self.view.index()]
     }
@@ -227,7 +244,7 @@ impl App {
         let n = self.row_count();
         let i = self.view.index();
         self.rows[i] = if n == 0 { 0 } else { r.min(n - 1) };
-        let page = self.page();
+        let page = self.visible();
         if self.rows[i] < self.offsets[i] {
             self.offsets[i] = self.rows[i];
         } else if self.rows[i] >= self.offsets[i] + page {

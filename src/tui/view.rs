@@ -169,13 +169,12 @@ fn overview(f: &mut Frame, app: &App, area: Rect) {
             Cell::from(format!("{h}{mark}")).style(st)
         })
         .collect();
-    let page = app.page();
     let mut rows: Vec<Row> = o
         .rows
         .iter()
         .enumerate()
         .skip(app.offset())
-        .take(page.saturating_sub(1))
+        .take(app.visible())
         .map(|(i, r)| {
             let rank = match (r.rank, r.interval) {
                 (Some(k), Some((a, b))) => format!("{k:>2} {a:.0}-{b:.0}"),
@@ -288,13 +287,12 @@ fn city(f: &mut Frame, app: &App, area: Rect) {
         Constraint::Length(area.width - left_w),
     ])
     .areas(area);
-    let page = app.page();
     let rows: Vec<Row> = c
         .rows
         .iter()
         .enumerate()
         .skip(app.offset())
-        .take(page)
+        .take(app.visible())
         .map(|(i, r)| {
             let name = format!("{}{} {}", "  ".repeat(r.depth), r.code, r.name);
             let row = Row::new(vec![
@@ -452,7 +450,7 @@ fn kpi(f: &mut Frame, app: &App, area: Rect) {
         .iter()
         .enumerate()
         .skip(app.offset())
-        .take(app.page().saturating_sub(5))
+        .take(app.visible())
         .map(|(i, r)| {
             let b = r
                 .value
@@ -475,13 +473,28 @@ fn kpi(f: &mut Frame, app: &App, area: Rect) {
             }
         })
         .collect();
-    let trend_w = table
-        .width
-        .saturating_sub(2 + 4 + 14 + 10 + 12 + 8 + 18 + 4 + 7)
-        .max(4);
+    // rank and city fit their longest text (ranks run to 10 000 and more, names such as
+    // "Synthetic City 1236" differ at the end) while the trend keeps some room
+    let rank_w = k
+        .rows
+        .iter()
+        .filter_map(|r| r.rank)
+        .max()
+        .map_or(1, |r| r.to_string().len())
+        .max(4) as u16;
+    let longest = k
+        .rows
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(40) as u16;
+    let fixed = 2 + rank_w + 10 + 12 + 8 + 18 + 4 + 7;
+    let name_w = longest.clamp(14, table.width.saturating_sub(fixed + 20).max(14));
+    let trend_w = table.width.saturating_sub(fixed + name_w).max(4);
     let widths = [
-        Constraint::Length(4),
-        Constraint::Length(14),
+        Constraint::Length(rank_w),
+        Constraint::Length(name_w),
         Constraint::Length(10),
         Constraint::Length(12),
         Constraint::Length(8),
@@ -585,7 +598,7 @@ fn submissions(f: &mut Frame, app: &App, area: Rect) {
         .iter()
         .enumerate()
         .skip(app.offset())
-        .take(app.page().saturating_sub(4))
+        .take(app.visible())
         .map(|(i, r)| {
             let row = Row::new(vec![
                 r.0.clone(),

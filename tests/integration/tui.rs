@@ -332,17 +332,15 @@ fn end_to_end_in_tmux() {
     tmux(&["kill-session", "-t", &session]);
 }
 
-/// With many cities the names differ at their ends ("Synthetic City 12", "… 13"): the
-/// overview's city column widens to show them whole when the terminal has room.
-#[test]
-fn long_city_names_are_shown_whole_in_a_wide_overview() {
-    let home = tempfile::tempdir().unwrap();
-    let mut ctx = demo_ctx(home.path());
+/// An app on a scored 30-city world (17 registry cities and 13 synthetic ones), as the TUI
+/// loads it.
+fn thirty_city_app(home: &std::path::Path) -> (App, Ctx, Vec<u4ssc::registry::City>) {
+    let mut ctx = demo_ctx(home);
     ctx.db_is_default = false;
-    ctx.db = home.path().join("thirty.duckdb");
+    ctx.db = home.join("thirty.duckdb");
     let world = u4ssc::demo::world_cities(&ctx.registry, 30);
     ctx.registry = u4ssc::registry::Registry::from_cities(world.clone());
-    let csv = home.path().join("thirty.csv");
+    let csv = home.join("thirty.csv");
     let mut text = Vec::new();
     let spec = u4ssc::demo::DemoSpec {
         years: 2024..=2024,
@@ -381,6 +379,15 @@ fn long_city_names_are_shown_whole_in_a_wide_overview() {
         &mut app,
         Action::Loaded(id, Ok(Box::new(load(&ctx, None, None).unwrap()))),
     );
+    (app, ctx, world)
+}
+
+/// With many cities the names differ at their ends ("Synthetic City 12", "… 13"): the
+/// overview's city column widens to show them whole when the terminal has room.
+#[test]
+fn long_city_names_are_shown_whole_in_a_wide_overview() {
+    let home = tempfile::tempdir().unwrap();
+    let (mut app, _, world) = thirty_city_app(home.path());
     update(&mut app, Action::Resize(160, 48));
     let screen = render_to_string(&app, 160, 48);
     let long: Vec<&str> = world
@@ -391,5 +398,62 @@ fn long_city_names_are_shown_whole_in_a_wide_overview() {
     assert!(long.len() > 5, "{long:?}");
     for name in long {
         assert!(screen.contains(name), "{name} is cut short:\n{screen}");
+    }
+}
+
+/// Moving down a table longer than the screen keeps the selected row on the screen, in every
+/// view with a table (the KPI view's table sits under the data point's description, the
+/// submissions' in the top two thirds).
+#[test]
+fn the_selection_stays_on_screen_when_a_table_scrolls() {
+    let home = tempfile::tempdir().unwrap();
+    let (mut app, ctx, _) = thirty_city_app(home.path());
+    update(&mut app, Action::Resize(80, 24));
+    let on_screen = |app: &App, what: &str| {
+        assert!(
+            app.row() >= app.offset() && app.row() < app.offset() + app.visible(),
+            "{what}: row {} outside {}..{}",
+            app.row(),
+            app.offset(),
+            app.offset() + app.visible()
+        );
+    };
+    // Overview, then a city, then one of its KPIs, then the submissions
+    for _ in 0..25 {
+        step(&mut app, &ctx, Action::Down);
+        on_screen(&app, "overview");
+    }
+    keys(&mut app, &ctx, vec![Action::Top, Action::Enter]);
+    for _ in 0..25 {
+        step(&mut app, &ctx, Action::Down);
+        on_screen(&app, "city");
+    }
+    keys(
+        &mut app,
+        &ctx,
+        vec![
+            Action::Top,
+            Action::Down,
+            Action::Down,
+            Action::Down,
+            Action::Enter,
+        ],
+    );
+    assert!(matches!(app.view, View::Kpi), "{:?}", app.view);
+    for _ in 0..25 {
+        step(&mut app, &ctx, Action::Down);
+        on_screen(&app, "kpi");
+    }
+    // the view draws exactly the rows the state scrolls through: the last of them is ranked
+    let screen = render_to_string(&app, 80, 24);
+    let ranked = screen
+        .lines()
+        .filter(|l| l.starts_with('│') && l.chars().nth(1).is_some_and(|c| c.is_ascii_digit()))
+        .count();
+    assert_eq!(ranked, app.visible(), "{screen}");
+    keys(&mut app, &ctx, vec![Action::Goto(View::Submissions)]);
+    for _ in 0..25 {
+        step(&mut app, &ctx, Action::Down);
+        on_screen(&app, "submissions");
     }
 }
