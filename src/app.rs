@@ -1,7 +1,7 @@
 //! The commands. `main.rs` parses the command line into [`Cli`] and calls [`run`]; every
 //! command returns the exit code (0 ok, 1 problems found in the input) or an [`Error`] (2).
 
-use crate::catalog::{Catalog, KpiType};
+use crate::catalog::Catalog;
 use crate::demo::{self, DemoSpec, SYNTHETIC_LABEL};
 use crate::error::{Error, Result};
 use crate::registry::Registry;
@@ -406,26 +406,70 @@ fn w(out: &mut dyn Write, text: &str) -> Result<()> {
 }
 
 /// Read and validate one file. Returns the table (if readable) and the findings.
-fn check_one(
-    ctx: &Ctx,
-    file: &Path,
-    opts: &Options,
-) -> (
+/// What checking one file gives: the table and its observations when it has no error, the
+/// findings, and the current values of the cities it names (for the diff of an import).
+type Checked = (
     Option<(
         crate::submission::Table,
         Vec<crate::submission::Observation>,
     )>,
     Vec<Finding>,
-) {
-    match read_table(file, &ctx.limits) {
-        Err(findings) => (None, findings),
-        Ok(table) => {
-            let checked = validate::validate(&table, &ctx.catalog, &ctx.registry, opts);
-            let ok = checked.errors() == 0;
-            let findings = checked.findings;
-            (ok.then_some((table, checked.observations)), findings)
+    Vec<crate::store::CurrentValue>,
+);
+
+/// Read and validate one file; with a store, against the current values of the cities it
+/// names (the year-to-year jump check).
+fn check_one(ctx: &Ctx, file: &Path, jump_factor: f64, store: Option<&Store>) -> Result<Checked> {
+    let table = match read_table(file, &ctx.limits) {
+        Err(findings) => return Ok((None, findings, Vec::new())),
+        Ok(table) => table,
+    };
+    let current = match store {
+        Some(s) => s.current_values_of(&cities_named(ctx, &table))?,
+        None => Vec::new(),
+    };
+    let opts = Options {
+        jump_factor,
+        history: crate::store::history_of(&current),
+        ..Options::default()
+    };
+    let checked = validate::validate(&table, &ctx.catalog, &ctx.registry, &opts);
+    let ok = checked.errors() == 0;
+    Ok((
+        ok.then_some((table, checked.observations)),
+        checked.findings,
+        current,
+    ))
+}
+
+/// The registry cities a table's rows can name: each distinct city cell resolved as
+/// validation resolves it (with its row's year, for former municipality numbers, and
+/// without). A cell that names none is an error validation reports.
+fn cities_named(ctx: &Ctx, table: &crate::submission::Table) -> Vec<String> {
+    let (col, _) = validate::header_columns(table);
+    let Some(&ci) = col.get("city") else {
+        return Vec::new();
+    };
+    let yi = col.get("year").copied();
+    let mut texts: std::collections::BTreeSet<(&str, Option<i32>)> = Default::default();
+    for r in &table.rows {
+        let Some(city) = r.cells.get(ci) else {
+            continue;
+        };
+        let year = yi
+            .and_then(|i| r.cells.get(i))
+            .and_then(|y| y.trim().parse::<i32>().ok());
+        texts.insert((city.as_str(), year));
+    }
+    let mut slugs: std::collections::BTreeSet<String> = Default::default();
+    for (text, year) in texts {
+        for y in [year, None] {
+            if let Some((c, _)) = ctx.registry.resolve(text, y) {
+                slugs.insert(c.slug.clone());
+            }
         }
     }
+    slugs.into_iter().collect()
 }
 
 fn summary_line(file: &Path, findings: &[Finding]) -> String {
@@ -438,17 +482,14 @@ fn summary_line(file: &Path, findings: &[Finding]) -> String {
 }
 
 pub fn check(ctx: &Ctx, a: &CheckArgs, out: &mut dyn Write) -> Result<i32> {
-    let mut opts = Options {
-        jump_factor: a.jump_factor,
-        ..Options::default()
+    let store = if ctx.db_is_default {
+        None
+    } else {
+        Some(Store::open(&ctx.db, Access::ReadOnly)?)
     };
-    if !ctx.db_is_default {
-        let store = Store::open(&ctx.db, Access::ReadOnly)?;
-        opts.history = store.history()?;
-    }
     let mut all = Vec::new();
     for file in &a.files {
-        let (_, findings) = check_one(ctx, file, &opts);
+        let (_, findings, _) = check_one(ctx, file, a.jump_factor, store.as_ref())?;
         if a.format == CheckFormat::Text {
             for f in &findings {
                 w(out, &format!("{f}\n"))?;
@@ -481,14 +522,9 @@ pub fn import(ctx: &Ctx, a: &ImportArgs, out: &mut dyn Write) -> Result<i32> {
         if import_bulk(ctx, &mut store, file, a, out)? {
             continue;
         }
-        // one read of the current values serves both the jump check and the diff below
-        let current_values = store.current_values()?;
-        let opts = Options {
-            jump_factor: a.jump_factor,
-            history: crate::store::history_of(&current_values),
-            ..Options::default()
-        };
-        let (ok, findings) = check_one(ctx, file, &opts);
+        // one read of the current values of the file's cities serves both the jump check
+        // and the diff below
+        let (ok, findings, current_values) = check_one(ctx, file, a.jump_factor, Some(&store))?;
         // a file imported before is said so, without its warnings again
         if let Some((table, _)) = &ok {
             if let Some(r) = store.revision_by_hash(&table.content_hash)? {
@@ -648,39 +684,29 @@ fn already_imported(file: &Path, r: &crate::store::RevisionInfo) -> String {
 pub fn status(ctx: &Ctx, format: OutputFormat, out: &mut dyn Write) -> Result<i32> {
     let store = ctx.open(Access::ReadOnly)?;
     let revisions = store.revisions()?;
-    let values = store.current_values()?;
-    let core_total = ctx
-        .catalog
-        .data_points
-        .iter()
-        .filter(|d| d.kpi_type == KpiType::Core)
-        .count();
-    let adv_total = ctx.catalog.data_points.len() - core_total;
-    #[derive(Default)]
+    let (core, advanced) = ctx.catalog.ids_by_type();
+    let (core_total, adv_total) = (core.len(), advanced.len());
     struct Count {
         core: usize,
         adv: usize,
         verified: usize,
         not_reported: usize,
     }
-    let mut by: BTreeMap<(String, i32), Count> = BTreeMap::new();
-    for v in &values {
-        let Some(dp) = ctx.catalog.get(&v.data_point) else {
-            continue;
-        };
-        let c = by.entry((v.city.clone(), v.year)).or_default();
-        if v.value.is_none() {
-            c.not_reported += 1;
-            continue;
-        }
-        match dp.kpi_type {
-            KpiType::Core => c.core += 1,
-            KpiType::Advanced => c.adv += 1,
-        }
-        if v.verified == Some(true) {
-            c.verified += 1;
-        }
-    }
+    let by: BTreeMap<(String, i32), Count> = store
+        .status_counts(&core, &advanced)?
+        .into_iter()
+        .map(|(city, year, core, adv, verified, not_reported)| {
+            (
+                (city, year),
+                Count {
+                    core: core as usize,
+                    adv: adv as usize,
+                    verified: verified as usize,
+                    not_reported: not_reported as usize,
+                },
+            )
+        })
+        .collect();
     let mut t = TextTable::new(&[
         "city",
         "year",

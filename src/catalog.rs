@@ -349,6 +349,16 @@ impl Catalog {
         })
     }
 
+    /// The ids of the core and of the advanced data points.
+    pub fn ids_by_type(&self) -> (Vec<String>, Vec<String>) {
+        let (core, advanced): (Vec<_>, Vec<_>) = self
+            .data_points
+            .iter()
+            .partition(|d| d.kpi_type == KpiType::Core);
+        let ids = |v: Vec<&DataPoint>| v.into_iter().map(|d| d.id.clone()).collect();
+        (ids(core), ids(advanced))
+    }
+
     pub fn get(&self, id: &str) -> Option<&DataPoint> {
         self.by_id.get(id).map(|&i| &self.data_points[i])
     }

@@ -500,23 +500,27 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Per city and year: (city, year, core reported, advanced reported, verified, not
-    /// reported); `core` lists the catalog's core data points.
-    pub fn status_counts(&self, core: &[String]) -> Result<Vec<StatusCount>> {
-        let list = core.join(",");
+    /// Per city and year, over the catalog's data points only (`core` and `advanced`): core
+    /// and advanced values reported, verified ones, and rows without a value; counted by
+    /// the database, so that a world of cities is not read into memory.
+    pub fn status_counts(&self, core: &[String], advanced: &[String]) -> Result<Vec<StatusCount>> {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT city, year,
-                    count(*) FILTER (WHERE value IS NOT NULL AND list_contains(string_split(?, ','), data_point)),
-                    count(*) FILTER (WHERE value IS NOT NULL AND NOT list_contains(string_split(?, ','), data_point)),
-                    count(*) FILTER (WHERE value IS NOT NULL AND verified),
-                    count(*) FILTER (WHERE value IS NULL)
-                 FROM current_observations GROUP BY city, year ORDER BY city, year",
+                "WITH kinds AS (
+                     SELECT unnest(string_split(?, ',')) AS dp, true AS core
+                     UNION ALL SELECT unnest(string_split(?, ',')), false)
+                 SELECT o.city, o.year,
+                    count(*) FILTER (WHERE o.value IS NOT NULL AND k.core),
+                    count(*) FILTER (WHERE o.value IS NOT NULL AND NOT k.core),
+                    count(*) FILTER (WHERE o.value IS NOT NULL AND o.verified),
+                    count(*) FILTER (WHERE o.value IS NULL)
+                 FROM current_observations o JOIN kinds k ON k.dp = o.data_point
+                 GROUP BY o.city, o.year ORDER BY o.city, o.year",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![list, list], |r| {
+            .query_map(params![core.join(","), advanced.join(",")], |r| {
                 Ok((
                     r.get(0)?,
                     r.get(1)?,
@@ -538,6 +542,28 @@ impl Store {
              FROM current_observations ORDER BY city, year, data_point",
             None,
         )
+    }
+
+    /// The current values of some cities only (the ones a submission names): what its
+    /// year-to-year check and its diff need, without reading a world of cities.
+    pub fn current_values_of(&self, cities: &[String]) -> Result<Vec<CurrentValue>> {
+        if cities.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT city, year, data_point, value, verified, quality, source, revision_id
+                 FROM observations WHERE city IN (SELECT unnest(string_split(?, chr(31))))
+                 QUALIFY row_number() OVER (PARTITION BY city, year, data_point ORDER BY revision_id DESC) = 1
+                 ORDER BY city, year, data_point",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![cities.join("\u{1f}")], current_value_row)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))
     }
 
     /// The values one revision brought, for looking at older revisions.
@@ -773,11 +799,6 @@ impl Store {
                 Err(self.err(e))
             }
         }
-    }
-
-    /// Reported values by city and data point, for the year-to-year jump check.
-    pub fn history(&self) -> Result<History> {
-        Ok(history_of(&self.current_values()?))
     }
 }
 
@@ -1704,6 +1725,36 @@ mod tests {
         assert_eq!(s.revision_values(r1).unwrap().len(), 2);
         assert_eq!(s.revisions().unwrap().len(), 2);
         assert_eq!(s.revision_by_hash("h2").unwrap().unwrap().revision_id, r2);
+    }
+
+    #[test]
+    fn the_current_values_of_some_cities_are_theirs_only_and_the_newest() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.insert_revision(
+            &meta("h1"),
+            &[
+                obs("oslo", 2023, "a", Some(1.0)),
+                obs("bergen", 2023, "a", Some(2.0)),
+                obs("bodo", 2023, "a", Some(3.0)),
+            ],
+        )
+        .unwrap();
+        s.insert_revision(&meta("h2"), &[obs("oslo", 2023, "a", Some(5.0))])
+            .unwrap();
+        let got: Vec<(String, Option<f64>)> = s
+            .current_values_of(&["oslo".into(), "bodo".into()])
+            .unwrap()
+            .into_iter()
+            .map(|v| (v.city, v.value))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("bodo".to_string(), Some(3.0)),
+                ("oslo".to_string(), Some(5.0))
+            ]
+        );
+        assert!(s.current_values_of(&[]).unwrap().is_empty());
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! Compare views ask for their details when they open, so a 10 000-city world opens fast.
 
 use crate::app::Ctx;
-use crate::catalog::KpiType;
 use crate::error::Result;
 use crate::scoring::engine::{DpScore, Level, NodeScore};
 use crate::scoring::trends::Trend;
@@ -192,14 +191,8 @@ pub fn load_detail(ctx: &Ctx, run: i64, year: i32, key: &DetailKey) -> Result<De
             }))
         }
         DetailKey::Status => {
-            let core: Vec<String> = ctx
-                .catalog
-                .data_points
-                .iter()
-                .filter(|d| d.kpi_type == KpiType::Core)
-                .map(|d| d.id.clone())
-                .collect();
-            Detail::Status(store.status_counts(&core)?)
+            let (core, advanced) = ctx.catalog.ids_by_type();
+            Detail::Status(store.status_counts(&core, &advanced)?)
         }
         DetailKey::Compare(cities) => {
             let mut dps = Vec::new();
