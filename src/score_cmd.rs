@@ -14,7 +14,7 @@ use crate::stats;
 use crate::store::{Access, NewRun, RunInfo, Store};
 use crate::table::{to_json, OutputFormat, TextTable};
 use clap::Args;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -625,17 +625,26 @@ pub fn compare(ctx: &Ctx, a: &CompareArgs, out: &mut dyn Write) -> Result<i32> {
         &me,
         &|c| peers.contains(c),
     );
-    // most similar cities: root mean square difference over shared data-point scores
+    // most similar cities: root mean square difference over shared data-point scores (each
+    // city's scores by data point first, so that 10 000 cities are compared in one pass)
+    let mut by_city: HashMap<&str, Vec<Option<f64>>> = HashMap::new();
+    for (j, list) in by_dp.values().enumerate() {
+        for (c, s) in list {
+            by_city.entry(c).or_insert_with(|| vec![None; by_dp.len()])[j] = Some(*s);
+        }
+    }
     let mut sim: Vec<(f64, String, usize)> = Vec::new();
+    let mine = by_city.get(me.as_str());
     for other in &cities {
         if *other == me {
             continue;
         }
+        let (Some(mine), Some(theirs)) = (mine, by_city.get(other.as_str())) else {
+            continue;
+        };
         let mut sq = 0.0;
         let mut n = 0;
-        for list in by_dp.values() {
-            let a = list.iter().find(|(c, _)| *c == me).map(|x| x.1);
-            let b = list.iter().find(|(c, _)| *c == other).map(|x| x.1);
+        for (a, b) in mine.iter().zip(theirs) {
             if let (Some(a), Some(b)) = (a, b) {
                 sq += (a - b).powi(2);
                 n += 1;
