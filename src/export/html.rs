@@ -9,7 +9,7 @@ use crate::scoring::engine::{Level, NodeScore, Tree};
 use crate::scoring::trends::arrow;
 use crate::stats;
 use crate::store::{RunInfo, Store};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 pub fn esc(s: &str) -> String {
@@ -300,7 +300,13 @@ pub fn city_profile(
             )
         })
         .collect();
-    let sdg = sdg_rows(ctx, dps, &trends, slug, year);
+    let sdg = sdg_rows(
+        ctx,
+        &dps.iter().collect::<Vec<_>>(),
+        &trends.iter().collect::<Vec<_>>(),
+        slug,
+        year,
+    );
     let method_text = format!(
         "Scores use the method '{}' (run {}, sha256 {}): each data point is scored against the project's own target — U4SSC never published its targets — and each target has a basis (SDG target, WHO/EU limit, Norwegian national target, best performer or expert choice) and a source listed in the KPI table. U4SSC points follow ITU's four bands (under 33 %, 33–66 %, 66–95 %, 95 % or more of target); a group's percentage is its points over four times the number of scored items. Composite scores and ranks come from the method's normalisation; rank intervals show the 5th–95th percentile rank over 1 000 variations of the method.",
         run.method_name, run.run_id, &run.method_hash[..12]
@@ -523,11 +529,20 @@ pub fn city_profile(
 /// (SDG goal, data point, band points, trend text) for a city and year.
 fn sdg_rows(
     ctx: &Ctx,
-    dps: &[crate::scoring::engine::DpScore],
-    trends: &[crate::scoring::trends::Trend],
+    dps: &[&crate::scoring::engine::DpScore],
+    trends: &[&crate::scoring::trends::Trend],
     slug: &str,
     year: i32,
 ) -> Vec<(u8, String, Option<u8>, String)> {
+    // the city's points and trends by data point, the first of each kept
+    let mut points: HashMap<&str, Option<u8>> = HashMap::new();
+    for d in dps.iter().filter(|d| d.city == slug && d.year == year) {
+        points.entry(d.data_point.as_str()).or_insert(d.points);
+    }
+    let mut trend_of: HashMap<&str, &crate::scoring::trends::Trend> = HashMap::new();
+    for t in trends.iter().filter(|t| t.city == slug) {
+        trend_of.entry(t.data_point.as_str()).or_insert(t);
+    }
     let mut out = Vec::new();
     for goal in 1..=17u8 {
         for dp in ctx
@@ -536,13 +551,9 @@ fn sdg_rows(
             .iter()
             .filter(|d| d.sdg_goals.contains(&goal))
         {
-            let band = dps
-                .iter()
-                .find(|d| d.city == slug && d.year == year && d.data_point == dp.id)
-                .and_then(|d| d.points);
-            let trend = trends
-                .iter()
-                .find(|t| t.city == slug && t.data_point == dp.id)
+            let band = points.get(dp.id.as_str()).copied().flatten();
+            let trend = trend_of
+                .get(dp.id.as_str())
                 .map(|t| format!("{} {}", arrow(t.category), t.category))
                 .unwrap_or_else(|| "–".into());
             out.push((goal, dp.id.clone(), band, trend));
@@ -573,8 +584,25 @@ pub fn sdg_table(
         ],
         rows: vec![],
     };
+    // each city's scores and trends apart first: one pass over the run, not one per city
+    let mut dps_of: HashMap<&str, Vec<&crate::scoring::engine::DpScore>> = HashMap::new();
+    for d in &dps {
+        dps_of.entry(d.city.as_str()).or_default().push(d);
+    }
+    let mut trends_of: HashMap<&str, Vec<&crate::scoring::trends::Trend>> = HashMap::new();
+    for t in &trends {
+        trends_of.entry(t.city.as_str()).or_default().push(t);
+    }
     for (slug, year) in cities {
-        for (goal, dp, band, trend) in sdg_rows(ctx, &dps, &trends, slug, *year) {
+        let d = dps_of
+            .get(slug.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let tr = trends_of
+            .get(slug.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for (goal, dp, band, trend) in sdg_rows(ctx, d, tr, slug, *year) {
             t.rows.push(vec![
                 Cell::text(slug),
                 Cell::Int((*year).into()),
