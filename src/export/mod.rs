@@ -323,6 +323,9 @@ fn xlsx_bytes(
     wb.save_to_buffer().map_err(err)
 }
 
+/// Rows (values, scores, trends) an export may hold in memory.
+pub const EXPORT_MAX_ROWS: i64 = 2_000_000;
+
 pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
     let store = ctx.open(Access::ReadOnly)?;
     let runs = store.runs()?;
@@ -348,6 +351,15 @@ pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
         cities: (!cities.is_empty()).then_some(cities),
         year: a.year,
     };
+    // an export is built in memory: a selection too large for that is refused up front
+    // (at about 800 bytes a row, 2 M rows take 1.6 GB) rather than run out of it
+    let cities: Option<Vec<String>> = sel.cities.as_ref().map(|c| c.iter().cloned().collect());
+    let rows = store.export_rows(run.run_id, sel.year, cities.as_deref())?;
+    if rows > EXPORT_MAX_ROWS {
+        return Err(Error::Usage(format!(
+            "this export would hold {rows} rows in memory (at most {EXPORT_MAX_ROWS}): select a year (--year) and fewer cities (--city)"
+        )));
+    }
     let tables = tables::build(ctx, &store, &run, &sel)?;
     let demo = store.revisions()?.iter().any(|r| r.kind == "demo");
     std::fs::create_dir_all(&a.out).map_err(|source| Error::Write {

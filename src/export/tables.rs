@@ -93,9 +93,13 @@ pub fn build(ctx: &Ctx, store: &Store, run: &RunInfo, sel: &Selection) -> Result
         .into_iter()
         .map(|r| (r.revision_id, r))
         .collect();
-    let values = store.current_values()?;
-    let dps = store.dp_scores(run.run_id, None, None)?;
-    let nodes = store.node_scores(run.run_id, None, None)?;
+    // the selected year only, when there is one (every table below filters by it)
+    let values = store.current_values_where(&crate::store::Filter {
+        year: sel.year,
+        ..Default::default()
+    })?;
+    let dps = store.dp_scores(run.run_id, None, sel.year)?;
+    let nodes = store.node_scores(run.run_id, None, sel.year)?;
     let trends = store.trends(run.run_id, None)?;
     let mut out = Vec::new();
 

@@ -763,6 +763,47 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// How many rows an export of a run would read (observations, scores, trends), for the
+    /// selected year and cities if any: an upper bound, counted without reading them.
+    pub fn export_rows(
+        &self,
+        run: i64,
+        year: Option<i32>,
+        cities: Option<&[String]>,
+    ) -> Result<i64> {
+        let list = cities.map(|c| c.join("\u{1f}"));
+        self.conn
+            .query_row(
+                "WITH sel AS (SELECT unnest(string_split(?, chr(31))) AS city),
+                      ids AS (SELECT city_id FROM score_cities WHERE ? IS NULL OR city IN (SELECT city FROM sel))
+                 SELECT (SELECT count(*) FROM observations
+                         WHERE (? IS NULL OR year = ?) AND (? IS NULL OR city IN (SELECT city FROM sel)))
+                      + (SELECT count(*) FROM dp_score_rows
+                         WHERE run_id = ? AND (? IS NULL OR year = ?) AND city_id IN (SELECT city_id FROM ids))
+                      + (SELECT count(*) FROM node_score_rows
+                         WHERE run_id = ? AND (? IS NULL OR year = ?) AND city_id IN (SELECT city_id FROM ids))
+                      + (SELECT count(*) FROM trends
+                         WHERE run_id = ? AND (? IS NULL OR city IN (SELECT city FROM sel)))",
+                params![
+                    list.clone().unwrap_or_default(),
+                    list,
+                    year,
+                    year,
+                    list,
+                    run,
+                    year,
+                    year,
+                    run,
+                    year,
+                    year,
+                    run,
+                    list
+                ],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
     /// The data-point and node score rows a run stored.
     pub fn run_row_counts(&self, run: i64) -> Result<(i64, i64)> {
         self.conn
@@ -1755,6 +1796,25 @@ mod tests {
             ]
         );
         assert!(s.current_values_of(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_export_is_sized_by_the_rows_of_its_selection() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.insert_revision(
+            &meta("h1"),
+            &[
+                obs("oslo", 2023, "a", Some(1.0)),
+                obs("oslo", 2024, "a", Some(2.0)),
+                obs("bergen", 2024, "a", Some(3.0)),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.export_rows(1, None, None).unwrap(), 3);
+        assert_eq!(s.export_rows(1, Some(2024), None).unwrap(), 2);
+        let oslo = ["oslo".to_string()];
+        assert_eq!(s.export_rows(1, None, Some(&oslo)).unwrap(), 2);
+        assert_eq!(s.export_rows(1, Some(2023), Some(&oslo)).unwrap(), 1);
     }
 
     #[test]
