@@ -551,14 +551,13 @@ impl RowState {
                 let i = match part.city_ix.get(self.key.as_slice()) {
                     Some(&i) => i,
                     None => {
-                        let pair = (city.to_string(), year.to_string());
-                        let resolved = resolve_cities(
-                            &[pair],
+                        let cy = resolve_city(
+                            &city,
+                            &year,
                             cx.registry,
                             cx.rules.min_year,
                             cx.rules.max_year,
                         )?;
-                        let cy = resolved.into_iter().next()?;
                         part.cities.push((cy, vec![0; cx.words]));
                         part.city_ix
                             .insert(self.key.clone().into_boxed_slice(), part.cities.len() - 1);
@@ -585,11 +584,12 @@ impl RowState {
         let combo = match part.combo_ix.get(self.key.as_slice()) {
             Some(&i) => i,
             None => {
-                let texts: Vec<String> = self.key[..self.key.len() - 1]
+                let mut texts = self.key[..self.key.len() - 1]
                     .split(|&b| b == 0xFF)
-                    .map(utf8)
-                    .collect::<Option<_>>()?;
-                let combo = resolve_combo(&texts, cx.catalog)?;
+                    .map(utf8);
+                let mut next = || texts.next().flatten();
+                let texts = [next()?, next()?, next()?, next()?, next()?];
+                let combo = resolve_combo(texts, cx.catalog)?;
                 let dp = *cx.dp_ix.get(combo.dp.as_str())?;
                 part.combos.push((combo, dp));
                 part.combo_ix
@@ -615,8 +615,7 @@ impl RowState {
             match part.values.get(&key) {
                 Some(v) => *v,
                 None => {
-                    let (_, _, v) =
-                        resolve_values(&[(dp.id.clone(), t.to_string())], cx.catalog)?.pop()?;
+                    let v = resolve_value(&t, dp)?;
                     part.values.insert(key, v);
                     v
                 }
@@ -656,22 +655,6 @@ fn utf8(b: &[u8]) -> Option<String> {
     String::from_utf8(b.to_vec()).ok()
 }
 
-/// Resolve one (kpi, data point, unit, quality, verified) text combination.
-fn resolve_combo(texts: &[String], catalog: &Catalog) -> Option<Combo> {
-    let [k, p, u, q, v] = texts else { return None };
-    let (_, _, dp) = resolve_codes(&[(k.clone(), p.clone())], catalog)?.pop()?;
-    let (_, _, unit) = resolve_units(&[(dp.clone(), u.clone())], catalog)?.pop()?;
-    let (_, quality) = resolve_quality(std::slice::from_ref(q))?.pop()?;
-    let (_, verified) = resolve_verified(std::slice::from_ref(v))?.pop()?;
-    Some(Combo {
-        texts: [k.clone(), p.clone(), u.clone(), q.clone(), v.clone()],
-        dp,
-        unit,
-        quality,
-        verified,
-    })
-}
-
 /// The file's SHA-256, as the row-by-row reader computes it.
 pub fn hash_file(path: &Path) -> Option<String> {
     let mut file = std::fs::File::open(path).ok()?;
@@ -708,126 +691,72 @@ fn plain(raw: &str) -> Option<&str> {
     (!looks_like_formula(raw)).then(|| raw.trim())
 }
 
-/// Resolve the distinct (city, year) texts; `None` if any is wrong.
-pub fn resolve_cities(
-    pairs: &[(String, String)],
+/// Resolve a (city, year) text pair; `None` if either is wrong.
+fn resolve_city(
+    city_text: &str,
+    year_text: &str,
     registry: &Registry,
     min_year: i32,
     max_year: i32,
-) -> Option<Vec<CityYear>> {
-    pairs
-        .iter()
-        .map(|(c, y)| {
-            let year = plain(y)?.parse::<i32>().ok()?;
-            if !(min_year..=max_year).contains(&year) {
-                return None;
-            }
-            let text = plain(c)?;
-            let (city, m) = registry.resolve(text, Some(year))?;
-            Some(CityYear {
-                city_text: c.clone(),
-                year_text: y.clone(),
-                slug: city.slug.clone(),
-                year,
-                former: (m == Match::FormerNumber)
-                    .then(|| super::validate::former_number_message(text, city)),
-            })
-        })
-        .collect()
+) -> Option<CityYear> {
+    let year = plain(year_text)?.parse::<i32>().ok()?;
+    if !(min_year..=max_year).contains(&year) {
+        return None;
+    }
+    let text = plain(city_text)?;
+    let (city, m) = registry.resolve(text, Some(year))?;
+    Some(CityYear {
+        city_text: city_text.to_string(),
+        year_text: year_text.to_string(),
+        slug: city.slug.clone(),
+        year,
+        former: (m == Match::FormerNumber)
+            .then(|| super::validate::former_number_message(text, city)),
+    })
 }
 
-/// Resolve the distinct (kpi, data_point) texts to data-point ids; `None` if any is wrong.
-pub fn resolve_codes(
-    pairs: &[(String, String)],
-    catalog: &Catalog,
-) -> Option<Vec<(String, String, String)>> {
-    let mut by_code: HashMap<&str, Vec<&crate::catalog::DataPoint>> = HashMap::new();
-    pairs
-        .iter()
-        .map(|(k, p)| {
-            let code = plain(k)?;
-            let part = normalise_part(plain(p)?);
-            let candidates = by_code.entry(code).or_insert_with(|| catalog.by_code(code));
-            let dp = candidates
-                .iter()
-                .find(|d| normalise_part(&d.part) == part)?;
-            Some((k.clone(), p.clone(), dp.id.clone()))
-        })
-        .collect()
+/// Resolve one (kpi, data point, unit, quality, verified) text combination; `None` if any
+/// text is wrong.
+fn resolve_combo(texts: [String; 5], catalog: &Catalog) -> Option<Combo> {
+    let [k, p, u, q, v] = &texts;
+    let code = plain(k)?;
+    let part = normalise_part(plain(p)?);
+    let dp = catalog
+        .by_code(code)
+        .into_iter()
+        .find(|d| normalise_part(&d.part) == part)?;
+    let unit = plain(u)?;
+    if !unit.is_empty() && !unit_matches(unit, dp) {
+        return None;
+    }
+    let q = plain(q)?;
+    let quality = if q.is_empty() {
+        None
+    } else {
+        Some(quality_level(q)?.to_string())
+    };
+    let v = plain(v)?;
+    let verified = if v.is_empty() {
+        None
+    } else {
+        Some(verified(v)?)
+    };
+    Some(Combo {
+        dp: dp.id.clone(),
+        unit: (!unit.is_empty()).then(|| unit.to_string()),
+        quality,
+        verified,
+        texts,
+    })
 }
 
-/// Resolve the distinct (data point, unit) texts to the unit stored; `None` if a unit does
-/// not match its data point.
-pub fn resolve_units(
-    pairs: &[(String, String)],
-    catalog: &Catalog,
-) -> Option<Vec<(String, String, Option<String>)>> {
-    pairs
-        .iter()
-        .map(|(id, u)| {
-            let dp = catalog.get(id)?;
-            let unit = plain(u)?;
-            if !unit.is_empty() && !unit_matches(unit, dp) {
-                return None;
-            }
-            Some((
-                id.clone(),
-                u.clone(),
-                (!unit.is_empty()).then(|| unit.to_string()),
-            ))
-        })
-        .collect()
-}
-
-/// Resolve the distinct (data point, value) texts that are not plain decimals; `None` if
-/// any is not a valid value.
-pub fn resolve_values(
-    pairs: &[(String, String)],
-    catalog: &Catalog,
-) -> Option<Vec<(String, String, Option<f64>)>> {
-    pairs
-        .iter()
-        .map(|(id, v)| {
-            let dp = catalog.get(id)?;
-            let value = match parse_value(plain(v)?, dp.unit_kind, &dp.unit).ok()? {
-                Value::Number(x) => Some(x),
-                Value::NotReported => None,
-            };
-            Some((id.clone(), v.clone(), value))
-        })
-        .collect()
-}
-
-/// Resolve the distinct quality texts to the level stored.
-pub fn resolve_quality(texts: &[String]) -> Option<Vec<(String, Option<String>)>> {
-    texts
-        .iter()
-        .map(|t| {
-            let q = plain(t)?;
-            let level = if q.is_empty() {
-                None
-            } else {
-                Some(quality_level(q)?.to_string())
-            };
-            Some((t.clone(), level))
-        })
-        .collect()
-}
-
-/// Resolve the distinct `verified` texts.
-pub fn resolve_verified(texts: &[String]) -> Option<Vec<(String, Option<bool>)>> {
-    texts
-        .iter()
-        .map(|t| {
-            let v = plain(t)?;
-            let b = if v.is_empty() {
-                None
-            } else {
-                Some(verified(v)?)
-            };
-            Some((t.clone(), b))
-        })
-        .collect()
+/// Resolve a value text that is not a plain decimal; `None` if it is not a valid value,
+/// `Some(None)` for not reported.
+fn resolve_value(text: &str, dp: &crate::catalog::DataPoint) -> Option<Option<f64>> {
+    match parse_value(plain(text)?, dp.unit_kind, &dp.unit).ok()? {
+        Value::Number(x) => Some(Some(x)),
+        Value::NotReported => Some(None),
+    }
 }
 
 /// Whether a free text (origin, source, note) can be stored as
