@@ -825,16 +825,24 @@ impl Store {
              CREATE OR REPLACE TABLE floor_node AS SELECT * FROM node_score_rows LIMIT 0;
              BEGIN TRANSACTION;",
         )?;
-        let filled = self.conn.execute_batch(&format!(
-            "INSERT INTO floor_dp SELECT 1, i % 10000, 2020 + i // 1000000, (i // 10000) % 112,
-                 i * 0.37, i * 0.37, (i % 1000) / 1000.0, (i % 5)::TINYINT, (i % 977) * 0.1031,
-                 (i % 10000)::INTEGER, 1 FROM range({dp_rows}) t(i);
-             INSERT INTO floor_node SELECT 1, i % 10000, 2020 + i // 1000000, (i // 10000) % 120,
-                 (i % 1000) / 10.0, (i % 5)::TINYINT, (i % 7)::INTEGER, 7, (i % 977) * 0.1031,
-                 (i % 100) / 100.0, (i % 10000)::INTEGER, NULL, NULL, NULL FROM range({node_rows}) t(i);"
-        ));
+        let filled = self
+            .conn
+            .execute(
+                "INSERT INTO floor_dp SELECT 1, i % 10000, 2020 + i // 1000000, (i // 10000) % 112,
+                     i * 0.37, i * 0.37, (i % 1000) / 1000.0, (i % 5)::TINYINT, (i % 977) * 0.1031,
+                     (i % 10000)::INTEGER, 1 FROM range(?) t(i)",
+                params![dp_rows],
+            )
+            .and_then(|_| {
+                self.conn.execute(
+                    "INSERT INTO floor_node SELECT 1, i % 10000, 2020 + i // 1000000, (i // 10000) % 120,
+                         (i % 1000) / 10.0, (i % 5)::TINYINT, (i % 7)::INTEGER, 7, (i % 977) * 0.1031,
+                         (i % 100) / 100.0, (i % 10000)::INTEGER, NULL, NULL, NULL FROM range(?) t(i)",
+                    params![node_rows],
+                )
+            });
         match filled {
-            Ok(()) => self.run("COMMIT"),
+            Ok(_) => self.run("COMMIT"),
             Err(e) => {
                 let _ = self.run("ROLLBACK");
                 Err(self.err(e))
