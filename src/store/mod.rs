@@ -333,15 +333,10 @@ impl Store {
     }
 
     pub fn revisions(&self) -> Result<Vec<RevisionInfo>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT revision_id, source_file, content_hash, format, kind, CAST(imported_at AS VARCHAR), row_count
+        self.all(
+            "SELECT revision_id, source_file, content_hash, format, kind, CAST(imported_at AS VARCHAR), row_count
                  FROM revisions ORDER BY revision_id",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
+            [], |r| {
                 Ok(RevisionInfo {
                     revision_id: r.get(0)?,
                     source_file: r.get(1)?,
@@ -352,9 +347,6 @@ impl Store {
                     row_count: r.get(6)?,
                 })
             })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))
     }
 
     /// Store one revision and its observations in a single transaction: all or nothing.
@@ -414,53 +406,29 @@ impl Store {
 
     /// Every observation of a revision as it was stored, in line order.
     pub fn revision_observations(&self, revision_id: i64) -> Result<Vec<Observation>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT line, city, year, data_point, value, unit, numerator, denominator, quality, origin, source, verified, note
+        self.all(
+            "SELECT line, city, year, data_point, value, unit, numerator, denominator, quality, origin, source, verified, note
                  FROM observations WHERE revision_id = ? ORDER BY line",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![revision_id], observation_row)
-            .map_err(|e| self.err(e))?;
-        rows.collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))
+            params![revision_id], observation_row)
     }
 
     /// Findings stored with a revision.
     pub fn findings(&self, revision_id: i64) -> Result<Vec<StoredFinding>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT severity, rule, line, col, message FROM findings WHERE revision_id = ? ORDER BY line NULLS LAST, rule")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![revision_id], |r| {
+        self.all(
+            "SELECT severity, rule, line, col, message FROM findings WHERE revision_id = ? ORDER BY line NULLS LAST, rule",
+            params![revision_id], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))
     }
 
     /// Current values by any of city, year and data point.
     pub fn current_values_where(&self, f: &Filter) -> Result<Vec<CurrentValue>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT city, year, data_point, value, verified, quality, source, revision_id
+        self.all(
+            "SELECT city, year, data_point, value, verified, quality, source, revision_id
                  FROM current_observations WHERE (? IS NULL OR city = ?) AND (? IS NULL OR year = ?) AND (? IS NULL OR data_point = ?)
                  ORDER BY city, year, data_point",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(
-                params![f.city, f.city, f.year, f.year, f.data_point, f.data_point],
-                current_value_row,
-            )
-            .map_err(|e| self.err(e))?;
-        rows.collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))
+            params![f.city, f.city, f.year, f.year, f.data_point, f.data_point],
+                current_value_row)
     }
 
     /// The years a run scored.
@@ -476,38 +444,24 @@ impl Store {
         if let Some(list) = stored.filter(|l| !l.is_empty()) {
             return Ok(list.split(',').filter_map(|y| y.parse().ok()).collect());
         }
-        let mut stmt = self
-            .conn
-            .prepare("SELECT DISTINCT year FROM node_scores WHERE run_id = ? AND level = 'overall' ORDER BY year")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![run], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
-        rows.collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))
+        self.all(
+            "SELECT DISTINCT year FROM node_scores WHERE run_id = ? AND level = 'overall' ORDER BY year",
+            params![run], |r| r.get(0))
     }
 
     /// Median composite score of each data point across the cities of a year.
     pub fn dp_medians(&self, run: i64, year: i32) -> Result<Vec<(String, f64)>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT data_point, median(score) FROM dp_scores WHERE run_id = ? AND year = ? AND score IS NOT NULL GROUP BY data_point ORDER BY data_point")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![run, year], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(|e| self.err(e))?;
-        rows.collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))
+        self.all(
+            "SELECT data_point, median(score) FROM dp_scores WHERE run_id = ? AND year = ? AND score IS NOT NULL GROUP BY data_point ORDER BY data_point",
+            params![run, year], |r| Ok((r.get(0)?, r.get(1)?)))
     }
 
     /// Per city and year, over the catalog's data points only (`core` and `advanced`): core
     /// and advanced values reported, verified ones, and rows without a value; counted by
     /// the database, so that a world of cities is not read into memory.
     pub fn status_counts(&self, core: &[String], advanced: &[String]) -> Result<Vec<StatusCount>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "WITH kinds AS (
+        self.all(
+            "WITH kinds AS (
                      SELECT unnest(string_split(?, ',')) AS dp, true AS core
                      UNION ALL SELECT unnest(string_split(?, ',')), false)
                  SELECT o.city, o.year,
@@ -517,10 +471,8 @@ impl Store {
                     count(*) FILTER (WHERE o.value IS NULL)
                  FROM current_observations o JOIN kinds k ON k.dp = o.data_point
                  GROUP BY o.city, o.year ORDER BY o.city, o.year",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![core.join(","), advanced.join(",")], |r| {
+            params![core.join(","), advanced.join(",")],
+            |r| {
                 Ok((
                     r.get(0)?,
                     r.get(1)?,
@@ -529,10 +481,8 @@ impl Store {
                     r.get(4)?,
                     r.get(5)?,
                 ))
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))
+            },
+        )
     }
 
     /// Every current value (newest revision per city, year and data point).
@@ -544,26 +494,31 @@ impl Store {
         )
     }
 
+    /// Every row of a query, mapped.
+    fn all<T, P: duckdb::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        f: impl FnMut(&duckdb::Row) -> duckdb::Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let rows = stmt.query_map(params, f).map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))
+    }
+
     /// The current values of some cities only (the ones a submission names): what its
     /// year-to-year check and its diff need, without reading a world of cities.
     pub fn current_values_of(&self, cities: &[String]) -> Result<Vec<CurrentValue>> {
         if cities.is_empty() {
             return Ok(Vec::new());
         }
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT city, year, data_point, value, verified, quality, source, revision_id
+        self.all(
+            "SELECT city, year, data_point, value, verified, quality, source, revision_id
                  FROM observations WHERE city IN (SELECT unnest(string_split(?, chr(31))))
                  QUALIFY row_number() OVER (PARTITION BY city, year, data_point ORDER BY revision_id DESC) = 1
                  ORDER BY city, year, data_point",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![cities.join("\u{1f}")], current_value_row)
-            .map_err(|e| self.err(e))?;
-        rows.collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))
+            params![cities.join("\u{1f}")], current_value_row)
     }
 
     /// The values one revision brought, for looking at older revisions.
@@ -1488,12 +1443,9 @@ impl Store {
     }
 
     pub fn runs(&self) -> Result<Vec<RunInfo>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT run_id, CAST(created_at AS VARCHAR), method_name, method_hash, method_text, revisions, seed, draws, program_version, catalog_version FROM runs ORDER BY run_id")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
+        self.all(
+            "SELECT run_id, CAST(created_at AS VARCHAR), method_name, method_hash, method_text, revisions, seed, draws, program_version, catalog_version FROM runs ORDER BY run_id",
+            [], |r| {
                 Ok(RunInfo {
                     run_id: r.get(0)?,
                     created_at: r.get(1)?,
@@ -1507,9 +1459,6 @@ impl Store {
                     catalog_version: r.get(9)?,
                 })
             })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))
     }
 
     /// Node scores of a run, optionally for one level and/or one year.
@@ -1544,18 +1493,10 @@ impl Store {
                 .map(|l| l.as_str())
                 .unwrap_or("overall")
         };
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT city, year, level, node, u4ssc_pct, band, scored_items, total_items, score, coverage, rank, rank_median, rank_p05, rank_p95
+        self.all(
+            "SELECT city, year, level, node, u4ssc_pct, band, scored_items, total_items, score, coverage, rank, rank_median, rank_p05, rank_p95
                  FROM node_scores WHERE run_id = ? AND year = ? AND level IN (?, ?, ?)",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![run, year, l(0), l(1), l(2)], node_score_row)
-            .map_err(|e| self.err(e))?;
-        rows.collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))
+            params![run, year, l(0), l(1), l(2)], node_score_row)
     }
 
     fn node_scores_levels(
@@ -1564,22 +1505,12 @@ impl Store {
         levels: Option<&str>,
         f: &Filter,
     ) -> Result<Vec<NodeScore>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT city, year, level, node, u4ssc_pct, band, scored_items, total_items, score, coverage, rank, rank_median, rank_p05, rank_p95
+        self.all(
+            "SELECT city, year, level, node, u4ssc_pct, band, scored_items, total_items, score, coverage, rank, rank_median, rank_p05, rank_p95
                  FROM node_scores WHERE run_id = ? AND (? IS NULL OR list_contains(string_split(?, ','), level)) AND (? IS NULL OR year = ?) AND (? IS NULL OR city = ?)
                  ORDER BY year, level, node, city",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(
-                params![run, levels, levels, f.year, f.year, f.city, f.city],
-                node_score_row,
-            )
-            .map_err(|e| self.err(e))?;
-        rows.collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))
+            params![run, levels, levels, f.year, f.year, f.city, f.city],
+                node_score_row)
     }
 
     /// Data-point scores of a run, optionally for one city and/or year.
@@ -1601,17 +1532,11 @@ impl Store {
 
     /// Data-point scores of a run, by any of city, year and data point.
     pub fn dp_scores_where(&self, run: i64, f: &Filter) -> Result<Vec<DpScore>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT city, year, data_point, value, used_value, achievement, points, score, rank, flags
+        self.all(
+            "SELECT city, year, data_point, value, used_value, achievement, points, score, rank, flags
                  FROM dp_scores WHERE run_id = ? AND (? IS NULL OR city = ?) AND (? IS NULL OR year = ?) AND (? IS NULL OR data_point = ?)
                  ORDER BY year, data_point, city",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(
-                params![
+            params![
                     run,
                     f.city,
                     f.city,
@@ -1633,11 +1558,7 @@ impl Store {
                         rank: r.get::<_, Option<i64>>(8)?.map(|x| x as usize),
                         flags: r.get(9)?,
                     })
-                },
-            )
-            .map_err(|e| self.err(e))?;
-        rows.collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))
+                })
     }
 
     pub fn trends(&self, run: i64, city: Option<&str>) -> Result<Vec<Trend>> {
@@ -1652,16 +1573,10 @@ impl Store {
 
     /// Trends of a run, by city and/or data point.
     pub fn trends_where(&self, run: i64, f: &Filter) -> Result<Vec<Trend>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT city, data_point, first_year, last_year, first_value, last_value, cagr, required_cagr, ratio, category, reason
+        self.all(
+            "SELECT city, data_point, first_year, last_year, first_value, last_value, cagr, required_cagr, ratio, category, reason
                  FROM trends WHERE run_id = ? AND (? IS NULL OR city = ?) AND (? IS NULL OR data_point = ?) ORDER BY city, data_point",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(
-                params![run, f.city, f.city, f.data_point, f.data_point],
+            params![run, f.city, f.city, f.data_point, f.data_point],
                 |r| {
                     let category: String = r.get(9)?;
                     Ok(Trend {
@@ -1677,11 +1592,7 @@ impl Store {
                         category: crate::scoring::trends::category_static(&category),
                         reason: r.get(10)?,
                     })
-                },
-            )
-            .map_err(|e| self.err(e))?;
-        rows.collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))
+                })
     }
 
     /// The revision each current value came from, for `explain`.
