@@ -194,13 +194,42 @@ fn fuzz_jsonstat_parser() {
     let seeds: Vec<Vec<u8>> = vec![
         br#"{"version":"2.0","class":"dataset","id":["Region","ContentsCode","Tid"],"size":[2,1,2],"dimension":{"Region":{"category":{"index":{"0301":0,"3005":1},"label":{"0301":"Oslo"}}},"ContentsCode":{"category":{"index":{"Personer1":0}}},"Tid":{"category":{"index":{"2025":0,"2026":1}}}},"value":[724290,728714,null,null],"status":{"2":".","3":"."}}"#.to_vec(),
         br#"{"version":"2.0","class":"dataset","id":["A"],"size":[3],"dimension":{"A":{"category":{"index":["a","b","c"]}}},"value":{"0":1.5,"2":null},"status":["","..",":"]}"#.to_vec(),
+        // hostile declared sizes: huge, overflowing, zero beside huge
+        br#"{"version":"2.0","class":"dataset","id":["A","B"],"size":[4294967296,4294967296],"dimension":{"A":{"category":{"index":["a"]}},"B":{"category":{"index":["b"]}}},"value":[1]}"#.to_vec(),
+        br#"{"version":"2.0","class":"dataset","id":["A","B"],"size":[0,100000000000],"dimension":{"A":{"category":{"index":[]}},"B":{"category":{"index":{"b":99999999999}}}},"value":{"99999999999":1}}"#.to_vec(),
+    ];
+    const SIZES: &[&str] = &[
+        "1000000000",
+        "100000000000",
+        "4294967296",
+        "18446744073709551615",
+        "0",
+        "-1",
+        "1e9",
     ];
     let mut rng = Rng::new(5);
     let n = cases(50000);
     for _ in 0..n {
         let a = &seeds[(rng.next_u64() as usize) % seeds.len()];
-        let m = mutate(&mut rng, a, &seeds[0]);
-        if let Ok(c) = u4ssc::fetch::jsonstat::Cube::parse(&String::from_utf8_lossy(&m)) {
+        let mut m = mutate(&mut rng, a, &seeds[0]);
+        // every few inputs, a size or a position replaced by a hostile number
+        if rng.next_u64().is_multiple_of(4) {
+            let text = String::from_utf8_lossy(&m).into_owned();
+            let digits: Vec<usize> = text
+                .char_indices()
+                .filter(|(_, c)| c.is_ascii_digit())
+                .map(|(i, _)| i)
+                .collect();
+            if !digits.is_empty() {
+                let at = digits[(rng.next_u64() as usize) % digits.len()];
+                let end = text[at..]
+                    .find(|c: char| !c.is_ascii_digit())
+                    .map_or(text.len(), |e| at + e);
+                let with = SIZES[(rng.next_u64() as usize) % SIZES.len()];
+                m = format!("{}{with}{}", &text[..at], &text[end..]).into_bytes();
+            }
+        }
+        if let Ok(c) = u4ssc::fetch::jsonstat::Cube::parse(&String::from_utf8_lossy(&m), 800_000) {
             // every cell the cube claims can be read back
             for d in &c.dims {
                 for code in &d.codes {
@@ -341,4 +370,111 @@ fn fuzz_bulk_path_against_rows() {
     }
     assert!(vouched > 0, "the unmutated seed must take the bulk path");
     eprintln!("fuzz bulk path: {n} inputs, {vouched} taken in bulk, all equal to the row path");
+}
+
+/// The HTTP layer against a loopback server that answers with mutated raw HTTP responses:
+/// status lines, lying Content-Length, Retry-After in any form, redirects anywhere, bodies
+/// cut or grown, hostile JSON-stat sizes. The client must return an answer or an error, never
+/// panic, hang past its timeout or read past its body limit.
+#[test]
+fn fuzz_http_responses() {
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+    use u4ssc::fetch::client::{Client, Config, Selection};
+
+    let cube = br#"{"version":"2.0","class":"dataset","id":["Region","ContentsCode","Tid"],"size":[1,1,1],"dimension":{"Region":{"category":{"index":["0301"]}},"ContentsCode":{"category":{"index":["Personer1"]}},"Tid":{"category":{"index":["2024"]}}},"value":[724290]}"#;
+    let seeds: Vec<Vec<u8>> = vec![
+        [
+            format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", cube.len()).as_bytes(),
+            cube.as_slice(),
+        ]
+        .concat(),
+        b"HTTP/1.1 429 Too Many\r\nRetry-After: 1\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}".to_vec(),
+        b"HTTP/1.1 503 X\r\nRetry-After: Sun, 06 Nov 2094 08:49:37 GMT\r\nConnection: close\r\n\r\n".to_vec(),
+        b"HTTP/1.1 307 Moved\r\nLocation: http://127.0.0.2:9/x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+        b"HTTP/1.1 302 Moved\r\nLocation: file:///etc/passwd\r\nConnection: close\r\n\r\n".to_vec(),
+        [
+            b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\nConnection: close\r\n\r\n".as_slice(),
+            cube.as_slice(),
+        ]
+        .concat(),
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nffffffff\r\n{\"size\":[4294967296,4294967296]}".to_vec(),
+    ];
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/api/pxwebapi/v2", listener.local_addr().unwrap());
+    let current: Arc<Mutex<Vec<u8>>> = Arc::new(Mutex::new(Vec::new()));
+    let serving = current.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            stream
+                .set_read_timeout(Some(Duration::from_millis(500)))
+                .ok();
+            // read the request: head, then the body by its Content-Length
+            let mut req = Vec::new();
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stream.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                req.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&req).to_lowercase();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if req.len() >= end + 4 + len {
+                        break;
+                    }
+                }
+            }
+            let answer = serving.lock().unwrap().clone();
+            let _ = stream.write_all(&answer);
+        }
+    });
+    let mut rng = Rng::new(12);
+    let n = cases(150);
+    let sel = [
+        Selection::new("Region", &["0301"]),
+        Selection::new("ContentsCode", &["Personer1"]),
+        Selection::new("Tid", &["2024"]),
+    ];
+    for i in 0..n {
+        let a = &seeds[(rng.next_u64() as usize) % seeds.len()];
+        let m = if i < seeds.len() {
+            seeds[i].clone()
+        } else {
+            mutate(&mut rng, a, cube)
+        };
+        *current.lock().unwrap() = m.clone();
+        let mut client = Client::new(Config {
+            base_url: url.clone(),
+            cache_dir: None,
+            timeout: Duration::from_secs(2),
+            min_interval: Duration::ZERO,
+            max_retries: 1,
+            backoff: Duration::from_millis(1),
+            max_cells: 1000,
+            offline: false,
+            max_body_bytes: 1 << 20,
+            max_retry_wait: Duration::from_millis(50),
+        })
+        .unwrap();
+        let t = std::time::Instant::now();
+        let got = client.data("07459", &sel);
+        assert!(
+            t.elapsed() < Duration::from_secs(8),
+            "case {i} took {:?}: {}",
+            t.elapsed(),
+            String::from_utf8_lossy(&m)
+        );
+        if i == 0 {
+            let f = got.unwrap_or_else(|e| panic!("the honest answer failed: {e}"));
+            assert_eq!(f.cubes[0].values, vec![Some(724290.0)]);
+        }
+    }
+    eprintln!("fuzz http: {n} responses ran clean");
 }

@@ -2,16 +2,24 @@
 //! pre-flight cell count with automatic splitting, one request at a time and at most 30 a
 //! minute, retries with backoff and jitter on 429/5xx/timeouts (honouring Retry-After), clear
 //! errors for 400/403/404 with SSB's message, and an on-disk cache keyed by the request.
+//! The server is not trusted: a body is read up to a size limit, a declared cube size is
+//! checked before anything is allocated, Retry-After is capped, and redirects are followed
+//! only within the configured scheme, host and port.
 //! This is the only module that names `reqwest`.
 
 use super::jsonstat::Cube;
 use crate::demo::Rng;
 use crate::error::{Error, Result};
+use std::io::Read;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 pub const DEFAULT_BASE_URL: &str = "https://data.ssb.no/api/pxwebapi/v2";
 pub const MAX_CELLS: usize = 800_000;
+/// The largest answer read (SSB's largest, 800 000 cells, is about 20 MB of JSON-stat).
+pub const MAX_BODY_MB: u64 = 64;
+/// The longest wait a Retry-After may ask for before u4ssc gives up instead.
+pub const MAX_RETRY_WAIT_SECS: u64 = 60;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -26,6 +34,11 @@ pub struct Config {
     pub max_cells: usize,
     /// answer from the cache only
     pub offline: bool,
+    /// the largest body read; a longer answer is an error
+    pub max_body_bytes: u64,
+    /// the longest wait before a retry (Retry-After or backoff); a server asking for more
+    /// is an error at once
+    pub max_retry_wait: Duration,
 }
 
 impl Default for Config {
@@ -39,6 +52,8 @@ impl Default for Config {
             backoff: Duration::from_secs(2),
             max_cells: MAX_CELLS,
             offline: false,
+            max_body_bytes: MAX_BODY_MB * 1024 * 1024,
+            max_retry_wait: Duration::from_secs(MAX_RETRY_WAIT_SECS),
         }
     }
 }
@@ -100,18 +115,148 @@ fn ssb_message(body: &str) -> String {
     }
 }
 
+/// A Retry-After value: seconds, or an HTTP-date (RFC 9110 §10.2.3) turned into the time
+/// left until then (zero if it has passed). None if it is neither.
+pub fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = parse_http_date(v)?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// An HTTP-date in any of its three forms: IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`),
+/// RFC 850 (`Sunday, 06-Nov-94 08:49:37 GMT`) and asctime (`Sun Nov  6 08:49:37 1994`).
+pub fn parse_http_date(s: &str) -> Option<SystemTime> {
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let tokens: Vec<&str> = s.split([' ', ',', '-']).filter(|t| !t.is_empty()).collect();
+    if tokens.len() < 5 || tokens.len() > 6 {
+        return None;
+    }
+    let month = tokens
+        .iter()
+        .find_map(|t| MONTHS.iter().position(|m| t.eq_ignore_ascii_case(m)))?
+        as i64
+        + 1;
+    let time: Vec<i64> = tokens
+        .iter()
+        .find(|t| t.contains(':'))?
+        .split(':')
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
+    let numbers: Vec<i64> = tokens
+        .iter()
+        .filter(|t| !t.is_empty() && t.len() <= 4 && t.bytes().all(|b| b.is_ascii_digit()))
+        .map(|t| t.parse().ok())
+        .collect::<Option<_>>()?;
+    let [day, year] = numbers[..] else {
+        return None;
+    };
+    let year = match year {
+        0..=69 => year + 2000,
+        70..=99 => year + 1900,
+        y => y,
+    };
+    let [h, m, sec] = time[..] else { return None };
+    if !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 || year < 1970 {
+        return None;
+    }
+    // days since 1970-01-01 of a civil date (Howard Hinnant's algorithm)
+    let (y, mo) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * mo + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + m * 60 + sec;
+    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
+}
+
+/// Read at most `limit` bytes of an answer; a longer one is an error, before it fills memory.
+fn read_limited(resp: reqwest::blocking::Response, limit: u64, url: &str) -> Result<String> {
+    let too_long = || {
+        fetch_err(format!(
+            "{url}: the answer is longer than {} MB; nothing was read past that (raise --max-body-mb if SSB really sends this much)",
+            limit / (1024 * 1024)
+        ))
+    };
+    if resp.content_length().is_some_and(|n| n > limit) {
+        return Err(too_long());
+    }
+    let mut buf = Vec::new();
+    resp.take(limit + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| fetch_err(format!("{url}: the answer could not be read: {e}")))?;
+    if buf.len() as u64 > limit {
+        return Err(too_long());
+    }
+    String::from_utf8(buf).map_err(|e| {
+        fetch_err(format!(
+            "{url}: the answer is not UTF-8 text (byte {} is not)",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
 impl Client {
     pub fn new(cfg: Config) -> Result<Client> {
+        let base = reqwest::Url::parse(&cfg.base_url).map_err(|e| {
+            Error::Usage(format!(
+                "--base-url {}: not an address ({e})",
+                crate::submission::values::shown(&cfg.base_url)
+            ))
+        })?;
+        if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
+            return Err(Error::Usage(format!(
+                "--base-url {}: only http:// and https:// addresses with a host are fetched",
+                crate::submission::values::shown(&cfg.base_url)
+            )));
+        }
+        // follow a redirect only to the same scheme, host and port: never another server
+        // (which would get the request re-sent), never file: or another scheme
+        let origin = (
+            base.scheme().to_string(),
+            base.host_str().map(str::to_string),
+            base.port_or_known_default(),
+        );
+        let policy = reqwest::redirect::Policy::custom(move |attempt| {
+            let u = attempt.url();
+            let same = u.scheme() == origin.0
+                && u.host_str().map(str::to_string) == origin.1
+                && u.port_or_known_default() == origin.2;
+            if !same {
+                attempt.stop()
+            } else if attempt.previous().len() >= 5 {
+                attempt.error("more than 5 redirects")
+            } else {
+                attempt.follow()
+            }
+        });
         let http = reqwest::blocking::Client::builder()
             .timeout(cfg.timeout)
+            .redirect(policy)
             .user_agent(concat!("u4ssc/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| fetch_err(format!("cannot start the HTTP client: {e}")))?;
+        // jitter that differs between processes, so clients that failed together do not
+        // retry together
+        let seed = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0)
+            ^ (u64::from(std::process::id()) << 32);
         Ok(Client {
             cfg,
             http,
             last: None,
-            rng: Rng::new(0x55B),
+            rng: Rng::new(seed),
         })
     }
 
@@ -211,7 +356,7 @@ impl Client {
             .map(|d| d.join(format!("{key}.json")));
         if let Some(path) = &cache {
             if let Ok(text) = std::fs::read_to_string(path) {
-                if let Ok(cube) = Cube::parse(&text) {
+                if let Ok(cube) = Cube::parse(&text, self.cfg.max_cells) {
                     return Ok((cube, true));
                 }
             }
@@ -253,18 +398,19 @@ impl Client {
                 }
                 Ok(resp) => {
                     let status = resp.status().as_u16();
-                    let retry_after = resp
-                        .headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok());
-                    let text = resp.text().map_err(|e| {
-                        fetch_err(format!("{url}: the answer could not be read: {e}"))
-                    })?;
+                    let header = |name: &str| {
+                        resp.headers()
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_string)
+                    };
+                    let retry_after_text = header("retry-after");
+                    let location = header("location");
+                    let text = read_limited(resp, self.cfg.max_body_bytes, &url)?;
                     match status {
                         200 => {
-                            let cube =
-                                Cube::parse(&text).map_err(|m| fetch_err(format!("{url}: {m}")))?;
+                            let cube = Cube::parse(&text, self.cfg.max_cells)
+                                .map_err(|m| fetch_err(format!("{url}: {m}")))?;
                             if let Some(path) = &cache {
                                 if let Some(dir) = path.parent() {
                                     let _ = std::fs::create_dir_all(dir);
@@ -301,7 +447,29 @@ impl Client {
                                     ssb_message(&text)
                                 )));
                             }
-                            retry_after.map(Duration::from_secs)
+                            match retry_after_text {
+                                None => None,
+                                Some(v) => match retry_after(&v, SystemTime::now()) {
+                                    Some(d) if d > self.cfg.max_retry_wait => {
+                                        return Err(fetch_err(format!(
+                                            "SSB answered {status} and asks to wait {} s before trying again (Retry-After: {}), longer than the {} s u4ssc waits (--max-retry-wait-secs); try again later",
+                                            d.as_secs(),
+                                            crate::submission::values::shown(&v),
+                                            self.cfg.max_retry_wait.as_secs()
+                                        )));
+                                    }
+                                    Some(d) => Some(d),
+                                    // an unreadable Retry-After: the usual backoff
+                                    None => None,
+                                },
+                            }
+                        }
+                        301 | 302 | 303 | 307 | 308 => {
+                            return Err(fetch_err(format!(
+                                "{url} redirected ({status}) to {}, another server or scheme; u4ssc follows redirects only within {}",
+                                crate::submission::values::shown(location.as_deref().unwrap_or("(no Location)")),
+                                self.cfg.base_url
+                            )))
                         }
                         other => {
                             return Err(fetch_err(format!(
@@ -314,7 +482,7 @@ impl Client {
             };
             let base = self.cfg.backoff.saturating_mul(1 << attempt.min(6));
             let jitter = base.mul_f64(self.rng.f64() * 0.5);
-            std::thread::sleep(wait.unwrap_or(base + jitter));
+            std::thread::sleep(wait.unwrap_or(base + jitter).min(self.cfg.max_retry_wait));
             attempt += 1;
         }
     }
@@ -350,6 +518,50 @@ mod tests {
         assert!(parts.iter().all(|p| Client::cells(p) <= 10_000));
         let total: usize = parts.iter().map(|p| Client::cells(p)).sum();
         assert_eq!(total, 36_000);
+    }
+
+    #[test]
+    fn retry_after_in_seconds_and_as_an_http_date() {
+        let now = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        assert_eq!(
+            now.duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+            784_111_777
+        );
+        assert_eq!(retry_after(" 120 ", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            retry_after("Sunday, 06-Nov-94 08:49:47 GMT", now),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            retry_after("Sun Nov  6 08:49:38 1994", now),
+            Some(Duration::from_secs(1))
+        );
+        // a date in the past: no wait
+        assert_eq!(
+            retry_after("Sat, 05 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::ZERO)
+        );
+        for bad in ["soon", "-5", "Sun, 32 Nov 1994 08:49:37 GMT", "1e9", ""] {
+            assert_eq!(retry_after(bad, now), None, "{bad}");
+        }
+        assert_eq!(
+            parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"),
+            Some(SystemTime::UNIX_EPOCH)
+        );
+        assert_eq!(
+            parse_http_date("Tue, 29 Feb 2028 12:00:00 GMT")
+                .unwrap()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+            1_835_438_400
+        );
     }
 
     #[test]

@@ -81,8 +81,10 @@ pub struct Cube {
 }
 
 impl Cube {
-    /// Parse a JSON-stat 2.0 dataset. Errors say what is wrong in words.
-    pub fn parse(body: &str) -> Result<Cube, String> {
+    /// Parse a JSON-stat 2.0 dataset of at most `max_cells` cells. Errors say what is wrong
+    /// in words. Nothing is allocated from a declared size before the size is checked: against
+    /// `max_cells`, and each dimension's against the categories the answer really lists.
+    pub fn parse(body: &str, max_cells: usize) -> Result<Cube, String> {
         let trimmed = body.trim_start();
         if !trimmed.starts_with('{') {
             let start: String = trimmed.chars().take(40).collect();
@@ -106,12 +108,33 @@ impl Cube {
                 raw.size.len()
             ));
         }
+        let n = raw
+            .size
+            .iter()
+            .try_fold(1usize, |acc, &s| acc.checked_mul(s))
+            .filter(|&n| n <= max_cells)
+            .ok_or_else(|| {
+                format!(
+                    "the answer declares a cube of size {:?}, more than the {max_cells} cells a request asks for (--max-cells); it is not trusted",
+                    raw.size
+                )
+            })?;
         let mut dims = Vec::new();
         for (id, &size) in raw.id.iter().zip(&raw.size) {
             let d = raw
                 .dimension
                 .get(id)
                 .ok_or_else(|| format!("dimension '{id}' is listed in 'id' but not described"))?;
+            let listed = match &d.category.index {
+                Some(Index::Map(m)) => m.len(),
+                Some(Index::List(l)) => l.len(),
+                None => d.category.label.len(),
+            };
+            if listed != size {
+                return Err(format!(
+                    "dimension '{id}' declares size {size} but lists {listed} categories"
+                ));
+            }
             let mut codes = vec![String::new(); size];
             match &d.category.index {
                 Some(Index::Map(m)) => {
@@ -154,7 +177,6 @@ impl Cube {
                 labels,
             });
         }
-        let n: usize = raw.size.iter().product();
         let values = match raw.value {
             Values::Dense(v) => {
                 if v.len() != n {
@@ -236,6 +258,8 @@ impl Cube {
 mod tests {
     use super::*;
 
+    const MAX: usize = 800_000;
+
     /// The example reply of ssb_api.md §5.2 (constructed from the documented structure).
     pub const EXAMPLE: &str = r#"{"version": "2.0", "class": "dataset",
  "label": "07459: Befolkning, etter region, statistikkvariabel og år",
@@ -251,7 +275,7 @@ mod tests {
 
     #[test]
     fn reads_the_documented_example_row_major() {
-        let c = Cube::parse(EXAMPLE).unwrap();
+        let c = Cube::parse(EXAMPLE, MAX).unwrap();
         assert_eq!(c.dims.len(), 3);
         assert_eq!(
             c.get(&[("Region", "0301"), ("Tid", "2026")]).unwrap().value,
@@ -276,7 +300,7 @@ mod tests {
         let body = r#"{"version":"2.0","class":"dataset","id":["A","B"],"size":[3,1],
           "dimension":{"A":{"category":{"index":{"0":0,"1":2,"2":1}}},"B":{"category":{"index":["x"]}}},
           "value":[10,20,30]}"#;
-        let c = Cube::parse(body).unwrap();
+        let c = Cube::parse(body, MAX).unwrap();
         assert_eq!(c.dim("A").unwrap().codes, vec!["0", "2", "1"]);
         assert_eq!(c.get(&[("A", "1")]).unwrap().value, Some(30.0));
         assert_eq!(c.get(&[("A", "2"), ("B", "x")]).unwrap().value, Some(20.0));
@@ -287,7 +311,7 @@ mod tests {
         let body = r#"{"version":"2.0","class":"dataset","id":["A"],"size":[3],
           "dimension":{"A":{"category":{"index":["a","b","c"]}}},
           "value":{"0":1.5,"2":null},"status":["","..",":"]}"#;
-        let c = Cube::parse(body).unwrap();
+        let c = Cube::parse(body, MAX).unwrap();
         assert_eq!(c.get(&[("A", "a")]).unwrap().value, Some(1.5));
         assert_eq!(
             c.get(&[("A", "b")]).unwrap(),
@@ -301,14 +325,46 @@ mod tests {
 
     #[test]
     fn rejects_px_truncation_and_bad_positions() {
-        assert!(Cube::parse("TITLE=\"07459\";\nDATA=1 2 3;")
+        assert!(Cube::parse("TITLE=\"07459\";\nDATA=1 2 3;", MAX)
             .unwrap_err()
             .contains("not JSON-stat"));
         let truncated = EXAMPLE.replace("[724290, 728714, null, null]", "[724290, 728714]");
-        assert!(Cube::parse(&truncated).unwrap_err().contains("truncated"));
+        assert!(Cube::parse(&truncated, MAX)
+            .unwrap_err()
+            .contains("truncated"));
         let cut = &EXAMPLE[..EXAMPLE.len() / 2];
-        assert!(Cube::parse(cut).unwrap_err().contains("cannot be read"));
+        assert!(Cube::parse(cut, MAX)
+            .unwrap_err()
+            .contains("cannot be read"));
         let bad = EXAMPLE.replace("\"3005\": 1}", "\"3005\": 7}");
-        assert!(Cube::parse(&bad).unwrap_err().contains("position 7"));
+        assert!(Cube::parse(&bad, MAX).unwrap_err().contains("position 7"));
+    }
+
+    /// A 200-byte answer that declares a huge cube is refused before anything is allocated
+    /// (these sizes once took 20 GB, aborted the process, or panicked on capacity overflow).
+    #[test]
+    fn a_declared_size_is_checked_before_it_is_allocated() {
+        for size in [
+            "[1000000000, 1, 1]",
+            "[100000000000, 1, 1]",
+            "[4294967296, 4294967296, 1]",
+            "[18446744073709551615, 2, 1]",
+        ] {
+            let body = format!(
+                r#"{{"version":"2.0","class":"dataset","id":["A","B","C"],"size":{size},
+                "dimension":{{"A":{{"category":{{"index":["a"]}}}},"B":{{"category":{{"index":["b"]}}}},"C":{{"category":{{"index":["c"]}}}}}},
+                "value":[1]}}"#
+            );
+            let e = Cube::parse(&body, MAX).unwrap_err();
+            assert!(e.contains("not trusted"), "{size}: {e}");
+        }
+        // within the cell limit, but more positions than categories listed
+        let lying = r#"{"version":"2.0","class":"dataset","id":["A","B"],"size":[700000,0],
+            "dimension":{"A":{"category":{"index":["a"]}},"B":{"category":{"index":[]}}},"value":[]}"#;
+        let e = Cube::parse(lying, MAX).unwrap_err();
+        assert!(e.contains("declares size 700000 but lists 1"), "{e}");
+        // a smaller --max-cells is honoured
+        assert!(Cube::parse(EXAMPLE, 3).unwrap_err().contains("not trusted"));
+        assert!(Cube::parse(EXAMPLE, 4).is_ok());
     }
 }

@@ -56,9 +56,32 @@ pub struct SsbArgs {
     pub backoff_ms: u64,
     #[arg(long, default_value_t = 4)]
     pub max_retries: u32,
-    /// Largest number of cells in one request (SSB allows 800 000)
+    /// Largest number of cells in one request (SSB allows 800 000); an answer that
+    /// declares more is refused
     #[arg(long, default_value_t = client::MAX_CELLS)]
     pub max_cells: usize,
+    /// Largest answer read, in MB; a longer one is an error
+    #[arg(long, default_value_t = client::MAX_BODY_MB)]
+    pub max_body_mb: u64,
+    /// Longest wait before a retry, in seconds; a server that asks for more (Retry-After)
+    /// ends the fetch at once
+    #[arg(long, default_value_t = client::MAX_RETRY_WAIT_SECS)]
+    pub max_retry_wait_secs: u64,
+}
+
+/// The largest population a municipality can have here: above every city on earth.
+pub const MAX_POPULATION: f64 = 100_000_000.0;
+
+/// A population figure as SSB should send it: a whole number from 0 to
+/// [`MAX_POPULATION`]. Anything else is a server error, never stored.
+pub fn population(v: f64) -> std::result::Result<u64, String> {
+    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= MAX_POPULATION {
+        Ok(v as u64)
+    } else {
+        Err(format!(
+            "the population {v}, which is not a population (a whole number from 0 to {MAX_POPULATION})"
+        ))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,6 +133,8 @@ fn client(a: &SsbArgs) -> Result<Client> {
         backoff: Duration::from_millis(a.backoff_ms),
         max_cells: a.max_cells,
         offline: a.offline,
+        max_body_bytes: a.max_body_mb.max(1).saturating_mul(1024 * 1024),
+        max_retry_wait: Duration::from_secs(a.max_retry_wait_secs),
     })
 }
 
@@ -268,7 +293,15 @@ pub fn fetch(ctx: &Ctx, src: &FetchSource, out: &mut dyn Write) -> Result<i32> {
                 let y = a.year.map(|y| y.to_string());
                 match region_value(&cubes, n, y.as_deref()) {
                     Ok(Some((v, year))) => {
-                        rows.push((c.slug.clone(), year.parse::<i32>().unwrap_or(0), v as i64));
+                        // a server that sends nonsense is refused whole: nothing is stored
+                        let people = population(v).map_err(|m| {
+                            Error::Fetch(format!("SSB table 07459 gives {} ({n}) {m}", c.name))
+                        })?;
+                        let year_number = year.parse::<i32>().ok().filter(|y| (1700..=2200).contains(y)).ok_or_else(|| {
+                            Error::Fetch(format!("SSB table 07459 gives {} ({n}) the year {}, which is not a year", c.name, crate::submission::values::shown(&year)))
+                        })?;
+                        let v = people as f64;
+                        rows.push((c.slug.clone(), year_number, people as i64));
                         t.push(vec![c.name.clone(), n.clone(), year, format!("{v}"), c.population.to_string()]);
                     }
                     Ok(None) => skipped.push(format!("{} ({n}: not in SSB's answer)", c.name)),
@@ -340,6 +373,8 @@ pub fn fetch(ctx: &Ctx, src: &FetchSource, out: &mut dyn Write) -> Result<i32> {
                     });
                 }
             }
+            // the same validation as a submission: impossible values stop the fetch
+            let obs = validate_fetched(ctx, obs, &mut notes)?;
             if obs.is_empty() {
                 say(out, "SSB returned no values; nothing imported\n".into())?;
                 for n in &notes {
@@ -367,6 +402,107 @@ pub fn fetch(ctx: &Ctx, src: &FetchSource, out: &mut dyn Write) -> Result<i32> {
         }
         _ => Err(Error::Usage("say what to fetch: `u4ssc fetch ssb population [--year Y]` or `u4ssc fetch ssb --map kpis/sources/ssb.toml [--year Y]`".into())),
     }
+}
+
+/// Fetched values through the submission rules (limits, impossible values, plausible
+/// ranges): an error refuses the whole fetch with the first problems named; warnings become
+/// notes. Returns the observations as validation makes them.
+fn validate_fetched(
+    ctx: &Ctx,
+    obs: Vec<Observation>,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Observation>> {
+    use crate::submission::read::{Format, Row, Table};
+    use crate::submission::Severity;
+    if obs.is_empty() {
+        return Ok(obs);
+    }
+    let header = [
+        "city",
+        "year",
+        "kpi",
+        "data_point",
+        "value",
+        "quality",
+        "origin",
+        "source",
+        "note",
+    ];
+    let mut rows = Vec::with_capacity(obs.len());
+    for (i, o) in obs.iter().enumerate() {
+        let dp = ctx.catalog.get(&o.data_point).ok_or_else(|| {
+            Error::Invalid(format!(
+                "data point '{}' is not in the catalog",
+                o.data_point
+            ))
+        })?;
+        rows.push(Row {
+            line: i + 1,
+            cells: vec![
+                o.city.clone(),
+                o.year.to_string(),
+                dp.code.clone(),
+                dp.part.clone(),
+                o.value
+                    .map(|v| format!("{v}"))
+                    .unwrap_or_else(|| "NR".into()),
+                o.quality.clone().unwrap_or_default(),
+                o.origin.clone().unwrap_or_default(),
+                o.source.clone().unwrap_or_default(),
+                o.note.clone().unwrap_or_default(),
+            ],
+        });
+    }
+    let table = Table {
+        file: "SSB's answer".into(),
+        format: Format::Csv,
+        header: header.iter().map(|h| h.to_string()).collect(),
+        column_labels: header.iter().map(|h| h.to_string()).collect(),
+        rows,
+        content_hash: String::new(),
+    };
+    let checked = crate::submission::validate::validate(
+        &table,
+        &ctx.catalog,
+        &ctx.registry,
+        &crate::submission::validate::Options::default(),
+    );
+    let describe = |f: &crate::submission::Finding| {
+        let o = f.line.and_then(|l| obs.get(l - 1));
+        match o {
+            Some(o) => format!("{} {} {}: {}", o.city, o.year, o.data_point, f.message),
+            None => f.message.clone(),
+        }
+    };
+    let errors: Vec<String> = checked
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(describe)
+        .collect();
+    if !errors.is_empty() {
+        let more = if errors.len() > 5 {
+            format!(" (and {} more)", errors.len() - 5)
+        } else {
+            String::new()
+        };
+        return Err(Error::Fetch(format!(
+            "SSB's answer holds values a submission could not: {}{more}",
+            errors[..errors.len().min(5)].join("; ")
+        )));
+    }
+    notes.extend(
+        checked
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Warning && f.line.is_some())
+            .map(describe),
+    );
+    let mut out = checked.observations;
+    for o in &mut out {
+        o.line = 0;
+    }
+    Ok(out)
 }
 
 fn today() -> String {

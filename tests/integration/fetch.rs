@@ -485,3 +485,281 @@ pub fn map_answer(path: &str, body: &str) -> Reply {
     let values = vec![v.to_string(); cells].join(",");
     Reply::new(200, format!("{{\"version\":\"2.0\",\"class\":\"dataset\",\"id\":[{}],\"size\":[{}],\"dimension\":{{{}}},\"value\":[{values}]}}", ids.join(","), sizes.join(","), dims.join(",")))
 }
+
+/// Stored populations of the registry cities, as `cities --format csv` shows them.
+fn cities_csv(home: &Path, db: &Path) -> String {
+    run(u4ssc(home)
+        .arg("--db")
+        .arg(db)
+        .args(["cities", "--format", "csv"]))
+    .stdout
+}
+
+/// A population answer with one region's figure replaced by `value`.
+fn population_with(body: &str, region: &str, value: &str) -> String {
+    let good = population_answer(body);
+    let honest = format!("{}", 10_000 + region.parse::<u32>().unwrap());
+    assert!(good.contains(&honest));
+    good.replacen(&honest, value, 1)
+}
+
+/// A server that lies: each case must end with exit 2, a message that says what was wrong,
+/// no panic, no memory blow-up, and nothing stored.
+#[test]
+fn a_lying_server_is_refused_and_nothing_is_stored() {
+    let cases: Vec<(&str, Answer, &str)> = vec![
+        (
+            "huge declared size",
+            Box::new(|_, _, _| {
+                Reply::new(
+                    200,
+                    r#"{"version":"2.0","class":"dataset","id":["Region","ContentsCode","Tid"],"size":[1000000000,1,1],"dimension":{"Region":{"category":{"index":["0301"]}},"ContentsCode":{"category":{"index":["Personer1"]}},"Tid":{"category":{"index":["2024"]}}},"value":[1]}"#,
+                )
+            }),
+            "not trusted",
+        ),
+        (
+            "overflowing declared size",
+            Box::new(|_, _, _| {
+                Reply::new(
+                    200,
+                    r#"{"version":"2.0","class":"dataset","id":["Region","ContentsCode","Tid"],"size":[4294967296,4294967296,1],"dimension":{"Region":{"category":{"index":["0301"]}},"ContentsCode":{"category":{"index":["Personer1"]}},"Tid":{"category":{"index":["2024"]}}},"value":[1]}"#,
+                )
+            }),
+            "not trusted",
+        ),
+        (
+            "negative population",
+            Box::new(|_, b, _| Reply::new(200, population_with(b, "0301", "-5"))),
+            "Oslo (0301) the population -5, which is not a population",
+        ),
+        (
+            "astronomical population",
+            Box::new(|_, b, _| Reply::new(200, population_with(b, "0301", "1e308"))),
+            "which is not a population",
+        ),
+        (
+            "fractional population",
+            Box::new(|_, b, _| Reply::new(200, population_with(b, "4601", "12.5"))),
+            "Bergen (4601) the population 12.5, which",
+        ),
+        (
+            "endless Retry-After",
+            Box::new(|_, _, _| Reply {
+                headers: vec![("Retry-After", "100000".into())],
+                ..Reply::new(429, r#"{"title":"Too many requests"}"#)
+            }),
+            "asks to wait 100000 s",
+        ),
+        (
+            "Retry-After as a far HTTP-date",
+            Box::new(|_, _, _| Reply {
+                headers: vec![("Retry-After", "Fri, 31 Dec 2083 23:59:59 GMT".into())],
+                ..Reply::new(503, "")
+            }),
+            "longer than the 60 s u4ssc waits",
+        ),
+        (
+            "redirect to a file",
+            Box::new(|_, _, _| Reply {
+                headers: vec![("Location", "file:///etc/passwd".into())],
+                ..Reply::new(307, "")
+            }),
+            "redirected (307) to 'file:///etc/passwd'",
+        ),
+    ];
+    for (name, answer, want) in cases {
+        let home = tempfile::tempdir().unwrap();
+        let db = empty_db(home.path());
+        let before = (revisions(home.path(), &db), cities_csv(home.path(), &db));
+        let server = Server::start(answer);
+        let t = std::time::Instant::now();
+        let r = run(fetch_args(home.path(), &db, &server.url).args([
+            "population",
+            "--year",
+            "2024",
+            "--max-retries",
+            "1",
+        ]));
+        assert_eq!(r.code, 2, "{name}: {}{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains(want),
+            "{name}: wanted '{want}' in {}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains("nothing was imported"),
+            "{name}: {}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("panicked"), "{name}: {}", r.stderr);
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "{name} took {:?}",
+            t.elapsed()
+        );
+        assert_eq!(
+            (revisions(home.path(), &db), cities_csv(home.path(), &db)),
+            before,
+            "{name}: the database changed"
+        );
+    }
+}
+
+#[test]
+fn retry_after_as_an_http_date_is_honoured() {
+    let home = tempfile::tempdir().unwrap();
+    let db = empty_db(home.path());
+    let server = Server::start(|_, body, n| {
+        if n == 0 {
+            // two seconds from now, in the IMF-fixdate form
+            let at = std::time::SystemTime::now() + Duration::from_secs(2);
+            Reply {
+                headers: vec![("Retry-After", http_date(at))],
+                ..Reply::new(503, "")
+            }
+        } else {
+            Reply::new(200, population_answer(body))
+        }
+    });
+    let t = std::time::Instant::now();
+    let r = run(fetch_args(home.path(), &db, &server.url).args(["population", "--year", "2024"]));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(server.requests.lock().unwrap().len(), 2);
+    assert!(
+        t.elapsed() >= Duration::from_millis(900),
+        "the HTTP-date was not honoured: {:?}",
+        t.elapsed()
+    );
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT` for a time.
+fn http_date(t: std::time::SystemTime) -> String {
+    let secs = t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let (y, m, d) = u4ssc::stats::civil_from_days(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
+    let wd = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
+        [(secs.div_euclid(86_400)).rem_euclid(7) as usize];
+    let mon = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][m as usize - 1];
+    format!(
+        "{wd}, {d:02} {mon} {y} {:02}:{:02}:{:02} GMT",
+        s / 3600,
+        s % 3600 / 60,
+        s % 60
+    )
+}
+
+/// A redirect to another server is not followed: the POST never reaches it, and nothing of
+/// its answer is imported. A redirect within the same server is followed.
+#[test]
+fn redirects_are_followed_only_within_the_configured_server() {
+    let home = tempfile::tempdir().unwrap();
+    let db = empty_db(home.path());
+    let before = revisions(home.path(), &db);
+    let elsewhere = Server::start(|_, body, _| Reply::new(200, population_answer(body)));
+    let target = format!("{}/tables/07459/data?lang=no", elsewhere.url);
+    let server = Server::start(move |_, _, _| Reply {
+        headers: vec![("Location", target.clone())],
+        ..Reply::new(307, "")
+    });
+    let r = run(fetch_args(home.path(), &db, &server.url).args(["population", "--year", "2024"]));
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("redirected (307)") && r.stderr.contains("another server"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        elsewhere.requests.lock().unwrap().is_empty(),
+        "the POST was re-sent"
+    );
+    assert_eq!(revisions(home.path(), &db), before);
+
+    // the same server under another path: followed
+    let same = Server::start(|path, body, _| {
+        if path.contains("/moved/") {
+            Reply::new(200, population_answer(body))
+        } else {
+            Reply {
+                headers: vec![("Location", "/moved/tables/07459/data".into())],
+                ..Reply::new(307, "")
+            }
+        }
+    });
+    let r = run(fetch_args(home.path(), &db, &same.url).args(["population", "--year", "2024"]));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("stored 16 population figure(s)"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// An answer that never ends is cut at --max-body-mb, not read into memory.
+#[test]
+fn an_endless_answer_is_cut_at_the_body_limit() {
+    let home = tempfile::tempdir().unwrap();
+    let db = empty_db(home.path());
+    let before = revisions(home.path(), &db);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/api/pxwebapi/v2", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        // bounded: at most two connections and 256 MB each
+        for stream in listener.incoming().take(2) {
+            let Ok(mut stream) = stream else { break };
+            let mut buf = [0u8; 65536];
+            stream
+                .set_read_timeout(Some(Duration::from_millis(200)))
+                .ok();
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n[",
+            );
+            let chunk = "1,".repeat(512 * 1024);
+            for _ in 0..256 {
+                if stream.write_all(chunk.as_bytes()).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let t = std::time::Instant::now();
+    let r = run(fetch_args(home.path(), &db, &url).args([
+        "population",
+        "--year",
+        "2024",
+        "--max-body-mb",
+        "2",
+    ]));
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("longer than 2 MB"), "{}", r.stderr);
+    assert!(t.elapsed() < Duration::from_secs(20));
+    assert_eq!(revisions(home.path(), &db), before);
+}
+
+/// Values fetched for data points pass the submission rules: an impossible share is refused.
+#[test]
+fn fetched_data_points_are_validated_like_a_submission() {
+    let home = tempfile::tempdir().unwrap();
+    let db = empty_db(home.path());
+    let before = revisions(home.path(), &db);
+    // every numerator cell -250: a negative share of a percentage data point
+    let server = Server::start(|path, body, _| {
+        let r = map_answer(path, body);
+        Reply::new(200, r.body.replace("250", "-250"))
+    });
+    let map = Path::new(env!("CARGO_MANIFEST_DIR")).join("kpis/sources/ssb.toml");
+    let r = run(fetch_args(home.path(), &db, &server.url)
+        .arg("--map")
+        .arg(&map)
+        .args(["--year", "2024"]));
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("holds values a submission could not") && r.stderr.contains("impossible"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(revisions(home.path(), &db), before);
+}
