@@ -336,12 +336,13 @@ pub fn convert(
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record(["city", "year", "kpi", "value", "source"]);
     let source = format!("{name} (u4ssc framework)");
+    let cols = panel.col_index();
     for (i, u) in panel.units.iter().enumerate() {
         let year = years[i].unwrap_or(latest).to_string();
         for n in fw.indicators() {
-            let cell = panel
-                .col(&n.code)
-                .and_then(|j| panel.values[i][j])
+            let cell = cols
+                .get(n.code.as_str())
+                .and_then(|&j| panel.values[i][j])
                 .map(|v| format!("{v}"))
                 .unwrap_or_else(|| "NR".into());
             let _ = w.write_record([

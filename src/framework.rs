@@ -131,6 +131,20 @@ impl Framework {
     pub fn node(&self, code: &str) -> Option<&FNode> {
         self.nodes.iter().find(|n| n.code == code)
     }
+    /// Every node by code, for loops over many nodes.
+    pub fn by_code(&self) -> HashMap<&str, &FNode> {
+        self.nodes.iter().map(|n| (n.code.as_str(), n)).collect()
+    }
+    /// The scored children of every aggregate, in node order, from one pass over the nodes.
+    pub fn children_map(&self) -> HashMap<&str, Vec<&FNode>> {
+        let mut m: HashMap<&str, Vec<&FNode>> = HashMap::new();
+        for n in self.nodes.iter().filter(|n| n.scored) {
+            if let Some(p) = &n.parent {
+                m.entry(p.as_str()).or_default().push(n);
+            }
+        }
+        m
+    }
     pub fn children(&self, code: &str) -> Vec<&FNode> {
         self.nodes
             .iter()
@@ -230,8 +244,9 @@ impl Framework {
                 }
             }
         }
+        let children = self.children_map();
         for a in self.nodes.iter().filter(|n| n.kind == NodeKind::Aggregate) {
-            let kids = self.children(&a.code);
+            let kids = children.get(a.code.as_str()).cloned().unwrap_or_default();
             if kids.is_empty() {
                 return bad(a, format!("aggregate '{}' has no children", a.code));
             }
@@ -297,14 +312,38 @@ impl Framework {
             let num = |c: Option<usize>, what: &str| -> Result<Option<f64>> {
                 match get(c) {
                     None => Ok(None),
-                    Some(s) => s.parse::<f64>().map(Some).map_err(|_| {
-                        Error::Invalid(format!("{origin}:{line}: {what} '{s}' is not a number"))
-                    }),
+                    Some(s) => match s.parse::<f64>() {
+                        Ok(v) if v.is_finite() && v.abs() <= crate::stats::MAX_MAGNITUDE => {
+                            Ok(Some(v))
+                        }
+                        Ok(_) => Err(Error::Invalid(format!(
+                            "{origin}:{line}: {what} '{s}' is out of range: numbers beyond ±1e100 would overflow the arithmetic"
+                        ))),
+                        Err(_) => Err(Error::Invalid(format!(
+                            "{origin}:{line}: {what} '{s}' is not a number"
+                        ))),
+                    },
                 }
             };
             let code = get(Some(c_code))
                 .ok_or_else(|| Error::Invalid(format!("{origin}:{line}: iCode is empty")))?
                 .to_string();
+            // a code becomes a column name and a cell of every output: no formula, no control
+            if crate::submission::validate::looks_like_formula(&code) {
+                return Err(Error::Invalid(format!(
+                    "{origin}:{line}: iCode {} starts like a spreadsheet formula; codes start with a letter or digit",
+                    crate::submission::values::shown(&code)
+                )));
+            }
+            for (what, text) in [("iCode", Some(code.as_str())), ("iName", get(c_name))] {
+                if let Some((at, ch)) = text.and_then(|t| crate::text::first_control(t, false)) {
+                    return Err(Error::Invalid(format!(
+                        "{origin}:{line}: {what} {} holds the control character {} at character {at}; remove it",
+                        crate::submission::values::shown(text.unwrap_or_default()),
+                        crate::text::code_point(ch)
+                    )));
+                }
+            }
             let kind = match get(Some(c_type)).unwrap_or("") {
                 "Indicator" => NodeKind::Indicator,
                 "Aggregate" => NodeKind::Aggregate,

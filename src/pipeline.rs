@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::framework::{FNode, Framework, NodeKind};
 use crate::stats;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 /// A unit (city, country) and its non-indicator columns.
@@ -30,6 +30,15 @@ pub struct Panel {
 impl Panel {
     pub fn col(&self, code: &str) -> Option<usize> {
         self.columns.iter().position(|c| c == code)
+    }
+    /// Every column's position by code, for loops over many columns (one look-up each,
+    /// not a search of the columns each).
+    pub fn col_index(&self) -> HashMap<&str, usize> {
+        self.columns
+            .iter()
+            .enumerate()
+            .map(|(j, c)| (c.as_str(), j))
+            .collect()
     }
     pub fn column(&self, j: usize) -> Vec<Option<f64>> {
         self.values.iter().map(|r| r[j]).collect()
@@ -70,14 +79,21 @@ impl Panel {
             .filter(|n| n.kind == NodeKind::Indicator)
             .map(|n| n.code.clone())
             .collect();
-        let pos = |name: &str| header.iter().position(|h| h == name);
+        let positions: HashMap<&str, usize> = header
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, h)| (h.as_str(), i))
+            .collect();
+        let pos = |name: &str| positions.get(name).copied();
+        let known_indicators: HashSet<&str> = indicators.iter().map(String::as_str).collect();
         let c_code = pos("uCode")
             .ok_or_else(|| Error::Invalid(format!("{origin}:1: the column uCode is missing")))?;
         for (i, h) in header.iter().enumerate() {
             let known = ["uCode", "uName", "Time"].contains(&h.as_str())
                 || fw.groups.contains(h)
                 || fw.denominators.contains(h)
-                || indicators.contains(h);
+                || known_indicators.contains(h.as_str());
             if !known {
                 return Err(Error::Invalid(format!(
                     "{origin}:1:{}: column '{h}' is not described in iMeta",
@@ -92,6 +108,8 @@ impl Panel {
                 )));
             }
         }
+        let indicator_cols: Vec<usize> = indicators.iter().map(|i| pos(i).unwrap_or(0)).collect();
+        let mut seen_units: HashSet<(String, Option<String>)> = HashSet::new();
         let mut panel = Panel {
             units: vec![],
             columns: indicators.clone(),
@@ -105,12 +123,26 @@ impl Panel {
                     .map(str::trim)
                     .filter(|s| !s.is_empty() && *s != "NA")
             };
+            for (c, text) in rec.iter().enumerate() {
+                if let Some((at, ch)) = crate::text::first_control(text, false) {
+                    return Err(Error::Invalid(format!(
+                        "{origin}:{line}:{}: {} holds the control character {} at character {at}; remove it",
+                        c + 1,
+                        crate::submission::values::shown(text),
+                        crate::text::code_point(ch)
+                    )));
+                }
+            }
             let num = |c: usize| -> Result<Option<f64>> {
                 match cell(c) {
                     None => Ok(None),
                     Some(s) => match s.parse::<f64>() {
-                        Ok(v) if v.is_finite() => Ok(Some(v)),
-                        _ => Err(Error::Invalid(format!(
+                        Ok(v) if v.is_finite() && v.abs() <= stats::MAX_MAGNITUDE => Ok(Some(v)),
+                        Ok(_) => Err(Error::Invalid(format!(
+                            "{origin}:{line}:{}: '{s}' is out of range: values beyond ±1e100 would overflow the arithmetic",
+                            c + 1
+                        ))),
+                        Err(_) => Err(Error::Invalid(format!(
                             "{origin}:{line}:{}: '{s}' is not a number",
                             c + 1
                         ))),
@@ -139,14 +171,14 @@ impl Panel {
                 }
             }
             let mut row = Vec::with_capacity(indicators.len());
-            for ind in &indicators {
-                row.push(num(pos(ind).unwrap_or(0))?);
+            for &c in &indicator_cols {
+                row.push(num(c)?);
             }
-            if panel
-                .units
-                .iter()
-                .any(|u| u.code == unit.code && (!years || u.time == unit.time))
-            {
+            let key = (
+                unit.code.clone(),
+                if years { unit.time.clone() } else { None },
+            );
+            if !seen_units.insert(key) {
                 return Err(Error::Invalid(format!(
                     "{origin}:{line}: unit '{}' appears twice{}",
                     unit.code,
@@ -356,14 +388,16 @@ impl Method {
 
 pub fn denominate(panel: &Panel, fw: &Framework) -> Panel {
     let mut out = panel.clone();
+    let cols = panel.col_index();
     for n in fw.indicators() {
-        let (Some(d), Some(j)) = (&n.denominator, panel.col(&n.code)) else {
+        let (Some(d), Some(&j)) = (&n.denominator, cols.get(n.code.as_str())) else {
             continue;
         };
         for (i, u) in panel.units.iter().enumerate() {
             let den = u.denominators.get(d).copied().flatten();
             out.values[i][j] = match (panel.values[i][j], den) {
-                (Some(x), Some(den)) if den != 0.0 => Some(x / den),
+                // a ratio that overflows (a tiny denominator) is no value, never ±infinity
+                (Some(x), Some(den)) if den != 0.0 => Some(x / den).filter(|v| v.is_finite()),
                 _ => None,
             };
         }
@@ -553,12 +587,13 @@ pub fn normalise_column(
                 .collect()
         }
         NormaliseMethod::Rank => {
+            // COINr's n_rank: rank(x, ties.method = "min"), ascending, direction applied: the
+            // worst gets 1 and the best the highest rank, so higher is better. Ascending ranks
+            // of x are descending ranks of -x.
             let dv: Vec<Option<f64>> = col.iter().map(|v| v.map(|v| -v * d)).collect();
-            // rank ascending of -x: the worst gets rank 1 so that higher is better; ties min
             stats::rank_desc(&dv)
-                .iter()
-                .zip(&dv)
-                .map(|(r, _)| r.map(|r| (dv.iter().flatten().count() + 1 - r) as f64))
+                .into_iter()
+                .map(|r| r.map(|r| r as f64))
                 .collect()
         }
         NormaliseMethod::PercentileRank => {
@@ -625,8 +660,11 @@ pub fn normalise_column(
 
 pub fn normalise(panel: &Panel, fw: &Framework, n: &Normalise) -> Result<Panel> {
     let mut out = panel.clone();
+    let nodes = fw.by_code();
     for (j, code) in panel.columns.iter().enumerate() {
-        let Some(node) = fw.node(code) else { continue };
+        let Some(node) = nodes.get(code.as_str()) else {
+            continue;
+        };
         let v = normalise_column(&panel.column(j), node, n)?;
         out.set_column(j, &v);
     }
@@ -659,10 +697,22 @@ pub fn weighted_mean(pairs: &[(f64, f64)], m: AggregateMethod) -> Option<f64> {
 /// Add every aggregate as a column, bottom-up.
 pub fn aggregate(panel: &Panel, fw: &Framework, a: &Aggregate) -> Panel {
     let mut out = panel.clone();
+    let children = fw.children_map();
+    let mut index: HashMap<String, usize> = out
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(j, c)| (c.clone(), j))
+        .collect();
     for node in fw.aggregates_bottom_up() {
-        let kids = fw.children(&node.code);
-        let cols: Vec<(Option<usize>, f64)> =
-            kids.iter().map(|k| (out.col(&k.code), k.weight)).collect();
+        let kids = children
+            .get(node.code.as_str())
+            .cloned()
+            .unwrap_or_default();
+        let cols: Vec<(Option<usize>, f64)> = kids
+            .iter()
+            .map(|k| (index.get(&k.code).copied(), k.weight))
+            .collect();
         let vals: Vec<Option<f64>> = (0..out.units.len())
             .map(|i| {
                 let pairs: Vec<(f64, f64)> = cols
@@ -677,6 +727,7 @@ pub fn aggregate(panel: &Panel, fw: &Framework, a: &Aggregate) -> Panel {
                 }
             })
             .collect();
+        index.entry(node.code.clone()).or_insert(out.columns.len());
         out.columns.push(node.code.clone());
         for (r, v) in out.values.iter_mut().zip(vals) {
             r.push(v);
@@ -754,9 +805,10 @@ impl Outcome {
         let mut w = csv::Writer::from_writer(Vec::new());
         let _ = w.write_record(["uCode", "Time", "iCode", "value", "light"]);
         let p = &self.denominated;
+        let cols = p.col_index();
         for u in 0..p.units.len() {
             for n in &nodes {
-                let value = p.col(&n.code).and_then(|j| p.values[u][j]);
+                let value = cols.get(n.code.as_str()).and_then(|&j| p.values[u][j]);
                 let _ = w.write_record([
                     p.units[u].code.clone(),
                     p.units[u].time.clone().unwrap_or_default(),
@@ -821,6 +873,22 @@ mod tests {
             scored: true,
             line: None,
         }
+    }
+
+    /// COINr's n_rank on [1, 2, 2, 3]: [1, 2, 2, 4] (ties share the lowest rank); the
+    /// pipeline once gave [4, 3, 3, 1], inverting every rank-normalised indicator.
+    #[test]
+    fn rank_normalisation_is_coinr_n_rank() {
+        let n = Normalise {
+            method: NormaliseMethod::Rank,
+            ..Normalise::default()
+        };
+        let col = [Some(1.0), Some(2.0), Some(2.0), Some(3.0), None];
+        let up = normalise_column(&col, &node(1.0), &n).unwrap();
+        assert_eq!(up, vec![Some(1.0), Some(2.0), Some(2.0), Some(4.0), None]);
+        // lower is better: the smallest value is the best, so it gets the highest rank
+        let down = normalise_column(&col, &node(-1.0), &n).unwrap();
+        assert_eq!(down, vec![Some(4.0), Some(2.0), Some(2.0), Some(1.0), None]);
     }
 
     #[test]

@@ -72,13 +72,17 @@ pub fn kurtosis(x: &[f64]) -> Option<f64> {
     Some(((n + 1.0) * g2 + 6.0) * (n - 1.0) / ((n - 2.0) * (n - 3.0)))
 }
 
+/// The largest magnitude a value, weight or goalpost may have: far beyond any real
+/// indicator, and small enough that sums, products and squares of such numbers stay finite.
+pub const MAX_MAGNITUDE: f64 = 1e100;
+
 /// Ranks, highest value first, ties share the best (smallest) rank ("min" method).
-/// Missing values get no rank.
+/// A missing or non-finite score (NaN, ±infinity) gets no rank.
 pub fn rank_desc(x: &[Option<f64>]) -> Vec<Option<usize>> {
     let mut idx: Vec<(usize, f64)> = x
         .iter()
         .enumerate()
-        .filter_map(|(i, v)| v.map(|v| (i, v)))
+        .filter_map(|(i, v)| v.filter(|v| v.is_finite()).map(|v| (i, v)))
         .collect();
     idx.sort_by(|a, b| b.1.total_cmp(&a.1));
     let mut out = vec![None; x.len()];
