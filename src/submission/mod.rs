@@ -3,6 +3,7 @@
 
 pub mod bulk;
 pub mod read;
+pub mod units;
 pub mod validate;
 pub mod values;
 

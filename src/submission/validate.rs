@@ -127,27 +127,10 @@ fn normalise_header(h: &str) -> String {
     .to_string()
 }
 
-fn normalise_unit(u: &str) -> String {
-    u.to_lowercase()
-        .replace('\u{a0}', " ")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
+/// Whether a submitted unit says the same as the catalog's (every spelling of the same
+/// unit is accepted; see [`super::units`]).
 pub fn unit_matches(given: &str, dp: &DataPoint) -> bool {
-    let g = normalise_unit(given);
-    if g == normalise_unit(&dp.unit) {
-        return true;
-    }
-    let g_compact: String = g.chars().filter(|c| !c.is_whitespace()).collect();
-    match dp.unit_kind {
-        UnitKind::Percent => matches!(g.as_str(), "%" | "percent" | "prosent" | "pct"),
-        UnitKind::Per100k => g_compact.starts_with("per100000") || g_compact.starts_with("per100k"),
-        UnitKind::YesNo => matches!(g.as_str(), "yes/no" | "ja/nei" | "boolean"),
-        UnitKind::Count => matches!(g.as_str(), "number" | "count" | "antall"),
-        _ => false,
-    }
+    super::units::unit_matches(given, dp)
 }
 
 /// Text that a spreadsheet would run as a formula when the file is opened.
