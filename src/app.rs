@@ -366,7 +366,9 @@ fn load_demo(ctx: &Ctx, store: &mut Store) -> Result<()> {
 
 pub fn run(cli: Cli) -> Result<i32> {
     let ctx = Ctx::new(&cli.global)?;
-    let mut out = std::io::stdout().lock();
+    // stored text is made visible, never run: a control character in a name or source
+    // cannot drive the terminal
+    let mut out = crate::text::Printable::new(std::io::stdout().lock());
     let code = match cli.command {
         None if std::io::IsTerminal::is_terminal(&std::io::stdout()) => crate::tui::run(&ctx)?,
         None => status(&ctx, OutputFormat::Text, &mut out)?,
@@ -776,7 +778,22 @@ pub fn revisions(ctx: &Ctx, format: OutputFormat, out: &mut dyn Write) -> Result
 }
 
 pub fn verify(ctx: &Ctx, out: &mut dyn Write) -> Result<i32> {
-    let store = ctx.open(Access::ReadOnly)?;
+    // a file that is not a readable u4ssc database is what verify is there to find: exit 1,
+    // like any other inconsistency (a database in use or missing is still exit 2)
+    let store = match ctx.open(Access::ReadOnly) {
+        Ok(s) => s,
+        Err(Error::Database { path, message }) => {
+            w(
+                out,
+                &format!(
+                    "{}: not a readable u4ssc database: {message}\n",
+                    path.display()
+                ),
+            )?;
+            return Ok(1);
+        }
+        Err(e) => return Err(e),
+    };
     let problems = store.integrity()?;
     let revs = store.revisions()?.len();
     let runs = store.runs()?.len();

@@ -229,6 +229,15 @@ impl Catalog {
     pub fn parse(text: &str, origin: &str) -> Result<Catalog> {
         let file: CatalogFile = toml::from_str(text).map_err(|e| toml_error(origin, text, &e))?;
         let invalid = |msg: String| Error::Invalid(format!("{origin}: {msg}"));
+        if let Ok(value) = toml::from_str::<toml::Value>(text) {
+            if let Some((key, s, at, c)) = crate::text::control_in_toml(&value, "") {
+                return Err(invalid(format!(
+                    "{key} = {} holds the control character {} at character {at}; remove it",
+                    crate::submission::values::shown(&s),
+                    crate::text::code_point(c)
+                )));
+            }
+        }
         let mut seen = HashSet::new();
         for d in &file.dimension {
             if !seen.insert(d.code.clone()) {

@@ -19,6 +19,7 @@ pub mod stats;
 pub mod store;
 pub mod submission;
 pub mod table;
+pub mod text;
 pub mod trace;
 pub mod tui;
 

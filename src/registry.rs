@@ -121,6 +121,26 @@ impl Registry {
             {
                 return Err(bad("slug must be lowercase ASCII letters, digits and '-'"));
             }
+            let texts = [
+                Some(&c.name),
+                Some(&c.county),
+                c.population_source.as_ref(),
+                c.kostra_basis.as_ref(),
+            ];
+            for t in texts
+                .into_iter()
+                .flatten()
+                .chain(&c.former_numbers)
+                .chain(&c.groups)
+            {
+                if let Some((at, ch)) = crate::text::first_control(t, false) {
+                    return Err(bad(&format!(
+                        "{} holds the control character {} at character {at}; remove it",
+                        crate::submission::values::shown(t),
+                        crate::text::code_point(ch)
+                    )));
+                }
+            }
             if !slugs.insert(c.slug.clone()) {
                 return Err(bad("slug is used twice"));
             }

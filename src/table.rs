@@ -91,13 +91,15 @@ impl TextTable {
     }
 }
 
-/// Text that a spreadsheet would run as a formula gets a leading apostrophe.
+/// Text that a spreadsheet would run as a formula gets a leading apostrophe; control
+/// characters (other than tab and line feed) are written as visible escapes.
 pub fn neutralise(cell: &str) -> String {
+    let cell = crate::text::printable(cell);
     match cell.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') if cell.parse::<f64>().is_err() => {
             format!("'{cell}")
         }
-        _ => cell.to_string(),
+        _ => cell.into_owned(),
     }
 }
 
@@ -115,6 +117,7 @@ mod tests {
         assert_eq!(neutralise("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(neutralise("-3.5"), "-3.5");
         assert_eq!(neutralise("Oslo"), "Oslo");
+        assert_eq!(neutralise("a\u{1b}]0;x\u{7}"), "a\\u{1b}]0;x\\u{7}");
     }
 
     #[test]

@@ -21,15 +21,40 @@ pub fn esc(s: &str) -> String {
             '>' => o.push_str("&gt;"),
             '"' => o.push_str("&quot;"),
             '\'' => o.push_str("&#39;"),
+            // never a control character in a page: shown, not passed on
+            c if crate::text::is_control(c, true) => o.push_str(&format!("\\u{{{:x}}}", c as u32)),
             c => o.push(c),
         }
     }
     o
 }
 
+/// What the profile says of the run's rank intervals, with the run's own number of draws.
+fn variations(draws: i64) -> String {
+    if draws <= 0 {
+        return "this run drew no variations of the method, so it shows no rank intervals.".into();
+    }
+    let digits = draws.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(' ');
+        }
+        grouped.push(c);
+    }
+    let noun = if draws == 1 {
+        "variation"
+    } else {
+        "variations"
+    };
+    format!("rank intervals show the 5th–95th percentile rank over {grouped} {noun} of the method.")
+}
+
 /// Markdown table cell: pipes and newlines escaped.
 fn mdc(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    crate::text::printable(s)
+        .replace('|', "\\|")
+        .replace('\n', " ")
 }
 
 fn colour(band: Option<u8>) -> &'static str {
@@ -308,8 +333,11 @@ pub fn city_profile(
         year,
     );
     let method_text = format!(
-        "Scores use the method '{}' (run {}, sha256 {}): each data point is scored against the project's own target — U4SSC never published its targets — and each target has a basis (SDG target, WHO/EU limit, Norwegian national target, best performer or expert choice) and a source listed in the KPI table. U4SSC points follow ITU's four bands (under 33 %, 33–66 %, 66–95 %, 95 % or more of target); a group's percentage is its points over four times the number of scored items. Composite scores and ranks come from the method's normalisation; rank intervals show the 5th–95th percentile rank over 1 000 variations of the method.",
-        run.method_name, run.run_id, &run.method_hash[..12]
+        "Scores use the method '{}' (run {}, sha256 {}): each data point is scored against the project's own target — U4SSC never published its targets — and each target has a basis (SDG target, WHO/EU limit, Norwegian national target, best performer or expert choice) and a source listed in the KPI table. U4SSC points follow ITU's four bands (under 33 %, 33–66 %, 66–95 %, 95 % or more of target); a group's percentage is its points over four times the number of scored items. Composite scores and ranks come from the method's normalisation; {}",
+        run.method_name,
+        run.run_id,
+        &run.method_hash[..12],
+        variations(run.draws)
     );
     if md {
         let mut s = String::new();
@@ -781,4 +809,19 @@ pub fn jsonld(ctx: &Ctx, tables: &[DataTable]) -> Vec<u8> {
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
     s.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The profile names the run's own number of draws, not always "1 000".
+    #[test]
+    fn the_profile_says_how_many_variations_the_run_drew() {
+        assert!(variations(1000).contains("over 1 000 variations"));
+        assert!(variations(250).contains("over 250 variations"));
+        assert!(variations(12345).contains("over 12 345 variations"));
+        assert!(variations(1).contains("over 1 variation of"));
+        assert!(variations(0).contains("no rank intervals"));
+    }
 }

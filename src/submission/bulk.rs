@@ -229,7 +229,8 @@ fn cell<'l>(line: &'l str, fields: &[Field], column: Option<usize>) -> Cow<'l, s
     }
 }
 
-/// A plain decimal as the database reads it itself: `-?[0-9]{1,300}(\.[0-9]+)?`.
+/// A plain decimal as the database reads it itself: `-?[0-9]{1,100}(\.[0-9]+)?` (at most
+/// 100 integer digits: below 1e100, the largest magnitude the row path accepts).
 fn is_plain_decimal(t: &[u8]) -> bool {
     let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
     let t = t.strip_prefix(b"-").unwrap_or(t);
@@ -237,7 +238,7 @@ fn is_plain_decimal(t: &[u8]) -> bool {
         Some(p) => (&t[..p], Some(&t[p + 1..])),
         None => (t, None),
     };
-    digits(int) && int.len() <= 300 && frac.is_none_or(digits)
+    digits(int) && int.len() <= 100 && frac.is_none_or(digits)
 }
 
 /// A fast hash for the short byte keys of the survey's maps.
@@ -688,7 +689,8 @@ pub struct CityYear {
 }
 
 fn plain(raw: &str) -> Option<&str> {
-    (!looks_like_formula(raw)).then(|| raw.trim())
+    (!looks_like_formula(raw) && crate::text::first_control(raw, false).is_none())
+        .then(|| raw.trim())
 }
 
 /// Resolve a (city, year) text pair; `None` if either is wrong.
@@ -762,7 +764,9 @@ fn resolve_value(text: &str, dp: &crate::catalog::DataPoint) -> Option<Option<f6
 /// Whether a free text (origin, source, note) can be stored as
 /// written: no formula, nothing the row-by-row path would trim.
 fn text_is_plain(t: &str) -> bool {
-    !looks_like_formula(t) && t.trim().len() == t.len()
+    !looks_like_formula(t)
+        && t.trim().len() == t.len()
+        && crate::text::first_control(t, false).is_none()
 }
 
 #[cfg(test)]

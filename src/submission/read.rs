@@ -60,6 +60,19 @@ pub struct Table {
 }
 
 impl Table {
+    /// How one cell is named in a location: the column label, and for JSON the element of the
+    /// array too (`[17].value`), since a one-line JSON file puts every element on line 1.
+    /// `row` is the row's position in `rows` (one row per array element for JSON).
+    pub fn cell_label(&self, row: usize, i: usize) -> String {
+        match self.format {
+            Format::Json => format!(
+                "[{row}].{}",
+                self.header.get(i).map(String::as_str).unwrap_or("")
+            ),
+            _ => self.column_label(i),
+        }
+    }
+
     pub fn column_label(&self, i: usize) -> String {
         let name = self.header.get(i).map(String::as_str).unwrap_or("");
         match self.column_labels.get(i) {
@@ -261,13 +274,25 @@ fn read_csv(file: &str, bytes: &[u8], limits: &Limits) -> Result<Table, Vec<Find
             )])
         }
     };
+    if let Some((line, column)) = text_after_closing_quote(text, delimiter) {
+        return Err(vec![Finding::error(
+            "text_after_quote",
+            file,
+            "text follows the closing quote of a field; put the whole field in quotes (a quote inside one is written twice: \"\")",
+        )
+        .at(line, Some(format!("character {column}")))]);
+    }
+    let mut lines = LineCounter::new(text);
     let mut rows = Vec::new();
     let mut findings = Vec::new();
     for rec in records {
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
+                let line = e
+                    .position()
+                    .map(|p| lines.line_at(p.byte() as usize))
+                    .unwrap_or(0);
                 findings.push(
                     Finding::error(
                         "malformed_csv",
@@ -279,7 +304,10 @@ fn read_csv(file: &str, bytes: &[u8], limits: &Limits) -> Result<Table, Vec<Find
                 break;
             }
         };
-        let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
+        let line = rec
+            .position()
+            .map(|p| lines.line_at(p.byte() as usize))
+            .unwrap_or(0);
         if rec.len() == 1 && rec.get(0).map(|s| s.trim().is_empty()).unwrap_or(true) {
             continue; // blank line
         }
@@ -342,6 +370,96 @@ fn read_csv(file: &str, bytes: &[u8], limits: &Limits) -> Result<Table, Vec<Find
         rows,
         content_hash: String::new(),
     })
+}
+
+/// Line numbers from byte offsets, as an editor counts them: a line feed ends a line (so CRLF
+/// is one line end), and a file with carriage returns alone ends its lines with those. The
+/// csv reader's own line count is off by one on CRLF files; offsets are not. Offsets must
+/// come in increasing order (they do: records are read front to back).
+struct LineCounter<'a> {
+    text: &'a [u8],
+    terminator: u8,
+    at: usize,
+    line: usize,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a str) -> LineCounter<'a> {
+        let b = text.as_bytes();
+        let terminator = if memchr::memchr(b'\n', b).is_none() && memchr::memchr(b'\r', b).is_some()
+        {
+            b'\r'
+        } else {
+            b'\n'
+        };
+        LineCounter {
+            text: b,
+            terminator,
+            at: 0,
+            line: 1,
+        }
+    }
+
+    fn line_at(&mut self, offset: usize) -> usize {
+        let mut offset = offset.min(self.text.len());
+        // the csv reader puts a record's start on the line feed of the CRLF before it (and
+        // on blank lines it skipped): a record starts at its first character
+        while offset < self.text.len() && matches!(self.text[offset], b'\n' | b'\r') {
+            offset += 1;
+        }
+        if offset < self.at {
+            self.at = 0;
+            self.line = 1;
+        }
+        self.line += memchr::memchr_iter(self.terminator, &self.text[self.at..offset]).count();
+        self.at = offset;
+        self.line
+    }
+}
+
+/// Where text follows the closing quote of a quoted field (`"a,"+x`), which the csv reader
+/// would silently join into the field: (line, character in that line).
+fn text_after_closing_quote(text: &str, delimiter: u8) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    memchr::memchr(b'"', b)?;
+    let mut field_start = true;
+    let mut quoted = false;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if quoted {
+            if c == b'"' {
+                if b.get(i + 1) == Some(&b'"') {
+                    i += 2;
+                    continue;
+                }
+                quoted = false;
+                match b.get(i + 1) {
+                    None | Some(b'\n') | Some(b'\r') => {}
+                    Some(&d) if d == delimiter => {}
+                    Some(_) => {
+                        let mut lines = LineCounter::new(text);
+                        let line = lines.line_at(i + 1);
+                        let line_start = b[..i + 1]
+                            .iter()
+                            .rposition(|&x| x == b'\n' || x == b'\r')
+                            .map(|p| p + 1)
+                            .unwrap_or(0);
+                        let column = text[line_start..i + 1].chars().count() + 1;
+                        return Some((line, column));
+                    }
+                }
+            }
+            i += 1;
+            continue;
+        }
+        if c == b'"' && field_start {
+            quoted = true;
+        }
+        field_start = c == delimiter || c == b'\n' || c == b'\r';
+        i += 1;
+    }
+    None
 }
 
 /// The first key that appears twice in one object of the top-level array: (byte offset, key).
@@ -498,7 +616,7 @@ fn read_json(file: &str, bytes: &[u8], limits: &Limits) -> Result<Table, Vec<Fin
         let serde_json::Value::Object(map) = item else {
             findings.push(
                 Finding::error("json_not_object", file, "each element must be an object")
-                    .at(line, None),
+                    .at(line, Some(format!("[{i}]"))),
             );
             continue;
         };
@@ -519,7 +637,7 @@ fn read_json(file: &str, bytes: &[u8], limits: &Limits) -> Result<Table, Vec<Fin
                                 shown(k)
                             ),
                         )
-                        .at(line, Some(k.clone())),
+                        .at(line, Some(format!("[{i}].{k}"))),
                     );
                     continue;
                 }

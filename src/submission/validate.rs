@@ -313,15 +313,31 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
             .map(|s| s.trim().to_string())
             .unwrap_or_default()
     };
-    let loc = |name: &str| col.get(name).map(|&i| t.column_label(i));
+    let loc = |r: usize, name: &str| col.get(name).map(|&i| t.cell_label(r, i));
     let mut city_cache: HashMap<(String, Option<i32>), Resolved> = HashMap::new();
     let mut code_cache: HashMap<String, Vec<&DataPoint>> = HashMap::new();
 
     // key -> (line, value) for duplicate detection
     let mut seen: HashMap<(String, i32, String), (usize, Option<f64>)> = HashMap::new();
     let mut covered: BTreeMap<(String, i32), BTreeSet<String>> = BTreeMap::new();
+    // free text may hold line breaks and tabs; every other cell holds none
+    let free_text: Vec<bool> = (0..t.header.len())
+        .map(|i| {
+            ["origin", "source", "note"]
+                .iter()
+                .any(|n| col.get(n) == Some(&i))
+        })
+        .collect();
+    // numbers are parsed strictly, and their messages say what is wrong in them
+    let numeric: Vec<bool> = (0..t.header.len())
+        .map(|i| {
+            ["year", "value", "numerator", "denominator"]
+                .iter()
+                .any(|n| col.get(n) == Some(&i))
+        })
+        .collect();
 
-    for row in &t.rows {
+    for (r, row) in t.rows.iter().enumerate() {
         let line = row.line;
         let before = out.findings.len();
         let push =
@@ -330,7 +346,7 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
                     Severity::Error => Finding::error(rule, file, msg),
                     Severity::Warning => Finding::warning(rule, file, msg),
                 };
-                v.push(f.at(line, loc(column)));
+                v.push(f.at(line, loc(r, column)));
             };
         // formulas in any text cell
         for (i, cell) in row.cells.iter().enumerate() {
@@ -341,7 +357,33 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
                         file,
                         format!("{} looks like a spreadsheet formula; remove the leading '{}' or paste the value", shown(cell), cell.trim_start().chars().next().unwrap_or('=')),
                     )
-                    .at(line, Some(t.column_label(i))),
+                    .at(line, Some(t.cell_label(r, i))),
+                );
+            } else if let Some((at, c)) = crate::text::first_control_but(
+                if numeric.get(i).copied().unwrap_or(false) {
+                    ""
+                } else {
+                    cell
+                },
+                // a tab is harmless and has its own message in a number; line breaks
+                // belong only in free text
+                if free_text.get(i).copied().unwrap_or(false) {
+                    &['\t', '\n', '\r']
+                } else {
+                    &['\t']
+                },
+            ) {
+                out.findings.push(
+                    Finding::error(
+                        "control_character",
+                        file,
+                        format!(
+                            "{} holds the control character {} at character {at}; a terminal or spreadsheet could run it, so remove it",
+                            shown(cell),
+                            crate::text::code_point(c)
+                        ),
+                    )
+                    .at(line, Some(t.cell_label(r, i))),
                 );
             }
         }

@@ -210,7 +210,8 @@ pub fn parse_number(raw: &str) -> Result<f64, ValueError> {
         return Err(err("not_a_number", format!("{} is not a number", shown(s))));
     }
     match normalised.parse::<f64>() {
-        Ok(v) if v.is_finite() => Ok(v),
+        // beyond ±1e100 scores would overflow (and no KPI comes near)
+        Ok(v) if v.is_finite() && v.abs() <= crate::stats::MAX_MAGNITUDE => Ok(v),
         Ok(_) => Err(err(
             "number_out_of_range",
             format!("{} is too large to be a KPI value", shown(s)),

@@ -158,7 +158,7 @@ fn every_invalid_fixture_is_rejected_with_a_location_and_changes_nothing() {
             ":2:5",
         ),
         ("json_object_not_array.json", "json_not_array", ":1"),
-        ("json_nested_value.json", "json_nested", ":2:value"),
+        ("json_nested_value.json", "json_nested", ":2:[1].value"),
         ("json_truncated.json", "malformed_json", ":2"),
         ("json_deeply_nested.json", "malformed_json", ":1"),
         ("utf16_le_bom.csv", "encoding", ""),
@@ -223,7 +223,7 @@ fn every_invalid_fixture_is_rejected_with_a_location_and_changes_nothing() {
         ("json_bare_string.json", "json_not_array", ":1"),
         ("json_empty_array.json", "no_rows", ":1"),
         ("json_duplicate_keys.json", "json_duplicate_key", ":1:city"),
-        ("json_year_as_words.json", "bad_year", ":1:year"),
+        ("json_year_as_words.json", "bad_year", ":1:[0].year"),
         ("not_a_workbook.xlsx", "malformed_xlsx", ""),
         ("symlink_to_a_valid_file.csv", "symlink", ""),
         ("xlsx_data_on_a_hidden_sheet.xlsx", "xlsx_hidden_sheet", ""),
@@ -231,6 +231,18 @@ fn every_invalid_fixture_is_rejected_with_a_location_and_changes_nothing() {
         ("xlsx_date_in_value_cell.xlsx", "xlsx_cell", ":2:D"),
         ("xlsx_formula_in_value_cell.xlsx", "xlsx_formula", ":2:D"),
         ("xlsx_zip_bomb.xlsx", "zip_bomb", ""),
+        ("control_escape_in_source.csv", "control_character", ":2:6"),
+        (
+            "text_after_closing_quote.csv",
+            "text_after_quote",
+            ":2:character 46",
+        ),
+        ("crlf_error_on_line_3.csv", "unknown_city", ":3:1"),
+        (
+            "json_one_line_bad_value_in_element_1.json",
+            "not_a_number",
+            ":1:[1].value",
+        ),
     ];
     let dir = data("invalid");
     // at least 60 malformed files, one rule each
@@ -504,4 +516,89 @@ fn make_xlsx_fixtures() {
     ws.write_formula(1, 3, "=90+5").unwrap();
     wb.save(dir.join("xlsx_formula_in_value_cell.xlsx"))
         .unwrap();
+}
+
+/// Line numbers as an editor shows them, whatever ends the lines: LF, CRLF (what Excel
+/// writes), carriage returns alone, and line breaks inside a quoted field.
+#[test]
+fn errors_are_on_the_right_line_for_every_line_ending() {
+    let home = tempfile::tempdir().unwrap();
+    let rows = [
+        "city,year,kpi,data_point,value,note",
+        "oslo,2023,EC: ICT: ICT: 1C,,95,",
+        "bergen,2023,EC: ICT: ICT: 1C,,90,",
+        "atlantis,2023,EC: ICT: ICT: 1C,,90,",
+    ];
+    for (name, end) in [("lf", "\n"), ("crlf", "\r\n"), ("cr", "\r")] {
+        let f = home.path().join(format!("line_end_{name}.csv"));
+        std::fs::write(&f, rows.join(end) + end).unwrap();
+        let r = run(u4ssc(home.path()).arg("check").arg(&f));
+        assert_eq!(r.code, 1, "{name}: {}", r.stdout);
+        let want = format!("{}:4:1 (city): error[unknown_city]", f.display());
+        assert!(
+            r.stdout.contains(&want),
+            "{name}: wanted {want} in {}",
+            r.stdout
+        );
+    }
+    // a note over two lines (CR, CRLF or LF inside quotes) moves the next rows down a line
+    for (name, inner) in [("cr", "\r"), ("crlf", "\r\n"), ("lf", "\n")] {
+        let f = home.path().join(format!("quoted_{name}.csv"));
+        let text = format!(
+            "{}\r\noslo,2023,EC: ICT: ICT: 1C,,95,\"first{inner}second\"\r\n{}\r\n{}\r\n",
+            rows[0], rows[2], rows[3]
+        );
+        std::fs::write(&f, text).unwrap();
+        let r = run(u4ssc(home.path()).arg("check").arg(&f));
+        let line = if inner == "\r" { 4 } else { 5 };
+        let want = format!("{}:{line}:1 (city): error[unknown_city]", f.display());
+        assert!(
+            r.stdout.contains(&want),
+            "{name}: wanted {want} in {}",
+            r.stdout
+        );
+    }
+}
+
+/// Units as published U4SSC reports print them are the same units: the file imports and the
+/// values read back as typed. A real conflict (per 1 000 for per 100 000) is still an error
+/// that names the unit expected.
+#[test]
+fn units_as_published_reports_print_them_are_accepted() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("t.duckdb");
+    let f = data("valid/units_as_published_reports_print_them.csv");
+    let r = import(home.path(), &db, &f);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains("unit_mismatch"), "{}", r.stdout);
+    let store = u4ssc::store::Store::open(&db, u4ssc::store::Access::ReadOnly).unwrap();
+    let v = store.current_values().unwrap();
+    let get = |id: &str| v.iter().find(|x| x.data_point == id).unwrap().value;
+    for (id, want) in [
+        ("sc-sh-sa-7c", 180.5),
+        ("ec-ict-ict-3c", 118000.0),
+        ("sc-eh-c-2a", 31.2),
+        ("sc-sh-sa-5a", 11.0),
+        ("sc-sh-si-1c", 0.89),
+        ("ec-ict-ps-2a", 240.0),
+        ("en-en-aq-2c", 3.4),
+        ("ec-ict-ict-1c", 97.5),
+    ] {
+        assert_eq!(get(id), Some(want), "{id}");
+    }
+    drop(store);
+    let bad = home.path().join("per_thousand.csv");
+    std::fs::write(
+        &bad,
+        "city,year,kpi,value,unit\ntrondheim,2023,SC: SH: SA: 7C,1.8,FTE / 1 000 inhabitants\n",
+    )
+    .unwrap();
+    let r = run(u4ssc(home.path()).arg("check").arg(&bad));
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("error[unit_mismatch]")
+            && r.stdout.contains("FTE per 100 000 inhabitants"),
+        "{}",
+        r.stdout
+    );
 }
