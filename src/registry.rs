@@ -252,6 +252,11 @@ mod tests {
         // 5401 was Tromsø only in 2020-2023
         assert!(r.resolve("5401", Some(2024)).is_none());
         assert!(r.resolve("../etc", None).is_none());
+        // Narvik was 1805 until the 2020 merger with Ballangen and part of Tysfjord
+        let (c, m) = r.resolve("1805", Some(2019)).unwrap();
+        assert_eq!((c.slug.as_str(), m), ("narvik", Match::FormerNumber));
+        assert!(r.resolve("1805", Some(2020)).is_none());
+        assert_eq!(r.resolve("1806", Some(2024)).unwrap().0.slug, "narvik");
     }
 
     #[test]

@@ -62,9 +62,15 @@ pub fn achievement(dp: &DataPoint, value: f64) -> Option<f64> {
     }
 }
 
+/// How far below a band edge a percentage may fall through floating point and still count as
+/// on it: `52.8 / 80 * 100` is 65.99999999999999, not 66.
+const EDGE_TOLERANCE: f64 = 1e-9;
+
 /// Points for a percentage: half-open bands [0,33) -> 1, [33,66) -> 2, [66,95) -> 3, >=95 -> 4.
+/// A value exactly on an edge (as a decimal) lands in the upper band, whatever rounding the
+/// division left (within [`EDGE_TOLERANCE`] percentage points).
 pub fn points(achievement_pct: f64) -> u8 {
-    let a = achievement_pct.min(100.0);
+    let a = achievement_pct.min(100.0) + EDGE_TOLERANCE;
     if a >= 95.0 {
         4
     } else if a >= 66.0 {
@@ -137,6 +143,37 @@ mod tests {
         assert_eq!(points(94.999), 3);
         assert_eq!(points(95.0), 4);
         assert_eq!(points(250.0), 4);
+    }
+
+    /// Values exactly at 33, 66 and 95 % of their target score the upper band, although the
+    /// division lands a hair below the edge (52.8 / 80 * 100 = 65.99999999999999).
+    #[test]
+    fn exact_decimal_edges_land_in_the_upper_band() {
+        let mut d = dp("ec-ict-ict-1c");
+        d.target.value = Some(80.0);
+        assert_eq!(points(achievement(&d, 52.8).unwrap()), 3);
+        assert_eq!(points(achievement(&d, 76.0).unwrap()), 4);
+        assert_eq!(points(achievement(&d, 26.4).unwrap()), 2);
+        d.target.value = Some(10.0);
+        for (v, want) in [
+            (3.3, 2),
+            (6.6, 3),
+            (9.5, 4),
+            (3.29, 1),
+            (6.59, 2),
+            (9.49, 3),
+        ] {
+            assert_eq!(points(achievement(&d, v).unwrap()), want, "{v} of 10");
+        }
+        // lower is better: target 33, value 100 -> 33 %; target 66, value 100 -> 66 %
+        let mut l = dp("en-en-aq-1c-pm2-5");
+        for (t, want) in [(33.0, 2), (66.0, 3), (95.0, 4)] {
+            l.target.value = Some(t);
+            assert_eq!(points(achievement(&l, 100.0).unwrap()), want, "target {t}");
+        }
+        // group scores at the edges: 33 % is not reachable from quarter points, 66 % neither,
+        // but 95 % of 20 items (76 of 80 points) is
+        assert_eq!(group_score_of(76, 20), Some((95.0, 4)));
     }
 
     #[test]

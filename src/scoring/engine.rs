@@ -581,6 +581,21 @@ impl<'a> RawYearBuilder<'a> {
     }
 }
 
+/// Fewest distinct values an indicator needs before outlier treatment applies to it.
+pub const MIN_DISTINCT_FOR_TREATMENT: usize = 5;
+
+/// Whether outlier treatment may change a data point's column: not a yes/no answer, and at
+/// least [`MIN_DISTINCT_FOR_TREATMENT`] distinct reported values.
+pub fn treatable(dp: &crate::catalog::DataPoint, col: &[Option<f64>]) -> bool {
+    if dp.unit_kind == crate::catalog::UnitKind::YesNo {
+        return false;
+    }
+    let mut xs: Vec<f64> = col.iter().flatten().copied().collect();
+    xs.sort_by(f64::total_cmp);
+    xs.dedup();
+    xs.len() >= MIN_DISTINCT_FOR_TREATMENT
+}
+
 /// A year's matrix from its reported values, with outlier treatment and imputation.
 pub fn matrix(
     c: &Catalog,
@@ -602,6 +617,17 @@ pub fn matrix(
         for j in 0..c.data_points.len() {
             let col: Vec<Option<f64>> = used.iter().map(|r| r[j]).collect();
             let (treated, rep) = treat_column(&col, &t);
+            // a yes/no answer, or a column of few distinct values (16 cities at 100 % and one
+            // at 81.57), is skewed by nature, not by an outlier: winsorising would turn every
+            // "no" into "yes" and the one city below 100 into 100. COINr's documentation
+            // advises against treating such indicators, so they are left as reported and the
+            // cells treatment would have changed are flagged.
+            if !rep.changed.is_empty() && !treatable(&c.data_points[j], &col) {
+                for (i, _) in rep.changed {
+                    flags[i][j].push("treatment_skipped");
+                }
+                continue;
+            }
             for (i, side) in rep.changed {
                 flags[i][j].push(if side == "log" {
                     "log_transformed"
@@ -1029,6 +1055,45 @@ mod tests {
         let tree = Tree::new(&c);
         let mats = matrices(&c, &r, &vals, &m);
         (c, tree, mats, m)
+    }
+
+    /// Outlier treatment leaves yes/no answers and saturated columns as reported (and flags
+    /// what it would have changed): 15 yes and 2 no once became 17 yes; 16 cities at 100 and
+    /// one at 81.57 once put the 81.57 at 100.
+    #[test]
+    fn outlier_treatment_skips_yes_no_and_saturated_columns() {
+        let c = Catalog::embedded().unwrap();
+        let r = Registry::embedded().unwrap();
+        let m = RunMethod::parse(
+            include_str!("../../kpis/methods/peer-minmax.toml"),
+            "peer-minmax",
+        )
+        .unwrap();
+        assert_eq!(m.outliers, Outliers::Coinr);
+        let at = |id: &str| c.data_points.iter().position(|d| d.id == id).unwrap();
+        let (yes_no, share) = (at("ec-i-up-2a-compact"), at("ec-ict-ict-1c"));
+        let cities: Vec<String> = r.cities.iter().map(|c| c.slug.clone()).collect();
+        assert_eq!(cities.len(), 17);
+        let mut raw = vec![vec![None; c.data_points.len()]; cities.len()];
+        for (i, row) in raw.iter_mut().enumerate() {
+            row[yes_no] = Some(if i < 15 { 1.0 } else { 0.0 });
+            row[share] = Some(if i == 16 { 81.57 } else { 100.0 });
+        }
+        let mx = matrix(&c, &r, &m, 2024, cities, raw.clone());
+        for (i, (used, reported)) in mx.used.iter().zip(&raw).enumerate() {
+            assert_eq!(used[yes_no], reported[yes_no], "city {i} yes/no");
+            assert_eq!(used[share], reported[share], "city {i} share");
+        }
+        assert!(mx.flags[16][share].contains(&"treatment_skipped"));
+        assert!(mx.flags[15][yes_no].contains(&"treatment_skipped"));
+        // a column with enough distinct values is still treated
+        let dp = &c.data_points[share];
+        let spread: Vec<Option<f64>> = (0..17).map(|i| Some(i as f64)).collect();
+        assert!(treatable(dp, &spread));
+        assert!(!treatable(
+            dp,
+            &[Some(1.0), Some(2.0), Some(2.0), Some(3.0), Some(4.0)]
+        ));
     }
 
     #[test]

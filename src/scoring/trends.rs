@@ -63,7 +63,8 @@ pub fn assess(city: &str, dp: &DataPoint, series: &[(i32, f64)]) -> Option<Trend
                 t.category = "target achieved";
                 return Some(t);
             }
-            let req = -cagr(b, 1.0, f64::from((TARGET_YEAR - t1).max(1)));
+            // required growth from the base year, as for every other indicator
+            let req = -cagr(a, 1.0, f64::from((TARGET_YEAR - t0).max(1)));
             return Some(with_ratio(t, g, req));
         }
         return Some(no_target(t, g));
@@ -101,10 +102,19 @@ pub fn assess(city: &str, dp: &DataPoint, series: &[(i32, f64)]) -> Option<Trend
     Some(with_ratio(t, g, req))
 }
 
+/// The category of a series that has not met its target in its last year, from the observed
+/// growth `g` and the growth `req` the base year needed to reach the target by 2030.
 fn with_ratio(mut t: Trend, g: f64, req: f64) -> Trend {
     t.required_cagr = Some(req);
     if req <= 0.0 {
-        t.category = "target achieved";
+        // the base year already met the target (no growth was needed), yet the last year
+        // misses it: the series moved away from a target it once met (Open SDG counts a
+        // series moving away from its target as deterioration); never "target achieved"
+        t.category = "deteriorating";
+        t.reason = format!(
+            "met the target in {} but not in {}: moving away from it",
+            t.first_year, t.last_year
+        );
         return t;
     }
     let r = g / req;
@@ -209,5 +219,40 @@ mod tests {
         let t = assess("x", &dp("ec-ict-ps-2a"), &[(2020, 100.0), (2022, 110.0)]).unwrap();
         assert_eq!(t.category, "on track");
         assert!(t.reason.contains("no target"));
+    }
+
+    /// A series that met its target in the base year and misses it now is moving away from
+    /// it: "deteriorating", never "target achieved" (which the required growth, ≤ 0 from such
+    /// a base year, once produced).
+    #[test]
+    fn a_target_met_once_and_missed_now_is_deterioration() {
+        // physicians 420 -> 390 per 100 000 with a target of 400
+        let mut hb = dp("ec-ict-ict-1c");
+        hb.target.value = Some(400.0);
+        let t = assess("x", &hb, &[(2019, 420.0), (2024, 390.0)]).unwrap();
+        assert_eq!(t.category, "deteriorating", "{t:?}");
+        assert!(t.reason.contains("met the target in 2019 but not in 2024"));
+        // unemployment 4 -> 6 % with a target of 5 (lower is better)
+        let mut lb = dp("en-en-aq-1c-pm2-5");
+        lb.target.value = Some(5.0);
+        let t = assess("x", &lb, &[(2019, 4.0), (2024, 6.0)]).unwrap();
+        assert_eq!(t.category, "deteriorating", "{t:?}");
+        // exactly at the target in the base year, below it now
+        let t = assess("x", &hb, &[(2019, 400.0), (2024, 399.0)]).unwrap();
+        assert_eq!(t.category, "deteriorating", "{t:?}");
+    }
+
+    /// Parity series take their required growth from the base year, like every other series.
+    #[test]
+    fn parity_required_growth_runs_from_the_base_year() {
+        let d = dp("sc-sh-si-1c"); // band 0.95-1.05
+        let t = assess("x", &d, &[(2018, 0.80), (2024, 0.85)]).unwrap();
+        let a = 1.0 / 0.80;
+        let req = -((1.0f64 / a).powf(1.0 / 12.0) - 1.0);
+        assert!((t.required_cagr.unwrap() - req).abs() < 1e-12, "{t:?}");
+        assert_ne!(t.category, "target achieved");
+        // inside the band in the last year: achieved
+        let t = assess("x", &d, &[(2018, 0.80), (2024, 0.97)]).unwrap();
+        assert_eq!(t.category, "target achieved");
     }
 }

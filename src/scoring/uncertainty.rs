@@ -2,14 +2,39 @@
 //! geometric mean, weights perturbed by up to ±25 %), with a fixed seed.
 
 use super::engine::{base_weights, composite, Matrix, Tree};
-use super::method::RunMethod;
-use crate::catalog::Catalog;
+use super::method::{Normalisation, RunMethod};
+use crate::catalog::{Catalog, Direction};
 use crate::demo::Rng;
 use crate::stats;
 use statrs::distribution::{ContinuousCDF, Uniform};
 
 /// Per node and city: (median rank, 5th percentile, 95th percentile). [node][city]
 pub type Intervals = Vec<Vec<Option<(f64, f64, f64)>>>;
+
+/// The normalisations a draw may use: only those that score every data point the catalog
+/// has, so that every draw scores the same set of items. Distance to target leaves out every
+/// data point without a target (25 in the U4SSC catalog): at 65 % coverage whole categories,
+/// the Productivity and Energy sub-dimensions among them, would vanish from those draws and
+/// the intervals would compare unlike things. If no listed option qualifies, the run's own
+/// normalisation is drawn.
+pub fn draw_normalisations(c: &Catalog, m: &RunMethod) -> Vec<Normalisation> {
+    let every_target = c
+        .data_points
+        .iter()
+        .all(|d| d.direction == Direction::TargetBand || d.target.value.is_some());
+    let usable: Vec<Normalisation> = m
+        .uncertainty
+        .normalisations
+        .iter()
+        .copied()
+        .filter(|n| *n != Normalisation::DistanceToTarget || every_target)
+        .collect();
+    if usable.is_empty() {
+        vec![m.normalisation]
+    } else {
+        usable
+    }
+}
 
 pub fn rank_intervals(
     c: &Catalog,
@@ -19,6 +44,7 @@ pub fn rank_intervals(
     draws: usize,
 ) -> Intervals {
     let u = &m.uncertainty;
+    let options = draw_normalisations(c, m);
     let base = base_weights(c, tree, m);
     let node_agg = super::engine::node_aggregations(tree, m);
     let mut rng = Rng::new(u.seed);
@@ -28,7 +54,7 @@ pub fn rank_intervals(
     let mut ranks: Vec<Vec<Vec<f64>>> =
         vec![vec![Vec::with_capacity(draws); n_city]; tree.nodes.len()];
     for _ in 0..draws {
-        let norm = u.normalisations[(rng.next_u64() % u.normalisations.len() as u64) as usize];
+        let norm = options[(rng.next_u64() % options.len() as u64) as usize];
         let agg = u.aggregations[(rng.next_u64() % u.aggregations.len() as u64) as usize];
         let w: Vec<f64> = base
             .iter()
@@ -64,4 +90,35 @@ pub fn rank_intervals(
                 .collect()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scoring::method::DEFAULT;
+
+    /// Draws score the same items: distance to target, which drops every target-less data
+    /// point, is not drawn on the U4SSC catalog; on a catalog where every data point has a
+    /// target it is.
+    #[test]
+    fn every_draw_scores_the_same_items() {
+        let mut c = Catalog::embedded().unwrap();
+        let m = RunMethod::parse(DEFAULT, "default").unwrap();
+        assert!(m
+            .uncertainty
+            .normalisations
+            .contains(&Normalisation::DistanceToTarget));
+        let drawn = draw_normalisations(&c, &m);
+        assert!(
+            !drawn.contains(&Normalisation::DistanceToTarget),
+            "{drawn:?}"
+        );
+        assert_eq!(drawn.len(), m.uncertainty.normalisations.len() - 1);
+        for d in &mut c.data_points {
+            if d.target.value.is_none() && d.direction != Direction::TargetBand {
+                d.target.value = Some(1.0);
+            }
+        }
+        assert!(draw_normalisations(&c, &m).contains(&Normalisation::DistanceToTarget));
+    }
 }
