@@ -593,6 +593,20 @@ pub fn csv_to_json(csv_text: &str) -> String {
 }
 
 /// The current view as a CSV table (for `e`).
+/// One CSV record with every cell neutralised as the other CSV writers do it (a cell a
+/// spreadsheet would run as a formula gets a leading apostrophe; control characters are
+/// shown, not written).
+fn safe_record<I, T>(w: &mut csv::Writer<Vec<u8>>, rec: I)
+where
+    I: IntoIterator<Item = T>,
+    T: AsRef<str>,
+{
+    let _ = w.write_record(
+        rec.into_iter()
+            .map(|c| crate::table::neutralise(c.as_ref())),
+    );
+}
+
 pub fn view_csv(app: &App, view: super::state::View) -> (String, String) {
     use super::state::View;
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -604,7 +618,7 @@ pub fn view_csv(app: &App, view: super::state::View) -> (String, String) {
             let mut head = vec!["rank".to_string(), "city".to_string()];
             head.extend(o.columns.iter().map(|c| c.0.clone()));
             head.push("coverage".into());
-            let _ = w.write_record(&head);
+            safe_record(&mut w, &head);
             for r in &o.rows {
                 let mut rec = vec![
                     r.rank.map(|x| x.to_string()).unwrap_or_default(),
@@ -616,7 +630,7 @@ pub fn view_csv(app: &App, view: super::state::View) -> (String, String) {
                         .map(|c| c.0.map(|x| format!("{x:.2}")).unwrap_or_default()),
                 );
                 rec.push(format!("{:.2}", r.coverage));
-                let _ = w.write_record(&rec);
+                safe_record(&mut w, &rec);
             }
             cmd = format!(
                 "u4ssc rank --level {} --year {y} --format csv",
@@ -628,16 +642,19 @@ pub fn view_csv(app: &App, view: super::state::View) -> (String, String) {
             );
         }
         View::City => {
-            let _ = w.write_record(["node", "name", "score", "u4ssc_band", "rank"]);
+            safe_record(&mut w, ["node", "name", "score", "u4ssc_band", "rank"]);
             if let Some(c) = city(app) {
                 for r in &c.rows {
-                    let _ = w.write_record([
-                        r.code.clone(),
-                        r.name.clone(),
-                        r.score.map(|x| format!("{x:.2}")).unwrap_or_default(),
-                        r.band.map(band_label).unwrap_or("").to_string(),
-                        r.rank.map(|x| x.to_string()).unwrap_or_default(),
-                    ]);
+                    safe_record(
+                        &mut w,
+                        [
+                            r.code.clone(),
+                            r.name.clone(),
+                            r.score.map(|x| format!("{x:.2}")).unwrap_or_default(),
+                            r.band.map(band_label).unwrap_or("").to_string(),
+                            r.rank.map(|x| x.to_string()).unwrap_or_default(),
+                        ],
+                    );
                 }
                 cmd = format!("u4ssc compare {} --year {y} --format json", c.slug);
             } else {
@@ -645,22 +662,28 @@ pub fn view_csv(app: &App, view: super::state::View) -> (String, String) {
             }
         }
         View::Kpi => {
-            let _ = w.write_record([
-                "city", "value", "score", "band", "rank", "quality", "verified", "trend",
-            ]);
+            safe_record(
+                &mut w,
+                [
+                    "city", "value", "score", "band", "rank", "quality", "verified", "trend",
+                ],
+            );
             let mut c = String::new();
             if let Some(k) = kpi(app) {
                 for r in &k.rows {
-                    let _ = w.write_record([
-                        r.city.clone(),
-                        r.value.map(|x| x.to_string()).unwrap_or_default(),
-                        r.score.map(|x| format!("{x:.2}")).unwrap_or_default(),
-                        r.band.map(band_label).unwrap_or("").to_string(),
-                        r.rank.map(|x| x.to_string()).unwrap_or_default(),
-                        r.quality.clone(),
-                        r.verified.clone(),
-                        r.trend.clone(),
-                    ]);
+                    safe_record(
+                        &mut w,
+                        [
+                            r.city.clone(),
+                            r.value.map(|x| x.to_string()).unwrap_or_default(),
+                            r.score.map(|x| format!("{x:.2}")).unwrap_or_default(),
+                            r.band.map(band_label).unwrap_or("").to_string(),
+                            r.rank.map(|x| x.to_string()).unwrap_or_default(),
+                            r.quality.clone(),
+                            r.verified.clone(),
+                            r.trend.clone(),
+                        ],
+                    );
                 }
                 c = format!(
                     "u4ssc rank --level data-point --year {y} --format csv  (data point {})",

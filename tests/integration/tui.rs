@@ -457,3 +457,26 @@ fn the_selection_stays_on_screen_when_a_table_scrolls() {
         on_screen(&app, "submissions");
     }
 }
+
+/// The TUI's `e` export neutralises cells a spreadsheet would run, as every other CSV
+/// writer does: a city named `=HYPERLINK("x")` comes out with a leading apostrophe.
+#[test]
+fn the_export_of_a_view_neutralises_formula_cells() {
+    let home = tempfile::tempdir().unwrap();
+    let mut app = demo_app(home.path());
+    let evil = "=HYPERLINK(\"x\")";
+    if let Some(s) = app.snap.as_mut() {
+        for n in s.nodes.iter_mut().filter(|n| n.city == "alesund") {
+            n.city = evil.to_string();
+        }
+    }
+    *app.overview_cache.borrow_mut() = None;
+    let (csv, _) = u4ssc::tui::model::view_csv(&app, View::Overview);
+    assert!(csv.contains("'=HYPERLINK"), "{csv}");
+    assert!(
+        !csv.lines().any(|l| l
+            .split(',')
+            .any(|c| c.starts_with('=') || c.starts_with("\"="))),
+        "{csv}"
+    );
+}
