@@ -73,6 +73,10 @@ pub enum TargetBasis {
 #[serde(deny_unknown_fields)]
 pub struct Target {
     pub value: Option<f64>,
+    /// the year the target is to be met (2030 for SDG-horizon targets, 2050 for the climate
+    /// path); trends measure the growth needed by then. None reads as 2030.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub year: Option<i32>,
     pub band: Option<[f64; 2]>,
     pub basis: TargetBasis,
     pub source: String,

@@ -233,6 +233,7 @@ pub fn convert(
             target: match n.target {
                 Some(v) => Target {
                     value: Some(v),
+                    year: None,
                     band: None,
                     basis: TargetBasis::Expert,
                     source: format!("{origin}: Target column"),
@@ -240,6 +241,7 @@ pub fn convert(
                 },
                 None => Target {
                     value: None,
+                    year: None,
                     band: None,
                     basis: TargetBasis::None,
                     source: String::new(),

@@ -887,9 +887,10 @@ pub fn explain(ctx: &Ctx, a: &ExplainArgs, out: &mut dyn Write) -> Result<i32> {
                 ))?;
             }
         }
+        let by = crate::scoring::trends::target_year(dp);
         let target = match (dp.target.value, dp.target.band) {
-            (Some(v), _) => format!("{v} {}", dp.unit),
-            (_, Some([lo, hi])) => format!("{lo}-{hi} {}", dp.unit),
+            (Some(v), _) => format!("{v} {} by {by}", dp.unit),
+            (_, Some([lo, hi])) => format!("{lo}-{hi} {} by {by}", dp.unit),
             _ => "none".into(),
         };
         let basis = serde_json::to_value(dp.target.basis)

@@ -1,10 +1,17 @@
-//! Trends: compound annual growth and progress towards the target by 2030 (Open SDG /
-//! Statistics Canada method), per city and data point.
+//! Trends: compound annual growth and progress towards the target by the target's year (2030
+//! unless the catalog says otherwise; Open SDG / Statistics Canada method), per city and data
+//! point.
 
 use crate::catalog::{DataPoint, Direction};
 use serde::Serialize;
 
+/// The year a target is for when the catalog names none.
 pub const TARGET_YEAR: i32 = 2030;
+
+/// The year a data point's target is to be met.
+pub fn target_year(dp: &DataPoint) -> i32 {
+    dp.target.year.unwrap_or(TARGET_YEAR)
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Trend {
@@ -64,7 +71,7 @@ pub fn assess(city: &str, dp: &DataPoint, series: &[(i32, f64)]) -> Option<Trend
                 return Some(t);
             }
             // required growth from the base year, as for every other indicator
-            let req = -cagr(a, 1.0, f64::from((TARGET_YEAR - t0).max(1)));
+            let req = -cagr(a, 1.0, f64::from((target_year(dp) - t0).max(1)));
             return Some(with_ratio(t, g, req));
         }
         return Some(no_target(t, g));
@@ -97,7 +104,7 @@ pub fn assess(city: &str, dp: &DataPoint, series: &[(i32, f64)]) -> Option<Trend
         t.category = "target achieved";
         return Some(t);
     }
-    let years_left = f64::from((TARGET_YEAR - t0).max(1));
+    let years_left = f64::from((target_year(dp) - t0).max(1));
     let req = sign * cagr(y0, fix(target), years_left);
     Some(with_ratio(t, g, req))
 }
@@ -254,5 +261,20 @@ mod tests {
         // inside the band in the last year: achieved
         let t = assess("x", &d, &[(2018, 0.80), (2024, 0.97)]).unwrap();
         assert_eq!(t.category, "target achieved");
+    }
+
+    /// A long-horizon target (GHG, 1 t CO2e per capita by 2050) measures the growth needed by
+    /// its own year, not by 2030.
+    #[test]
+    fn required_growth_runs_to_the_target_year() {
+        let d = dp("en-en-aq-2c");
+        assert_eq!(d.target.year, Some(2050));
+        let t = assess("x", &d, &[(2019, 4.0), (2024, 3.6)]).unwrap();
+        let req = -((1.0f64 / 4.0).powf(1.0 / 31.0) - 1.0);
+        assert!((t.required_cagr.unwrap() - req).abs() < 1e-12, "{t:?}");
+        // a data point with no year in the catalog reads as 2030
+        let mut e = dp("ec-ict-ict-1c");
+        e.target.year = None;
+        assert_eq!(target_year(&e), 2030);
     }
 }
