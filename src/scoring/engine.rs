@@ -640,6 +640,24 @@ pub fn matrix(
             }
         }
     }
+    if m.counts_per_100k {
+        // after treatment and imputation, before any normalisation: composite methods only
+        for (j, dp) in c.data_points.iter().enumerate() {
+            if dp.unit_kind != UnitKind::Count {
+                continue;
+            }
+            for (i, city) in cities.iter().enumerate() {
+                let Some(v) = used[i][j] else { continue };
+                let people = reg.get(city).map(|c| c.population).filter(|&p| p > 0);
+                used[i][j] = people.map(|p| v / p as f64 * 100_000.0);
+                flags[i][j].push(if people.is_some() {
+                    "per_100k"
+                } else {
+                    "no_population"
+                });
+            }
+        }
+    }
     if m.impute == Impute::PeerMedian {
         let group = |slug: &str| reg.get(slug).and_then(|c| c.kostra_group);
         for j in 0..c.data_points.len() {
@@ -1094,6 +1112,60 @@ mod tests {
             dp,
             &[Some(1.0), Some(2.0), Some(2.0), Some(3.0), Some(4.0)]
         ));
+    }
+
+    /// With `counts_per_100k`, a count (open data sets) enters composite methods per 100 000
+    /// inhabitants (Oslo's 268 and Aukra's 30 become 37 and 811), while U4SSC points and the
+    /// raw value stay as reported.
+    #[test]
+    fn counts_can_enter_composites_per_100k_inhabitants() {
+        let c = Catalog::embedded().unwrap();
+        let r = Registry::embedded().unwrap();
+        // goalposts bound the raw count: the option needs a peer normalisation
+        let text = DEFAULT.replace(
+            "outliers = \"none\"",
+            "outliers = \"none\"\ncounts_per_100k = true",
+        );
+        let e = RunMethod::parse(&text, "m.toml").unwrap_err().to_string();
+        assert!(
+            e.contains("counts_per_100k needs a peer normalisation"),
+            "{e}"
+        );
+        let m = RunMethod::parse(
+            &text.replace(
+                "normalisation = \"goalposts\"",
+                "normalisation = \"minmax\"",
+            ),
+            "m.toml",
+        )
+        .unwrap();
+        assert!(m.counts_per_100k);
+        assert!(!crate::scoring::uncertainty::draw_normalisations(&c, &m)
+            .contains(&Normalisation::Goalposts));
+        let j = c
+            .data_points
+            .iter()
+            .position(|d| d.unit_kind == UnitKind::Count)
+            .unwrap();
+        let cities = vec!["oslo".to_string(), "aukra".to_string()];
+        let mut raw = vec![vec![None; c.data_points.len()]; 2];
+        raw[0][j] = Some(268.0);
+        raw[1][j] = Some(30.0);
+        let mx = matrix(&c, &r, &m, 2024, cities, raw.clone());
+        let pop = |s: &str| r.get(s).unwrap().population as f64;
+        assert!((mx.used[0][j].unwrap() - 268.0 / pop("oslo") * 1e5).abs() < 1e-9);
+        assert!((mx.used[1][j].unwrap() - 30.0 / pop("aukra") * 1e5).abs() < 1e-9);
+        assert!(
+            mx.used[1][j] > mx.used[0][j],
+            "the small city leads per inhabitant"
+        );
+        assert_eq!(mx.raw, raw, "the raw counts stay as reported");
+        assert!(mx.flags[0][j].contains(&"per_100k"));
+        // off by default: the count is used as reported
+        let d = RunMethod::parse(DEFAULT, "default").unwrap();
+        assert!(!d.counts_per_100k);
+        let plain = matrix(&c, &r, &d, 2024, vec!["oslo".into()], vec![raw[0].clone()]);
+        assert_eq!(plain.used[0][j], Some(268.0));
     }
 
     #[test]

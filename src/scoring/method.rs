@@ -87,6 +87,11 @@ pub struct RunMethod {
     /// per-node choice; they keep it in every Monte Carlo draw too.
     #[serde(default)]
     pub aggregation_by_node: BTreeMap<String, Aggregation>,
+    /// Composite methods see counts that are not per inhabitant (Wi-Fi hotspots, open data
+    /// sets, e-services) per 100 000 inhabitants, so that Oslo and Aukra compare on the same
+    /// footing; U4SSC points keep the raw count.
+    #[serde(default)]
+    pub counts_per_100k: bool,
     pub uncertainty: Uncertainty,
 }
 
@@ -103,6 +108,16 @@ impl RunMethod {
         if m.weights.values().any(|w| !w.is_finite() || *w < 0.0) {
             return Err(Error::Invalid(format!(
                 "{origin}: weights must be zero or positive numbers"
+            )));
+        }
+        if m.counts_per_100k
+            && matches!(
+                m.normalisation,
+                Normalisation::Goalposts | Normalisation::DistanceToTarget
+            )
+        {
+            return Err(Error::Invalid(format!(
+                "{origin}: counts_per_100k needs a peer normalisation (minmax, zscore, percentile_rank or grade): goalposts and targets bound the raw count, not the count per 100 000 inhabitants"
             )));
         }
         let u = &m.uncertainty;

@@ -28,6 +28,14 @@ pub fn draw_normalisations(c: &Catalog, m: &RunMethod) -> Vec<Normalisation> {
         .iter()
         .copied()
         .filter(|n| *n != Normalisation::DistanceToTarget || every_target)
+        // goalposts and targets bound raw counts, not counts per 100 000 inhabitants
+        .filter(|n| {
+            !m.counts_per_100k
+                || !matches!(
+                    n,
+                    Normalisation::Goalposts | Normalisation::DistanceToTarget
+                )
+        })
         .collect();
     if usable.is_empty() {
         vec![m.normalisation]
