@@ -259,6 +259,40 @@ mod tests {
         assert_eq!(r.resolve("1806", Some(2024)).unwrap().0.slug, "narvik");
     }
 
+    /// KOSTRA groups 7-12 are population bands of the 2020 grouping (methods.md §4.1); a
+    /// city's group must fit its population. Asker and Bærum were typed as group 17 (the 8
+    /// small municipalities with the highest tax income) though both are in the 75 000 -
+    /// 300 000 band of group 12.
+    #[test]
+    fn kostra_groups_fit_the_population_bands() {
+        let r = Registry::embedded().unwrap();
+        let band = |p: u64| match p {
+            2_000..=9_999 => 1..=6,
+            10_000..=19_999 => 7..=8,
+            20_000..=29_999 => 9..=9,
+            30_000..=44_999 => 10..=10,
+            45_000..=74_999 => 11..=11,
+            75_000..=300_000 => 12..=12,
+            _ => 13..=17,
+        };
+        for c in &r.cities {
+            let g = c.kostra_group.unwrap();
+            if c.slug == "oslo" {
+                assert_eq!(g, 13);
+                continue;
+            }
+            assert!(
+                band(c.population).contains(&g),
+                "{} ({} inhabitants) is in KOSTRA group {g}",
+                c.slug,
+                c.population
+            );
+            assert!(c.kostra_basis.is_some(), "{}", c.slug);
+        }
+        assert_eq!(r.get("asker").unwrap().kostra_group, Some(12));
+        assert_eq!(r.get("baerum").unwrap().kostra_group, Some(12));
+    }
+
     #[test]
     fn registry_accepts_more_cities_without_code_changes() {
         let text = format!(
