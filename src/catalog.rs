@@ -16,6 +16,9 @@ pub enum Direction {
     HigherBetter,
     LowerBetter,
     TargetBand,
+    /// Neither more nor less is better in itself (tourism's share of employment): the data
+    /// point is collected and shown, never scored and never given a trend label.
+    None,
 }
 
 impl Direction {
@@ -24,6 +27,7 @@ impl Direction {
             Direction::HigherBetter => "higher_better",
             Direction::LowerBetter => "lower_better",
             Direction::TargetBand => "target_band",
+            Direction::None => "none",
         }
     }
 }
@@ -318,6 +322,11 @@ impl Catalog {
             let t = &dp.target;
             match (t.basis, t.value, t.band, dp.direction) {
                 (TargetBasis::None, None, None, _) => {}
+                (_, _, _, Direction::None) => {
+                    return Err(invalid(format!(
+                        "{at}: a data point with direction 'none' cannot have a target (a target says which way is better)"
+                    )))
+                }
                 (TargetBasis::None, _, _, _) => {
                     return Err(invalid(format!(
                         "{at}: target basis is 'none' but a target value is given"

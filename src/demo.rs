@@ -148,7 +148,7 @@ pub fn generate<E>(
                     }
                     (_, Direction::LowerBetter) => hi - good * (hi - lo),
                     (_, Direction::TargetBand) => 0.80 + good * 0.22,
-                    (_, Direction::HigherBetter) => lo + good * (hi - lo),
+                    (_, Direction::HigherBetter | Direction::None) => lo + good * (hi - lo),
                 };
                 let value = match dp.unit_kind {
                     UnitKind::Count => value.round(),

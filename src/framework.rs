@@ -450,7 +450,8 @@ impl Framework {
                 goalposts: None,
                 aggregation: None,
                 dashboard: None,
-                scored: true,
+                // no direction: shown in every stage, never scored
+                scored: dp.direction != Direction::None,
                 line: None,
             });
         }
@@ -539,7 +540,16 @@ mod tests {
         let c = Catalog::embedded().unwrap();
         let f = Framework::from_catalog(&c);
         f.validate("catalog").unwrap();
-        assert_eq!(f.indicators().count(), 112);
+        // tourism employment has no direction: shown, not scored
+        assert_eq!(
+            f.nodes
+                .iter()
+                .filter(|n| n.kind == NodeKind::Indicator)
+                .count(),
+            112
+        );
+        assert_eq!(f.indicators().count(), 111);
+        assert!(!f.node("ec-p-em-3a").unwrap().scored);
         assert_eq!(f.children("index").len(), 3);
     }
 }

@@ -21,6 +21,7 @@ pub fn achievement(dp: &DataPoint, value: f64) -> Option<f64> {
         return t.value.map(|_| if value >= 0.5 { 100.0 } else { 0.0 });
     }
     match dp.direction {
+        Direction::None => None,
         Direction::HigherBetter => {
             let target = t.value?;
             if target <= 0.0 {

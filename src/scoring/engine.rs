@@ -132,7 +132,10 @@ impl Tree {
         let find = |nodes: &Vec<TNode>, code: &str| nodes.iter().position(|n| n.code == code);
         for (i, dp) in c.data_points.iter().enumerate() {
             let k = kpi_of[i];
-            nodes[k].children.push(Child::Dp(i));
+            // a data point without a direction is shown, never scored: no child of its KPI
+            if dp.direction != Direction::None {
+                nodes[k].children.push(Child::Dp(i));
+            }
             if nodes[k].parent.is_none() {
                 nodes[k].parent = find(&nodes, &dp.category);
             }
@@ -195,6 +198,8 @@ pub fn directed(dp: &DataPoint, x: f64) -> f64 {
             Some(_) => 0.0,
             None => x,
         },
+        // never scored (not in the tree); kept as it is for completeness
+        Direction::None => x,
     }
 }
 
@@ -205,6 +210,7 @@ pub fn goalposts(dp: &DataPoint) -> (f64, f64) {
         Direction::HigherBetter => (lo, dp.target.value.unwrap_or(hi)),
         Direction::LowerBetter => (hi, dp.target.value.unwrap_or(lo)),
         Direction::TargetBand => (lo, dp.target.band.map(|b| b[0]).unwrap_or(hi)),
+        Direction::None => (lo, hi),
     }
 }
 
@@ -1177,7 +1183,10 @@ mod tests {
         assert_eq!(count(Level::Category), 27);
         assert_eq!(count(Level::Subdimension), 7);
         assert_eq!(count(Level::Dimension), 3);
-        assert_eq!(t.nodes[t.find("overall").unwrap()].dps.len(), 112);
+        // 112 data points, of which tourism employment (no direction) is shown, not scored
+        assert_eq!(c.data_points.len(), 112);
+        assert_eq!(t.nodes[t.find("overall").unwrap()].dps.len(), 111);
+        assert!(t.nodes[t.find("EC:P:EM:3A").unwrap()].dps.is_empty());
         assert_eq!(t.nodes[t.find("EC:ICT:ICT:4C").unwrap()].dps.len(), 2);
     }
 

@@ -55,6 +55,10 @@ pub fn assess(city: &str, dp: &DataPoint, series: &[(i32, f64)]) -> Option<Trend
         t.reason = "needs values for two or more years".into();
         return Some(t);
     }
+    if dp.direction == Direction::None {
+        t.reason = "no direction: a change is neither better nor worse in itself".into();
+        return Some(t);
+    }
     if dp.direction == Direction::TargetBand {
         // parity: distance from parity, max(y, 1/y), lower is better
         let p = |y: f64| if y > 0.0 { y.max(1.0 / y) } else { f64::NAN };
@@ -276,5 +280,16 @@ mod tests {
         let mut e = dp("ec-ict-ict-1c");
         e.target.year = None;
         assert_eq!(target_year(&e), 2030);
+    }
+
+    /// A data point without a direction gets no trend label, only its growth's absence of
+    /// judgement: "cannot assess" with the reason.
+    #[test]
+    fn no_direction_no_trend_label() {
+        let d = dp("ec-p-em-3a");
+        assert_eq!(d.direction, Direction::None);
+        let t = assess("x", &d, &[(2019, 5.0), (2024, 9.0)]).unwrap();
+        assert_eq!(t.category, "cannot assess");
+        assert!(t.reason.contains("no direction"), "{t:?}");
     }
 }
