@@ -23,6 +23,9 @@ struct Reading {
 /// Words that say nothing about the unit (who is counted, filler).
 const FILLER: &[&str] = &[
     "of",
+    "equivalent",
+    "eq",
+    "eqv",
     "the",
     "a",
     "an",
@@ -68,12 +71,13 @@ fn physical(word: &str) -> Option<&'static str> {
         "km" | "kilometre" | "kilometres" | "kilometer" | "kilometers" => "km",
         "m" | "metre" | "metres" | "meter" | "meters" => "m",
         "m2" | "sqm" => "m2",
+        "km2" => "km2",
         "m3" => "m3",
         "ha" | "hectare" | "hectares" => "ha",
         "kwh" => "kwh",
         "mwh" => "mwh",
         "gwh" => "gwh",
-        "gj" => "gj",
+        "gj" | "gigajoule" | "gigajoules" => "gj",
         "mj" => "mj",
         "t" | "tonne" | "tonnes" | "ton" | "tons" | "tonn" => "t",
         "kg" | "kilogram" | "kilograms" | "kilo" => "kg",
@@ -105,6 +109,23 @@ fn tokens(text: &str) -> Vec<String> {
         .replace("co₂", "co2")
         .replace("tco2", "t co2")
         .replace("kgco2", "kg co2")
+        .replace("kilowatt-hours", "kwh")
+        .replace("kilowatt hours", "kwh")
+        .replace("kilowatt-hour", "kwh")
+        .replace("kilowatt hour", "kwh")
+        .replace("megawatt hours", "mwh")
+        .replace("megawatt hour", "mwh")
+        .replace("gigawatt hours", "gwh")
+        .replace("gigawatt hour", "gwh")
+        .replace("square kilometres", "km2")
+        .replace("square kilometers", "km2")
+        .replace("square metres", "m2")
+        .replace("square meters", "m2")
+        .replace("square metre", "m2")
+        .replace("square meter", "m2")
+        .replace("cubic metres", "m3")
+        .replace("cubic meters", "m3")
+        .replace("km²", "km2")
         .replace("prosent", "%")
         .replace("percentage", "%")
         .replace("percent", "%")
@@ -161,7 +182,11 @@ fn read(text: &str) -> Reading {
         }
         if let Some(p) = physical(t) {
             r.physical.push(p);
-        } else if !FILLER.contains(&t.as_str()) && !t.bytes().all(|b| b.is_ascii_digit()) {
+        } else if !FILLER.contains(&t.as_str())
+            && !t.bytes().all(|b| b.is_ascii_digit())
+            // a lone letter that is no unit (the e of e-services, the A of dB(A))
+            && t.chars().count() > 1
+        {
             r.words.push(t.clone());
         }
     }
@@ -323,6 +348,48 @@ mod tests {
                 Per100k,
             ),
             ("Litres/capita/day", "litres per capita per day", Value),
+            ("Gigajoules/year/capita", "GJ per capita per year", Value),
+            (
+                "kilowatt hours per square metre",
+                "kWh per m² per year",
+                Value,
+            ),
+            (
+                "kilowatt-hours/capita/year",
+                "kWh per capita per year",
+                Value,
+            ),
+            (
+                "Number of e-services",
+                "number of public services delivered electronically",
+                Count,
+            ),
+            (
+                "tonnes of CO2 equivalent per capita",
+                "tonnes CO2e per capita",
+                Value,
+            ),
+            ("t CO2-eq/capita", "tonnes CO2e per capita", Value),
+            (
+                "% of population exposed > 55 dB(A)",
+                "% of population exposed to road noise above 55 dB Lden",
+                Percent,
+            ),
+            (
+                "Square metres per capita",
+                "m² of public recreational facilities per capita",
+                Value,
+            ),
+            (
+                "Minutes/customer/year",
+                "minutes (CAIDI: customer interruption minutes / interruptions)",
+                Value,
+            ),
+            (
+                "Interruptions/customer/year",
+                "number of interruptions per customer per year (SAIFI)",
+                Value,
+            ),
         ];
         for (given, unit, kind) in cases {
             assert!(
