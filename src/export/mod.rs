@@ -197,6 +197,7 @@ fn xlsx_bytes(
         ("KPIs", "catalog"),
         ("Raw", "raw_values"),
         ("Method", "method"),
+        ("Sensitivity", "sensitivity"),
     ];
     for (sheet, table) in sheets {
         let Some(t) = tables.iter().find(|t| t.name == table) else {

@@ -363,7 +363,7 @@ pub fn build(ctx: &Ctx, store: &Store, run: &RunInfo, sel: &Selection) -> Result
         columns: vec![
             col("city", Text, "city slug"), col("data_point", Text, "catalog id"), col("first_year", Int, "first year"), col("last_year", Int, "last year"),
             col("first_value", Num, "value in the first year"), col("last_value", Num, "value in the last year"),
-            col("cagr", Num, "growth a year, direction applied (positive = better)"), col("required_cagr", Num, "growth a year needed to reach the target by 2030"),
+            col("cagr", Num, "growth a year, direction applied (positive = better)"), col("required_cagr", Num, "growth a year needed to reach the target by its year (2030 unless the catalog says otherwise)"),
             col("ratio", Num, "cagr / required_cagr"), col("category", Text, "target achieved, on track, moderate progress, limited progress, deteriorating, cannot assess"),
             col("reason", Text, "why it cannot be assessed, or the thresholds used"),
         ],
@@ -522,5 +522,52 @@ pub fn build(ctx: &Ctx, store: &Store, run: &RunInfo, sel: &Selection) -> Result
         m.rows.push(vec![Cell::text(k), Cell::text(v)]);
     }
     out.push(m);
+
+    // 10. sensitivity: each assumption of the run's method changed alone
+    let mut sens = DataTable {
+        name: "sensitivity",
+        columns: vec![
+            col("city", Text, "city slug"),
+            col("year", Int, "year (the selected one, else the latest)"),
+            col(
+                "assumption",
+                Text,
+                "normalisation, aggregation, weights, targets or imputation",
+            ),
+            col(
+                "variant",
+                Text,
+                "the alternative tried, the rest of the method kept",
+            ),
+            col("base_rank", Int, "overall rank with the run's method"),
+            col("rank", Int, "overall rank with the alternative"),
+            col("moved", Int, "places gained (positive) or lost (negative)"),
+        ],
+        rows: vec![],
+    };
+    if let Ok(method) = crate::scoring::method::RunMethod::parse(&run.method_text, &run.method_name)
+    {
+        for x in crate::scoring::sensitivity::one_at_a_time(
+            &ctx.catalog,
+            &ctx.registry,
+            &values,
+            &method,
+            sel.year,
+        )
+        .into_iter()
+        .filter(|x| sel.city(&x.city))
+        {
+            sens.rows.push(vec![
+                Cell::text(&x.city),
+                Cell::Int(x.year.into()),
+                Cell::text(x.assumption),
+                Cell::text(&x.variant),
+                Cell::opt_int(x.base_rank.map(|r| r as i64)),
+                Cell::opt_int(x.rank.map(|r| r as i64)),
+                Cell::opt_int(x.moved()),
+            ]);
+        }
+    }
+    out.push(sens);
     Ok(out)
 }

@@ -66,6 +66,10 @@ pub struct Uncertainty {
     pub draws: usize,
     pub seed: u64,
     pub weight_perturbation: f64,
+    /// every target moved by an independent Uniform(1 - q, 1 + q) factor in each draw (the
+    /// targets are the project's own, its largest assumption); 0 keeps them fixed
+    #[serde(default)]
+    pub target_perturbation: f64,
     pub normalisations: Vec<Normalisation>,
     pub aggregations: Vec<Aggregation>,
 }
@@ -124,6 +128,11 @@ impl RunMethod {
         if u.normalisations.is_empty() || u.aggregations.is_empty() {
             return Err(Error::Invalid(format!(
                 "{origin}: [uncertainty] needs at least one normalisation and one aggregation"
+            )));
+        }
+        if !(0.0..1.0).contains(&u.target_perturbation) {
+            return Err(Error::Invalid(format!(
+                "{origin}: target_perturbation must be in [0, 1)"
             )));
         }
         if !(0.0..1.0).contains(&u.weight_perturbation) {

@@ -4,5 +4,6 @@ pub mod bands;
 pub mod engine;
 pub mod method;
 pub mod run;
+pub mod sensitivity;
 pub mod trends;
 pub mod uncertainty;

@@ -58,6 +58,13 @@ pub fn rank_intervals(
     let mut rng = Rng::new(u.seed);
     let p = u.weight_perturbation;
     let jitter = Uniform::new(1.0 - p, 1.0 + p).ok();
+    // targets move too when the method says so: one catalog copy, its targets redrawn
+    let q = u.target_perturbation;
+    let target_jitter = (q > 0.0)
+        .then(|| Uniform::new(1.0 - q, 1.0 + q).ok())
+        .flatten();
+    let base_targets: Vec<Option<f64>> = c.data_points.iter().map(|d| d.target.value).collect();
+    let mut moved = c.clone();
     let n_city = mat.cities.len();
     let mut ranks: Vec<Vec<Vec<f64>>> =
         vec![vec![Vec::with_capacity(draws); n_city]; tree.nodes.len()];
@@ -71,7 +78,16 @@ pub fn rank_intervals(
                 None => *b,
             })
             .collect();
-        let comp = composite(c, tree, mat, norm, agg, &node_agg, &w, m.coverage);
+        let cat = match &target_jitter {
+            Some(d) => {
+                for (dp, t) in moved.data_points.iter_mut().zip(&base_targets) {
+                    dp.target.value = t.map(|t| t * d.inverse_cdf(rng.f64()));
+                }
+                &moved
+            }
+            None => c,
+        };
+        let comp = composite(cat, tree, mat, norm, agg, &node_agg, &w, m.coverage);
         for (k, scores) in comp.node.iter().enumerate() {
             for (i, r) in stats::rank_desc(scores).into_iter().enumerate() {
                 if let Some(r) = r {
@@ -128,5 +144,49 @@ mod tests {
             }
         }
         assert!(draw_normalisations(&c, &m).contains(&Normalisation::DistanceToTarget));
+    }
+
+    /// With a target share, every draw moves every target (the project's largest
+    /// assumption); without one, the draws are exactly those of before.
+    #[test]
+    fn target_uncertainty_widens_the_draws() {
+        let c = Catalog::embedded().unwrap();
+        let r = crate::registry::Registry::embedded().unwrap();
+        let mut vals = Vec::new();
+        for (k, city) in ["oslo", "bergen", "tromso", "bodo", "molde"]
+            .iter()
+            .enumerate()
+        {
+            for (j, dp) in c.data_points.iter().enumerate() {
+                let [lo, hi] = dp.plausible;
+                let good = ((k * 3 + j * 7) % 11) as f64 / 10.0;
+                vals.push(crate::store::CurrentValue {
+                    city: city.to_string(),
+                    year: 2024,
+                    data_point: dp.id.clone(),
+                    value: Some(lo + good.min(1.0) * (hi - lo)),
+                    verified: None,
+                    quality: None,
+                    source: None,
+                    revision_id: 1,
+                });
+            }
+        }
+        let mut m = RunMethod::parse(DEFAULT, "default").unwrap();
+        m.uncertainty.normalisations = vec![Normalisation::Goalposts];
+        m.uncertainty.weight_perturbation = 0.0;
+        let tree = Tree::new(&c);
+        let mats = super::super::engine::matrices(&c, &r, &vals, &m);
+        m.uncertainty.target_perturbation = 0.0;
+        let fixed = rank_intervals(&c, &tree, &mats[0], &m, 200);
+        assert_eq!(fixed, rank_intervals(&c, &tree, &mats[0], &m, 200));
+        m.uncertainty.target_perturbation = 0.5;
+        let moved = rank_intervals(&c, &tree, &mats[0], &m, 200);
+        assert_ne!(fixed, moved, "moving the targets changed no interval");
+        let bad = DEFAULT.replace(
+            "weight_perturbation = 0.25",
+            "weight_perturbation = 0.25\ntarget_perturbation = 1.5",
+        );
+        assert!(RunMethod::parse(&bad, "m").is_err());
     }
 }

@@ -54,6 +54,7 @@ fn export_writes_every_format_and_the_same_bytes_twice() {
         "catalog.csv",
         "method.csv",
         "raw_values.parquet",
+        "sensitivity.csv",
     ] {
         assert!(names.iter().any(|n| n == want), "{want} not in {names:?}");
     }
@@ -127,6 +128,7 @@ fn xlsx_reads_back_with_its_sheets_and_values() {
             "KPIs",
             "Raw",
             "Method",
+            "Sensitivity",
             "Cities"
         ]
     );
@@ -338,4 +340,45 @@ fn html_profile_is_self_contained_escaped_and_renders() {
         non_white * 50 > bytes.len() / px,
         "almost all white: {non_white} dark pixels"
     );
+}
+
+/// The sensitivity table: every assumption of the run's method changed alone, for every city,
+/// from the run's own overall ranks.
+#[test]
+fn sensitivity_table_moves_one_assumption_at_a_time() {
+    let home = demo_home();
+    let out = home.path().join("s");
+    assert_eq!(
+        export(home.path(), &out, &["--format", "csv", "--year", "2024"]).code,
+        0
+    );
+    let text = std::fs::read_to_string(out.join("sensitivity.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "city,year,assumption,variant,base_rank,rank,moved"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    // 17 cities x (2 normalisations, 1 aggregation, 3 dimensions removed, targets -/+, imputation)
+    assert_eq!(rows.len(), 17 * 9, "{text}");
+    let tr: Vec<&Vec<&str>> = rows.iter().filter(|r| r[0] == "trondheim").collect();
+    for a in [
+        "normalisation",
+        "aggregation",
+        "weights",
+        "targets",
+        "imputation",
+    ] {
+        assert!(tr.iter().any(|r| r[2] == a), "{a} missing for Trondheim");
+    }
+    // the base rank is the run's own overall rank of Trondheim (3rd in the demo)
+    assert!(tr.iter().all(|r| r[4] == "3"), "{tr:?}");
+    for r in &tr {
+        let (base, rank, moved): (i64, i64, i64) = (
+            r[4].parse().unwrap(),
+            r[5].parse().unwrap(),
+            r[6].parse().unwrap(),
+        );
+        assert_eq!(moved, base - rank);
+    }
 }
