@@ -33,6 +33,14 @@ impl Shift {
     }
 }
 
+/// A method choice as its method file writes it (`geometric`, `peer_median`).
+fn name_of<T: serde::Serialize>(choice: T) -> String {
+    serde_json::to_value(choice)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 /// Overall ranks of a year's matrix under a method's choices.
 fn overall_ranks(
     c: &Catalog,
@@ -112,13 +120,9 @@ pub fn one_at_a_time(
                 aggregation: a,
                 ..m.clone()
             };
-            let name = serde_json::to_value(a)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
             push(
                 "aggregation",
-                name,
+                name_of(a),
                 &overall_ranks(c, &tree, mat, &alt, &weights),
             );
         }
@@ -171,13 +175,9 @@ pub fn one_at_a_time(
         .into_iter()
         .find(|x| x.year == mat.year)
     {
-        let name = serde_json::to_value(other)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
         push(
             "imputation",
-            name,
+            name_of(other),
             &overall_ranks(c, &tree, &mat2, &alt, &weights),
         );
     }
