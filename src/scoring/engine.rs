@@ -395,12 +395,24 @@ pub fn composite(
             if pairs.is_empty() || wsum <= 0.0 {
                 continue;
             }
-            // children that are data points are put on [1, 100] for the geometric and
-            // harmonic means; aggregates of such a run already are
+            // one definition of the geometric and harmonic means, whether the run or only this
+            // node asks for them: every child on [1, 100]. Data-point scores are moved there;
+            // an aggregate child already is when it is itself a geometric or harmonic mean,
+            // and is moved there when it is an arithmetic mean (once, one child at 0 zeroed a
+            // geometric node under an arithmetic run)
+            let on_1_100 = |n: usize| {
+                !matches!(
+                    node_agg.get(n).copied().flatten().unwrap_or(agg),
+                    Aggregation::Arithmetic
+                )
+            };
             let positive = || {
                 node.children.iter().filter_map(|ch| match ch {
                     Child::Dp(d) => dp_scores[*d][i].map(|x| (norm.positive(x), weights[*d])),
-                    Child::Node(n) => node_scores[*n][i].map(|x| (x, weights[n_dp + *n])),
+                    Child::Node(n) => node_scores[*n][i].map(|x| {
+                        let x = if on_1_100(*n) { x } else { norm.positive(x) };
+                        (x, weights[n_dp + *n])
+                    }),
                 })
             };
             node_scores[k][i] = Some(match node_agg.get(k).copied().flatten().unwrap_or(agg) {
@@ -1384,9 +1396,57 @@ mod tests {
             (kids[0] - 40.0).abs() < 1e-9 && (kids[1] - 75.0).abs() < 1e-9,
             "{kids:?}"
         );
-        let harmonic = 2.0 / kids.iter().map(|x| 1.0 / x).sum::<f64>();
+        // the harmonic mean takes its arithmetic children on [1, 100], as a harmonic run does
+        let harmonic = 2.0 / kids.iter().map(|x| 1.0 / (1.0 + 0.99 * x)).sum::<f64>();
         assert!((mixed.node[cat][i].unwrap() - harmonic).abs() < 1e-9);
         assert!((plain.node[cat][i].unwrap() - (kids[0] + kids[1]) / 2.0).abs() < 1e-9);
+    }
+
+    /// One definition of the geometric mean: a geometric node under an arithmetic run takes
+    /// its children on [1, 100] like a geometric run does, so one child at 0 no longer zeroes
+    /// it.
+    #[test]
+    fn a_geometric_node_is_not_zeroed_by_one_child_at_zero() {
+        let (c, tree, mats, m) = setup(&[
+            ("oslo", "ec-ict-ict-1c", 90.0),
+            ("bergen", "ec-ict-ict-1c", 95.0),
+            ("tromso", "ec-ict-ict-1c", 92.0),
+            ("oslo", "ec-ict-ict-2c", 80.0),
+            ("bergen", "ec-ict-ict-2c", 40.0),
+            ("tromso", "ec-ict-ict-2c", 70.0),
+        ]);
+        let w = base_weights(&c, &tree, &m);
+        let cat = tree.find("EC:ICT:ICT").unwrap();
+        let mut node_agg = vec![None; tree.nodes.len()];
+        node_agg[cat] = Some(Aggregation::Geometric);
+        let mixed = composite(
+            &c,
+            &tree,
+            &mats[0],
+            Normalisation::Minmax,
+            Aggregation::Arithmetic,
+            &node_agg,
+            &w,
+            0.0,
+        );
+        // Oslo is the worst on 1C (min-max 0) and the best on 2C (100)
+        let i = mats[0].cities.iter().position(|c| c == "oslo").unwrap();
+        let score = mixed.node[cat][i].unwrap();
+        assert!(score > 9.9, "one child at 0 zeroed the node: {score}");
+        let kids: Vec<f64> = tree.nodes[cat]
+            .children
+            .iter()
+            .filter_map(|ch| match ch {
+                Child::Node(n) => mixed.node[*n][i],
+                Child::Dp(_) => None,
+            })
+            .collect();
+        let want = kids.iter().map(|x| (1.0 + 0.99 * x).ln()).sum::<f64>() / kids.len() as f64;
+        assert!(
+            (score - want.exp()).abs() < 1e-9,
+            "{score} vs {}",
+            want.exp()
+        );
     }
 
     #[test]
