@@ -50,11 +50,14 @@ fn variations(draws: i64) -> String {
     format!("rank intervals show the 5th–95th percentile rank over {grouped} {noun} of the method.")
 }
 
-/// Markdown table cell: pipes and newlines escaped.
+/// Markdown text: pipes and newlines escaped, and the angle brackets that would open raw
+/// HTML (Markdown passes `<script>` through to the page) written as entities.
 fn mdc(s: &str) -> String {
     crate::text::printable(s)
         .replace('|', "\\|")
         .replace('\n', " ")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn colour(band: Option<u8>) -> &'static str {

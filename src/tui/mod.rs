@@ -71,11 +71,23 @@ fn export(app: &mut App, view: state::View) {
     });
 }
 
+/// Colour unless NO_COLOR is set to a non-empty value (no-color.org: an empty NO_COLOR
+/// means colour).
+pub fn color_wanted(no_color: Option<&std::ffi::OsStr>) -> bool {
+    no_color.is_none_or(|v| v.is_empty())
+}
+
 pub fn run(ctx: &Ctx) -> Result<i32> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return Err(crate::error::Error::Usage(
+            "u4ssc tui needs a terminal (standard output is a pipe or a file); for text use `u4ssc status`, `u4ssc rank` or `u4ssc export`".into(),
+        ));
+    }
     // create the default database (and its demo) before the screen is taken over
     drop(ctx.open(Access::ReadOnly)?);
     let mut app = App::new(ctx.catalog.clone(), ctx.registry.clone());
-    app.color = std::env::var_os("NO_COLOR").is_none();
+    app.color = color_wanted(std::env::var_os("NO_COLOR").as_deref());
     let (req_tx, req_rx) = mpsc::channel::<Request>();
     let (res_tx, res_rx) = mpsc::channel::<Action>();
     let worker_ctx = ctx.clone();

@@ -306,6 +306,18 @@ fn html_escapes_every_text_it_shows() {
     assert!(!html.contains("<i>g</i>") && !html.contains("<b>County</b>"));
     let dash = std::fs::read_to_string(out.join("network-dashboard.html")).unwrap();
     assert!(!dash.contains("<script>"));
+    // Markdown passes raw HTML through to whatever renders it: none may get there
+    for md in ["profile-evil-2024.md", "network-dashboard.md"] {
+        let text = std::fs::read_to_string(out.join(md)).unwrap();
+        for raw in ["<script>", "</script>", "<b>", "<i>"] {
+            assert!(!text.contains(raw), "{md} holds {raw}: {text}");
+        }
+    }
+    let md = std::fs::read_to_string(out.join("profile-evil-2024.md")).unwrap();
+    assert!(
+        md.contains("&lt;script&gt;alert('x')&lt;/script&gt; & Co"),
+        "{md}"
+    );
 }
 
 trait AsMutCmd {

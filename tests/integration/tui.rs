@@ -480,3 +480,18 @@ fn the_export_of_a_view_neutralises_formula_cells() {
         "{csv}"
     );
 }
+
+/// `u4ssc tui` with its output in a pipe refuses cleanly instead of drawing into it; NO_COLOR
+/// turns colour off only when it is set to something (no-color.org).
+#[test]
+fn tui_needs_a_terminal_and_no_color_needs_a_value() {
+    let home = tempfile::tempdir().unwrap();
+    let r = crate::cli::run(crate::cli::u4ssc(home.path()).arg("tui"));
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("needs a terminal"), "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "something was drawn into the pipe");
+    use std::ffi::OsStr;
+    assert!(u4ssc::tui::color_wanted(None));
+    assert!(u4ssc::tui::color_wanted(Some(OsStr::new(""))));
+    assert!(!u4ssc::tui::color_wanted(Some(OsStr::new("1"))));
+}
