@@ -29,3 +29,8 @@ fuzz CASES="200000":
 # the long crash-consistency variant: import and score killed 100 times each
 crash:
     cargo test --release --test integration killed_100_times -- --ignored
+
+# the manual page and bash completions, installed for the current user
+install-docs:
+    cargo run --release -- man > u4ssc.1 && mkdir -p ~/.local/share/man/man1 && mv u4ssc.1 ~/.local/share/man/man1/
+    mkdir -p ~/.local/share/bash-completion/completions && cargo run --release -- completions bash > ~/.local/share/bash-completion/completions/u4ssc

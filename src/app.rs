@@ -126,6 +126,13 @@ pub enum Command {
     /// Turn a framework in COINr's iData/iMeta format into a catalog, registry, submission and
     /// method, so that import, score, rank, compare, export and the TUI work on it
     Framework(FrameworkArgs),
+    /// Shell completions on standard output, e.g. `u4ssc completions bash > ~/.local/share/bash-completion/completions/u4ssc`
+    Completions {
+        /// The shell to complete for
+        shell: clap_complete::Shell,
+    },
+    /// The manual page (roff) on standard output: `u4ssc man > u4ssc.1 && man -l u4ssc.1`
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -364,7 +371,54 @@ fn load_demo(ctx: &Ctx, store: &mut Store) -> Result<()> {
     Ok(())
 }
 
+/// Completions and the manual page come from the one clap definition; they need no
+/// catalog, registry or database.
+fn generated(command: &Command, out: &mut dyn Write) -> Option<Result<i32>> {
+    use clap::CommandFactory;
+    // into memory first: clap_complete panics when its writer fails (`| head`)
+    let mut text = Vec::new();
+    let rendered = match command {
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(*shell, &mut cmd, "u4ssc", &mut text);
+            Ok(())
+        }
+        Command::Man => clap_mangen::Man::new(Cli::command()).render(&mut text),
+        _ => return None,
+    };
+    Some(
+        rendered
+            .and_then(|()| out.write_all(&text))
+            .and_then(|()| out.flush())
+            .map(|()| 0)
+            .map_err(|source| Error::Write {
+                path: "<stdout>".into(),
+                source,
+            }),
+    )
+}
+
+/// What `u4ssc --version` says: the program, the embedded catalog's version, the database
+/// schema this program writes and the bundled DuckDB.
+pub fn long_version() -> String {
+    let catalog = crate::catalog::Catalog::embedded()
+        .map(|c| format!("{} ({})", c.info.version, c.info.edition))
+        .unwrap_or_else(|e| format!("unreadable: {e}"));
+    let duckdb = Store::duckdb_version().unwrap_or_else(|e| format!("unknown: {e}"));
+    format!(
+        "{}\ncatalog {catalog}\ndatabase schema {}\nDuckDB {duckdb} (bundled)",
+        env!("CARGO_PKG_VERSION"),
+        crate::store::SCHEMA_VERSION
+    )
+}
+
 pub fn run(cli: Cli) -> Result<i32> {
+    if let Some(command) = &cli.command {
+        let mut out = crate::text::Printable::new(std::io::stdout().lock());
+        if let Some(done) = generated(command, &mut out) {
+            return done;
+        }
+    }
     let ctx = Ctx::new(&cli.global)?;
     // stored text is made visible, never run: a control character in a name or source
     // cannot drive the terminal
@@ -391,6 +445,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Compare(a)) => crate::score_cmd::compare(&ctx, &a, &mut out)?,
         Some(Command::Explain(a)) => crate::score_cmd::explain(&ctx, &a, &mut out)?,
         Some(Command::Diff(a)) => crate::score_cmd::diff(&ctx, &a, &mut out)?,
+        Some(Command::Completions { .. } | Command::Man) => 0,
     };
     out.flush().map_err(|source| Error::Write {
         path: "<stdout>".into(),

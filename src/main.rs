@@ -1,8 +1,18 @@
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 use std::io::Write;
 
 fn main() {
-    let cli = u4ssc::app::Cli::parse();
+    // --version says more than the program's version; it is worked out only when asked for
+    let wants_version = std::env::args_os()
+        .skip(1)
+        .any(|a| a == "--version" || a == "-V");
+    let cli = if wants_version {
+        let text: &'static str = Box::leak(u4ssc::app::long_version().into_boxed_str());
+        let matches = u4ssc::app::Cli::command().version(text).get_matches();
+        u4ssc::app::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    } else {
+        u4ssc::app::Cli::parse()
+    };
     let code = match u4ssc::app::run(cli) {
         Ok(code) => code,
         // the reader went away (`u4ssc rank | head`): that is the reader's choice, not an

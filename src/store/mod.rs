@@ -232,6 +232,14 @@ impl Store {
         Ok(store)
     }
 
+    /// The bundled DuckDB's version (`v1.2.0`), from a private in-memory database.
+    pub fn duckdb_version() -> Result<String> {
+        let path = PathBuf::from(":memory:");
+        let conn = Connection::open_in_memory().map_err(|e| db_error(&path, e))?;
+        conn.query_row("SELECT version()", [], |r| r.get::<_, String>(0))
+            .map_err(|e| db_error(&path, e))
+    }
+
     /// A private in-memory database, for tests and dry runs.
     pub fn open_in_memory() -> Result<Store> {
         let path = PathBuf::from(":memory:");

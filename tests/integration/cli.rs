@@ -125,3 +125,79 @@ fn broken_catalog_file_gives_a_located_error() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("catalog.toml:3:"), "{}", r.stderr);
 }
+
+/// Completions and the manual page from the one clap definition: bash loads the script and
+/// knows the command; the page is roff that `man -l` renders with every subcommand.
+#[test]
+fn completions_load_in_bash_and_the_man_page_renders() {
+    let home = tempfile::tempdir().unwrap();
+    let r = run(u4ssc(home.path()).args(["completions", "bash"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let script = home.path().join("u4ssc.bash");
+    std::fs::write(&script, &r.stdout).unwrap();
+    let bash = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source '{}' && complete -p u4ssc",
+            script.display()
+        ))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&bash.stdout);
+    assert!(
+        bash.status.success() && said.contains("-F _u4ssc u4ssc"),
+        "{said}"
+    );
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        let r = run(u4ssc(home.path()).args(["completions", shell]));
+        assert_eq!(r.code, 0, "{shell}: {}", r.stderr);
+        assert!(
+            r.stdout.contains("u4ssc") && r.stdout.contains("import"),
+            "{shell}"
+        );
+    }
+    let r = run(u4ssc(home.path()).arg("man"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.starts_with(".ie") || r.stdout.contains(".TH u4ssc 1"),
+        "{}",
+        &r.stdout[..200]
+    );
+    for sub in ["check", "import", "rank", "export", "fetch"] {
+        assert!(r.stdout.contains(sub), "{sub} not in the page");
+    }
+    let page = home.path().join("u4ssc.1");
+    std::fs::write(&page, &r.stdout).unwrap();
+    match std::process::Command::new("man")
+        .arg("-l")
+        .arg(&page)
+        .env("MANWIDTH", "80")
+        .output()
+    {
+        Ok(out) => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(text.contains("NAME") && text.contains("SYNOPSIS"), "{text}");
+        }
+        // a machine without man-db: the roff was checked above
+        Err(e) => eprintln!("man is not installed ({e}); the roff was checked as text"),
+    }
+}
+
+/// `--version` names the catalog, the database schema and the bundled DuckDB.
+#[test]
+fn version_names_catalog_schema_and_duckdb() {
+    let home = tempfile::tempdir().unwrap();
+    let r = run(u4ssc(home.path()).arg("--version"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.starts_with("u4ssc "), "{}", r.stdout);
+    for want in ["catalog 2026.11", "database schema ", "DuckDB v"] {
+        assert!(r.stdout.contains(want), "{want} missing: {}", r.stdout);
+    }
+    // and it opens no database: the default one is not created
+    assert!(!home.path().join("data/u4ssc/u4ssc.duckdb").exists());
+}
