@@ -461,6 +461,8 @@ fn fuzz_http_responses() {
             offline: false,
             max_body_bytes: 1 << 20,
             max_retry_wait: Duration::from_millis(50),
+            cache_max_age: Duration::ZERO,
+            refresh: true,
         })
         .unwrap();
         let t = std::time::Instant::now();

@@ -39,7 +39,14 @@ pub struct Config {
     /// the longest wait before a retry (Retry-After or backoff); a server asking for more
     /// is an error at once
     pub max_retry_wait: Duration,
+    /// how long a cached answer is used before SSB is asked again (offline: any age)
+    pub cache_max_age: Duration,
+    /// ask SSB even when the cache has a fresh answer (and cache the new one)
+    pub refresh: bool,
 }
+
+/// How long a cached answer is used by default: SSB publishes at most daily.
+pub const CACHE_MAX_AGE_HOURS: u64 = 24;
 
 impl Default for Config {
     fn default() -> Self {
@@ -54,6 +61,8 @@ impl Default for Config {
             offline: false,
             max_body_bytes: MAX_BODY_MB * 1024 * 1024,
             max_retry_wait: Duration::from_secs(MAX_RETRY_WAIT_SECS),
+            cache_max_age: Duration::from_secs(CACHE_MAX_AGE_HOURS * 3600),
+            refresh: false,
         }
     }
 }
@@ -81,6 +90,8 @@ pub struct Fetched {
     pub cubes: Vec<Cube>,
     pub from_cache: usize,
     pub requests: usize,
+    /// when the oldest answer taken from the cache was fetched
+    pub oldest_cached: Option<SystemTime>,
 }
 
 pub struct Client {
@@ -305,6 +316,7 @@ impl Client {
             cubes: vec![],
             from_cache: 0,
             requests: 0,
+            oldest_cached: None,
         };
         for (k, part) in parts.iter().enumerate() {
             let (cube, cached) = self.post(table, part).map_err(|e| match e {
@@ -315,17 +327,20 @@ impl Client {
                 )),
                 other => other,
             })?;
-            if cached {
-                out.from_cache += 1;
-            } else {
-                out.requests += 1;
+            match cached {
+                Some(at) => {
+                    out.from_cache += 1;
+                    out.oldest_cached = Some(out.oldest_cached.map_or(at, |o| o.min(at)));
+                }
+                None => out.requests += 1,
             }
             out.cubes.push(cube);
         }
         Ok(out)
     }
 
-    fn post(&mut self, table: &str, sel: &[Selection]) -> Result<(Cube, bool)> {
+    /// The cube, and when it was fetched if it came from the cache.
+    fn post(&mut self, table: &str, sel: &[Selection]) -> Result<(Cube, Option<SystemTime>)> {
         let url = format!(
             "{}/tables/{table}/data?lang=no&outputFormat=json-stat2",
             self.cfg.base_url.trim_end_matches('/')
@@ -355,9 +370,18 @@ impl Client {
             .as_ref()
             .map(|d| d.join(format!("{key}.json")));
         if let Some(path) = &cache {
-            if let Ok(text) = std::fs::read_to_string(path) {
-                if let Ok(cube) = Cube::parse(&text, self.cfg.max_cells) {
-                    return Ok((cube, true));
+            let fetched_at = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+            // offline takes any age; otherwise a fresh answer unless --refresh
+            let usable = fetched_at.is_some_and(|at| {
+                self.cfg.offline
+                    || (!self.cfg.refresh
+                        && at.elapsed().unwrap_or(Duration::ZERO) <= self.cfg.cache_max_age)
+            });
+            if usable {
+                if let Ok(text) = std::fs::read_to_string(path) {
+                    if let Ok(cube) = Cube::parse(&text, self.cfg.max_cells) {
+                        return Ok((cube, fetched_at));
+                    }
                 }
             }
         }
@@ -420,7 +444,7 @@ impl Client {
                                     let _ = std::fs::rename(&tmp, path);
                                 }
                             }
-                            return Ok((cube, false));
+                            return Ok((cube, None));
                         }
                         400 | 403 => {
                             let msg = ssb_message(&text);

@@ -42,9 +42,15 @@ pub struct SsbArgs {
     /// Cache directory [default: the user cache directory, u4ssc/ssb]
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
-    /// Use the cache only; never the network
-    #[arg(long)]
+    /// Use the cache only (answers of any age); never the network
+    #[arg(long, conflicts_with = "refresh")]
     pub offline: bool,
+    /// Ask SSB again even when the cache holds a fresh answer
+    #[arg(long)]
+    pub refresh: bool,
+    /// Hours a cached answer is used before SSB is asked again
+    #[arg(long, default_value_t = client::CACHE_MAX_AGE_HOURS)]
+    pub cache_max_age_hours: u64,
     /// Seconds before a request times out
     #[arg(long, default_value_t = 60)]
     pub timeout_secs: u64,
@@ -135,6 +141,8 @@ fn client(a: &SsbArgs) -> Result<Client> {
         offline: a.offline,
         max_body_bytes: a.max_body_mb.max(1).saturating_mul(1024 * 1024),
         max_retry_wait: Duration::from_secs(a.max_retry_wait_secs),
+        cache_max_age: Duration::from_secs(a.cache_max_age_hours.saturating_mul(3600)),
+        refresh: a.refresh,
     })
 }
 
@@ -233,12 +241,46 @@ fn region_value(
     Ok(None)
 }
 
+/// Where the numbers came from, said honestly: fetched now, or from the cache (offline or
+/// not) with the time the oldest cached answer was fetched.
+fn provenance(
+    cached: usize,
+    requests: usize,
+    oldest: Option<std::time::SystemTime>,
+    offline: bool,
+) -> String {
+    if cached == 0 {
+        return String::new();
+    }
+    let when = oldest
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| {
+            let secs = d.as_secs() as i64;
+            let (y, m, day) = crate::stats::civil_from_days(secs.div_euclid(86_400));
+            let s = secs.rem_euclid(86_400);
+            format!(
+                "{y:04}-{m:02}-{day:02} {:02}:{:02} UTC",
+                s / 3600,
+                s % 3600 / 60
+            )
+        })
+        .unwrap_or_else(|| "an unknown time".into());
+    let how = if offline { "offline, " } else { "" };
+    if requests == 0 {
+        format!(" ({how}from the cache: SSB's answer of {when}; --refresh asks again)")
+    } else {
+        format!(
+            " ({cached} answer(s) from the cache, the oldest of {when}; {requests} fetched now)"
+        )
+    }
+}
+
 fn fetch_side(
     cl: &mut Client,
     side: &Side,
     regions: &[String],
     year: Option<i32>,
-) -> Result<(Vec<Cube>, usize)> {
+) -> Result<(Vec<Cube>, usize, usize, Option<std::time::SystemTime>)> {
     let mut sel = vec![
         Selection {
             variable: "Region".into(),
@@ -262,7 +304,7 @@ fn fetch_side(
         });
     }
     let f = cl.data(&side.table, &sel)?;
-    Ok((f.cubes, f.from_cache))
+    Ok((f.cubes, f.from_cache, f.requests, f.oldest_cached))
 }
 
 pub fn fetch(ctx: &Ctx, src: &FetchSource, out: &mut dyn Write) -> Result<i32> {
@@ -286,7 +328,7 @@ pub fn fetch(ctx: &Ctx, src: &FetchSource, out: &mut dyn Write) -> Result<i32> {
             }
             let codes: Vec<String> = regions.iter().map(|(_, n)| n.clone()).collect();
             let side = Side { table: "07459".into(), contents: "Personer1".into(), select: BTreeMap::new() };
-            let (cubes, cached) = fetch_side(&mut cl, &side, &codes, a.year)?;
+            let (cubes, cached, requests, oldest) = fetch_side(&mut cl, &side, &codes, a.year)?;
             let mut rows = Vec::new();
             let mut t = crate::table::TextTable::new(&["city", "number", "year", "population", "registry"]);
             for (c, n) in &regions {
@@ -311,7 +353,7 @@ pub fn fetch(ctx: &Ctx, src: &FetchSource, out: &mut dyn Write) -> Result<i32> {
             let mut store = ctx.open(Access::ReadWrite)?;
             store.insert_populations(&rows, "SSB table 07459")?;
             say(out, t.render(crate::table::OutputFormat::Text))?;
-            say(out, format!("stored {} population figure(s) from SSB table 07459{}\n", rows.len(), if cached > 0 { " (from the cache, offline)" } else { "" }))?;
+            say(out, format!("stored {} population figure(s) from SSB table 07459{}\n", rows.len(), provenance(cached, requests, oldest, a.offline)))?;
             for s in &skipped {
                 say(out, format!("no population for {s}\n"))?;
             }
@@ -322,23 +364,27 @@ pub fn fetch(ctx: &Ctx, src: &FetchSource, out: &mut dyn Write) -> Result<i32> {
             let file: MapFile = toml::from_str(&text).map_err(|e| Error::Invalid(format!("{}: {}", map.display(), e.message())))?;
             let year = a.year.unwrap_or(current_year() - 1);
             let mut obs = Vec::new();
-            let mut cached = 0;
+            let (mut cached, mut requests, mut oldest) = (0, 0, None::<std::time::SystemTime>);
             let mut notes = Vec::new();
             let regions: Vec<(&City, String)> = ctx.registry.cities.iter().filter_map(|c| number_in(c, Some(year)).map(|n| (c, n))).collect();
             let codes: Vec<String> = regions.iter().map(|(_, n)| n.clone()).collect();
             let today = today();
             for m in &file.map {
                 let dp = ctx.catalog.get(&m.data_point).ok_or_else(|| Error::Invalid(format!("{}: data point '{}' is not in the catalog", map.display(), m.data_point)))?;
-                let (num, c1) = fetch_side(&mut cl, &m.numerator, &codes, Some(year))?;
+                let (num, c1, r1, o1) = fetch_side(&mut cl, &m.numerator, &codes, Some(year))?;
                 let den = match &m.denominator {
                     Some(d) => Some(fetch_side(&mut cl, d, &codes, Some(year))?),
                     None => None,
                 };
                 cached += c1 + den.as_ref().map(|d| d.1).unwrap_or(0);
+                requests += r1 + den.as_ref().map(|d| d.2).unwrap_or(0);
+                for o in [o1, den.as_ref().and_then(|d| d.3)].into_iter().flatten() {
+                    oldest = Some(oldest.map_or(o, |x: std::time::SystemTime| x.min(o)));
+                }
                 let y = year.to_string();
                 for (c, n) in &regions {
                     let nv = region_value(&num, n, Some(&y));
-                    let dv = den.as_ref().map(|(cubes, _)| region_value(cubes, n, Some(&y)));
+                    let dv = den.as_ref().map(|(cubes, ..)| region_value(cubes, n, Some(&y)));
                     let value = match (nv, dv) {
                         (Ok(Some((x, _))), None) => Some(x * m.scale),
                         (Ok(Some((x, _))), Some(Ok(Some((d, _))))) if d != 0.0 => Some(x / d * m.scale),
@@ -394,7 +440,7 @@ pub fn fetch(ctx: &Ctx, src: &FetchSource, out: &mut dyn Write) -> Result<i32> {
             }
             let name = format!("SSB fetch {year} ({})", map.display());
             let id = store.insert_revision(&NewRevision { source_file: &name, content_hash: &hash, format: "ssb", kind: "ssb" }, &obs)?;
-            say(out, format!("imported {} value(s) for {year} from SSB as revision {id}{}\n", obs.len(), if cached > 0 { format!(" ({cached} answer(s) from the cache)") } else { String::new() }))?;
+            say(out, format!("imported {} value(s) for {year} from SSB as revision {id}{}\n", obs.len(), provenance(cached, requests, oldest, a.offline)))?;
             for n in &notes {
                 say(out, format!("  {n}\n"))?;
             }

@@ -250,8 +250,66 @@ fn a_repeated_fetch_is_answered_from_the_cache_offline() {
         ]),
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("from the cache, offline"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("(offline, from the cache: SSB's answer of "),
+        "{}",
+        r.stdout
+    );
     assert_eq!(server.requests.lock().unwrap().len(), 1);
+}
+
+/// The cache is honest and expires: a second fetch within the day says it is SSB's answer of
+/// that time (not "offline"), --refresh asks SSB again, and an answer older than
+/// --cache-max-age-hours is fetched anew (it once answered from the first fetch forever).
+#[test]
+fn the_cache_says_when_its_answer_is_from_and_expires() {
+    let home = tempfile::tempdir().unwrap();
+    let db = empty_db(home.path());
+    let server = Server::start(|_, body, _| Reply::new(200, population_answer(body)));
+    let fetch = |extra: &[&str]| {
+        run(fetch_args(home.path(), &db, &server.url)
+            .args(["population", "--year", "2024"])
+            .args(extra))
+    };
+    let first = fetch(&[]);
+    assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
+    assert!(!first.stdout.contains("cache"), "{}", first.stdout);
+    let again = fetch(&[]);
+    assert!(
+        again.stdout.contains("(from the cache: SSB's answer of ")
+            && !again.stdout.contains("offline"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(server.requests.lock().unwrap().len(), 1);
+    let refreshed = fetch(&["--refresh"]);
+    assert_eq!(refreshed.code, 0);
+    assert!(!refreshed.stdout.contains("cache"), "{}", refreshed.stdout);
+    assert_eq!(server.requests.lock().unwrap().len(), 2);
+    // two days old: expired
+    for entry in std::fs::read_dir(home.path().join("cache")).unwrap() {
+        let f = std::fs::File::options()
+            .write(true)
+            .open(entry.unwrap().path())
+            .unwrap();
+        f.set_modified(std::time::SystemTime::now() - Duration::from_secs(48 * 3600))
+            .unwrap();
+    }
+    let expired = fetch(&[]);
+    assert_eq!(expired.code, 0);
+    assert!(!expired.stdout.contains("cache"), "{}", expired.stdout);
+    assert_eq!(server.requests.lock().unwrap().len(), 3);
+    // offline still takes it, whatever its age
+    let offline = run(
+        fetch_args(home.path(), &db, "http://127.0.0.1:9/none").args([
+            "population",
+            "--year",
+            "2024",
+            "--offline",
+        ]),
+    );
+    assert_eq!(offline.code, 0, "{}{}", offline.stdout, offline.stderr);
 }
 
 #[test]
