@@ -14,7 +14,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-const SUBMISSION_HELP: &str = "\
+macro_rules! submission_help {
+    () => {
+        "\
 SUBMISSION FORMAT
   A long table, one row per city x year x data point, as CSV (comma or semicolon separated,
   UTF-8, with or without BOM), XLSX (first visible sheet) or JSON (an array of objects).
@@ -38,7 +40,9 @@ SUBMISSION FORMAT
 EXIT CODES
   0  no errors (warnings may have been printed)
   1  the input has errors; nothing was imported
-  2  the command could not run (unreadable catalog, locked database, bad option)";
+  2  the command could not run (unreadable catalog, locked database, bad option)"
+    };
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -53,7 +57,18 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+const RANK_EXAMPLES: &str = "Examples:
+  u4ssc rank                                      overall, latest year, all cities
+  u4ssc rank --level dimension --year 2023
+  u4ssc rank --peers kostra=12 --format csv       within KOSTRA group 12";
+
+const EXPORT_EXAMPLES: &str = "Examples:
+  u4ssc export --out results                      every table, profile and the workbook
+  u4ssc export --out t --format csv,parquet --year 2024
+  u4ssc export --out p --city trondheim --format html,md";
+
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// DuckDB database file [default: the user data directory, u4ssc/u4ssc.duckdb, filled with
     /// the 17-city demo on first use]
@@ -85,10 +100,21 @@ pub enum Command {
     /// The terminal UI (also what `u4ssc` alone opens in a terminal)
     Tui,
     /// Validate submission files without touching the database
-    #[command(after_help = SUBMISSION_HELP)]
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  u4ssc check trondheim-2025.csv                  every problem, with file:line:column\n",
+        "  u4ssc check --db network.duckdb bodo.xlsx       also compare with last year's values\n",
+        "  u4ssc check --format json *.csv > findings.json\n\n",
+        submission_help!()
+    ))]
     Check(CheckArgs),
     /// Validate and import submission files, each as one revision (all or nothing)
-    #[command(after_help = SUBMISSION_HELP)]
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  u4ssc import trondheim-2025.csv                 one revision, all or nothing\n",
+        "  u4ssc import --dry-run corrected.csv            what would change; nothing written\n\n",
+        submission_help!()
+    ))]
     Import(ImportArgs),
     /// Which city has reported which data points for which year
     Status(FormatArg),
@@ -107,6 +133,7 @@ pub enum Command {
     /// List the scoring runs
     Runs(FormatArg),
     /// Rank cities at a level, with rank intervals
+    #[command(after_help = RANK_EXAMPLES)]
     Rank(crate::score_cmd::RankArgs),
     /// A city against its peers, or side by side with up to three others
     Compare(crate::score_cmd::CompareArgs),
@@ -115,6 +142,7 @@ pub enum Command {
     /// Which ranks and bands moved between two runs
     Diff(crate::score_cmd::DiffArgs),
     /// Write scores, ranks, peers, trends and city profiles (CSV, JSON, Parquet, XLSX, HTML, MD, JSON-LD)
+    #[command(after_help = EXPORT_EXAMPLES)]
     Export(crate::export::ExportArgs),
     /// Fetch official statistics (Statistics Norway) and import them
     Fetch {
@@ -169,6 +197,7 @@ pub struct PipelineArgs {
 
 #[derive(Debug, Args)]
 pub struct FormatArg {
+    /// Output: text (aligned columns), csv or json
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
 }
@@ -184,6 +213,7 @@ pub struct CheckArgs {
     /// Submission files (.csv, .xlsx, .json)
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// Output: text (one finding a line, file:line:column) or json (every finding)
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,
     /// Warn when a value changes by more than this factor from the city's previous year
@@ -203,6 +233,7 @@ pub struct ImportArgs {
     /// Show what would change; import nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Warn when a value changes by more than this factor from the city's stored previous year
     #[arg(long, default_value_t = 3.0)]
     pub jump_factor: f64,
 }
@@ -212,6 +243,7 @@ pub struct KpisArgs {
     /// Only data points whose id, code or name contains TEXT
     #[arg(long)]
     pub search: Option<String>,
+    /// Output: text (aligned columns), csv or json
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
 }
@@ -224,8 +256,10 @@ pub struct DemoArgs {
     /// Number of years, ending in --last-year
     #[arg(long, default_value_t = 6)]
     pub years: i32,
+    /// The last year of the generated data
     #[arg(long, default_value_t = 2024)]
     pub last_year: i32,
+    /// Seed of the generator: the same seed gives the same file
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
     /// Output CSV; with more cities than the registry has, a registry for the synthetic

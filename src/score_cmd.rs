@@ -61,6 +61,7 @@ pub struct RankArgs {
     pub peers: String,
     #[command(flatten)]
     pub sel: RunSel,
+    /// Output: text (aligned columns), csv or json
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
 }
@@ -77,12 +78,14 @@ pub struct CompareArgs {
     pub peers: String,
     #[command(flatten)]
     pub sel: RunSel,
+    /// Output: text (aligned columns), csv or json
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
 }
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
+    /// City slug, municipality number or name
     pub city: String,
     /// KPI code (spaces optional) or data-point id
     pub kpi: String,
@@ -95,12 +98,17 @@ pub struct ExplainArgs {
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
+    /// The earlier run (see `u4ssc runs`)
     pub run_a: i64,
+    /// The later run
     pub run_b: i64,
+    /// data-point | kpi | category | subdimension | dimension | overall
     #[arg(long, default_value = "overall")]
     pub level: String,
+    /// Year [default: the latest year of the later run]
     #[arg(long)]
     pub year: Option<i32>,
+    /// Output: text (aligned columns), csv or json
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
 }

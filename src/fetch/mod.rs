@@ -60,6 +60,7 @@ pub struct SsbArgs {
     /// First retry wait in milliseconds (doubles each retry)
     #[arg(long, default_value_t = 2000)]
     pub backoff_ms: u64,
+    /// Retries after a timeout, 429 or 5xx answer, before the fetch gives up
     #[arg(long, default_value_t = 4)]
     pub max_retries: u32,
     /// Largest number of cells in one request (SSB allows 800 000); an answer that

@@ -201,3 +201,52 @@ fn version_names_catalog_schema_and_duckdb() {
     // and it opens no database: the default one is not created
     assert!(!home.path().join("data/u4ssc/u4ssc.duckdb").exists());
 }
+
+/// Every option and argument of every subcommand says what it is for in `--help`.
+#[test]
+fn every_option_of_every_subcommand_has_a_description() {
+    use clap::CommandFactory;
+    fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            if id == "help" || id == "version" {
+                continue;
+            }
+            if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                missing.push(format!("{path} {id}"));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, &format!("{path} {}", sub.get_name()), missing);
+        }
+    }
+    let mut missing = Vec::new();
+    walk(&u4ssc::app::Cli::command(), "u4ssc", &mut missing);
+    assert!(
+        missing.is_empty(),
+        "options without a description: {missing:#?}"
+    );
+}
+
+/// The help of check, import, rank and export shows examples; the global options stand under
+/// their own heading instead of crowding each command's own.
+#[test]
+fn help_shows_examples_and_groups_the_global_options() {
+    let home = tempfile::tempdir().unwrap();
+    for cmd in ["check", "import", "rank", "export"] {
+        let r = run(u4ssc(home.path()).args([cmd, "--help"]));
+        assert_eq!(r.code, 0, "{cmd}");
+        assert!(
+            r.stdout.contains("Examples:\n  u4ssc "),
+            "{cmd}: {}",
+            r.stdout
+        );
+        let global = r
+            .stdout
+            .find("Global options:")
+            .expect("a Global options heading");
+        assert!(r.stdout[global..].contains("--max-file-mb"), "{cmd}");
+        let own = r.stdout.find("Options:").unwrap();
+        assert!(!r.stdout[own..global].contains("--max-file-mb"), "{cmd}");
+    }
+}
