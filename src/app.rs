@@ -859,7 +859,12 @@ pub fn revisions(ctx: &Ctx, format: OutputFormat, out: &mut dyn Write) -> Result
             r.source_file,
             r.row_count.to_string(),
             r.imported_at,
-            r.content_hash[..12.min(r.content_hash.len())].to_string(),
+            // the whole hash where a program reads it; 12 characters for the eye
+            if format == OutputFormat::Text {
+                r.content_hash[..12.min(r.content_hash.len())].to_string()
+            } else {
+                r.content_hash
+            },
         ]);
     }
     w(out, &t.render(format))?;

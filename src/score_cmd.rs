@@ -998,7 +998,11 @@ pub fn runs(ctx: &Ctx, format: OutputFormat, out: &mut dyn Write) -> Result<i32>
             r.run_id.to_string(),
             r.created_at,
             r.method_name,
-            r.method_hash[..12].to_string(),
+            if format == OutputFormat::Text {
+                r.method_hash[..12.min(r.method_hash.len())].to_string()
+            } else {
+                r.method_hash
+            },
             r.revisions,
             r.seed.to_string(),
             r.draws.to_string(),

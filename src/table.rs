@@ -38,7 +38,7 @@ impl TextTable {
                         self.header
                             .iter()
                             .zip(r)
-                            .map(|(h, v)| (h.clone(), serde_json::Value::String(v.clone())))
+                            .map(|(h, v)| (h.clone(), json_cell(v)))
                             .collect()
                     })
                     .collect();
@@ -103,6 +103,28 @@ pub fn neutralise(cell: &str) -> String {
     }
 }
 
+/// A cell as JSON: a number when the text is a plain decimal written the way JSON writes it
+/// (`1234`, `-3.5`), so programs get numbers; anything else stays text — `0301` (a
+/// municipality number), `88%`, `2-4`, `–`.
+fn json_cell(text: &str) -> serde_json::Value {
+    let body = text.strip_prefix('-').unwrap_or(text);
+    let (int, frac) = match body.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (body, None),
+    };
+    let plain = !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && (int == "0" || !int.starts_with('0'))
+        && int.len() <= 15
+        && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()));
+    if plain {
+        if let Ok(n) = text.parse::<serde_json::Number>() {
+            return serde_json::Value::Number(n);
+        }
+    }
+    serde_json::Value::String(text.to_string())
+}
+
 pub fn to_json<T: Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")) + "\n"
 }
@@ -118,6 +140,27 @@ mod tests {
         assert_eq!(neutralise("-3.5"), "-3.5");
         assert_eq!(neutralise("Oslo"), "Oslo");
         assert_eq!(neutralise("a\u{1b}]0;x\u{7}"), "a\\u{1b}]0;x\\u{7}");
+    }
+
+    /// JSON gets numbers where the cell is a plain number, and text for everything else.
+    #[test]
+    fn json_numbers_are_numbers_and_codes_stay_text() {
+        let mut t = TextTable::new(&["rows", "score", "number", "coverage", "interval", "none"]);
+        t.push(vec![
+            "1234".into(),
+            "-81.3".into(),
+            "0301".into(),
+            "88%".into(),
+            "2-4".into(),
+            "–".into(),
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&t.render(OutputFormat::Json)).unwrap();
+        assert_eq!(v[0]["rows"], serde_json::json!(1234));
+        assert_eq!(v[0]["score"], serde_json::json!(-81.3));
+        assert_eq!(v[0]["number"], "0301");
+        assert_eq!(v[0]["coverage"], "88%");
+        assert_eq!(v[0]["interval"], "2-4");
+        assert_eq!(v[0]["none"], "–");
     }
 
     #[test]

@@ -250,3 +250,27 @@ fn help_shows_examples_and_groups_the_global_options() {
         assert!(!r.stdout[own..global].contains("--max-file-mb"), "{cmd}");
     }
 }
+
+/// Machine-readable output a program can trust: numbers as JSON numbers, the whole SHA-256.
+#[test]
+fn json_output_has_numbers_and_whole_hashes() {
+    let home = tempfile::tempdir().unwrap();
+    let r = run(u4ssc(home.path()).args(["revisions", "--format", "json"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(v[0]["rows"].is_u64(), "{}", r.stdout);
+    assert!(v[0]["revision"].is_u64(), "{}", r.stdout);
+    assert_eq!(v[0]["sha256"].as_str().unwrap().len(), 64, "{}", r.stdout);
+    let csv = run(u4ssc(home.path()).args(["runs", "--format", "csv"]));
+    let line = csv.stdout.lines().nth(1).unwrap();
+    assert!(line.split(',').any(|f| f.len() == 64), "{line}");
+    // municipality numbers stay text
+    let c = run(u4ssc(home.path()).args(["cities", "--format", "json"]));
+    let v: serde_json::Value = serde_json::from_str(&c.stdout).unwrap();
+    assert!(
+        c.stdout.contains("\"0301\""),
+        "{}",
+        &c.stdout[..300.min(c.stdout.len())]
+    );
+    assert!(v.as_array().unwrap().len() == 17);
+}
