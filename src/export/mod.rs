@@ -455,6 +455,9 @@ pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
                 .map_err(|_| Error::Invalid("building the workbook failed".into()))??;
             o.write("u4ssc.xlsx", &bytes)?;
         }
+        // last: what the folder holds, so whoever it is handed to can check it
+        let manifest = manifest(&o.written, &run)?;
+        o.write("manifest.json", manifest.as_bytes())?;
         Ok(())
     })?;
     if o.progress {
@@ -485,6 +488,72 @@ pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
         })?;
     }
     Ok(0)
+}
+
+/// What an exported file holds, from its name.
+fn holds(name: &str) -> String {
+    let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
+    let format = match ext {
+        "csv" => "CSV",
+        "json" => "JSON",
+        "parquet" => "Parquet",
+        "md" => "Markdown",
+        "html" => "HTML",
+        "xlsx" => "XLSX",
+        "jsonld" => "JSON-LD",
+        other => other,
+    };
+    if let Some(rest) = stem.strip_prefix("profile-") {
+        return match rest.rsplit_once('-') {
+            Some((city, year)) => format!("city profile of {city}, {year} ({format})"),
+            None => format!("city profile ({format})"),
+        };
+    }
+    match stem {
+        "network-dashboard" => format!("network dashboard ({format})"),
+        "u4ssc" => "workbook: every table as a sheet, with a Summary and the Cities".into(),
+        "linked-data" => "observations as linked data (JSON-LD)".into(),
+        "sdg_view" => format!("scores by SDG ({format})"),
+        table => format!("the {table} table ({format}; columns in README)"),
+    }
+}
+
+/// manifest.json: every written file with its SHA-256, size and what it holds, sorted by
+/// name, and the run they come from.
+fn manifest(written: &[PathBuf], run: &crate::store::RunInfo) -> Result<String> {
+    let mut files = Vec::new();
+    for path in written {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let bytes = std::fs::metadata(path)
+            .map_err(|source| Error::Read {
+                path: path.clone(),
+                source,
+            })?
+            .len();
+        let sha256 = crate::submission::bulk::hash_file(path).ok_or_else(|| {
+            Error::Invalid(format!(
+                "{}: cannot be read back to hash it",
+                path.display()
+            ))
+        })?;
+        files.push(serde_json::json!({
+            "file": name,
+            "sha256": sha256,
+            "bytes": bytes,
+            "holds": holds(&name),
+        }));
+    }
+    files.sort_by(|a, b| a["file"].as_str().cmp(&b["file"].as_str()));
+    Ok(crate::table::to_json(&serde_json::json!({
+        "run": run.run_id,
+        "method": run.method_name,
+        "method_sha256": run.method_hash,
+        "input_revisions": run.revisions,
+        "files": files,
+    })))
 }
 
 /// Store-independent helper so that Store can take a table without knowing export types.
