@@ -468,19 +468,10 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// Levenshtein distance, for suggestions.
+/// Edit distance (Levenshtein) between two texts, by strsim (the crate clap uses for its own
+/// suggestions), for every "did you mean".
 pub fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        let mut cur = vec![i; b.len() + 1];
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
+    strsim::levenshtein(a, b)
 }
 
 #[cfg(test)]

@@ -215,6 +215,38 @@ impl Registry {
             .map(|c| (c, Match::Name))
     }
 
+    /// The registry city closest to a mistyped name or slug (Bodo, bodoe, Tromso), for "did
+    /// you mean": accents folded, at most 2 edits, or a name that starts the same way.
+    pub fn suggest(&self, text: &str) -> Option<&City> {
+        let fold = |s: &str| -> String {
+            s.to_lowercase()
+                .chars()
+                .map(|c| match c {
+                    'æ' => 'a',
+                    'ø' | 'ö' => 'o',
+                    'å' | 'ä' | 'á' | 'à' => 'a',
+                    'é' | 'è' => 'e',
+                    c => c,
+                })
+                .filter(|c| c.is_alphanumeric())
+                .collect()
+        };
+        let wanted = fold(text);
+        if wanted.len() < 3 {
+            return None;
+        }
+        self.cities
+            .iter()
+            .map(|c| {
+                let d = crate::catalog::edit_distance(&wanted, &fold(&c.name))
+                    .min(crate::catalog::edit_distance(&wanted, &fold(&c.slug)));
+                (d, c)
+            })
+            .filter(|(d, _)| *d <= 2)
+            .min_by_key(|(d, _)| *d)
+            .map(|(_, c)| c)
+    }
+
     /// Peer groups a city belongs to, as (group kind, group value).
     pub fn groups_of(&self, c: &City) -> Vec<(String, String)> {
         let mut g = vec![("all".to_string(), "all cities".to_string())];
@@ -291,6 +323,16 @@ mod tests {
         }
         assert_eq!(r.get("asker").unwrap().kostra_group, Some(12));
         assert_eq!(r.get("baerum").unwrap().kostra_group, Some(12));
+    }
+
+    #[test]
+    fn mistyped_cities_get_a_suggestion() {
+        let r = Registry::embedded().unwrap();
+        assert_eq!(r.suggest("Bodoe").unwrap().slug, "bodo");
+        assert_eq!(r.suggest("tromso").unwrap().slug, "tromso");
+        assert_eq!(r.suggest("Trondhiem").unwrap().slug, "trondheim");
+        assert_eq!(r.suggest("Baerum").unwrap().slug, "baerum");
+        assert!(r.suggest("Atlantis").is_none());
     }
 
     #[test]

@@ -442,7 +442,15 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
                 let msg = if city_text.is_empty() {
                     "the city is empty; give its slug, municipality number or name".to_string()
                 } else {
-                    format!("{} is not a city in the registry; use a slug, municipality number or name from `u4ssc cities`", shown(&city_text))
+                    match registry.suggest(&city_text) {
+                        Some(c) => format!(
+                            "{} is not a city in the registry; did you mean '{}' ({})?",
+                            shown(&city_text),
+                            c.slug,
+                            c.name
+                        ),
+                        None => format!("{} is not a city in the registry; use a slug, municipality number or name from `u4ssc cities`", shown(&city_text)),
+                    }
                 };
                 push(
                     &mut out.findings,
