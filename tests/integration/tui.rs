@@ -251,6 +251,7 @@ fn no_color_keeps_the_glyphs() {
 
 /// The real binary in tmux: open, drill into a city, search, help, quit; the terminal comes back.
 #[test]
+#[ignore = "needs tmux; .ci/run installs it and runs this test"]
 fn end_to_end_in_tmux() {
     let home = tempfile::tempdir().unwrap();
     let bin = assert_cmd::cargo::cargo_bin("u4ssc");
