@@ -62,8 +62,8 @@ pub const BINDINGS: &[Binding] = &[
         footer: true,
     },
     Binding {
-        keys: "y",
-        help: "previous year (cycles)",
+        keys: "y/Y",
+        help: "previous / next year (cycles)",
         footer: false,
     },
     Binding {
@@ -98,6 +98,8 @@ pub fn action(key: KeyEvent, searching: bool) -> Option<Action> {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     if searching {
         return match key.code {
+            // Ctrl-C quits from the search box too
+            KeyCode::Char('c') if ctrl => Some(Action::Quit),
             KeyCode::Esc => Some(Action::Back),
             KeyCode::Enter => Some(Action::Enter),
             KeyCode::Backspace => Some(Action::Backspace),
@@ -129,6 +131,7 @@ pub fn action(key: KeyEvent, searching: bool) -> Option<Action> {
         KeyCode::Char('s') => Action::Sort,
         KeyCode::Char('f') => Action::Filter,
         KeyCode::Char('y') => Action::Year,
+        KeyCode::Char('Y') => Action::NextYear,
         KeyCode::Char('d') => Action::ToggleLevel,
         KeyCode::Char('m') => Action::Mark,
         KeyCode::Char('e') => Action::Export,

@@ -60,6 +60,8 @@ pub enum Action {
     Sort,
     Filter,
     Year,
+    /// the next year (cycles)
+    NextYear,
     Mark,
     Export,
     Help,
@@ -501,11 +503,16 @@ fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             app.set_row(0);
             app.message = Some(format!("peers: {}", model::peer_label(app)));
         }
-        Action::Year => {
+        Action::Year | Action::NextYear => {
             if let Some(s) = &app.snap {
                 if !s.years.is_empty() {
                     let i = s.years.iter().position(|y| *y == s.year).unwrap_or(0);
-                    let next = s.years[(i + s.years.len() - 1) % s.years.len()];
+                    let step = if matches!(action, Action::NextYear) {
+                        1
+                    } else {
+                        s.years.len() - 1
+                    };
+                    let next = s.years[(i + step) % s.years.len()];
                     app.year = Some(next);
                     app.message = Some(format!("year {next}"));
                     return app.reload();

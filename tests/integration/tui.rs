@@ -496,3 +496,38 @@ fn tui_needs_a_terminal_and_no_color_needs_a_value() {
     assert!(u4ssc::tui::color_wanted(Some(OsStr::new(""))));
     assert!(!u4ssc::tui::color_wanted(Some(OsStr::new("1"))));
 }
+
+/// y goes to the previous year and Y to the next (both cycle); Ctrl-C quits even from the
+/// search box, where every other key is input.
+#[test]
+fn y_and_shift_y_move_through_the_years_and_ctrl_c_quits_from_search() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let home = tempfile::tempdir().unwrap();
+    let mut app = demo_app(home.path());
+    let year_of = |fx: Vec<Effect>| match fx.first() {
+        Some(Effect::Load { year, .. }) => *year,
+        other => panic!("no load: {other:?}"),
+    };
+    assert_eq!(
+        year_of(update(&mut app, Action::NextYear)),
+        Some(2019),
+        "2024 + 1 cycles to 2019"
+    );
+    let key = |c: char, m: KeyModifiers| KeyEvent::new(KeyCode::Char(c), m);
+    assert!(matches!(
+        u4ssc::tui::keys::action(key('Y', KeyModifiers::SHIFT), false),
+        Some(Action::NextYear)
+    ));
+    assert!(matches!(
+        u4ssc::tui::keys::action(key('y', KeyModifiers::NONE), false),
+        Some(Action::Year)
+    ));
+    assert!(matches!(
+        u4ssc::tui::keys::action(key('c', KeyModifiers::CONTROL), true),
+        Some(Action::Quit)
+    ));
+    assert!(matches!(
+        u4ssc::tui::keys::action(key('c', KeyModifiers::NONE), true),
+        Some(Action::Input('c'))
+    ));
+}
