@@ -772,6 +772,36 @@ pub fn dashboard(
 }
 
 /// Values and scores as JSON-LD, pointing at data.norge.no concepts where they exist.
+/// The JSON-LD context: every term an IRI of the RDF Data Cube vocabulary, its SDMX
+/// dimensions, measures and attributes, SKOS, or u4ssc's own (`urn:u4ssc:def:`), so that a
+/// JSON-LD processor keeps every value.
+fn jsonld_context() -> serde_json::Value {
+    serde_json::json!({
+        "qb": "http://purl.org/linked-data/cube#",
+        "skos": "http://www.w3.org/2004/02/skos/core#",
+        "xsd": "http://www.w3.org/2001/XMLSchema#",
+        "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+        "sdmx-dimension": "http://purl.org/linked-data/sdmx/2009/dimension#",
+        "sdmx-measure": "http://purl.org/linked-data/sdmx/2009/measure#",
+        "sdmx-attribute": "http://purl.org/linked-data/sdmx/2009/attribute#",
+        "u4ssc": "urn:u4ssc:def:",
+        "label": "rdfs:label",
+        "notation": "skos:notation",
+        "dataSet": {"@id": "qb:dataSet", "@type": "@id"},
+        "city": {"@id": "sdmx-dimension:refArea", "@type": "@id"},
+        "year": {"@id": "sdmx-dimension:refPeriod", "@type": "xsd:gYear"},
+        "dataPoint": {"@id": "u4ssc:dataPoint", "@type": "@id"},
+        "dataPointId": {"@id": "u4ssc:dataPointId"},
+        "value": {"@id": "sdmx-measure:obsValue", "@type": "xsd:double"},
+        "unit": {"@id": "sdmx-attribute:unitMeasure"},
+        "score": {"@id": "u4ssc:score", "@type": "xsd:double"},
+        "band": {"@id": "u4ssc:band"}
+    })
+}
+
+/// Data-point values and scores as RDF Data Cube observations of one data set: dimensions
+/// city (`urn:u4ssc:city:SLUG`), year and data point (its data.norge.no concept where the
+/// catalog has one), measures value and score, attributes unit and band.
 pub fn jsonld(ctx: &Ctx, tables: &[DataTable]) -> Vec<u8> {
     let Some(t) = tables.iter().find(|t| t.name == "data_point_scores") else {
         return b"{}\n".to_vec();
@@ -785,30 +815,51 @@ pub fn jsonld(ctx: &Ctx, tables: &[DataTable]) -> Vec<u8> {
         idx("score"),
         idx("band"),
     );
-    let get =
-        |r: &Vec<Cell>, i: Option<usize>| i.and_then(|i| r.get(i)).cloned().unwrap_or(Cell::Null);
-    let graph: Vec<serde_json::Value> = t
-        .rows
-        .iter()
-        .map(|r| {
-            let dp = match get(r, di) { Cell::Text(s) => s, _ => String::new() };
-            let d = ctx.catalog.get(&dp);
-            serde_json::json!({
-                "@type": "qb:Observation",
-                "city": get(r, ci),
-                "year": get(r, yi),
-                "indicator": {"@id": d.and_then(|d| d.concept_uri.clone()).unwrap_or_else(|| format!("urn:u4ssc:{dp}")), "notation": d.map(|d| d.code.clone()), "dataPoint": dp},
-                "value": get(r, vi),
-                "unit": d.map(|d| d.unit.clone()),
-                "score": get(r, si),
-                "band": get(r, bi),
-            })
+    let get = |r: &Vec<Cell>, i: Option<usize>| -> serde_json::Value {
+        match i.and_then(|i| r.get(i)) {
+            Some(Cell::Text(s)) if !s.is_empty() => serde_json::Value::String(s.clone()),
+            Some(Cell::Num(x)) if x.is_finite() => serde_json::json!(x),
+            Some(Cell::Int(x)) => serde_json::json!(x),
+            _ => serde_json::Value::Null,
+        }
+    };
+    let dataset = "urn:u4ssc:dataset:data-point-scores";
+    let mut graph: Vec<serde_json::Value> = vec![serde_json::json!({
+        "@id": dataset,
+        "@type": "qb:DataSet",
+        "label": "U4SSC data-point values and scores (u4ssc)",
+    })];
+    graph.extend(t.rows.iter().map(|r| {
+        let dp = match get(r, di) {
+            serde_json::Value::String(s) => s,
+            _ => String::new(),
+        };
+        let d = ctx.catalog.get(&dp);
+        let city = match get(r, ci) {
+            serde_json::Value::String(s) => format!("urn:u4ssc:city:{s}"),
+            _ => "urn:u4ssc:city:unknown".into(),
+        };
+        let year = match get(r, yi) {
+            serde_json::Value::Null => serde_json::Value::Null,
+            y => serde_json::Value::String(y.to_string().trim_matches('"').to_string()),
+        };
+        serde_json::json!({
+            "@type": "qb:Observation",
+            "dataSet": dataset,
+            "city": city,
+            "year": year,
+            "dataPoint": d
+                .and_then(|d| d.concept_uri.clone())
+                .unwrap_or_else(|| format!("urn:u4ssc:datapoint:{dp}")),
+            "dataPointId": dp,
+            "notation": d.map(|d| d.code.clone()),
+            "value": get(r, vi),
+            "unit": d.map(|d| d.unit.clone()),
+            "score": get(r, si),
+            "band": get(r, bi),
         })
-        .collect();
-    let doc = serde_json::json!({
-        "@context": {"qb": "http://purl.org/linked-data/cube#", "skos": "http://www.w3.org/2004/02/skos/core#", "indicator": {"@type": "@id"}, "notation": "skos:notation"},
-        "@graph": graph
-    });
+    }));
+    let doc = serde_json::json!({ "@context": jsonld_context(), "@graph": graph });
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
     s.into_bytes()

@@ -433,3 +433,61 @@ fn the_manifest_lists_every_file_with_its_hash() {
     }
     assert!(m["method_sha256"].as_str().unwrap().len() == 64);
 }
+
+/// linked-data.jsonld as a JSON-LD processor reads it (pyld, from PyPI): it expands without
+/// error, and every observation keeps its data set, city, year, data point, value and score.
+#[test]
+#[ignore = "needs python3 with pyld (PyPI); .ci/run installs it and runs this test"]
+fn jsonld_expands_in_pyld_to_observations_with_values() {
+    let home = demo_home();
+    let out = home.path().join("ld");
+    assert_eq!(
+        export(
+            home.path(),
+            &out,
+            &["--format", "jsonld,csv", "--year", "2024"]
+        )
+        .code,
+        0
+    );
+    let rows = std::fs::read_to_string(out.join("data_point_scores.csv"))
+        .unwrap()
+        .lines()
+        .count()
+        - 1;
+    let script = r#"
+import json, sys
+from pyld import jsonld
+doc = json.load(open(sys.argv[1]))
+expanded = jsonld.expand(doc)
+QB = "http://purl.org/linked-data/cube#"
+SDMX = "http://purl.org/linked-data/sdmx/2009/"
+obs = [o for o in expanded if QB + "Observation" in o.get("@type", [])]
+need = [QB + "dataSet", SDMX + "dimension#refArea", SDMX + "dimension#refPeriod", "urn:u4ssc:def:dataPoint"]
+complete = [o for o in obs if all(k in o for k in need)]
+valued = [o for o in obs if SDMX + "measure#obsValue" in o and "urn:u4ssc:def:score" in o]
+sets = [o for o in expanded if QB + "DataSet" in o.get("@type", [])]
+print(len(obs), len(complete), len(valued), len(sets))
+"#;
+    let r = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(out.join("linked-data.jsonld"))
+        .output()
+        .expect("python3 with pyld");
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let counts: Vec<usize> = String::from_utf8_lossy(&r.stdout)
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(counts[0], rows, "one observation per data-point score row");
+    assert_eq!(
+        counts[1], rows,
+        "every observation has data set, city, year, data point"
+    );
+    assert!(
+        counts[2] > rows * 9 / 10,
+        "values and scores kept: {counts:?}"
+    );
+    assert_eq!(counts[3], 1, "one data set");
+}
