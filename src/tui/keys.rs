@@ -99,7 +99,7 @@ pub fn action(key: KeyEvent, searching: bool) -> Option<Action> {
     if searching {
         return match key.code {
             // Ctrl-C quits from the search box too
-            KeyCode::Char('c') if ctrl => Some(Action::Quit),
+            KeyCode::Char('c') if ctrl => Some(Action::Exit),
             KeyCode::Esc => Some(Action::Back),
             KeyCode::Enter => Some(Action::Enter),
             KeyCode::Backspace => Some(Action::Backspace),
@@ -110,7 +110,7 @@ pub fn action(key: KeyEvent, searching: bool) -> Option<Action> {
         };
     }
     Some(match key.code {
-        KeyCode::Char('c') if ctrl => Action::Quit,
+        KeyCode::Char('c') if ctrl => Action::Exit,
         KeyCode::Char('d') if ctrl => Action::PageDown,
         KeyCode::Char('u') if ctrl => Action::PageUp,
         KeyCode::Char('q') => Action::Quit,

@@ -62,6 +62,8 @@ pub enum Action {
     Year,
     /// the next year (cycles)
     NextYear,
+    /// leave the program now, from anywhere (Ctrl-C)
+    Exit,
     Mark,
     Export,
     Help,
@@ -370,6 +372,8 @@ fn apply(app: &mut App, action: Action) -> Vec<Effect> {
                 app.search = None;
                 return vec![];
             }
+            // Ctrl-C: close the search and go on to leave
+            Action::Exit => app.search = None,
             Action::Enter => {
                 let (query, selected) = (search.query.clone(), search.selected);
                 app.search = None;
@@ -406,6 +410,7 @@ fn apply(app: &mut App, action: Action) -> Vec<Effect> {
         }
     }
     match action {
+        Action::Exit => app.quit = true,
         Action::Quit => {
             if app.explain {
                 app.explain = false;

@@ -524,8 +524,13 @@ fn y_and_shift_y_move_through_the_years_and_ctrl_c_quits_from_search() {
     ));
     assert!(matches!(
         u4ssc::tui::keys::action(key('c', KeyModifiers::CONTROL), true),
-        Some(Action::Quit)
+        Some(Action::Exit)
     ));
+    // and it leaves the program, search box open or not, deep in a view or not
+    update(&mut app, Action::Search);
+    assert!(app.search.is_some());
+    update(&mut app, Action::Exit);
+    assert!(app.quit && app.search.is_none());
     assert!(matches!(
         u4ssc::tui::keys::action(key('c', KeyModifiers::NONE), true),
         Some(Action::Input('c'))
