@@ -142,7 +142,18 @@ fn xlsx_bytes(
         .set_bold()
         .set_background_color(Color::RGB(0xDDE4EE))
         .set_border_bottom(FormatBorder::Thin);
+    // a number format per kind of column: shares as percentages, growth rates with three
+    // decimals, reported values as they are, scores with one decimal
+    let percent = Format::new().set_num_format("0.0%");
+    let growth = Format::new().set_num_format("0.000");
+    let plain = Format::new();
     let num = Format::new().set_num_format("0.0");
+    let format_of = |column: &str| match column {
+        "coverage" => &percent,
+        "cagr" | "required_cagr" | "ratio" => &growth,
+        "value" | "used_value" | "first_value" | "last_value" | "target" => &plain,
+        _ => &num,
+    };
     let band_fmt = |label: &str| {
         let c = match label {
             "95%+ Target" => 0x1A9850,
@@ -207,7 +218,7 @@ fn xlsx_bytes(
         for (j, c) in t.columns.iter().enumerate() {
             ws.write_string_with_format(0, j as u16, c.name, &head)
                 .map_err(err)?;
-            ws.set_column_width(j as u16, if c.ty == ColType::Text { 16 } else { 11 })
+            ws.set_column_width(j as u16, fitting_width(t, j))
                 .map_err(err)?;
         }
         for (i, row) in t.rows.iter().enumerate() {
@@ -223,7 +234,8 @@ fn xlsx_bytes(
                         ws.write_string(r, c, neutralise(s)).map_err(err)?;
                     }
                     Cell::Num(x) => {
-                        ws.write_number_with_format(r, c, *x, &num).map_err(err)?;
+                        ws.write_number_with_format(r, c, *x, format_of(t.columns[j].name))
+                            .map_err(err)?;
                     }
                     Cell::Int(x) => {
                         ws.write_number(r, c, *x as f64).map_err(err)?;
@@ -237,6 +249,35 @@ fn xlsx_bytes(
             ws.autofilter(0, 0, t.rows.len() as u32, t.columns.len() as u16 - 1)
                 .map_err(err)?;
         }
+    }
+    // what every column of every sheet means (README's descriptions, in the workbook)
+    {
+        let ws = wb.add_worksheet().set_name("Columns").map_err(err)?;
+        for (j, h) in ["sheet", "column", "type", "meaning"].iter().enumerate() {
+            ws.write_string_with_format(0, j as u16, *h, &head)
+                .map_err(err)?;
+        }
+        let mut r = 1u32;
+        for (sheet, table) in sheets {
+            let Some(t) = tables.iter().find(|t| t.name == table) else {
+                continue;
+            };
+            for c in &t.columns {
+                let ty = match c.ty {
+                    ColType::Text => "text",
+                    ColType::Num => "number",
+                    ColType::Int => "whole number",
+                };
+                for (j, v) in [sheet, c.name, ty, c.doc].iter().enumerate() {
+                    ws.write_string(r, j as u16, neutralise(v)).map_err(err)?;
+                }
+                r += 1;
+            }
+        }
+        for (j, w) in [14, 22, 13, 90].iter().enumerate() {
+            ws.set_column_width(j as u16, *w).map_err(err)?;
+        }
+        ws.set_freeze_panes(1, 0).map_err(err)?;
     }
     // optionally, one sheet per city: its rows of the aggregate scores
     if let (true, Some(t)) = (
@@ -488,6 +529,25 @@ pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
         })?;
     }
     Ok(0)
+}
+
+/// A column width that fits the header and the first thousand cells (8 to 60 characters).
+fn fitting_width(t: &DataTable, j: usize) -> f64 {
+    let header = t.columns[j].name.chars().count();
+    let cells = t
+        .rows
+        .iter()
+        .take(1000)
+        .filter_map(|r| r.get(j))
+        .map(|c| match c {
+            Cell::Text(s) => s.chars().count(),
+            Cell::Num(_) => 8,
+            Cell::Int(x) => x.to_string().len(),
+            Cell::Null => 0,
+        })
+        .max()
+        .unwrap_or(0);
+    (header.max(cells) + 2).clamp(8, 60) as f64
 }
 
 /// What an exported file holds, from its name.

@@ -129,6 +129,7 @@ fn xlsx_reads_back_with_its_sheets_and_values() {
             "Raw",
             "Method",
             "Sensitivity",
+            "Columns",
             "Cities"
         ]
     );
@@ -490,4 +491,47 @@ print(len(obs), len(complete), len(valued), len(sets))
         "values and scores kept: {counts:?}"
     );
     assert_eq!(counts[3], 1, "one data set");
+}
+
+/// The workbook as openpyxl (the library analysts script Excel files with) reads it: shares
+/// as percentages, growth rates with three decimals, scores with one, widths that fit, and a
+/// Columns sheet that explains every column.
+#[test]
+#[ignore = "needs python3 with openpyxl (PyPI); .ci/run installs it and runs this test"]
+fn xlsx_number_formats_and_columns_read_back_in_openpyxl() {
+    let home = demo_home();
+    let out = home.path().join("xf");
+    assert_eq!(
+        export(home.path(), &out, &["--format", "xlsx", "--year", "2024"]).code,
+        0
+    );
+    let script = r#"
+import sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+def formats(sheet):
+    ws = wb[sheet]
+    head = [c.value for c in ws[1]]
+    seen = {}
+    for row in ws.iter_rows(min_row=2, max_row=200):
+        for h, c in zip(head, row):
+            if isinstance(c.value, float):
+                seen.setdefault(h, c.number_format)
+    return seen
+scores, trends = formats("Scores"), formats("Trends")
+cols = wb["Columns"]
+described = {(r[0].value, r[1].value) for r in cols.iter_rows(min_row=2) if r[3].value}
+width = wb["Trends"].column_dimensions["K"].width
+print(scores["coverage"], scores["score"], trends["cagr"], trends["required_cagr"], int(("Trends", "cagr") in described), int(width > 20))
+"#;
+    let r = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(out.join("u4ssc.xlsx"))
+        .output()
+        .expect("python3 with openpyxl");
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&r.stdout).trim(),
+        "0.0% 0.0 0.000 0.000 1 1"
+    );
 }
