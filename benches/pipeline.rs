@@ -140,6 +140,8 @@ fn measure(cities: usize, years: i32, runs: usize) {
                 files: vec![csv.clone()],
                 dry_run: false,
                 jump_factor: 3.0,
+                city: None,
+                year: None,
             };
             let mut out = std::io::sink();
             reset_peak();

@@ -6,6 +6,7 @@ use crate::demo::{self, DemoSpec, SYNTHETIC_LABEL};
 use crate::error::{Error, Result};
 use crate::registry::Registry;
 use crate::store::{Access, NewRevision, Store};
+use crate::submission::layout::Given;
 use crate::submission::validate::{self, Options};
 use crate::submission::{read_table, Finding, Limits, Severity};
 use crate::table::{to_json, OutputFormat, TextTable};
@@ -36,6 +37,13 @@ SUBMISSION FORMAT
             origin, source, note
                         free text (a leading = or @ is refused: it would run as a formula)
             verified    yes/no
+
+OTHER SHAPES (told by the header)
+  kpi, data_point, 2019, 2020, ...      years as columns, one city (city column or --city)
+  kpi, data_point, Trondheim, Bodø, ... cities as columns, one year (year column or --year)
+  kpi named by its English or Norwegian name ('Household Internet Access',
+  'Husholdninger med internettilgang') instead of its code
+  a workbook made by `u4ssc template`, as the city filled it
 
 EXIT CODES
   0  no errors (warnings may have been printed)
@@ -116,6 +124,14 @@ pub enum Command {
         submission_help!()
     ))]
     Import(ImportArgs),
+    /// Write the workbook a city fills: one row per data point, drop-downs, locked structure
+    #[command(after_help = "Examples:\n  \
+u4ssc template --city bodo --year 2025 --out bodo-2025.xlsx\n  \
+u4ssc template --city all --year 2025 --lang nb --db network.duckdb --out templates/\n\n\
+The city fills the yellow cells in Excel or LibreOffice; `u4ssc check FILE` and\n\
+`u4ssc import FILE` read the workbook as it is. With --db, each row shows the city's\n\
+latest earlier value.")]
+    Template(TemplateArgs),
     /// Which city has reported which data points for which year
     Status(FormatArg),
     /// List the stored revisions (imported files)
@@ -223,6 +239,28 @@ pub struct CheckArgs {
     /// Count warnings as problems (exit 1)
     #[arg(long)]
     pub strict: bool,
+    /// The city of a file that does not name it (years as columns, or no city column)
+    #[arg(long, value_name = "CITY")]
+    pub city: Option<String>,
+    /// The year of a file that does not name it (cities as columns, or no year column)
+    #[arg(long, value_name = "YEAR")]
+    pub year: Option<i32>,
+}
+
+#[derive(Debug, Args)]
+pub struct TemplateArgs {
+    /// The city (slug, number or name), or `all` for one file per registry city
+    #[arg(long)]
+    pub city: String,
+    /// The year the values are for
+    #[arg(long)]
+    pub year: i32,
+    /// Language of the headings, lists and instructions
+    #[arg(long, value_enum, default_value_t = crate::submission::template::Lang::En)]
+    pub lang: crate::submission::template::Lang,
+    /// The file to write (.xlsx); with --city all, a directory for one file per city
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -236,6 +274,12 @@ pub struct ImportArgs {
     /// Warn when a value changes by more than this factor from the city's stored previous year
     #[arg(long, default_value_t = 3.0)]
     pub jump_factor: f64,
+    /// The city of a file that does not name it (years as columns, or no city column)
+    #[arg(long, value_name = "CITY")]
+    pub city: Option<String>,
+    /// The year of a file that does not name it (cities as columns, or no year column)
+    #[arg(long, value_name = "YEAR")]
+    pub year: Option<i32>,
 }
 
 #[derive(Debug, Args)]
@@ -463,6 +507,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Tui) => crate::tui::run(&ctx)?,
         Some(Command::Check(a)) => check(&ctx, &a, &mut out)?,
         Some(Command::Import(a)) => import(&ctx, &a, &mut out)?,
+        Some(Command::Template(a)) => template_cmd(&ctx, &a, &mut out)?,
         Some(Command::Status(a)) => status(&ctx, a.format, &mut out)?,
         Some(Command::Revisions(a)) => revisions(&ctx, a.format, &mut out)?,
         Some(Command::Verify) => verify(&ctx, &mut out)?,
@@ -510,10 +555,22 @@ type Checked = (
 
 /// Read and validate one file; with a store, against the current values of the cities it
 /// names (the year-to-year jump check).
-fn check_one(ctx: &Ctx, file: &Path, jump_factor: f64, store: Option<&Store>) -> Result<Checked> {
+fn check_one(
+    ctx: &Ctx,
+    file: &Path,
+    jump_factor: f64,
+    given: &Given,
+    store: Option<&Store>,
+) -> Result<Checked> {
     let table = match read_table(file, &ctx.limits) {
         Err(findings) => return Ok((None, findings, Vec::new())),
         Ok(table) => table,
+    };
+    let given = resolve_given(ctx, given)?;
+    let table = match crate::submission::layout::to_long(table, &ctx.catalog, &ctx.registry, &given)
+    {
+        Err(findings) => return Ok((None, findings, Vec::new())),
+        Ok((table, _shape)) => table,
     };
     let current = match store {
         Some(s) => s.current_values_of(&cities_named(ctx, &table))?,
@@ -531,6 +588,31 @@ fn check_one(ctx: &Ctx, file: &Path, jump_factor: f64, store: Option<&Store>) ->
         checked.findings,
         current,
     ))
+}
+
+/// `--city` as a registry slug (an unknown one is a usage error with a suggestion).
+fn resolve_given(ctx: &Ctx, given: &Given) -> Result<Given> {
+    let city = match &given.city {
+        None => None,
+        Some(text) => match ctx.registry.resolve(text, given.year) {
+            Some((c, _)) => Some(c.slug.clone()),
+            None => {
+                let hint = ctx
+                    .registry
+                    .suggest(text)
+                    .map(|c| format!("; did you mean '{}' ({})?", c.slug, c.name))
+                    .unwrap_or_else(|| "; see `u4ssc cities`".to_string());
+                return Err(Error::Usage(format!(
+                    "--city {} is not a city in the registry{hint}",
+                    crate::submission::values::shown(text)
+                )));
+            }
+        },
+    };
+    Ok(Given {
+        city,
+        year: given.year,
+    })
 }
 
 /// The registry cities a table's rows can name: each distinct city cell resolved as
@@ -580,7 +662,11 @@ pub fn check(ctx: &Ctx, a: &CheckArgs, out: &mut dyn Write) -> Result<i32> {
     };
     let mut all = Vec::new();
     for file in &a.files {
-        let (_, findings, _) = check_one(ctx, file, a.jump_factor, store.as_ref())?;
+        let given = Given {
+            city: a.city.clone(),
+            year: a.year,
+        };
+        let (_, findings, _) = check_one(ctx, file, a.jump_factor, &given, store.as_ref())?;
         if a.format == CheckFormat::Text {
             for f in &findings {
                 w(out, &format!("{f}\n"))?;
@@ -606,6 +692,100 @@ pub fn check(ctx: &Ctx, a: &CheckArgs, out: &mut dyn Write) -> Result<i32> {
     })
 }
 
+/// `u4ssc template`: one workbook per city, with the latest earlier values when --db is given.
+pub fn template_cmd(ctx: &Ctx, a: &TemplateArgs, out: &mut dyn Write) -> Result<i32> {
+    use crate::submission::template;
+    let defaults = Options::default();
+    if !(defaults.min_year..=defaults.max_year).contains(&a.year) {
+        return Err(Error::Usage(format!(
+            "--year {} is outside {}-{}",
+            a.year, defaults.min_year, defaults.max_year
+        )));
+    }
+    let all = a.city.eq_ignore_ascii_case("all");
+    let cities: Vec<&crate::registry::City> = if all {
+        ctx.registry.cities.iter().collect()
+    } else {
+        let given = resolve_given(
+            ctx,
+            &Given {
+                city: Some(a.city.clone()),
+                year: Some(a.year),
+            },
+        )?;
+        let slug = given.city.unwrap_or_default();
+        ctx.registry.get(&slug).into_iter().collect()
+    };
+    if all {
+        std::fs::create_dir_all(&a.out).map_err(|source| Error::Write {
+            path: a.out.clone(),
+            source,
+        })?;
+    } else if a
+        .out
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_lowercase)
+        .as_deref()
+        != Some("xlsx")
+    {
+        return Err(Error::Usage(format!(
+            "--out {} must end in .xlsx",
+            a.out.display()
+        )));
+    }
+    // the previous values come from a database only when one is named
+    let store = if ctx.db_is_default {
+        None
+    } else {
+        Some(Store::open(&ctx.db, Access::ReadOnly)?)
+    };
+    for city in cities {
+        let mut previous: HashMap<String, (i32, Option<f64>)> = HashMap::new();
+        if let Some(s) = &store {
+            for v in s.current_values_of(std::slice::from_ref(&city.slug))? {
+                if v.year < a.year && previous.get(&v.data_point).is_none_or(|p| p.0 < v.year) {
+                    previous.insert(v.data_point, (v.year, v.value));
+                }
+            }
+        }
+        let spec = template::Spec {
+            city_name: &city.name,
+            city_slug: &city.slug,
+            year: a.year,
+            lang: a.lang,
+            previous,
+        };
+        let path = if all {
+            a.out.join(format!("{}-{}.xlsx", city.slug, a.year))
+        } else {
+            a.out.clone()
+        };
+        let bytes = template::build(&ctx.catalog, &spec)
+            .map_err(|e| Error::Invalid(format!("the template cannot be made: {e}")))?;
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        crate::files::write_atomic(&dir, &name, &bytes)?;
+        w(
+            out,
+            &format!(
+                "wrote {} ({} {}, {} data points)\n",
+                path.display(),
+                city.name,
+                a.year,
+                ctx.catalog.data_points.len()
+            ),
+        )?;
+    }
+    Ok(0)
+}
+
 pub fn import(ctx: &Ctx, a: &ImportArgs, out: &mut dyn Write) -> Result<i32> {
     let mut store = ctx.open(Access::ReadWrite)?;
     let mut code = 0;
@@ -615,7 +795,12 @@ pub fn import(ctx: &Ctx, a: &ImportArgs, out: &mut dyn Write) -> Result<i32> {
         }
         // one read of the current values of the file's cities serves both the jump check
         // and the diff below
-        let (ok, findings, current_values) = check_one(ctx, file, a.jump_factor, Some(&store))?;
+        let given = Given {
+            city: a.city.clone(),
+            year: a.year,
+        };
+        let (ok, findings, current_values) =
+            check_one(ctx, file, a.jump_factor, &given, Some(&store))?;
         // a file imported before is said so, without its warnings again
         if let Some((table, _)) = &ok {
             if let Some(r) = store.revision_by_hash(&table.content_hash)? {

@@ -409,6 +409,78 @@ impl Catalog {
             .map(|(_, c)| c)
     }
 
+    /// The data points a KPI is named by, in English or Norwegian (case, accents and
+    /// punctuation folded): a data point's own name (`Air Pollution: PM10`) gives that data
+    /// point; a split KPI's common name (`Air Pollution`, `Luftforurensning`) gives all its data
+    /// points, and the data_point column chooses. Text that only part of several names holds
+    /// is ambiguous; anything else gets the closest names as suggestions.
+    pub fn by_name(&self, text: &str) -> NameMatch<'_> {
+        let wanted = crate::text::fold(text);
+        if wanted.is_empty() {
+            return NameMatch::Unknown(Vec::new());
+        }
+        let exact: Vec<&DataPoint> = self
+            .data_points
+            .iter()
+            .filter(|d| {
+                crate::text::fold(&d.name) == wanted || crate::text::fold(&d.name_nb) == wanted
+            })
+            .collect();
+        if !exact.is_empty() {
+            return NameMatch::DataPoint(exact[0]);
+        }
+        // a split KPI's common name
+        let mut codes: Vec<&str> = Vec::new();
+        for d in &self.data_points {
+            if !codes.contains(&d.code.as_str()) {
+                codes.push(&d.code);
+            }
+        }
+        for code in &codes {
+            let dps = self.by_code(code);
+            if dps.len() < 2 {
+                continue;
+            }
+            for names in [
+                dps.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(),
+                dps.iter().map(|d| d.name_nb.as_str()).collect(),
+            ] {
+                if common_name(&names).as_deref() == Some(wanted.as_str()) {
+                    return NameMatch::Kpi(dps);
+                }
+            }
+        }
+        let label = |d: &DataPoint| format!("'{}' ({})", d.name, d.label());
+        // text inside several names, as whole words
+        let padded = format!(" {wanted} ");
+        let inside: Vec<&DataPoint> = self
+            .data_points
+            .iter()
+            .filter(|d| {
+                format!(" {} ", crate::text::fold(&d.name)).contains(&padded)
+                    || format!(" {} ", crate::text::fold(&d.name_nb)).contains(&padded)
+            })
+            .collect();
+        if inside.len() > 1 {
+            return NameMatch::Ambiguous(inside.iter().map(|d| label(d)).collect());
+        }
+        let mut near: Vec<(usize, &DataPoint)> = self
+            .data_points
+            .iter()
+            .map(|d| {
+                let dist = edit_distance(&wanted, &crate::text::fold(&d.name))
+                    .min(edit_distance(&wanted, &crate::text::fold(&d.name_nb)));
+                (dist, d)
+            })
+            .filter(|(dist, _)| *dist <= (wanted.chars().count() / 4).max(2))
+            .collect();
+        near.sort_by_key(|(dist, _)| *dist);
+        let mut out: Vec<String> = inside.iter().map(|d| label(d)).collect();
+        out.extend(near.iter().take(3).map(|(_, d)| label(d)));
+        out.dedup();
+        NameMatch::Unknown(out)
+    }
+
     pub fn category(&self, code: &str) -> Option<&Node> {
         self.categories.iter().find(|c| c.code == code)
     }
@@ -539,5 +611,68 @@ mod tests {
     fn part_normalisation() {
         assert_eq!(normalise_part("PM2.5"), normalise_part("pm 2,5"));
         assert_eq!(normalise_part("Private Vehicles"), "privatevehicles");
+    }
+}
+
+/// What a KPI name matched: see [`Catalog::by_name`].
+#[derive(Debug)]
+pub enum NameMatch<'a> {
+    DataPoint(&'a DataPoint),
+    Kpi(Vec<&'a DataPoint>),
+    /// The names it could mean, as `'name' (code)`.
+    Ambiguous(Vec<String>),
+    /// The closest names, possibly none.
+    Unknown(Vec<String>),
+}
+
+/// The folded words that every name of a split KPI starts with (`Air Pollution` of
+/// `Air Pollution: PM10`, `Mobildekning` of `Mobildekning 3G`), when that is a name at all.
+fn common_name(names: &[&str]) -> Option<String> {
+    let folded: Vec<Vec<String>> = names
+        .iter()
+        .map(|n| {
+            crate::text::fold(n)
+                .split(' ')
+                .map(str::to_string)
+                .collect()
+        })
+        .collect();
+    let first = folded.first()?;
+    let n = (0..first.len())
+        .take_while(|&i| folded.iter().all(|f| f.get(i) == first.get(i)))
+        .count();
+    let common = first[..n].join(" ");
+    (common.chars().count() >= 4).then_some(common)
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn kpis_are_found_by_english_or_norwegian_name() {
+        let c = Catalog::embedded().unwrap();
+        match c.by_name("household internet access") {
+            NameMatch::DataPoint(d) => assert_eq!(d.id, "ec-ict-ict-1c"),
+            other => panic!("{other:?}"),
+        }
+        match c.by_name("Husholdninger med internettilgang") {
+            NameMatch::DataPoint(d) => assert_eq!(d.id, "ec-ict-ict-1c"),
+            other => panic!("{other:?}"),
+        }
+        match c.by_name("LUFTFORURENSNING") {
+            NameMatch::Kpi(d) => assert_eq!(d.len(), 5),
+            other => panic!("{other:?}"),
+        }
+        match c.by_name("Broadband") {
+            NameMatch::Ambiguous(names) => assert!(names.len() >= 2, "{names:?}"),
+            other => panic!("{other:?}"),
+        }
+        match c.by_name("Houshold Internet Acess") {
+            NameMatch::Unknown(near) => {
+                assert!(near[0].contains("Household Internet Access"), "{near:?}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -195,3 +195,56 @@ mod tests {
         assert_eq!(code_point('\u{1b}'), "U+001B");
     }
 }
+
+/// Text compared as people type it: lower case, accents and Norwegian letters folded
+/// (`Bodø` = `bodo`, `Å` = `a`, `æ` = `ae`), every run of punctuation and spaces one space.
+/// Used to match KPI and city names across spellings.
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut space = true;
+    for c in s.chars().flat_map(char::to_lowercase) {
+        let mapped: &str = match c {
+            'æ' | 'ä' => "ae",
+            'ø' | 'ö' | 'ó' | 'ò' | 'ô' => "o",
+            'å' | 'á' | 'à' | 'â' => "a",
+            'é' | 'è' | 'ê' | 'ë' => "e",
+            'ü' | 'ú' | 'ù' => "u",
+            'í' | 'ì' | 'ï' => "i",
+            _ => "",
+        };
+        if !mapped.is_empty() {
+            out.push_str(mapped);
+            space = false;
+        } else if c.is_alphanumeric() || c == '%' {
+            out.push(c);
+            space = false;
+        } else if !space {
+            out.push(' ');
+            space = true;
+        }
+    }
+    if out.ends_with(' ') {
+        out.pop();
+    }
+    out
+}
+
+#[cfg(test)]
+mod fold_tests {
+    use super::fold;
+
+    #[test]
+    fn names_fold_across_case_accents_and_punctuation() {
+        assert_eq!(
+            fold("Husholdninger med  internettilgang"),
+            "husholdninger med internettilgang"
+        );
+        assert_eq!(fold("Bodø"), "bodo");
+        assert_eq!(
+            fold("ÅPNE DATA: andel publisert"),
+            "apne data andel publisert"
+        );
+        assert_eq!(fold("Luftforurensning: PM2,5"), "luftforurensning pm2 5");
+        assert_eq!(fold(" Tromsø "), "tromso");
+    }
+}

@@ -498,6 +498,7 @@ fn validate_fetched(
                 o.source.clone().unwrap_or_default(),
                 o.note.clone().unwrap_or_default(),
             ],
+            labels: Vec::new(),
         });
     }
     let table = Table {
@@ -506,6 +507,7 @@ fn validate_fetched(
         header: header.iter().map(|h| h.to_string()).collect(),
         column_labels: header.iter().map(|h| h.to_string()).collect(),
         rows,
+        template: None,
         content_hash: String::new(),
     };
     let checked = crate::submission::validate::validate(

@@ -101,6 +101,7 @@ pub fn head(path: &Path, limits: &Limits) -> Option<Layout> {
         column_labels: (1..=header.len()).map(|i| i.to_string()).collect(),
         header,
         rows: Vec::new(),
+        template: None,
         content_hash: String::new(),
     };
     let (col, findings) = header_columns(&table);

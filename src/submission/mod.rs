@@ -2,7 +2,9 @@
 //! against the catalog and registry. Nothing here touches the database.
 
 pub mod bulk;
+pub mod layout;
 pub mod read;
+pub mod template;
 pub mod units;
 pub mod validate;
 pub mod values;

@@ -45,6 +45,9 @@ impl Format {
 pub struct Row {
     pub line: usize,
     pub cells: Vec<String>,
+    /// Where each cell came from when a layout moved it (a year or city column of a wide
+    /// file); empty when the cells sit in the table's own columns.
+    pub labels: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -57,6 +60,8 @@ pub struct Table {
     pub rows: Vec<Row>,
     /// The file's bytes hashed, so that the same file is recognised on re-import.
     pub content_hash: String,
+    /// What a filled `u4ssc template` says about itself (None for any other file).
+    pub template: Option<super::template::Meta>,
 }
 
 impl Table {
@@ -69,7 +74,10 @@ impl Table {
                 "[{row}].{}",
                 self.header.get(i).map(String::as_str).unwrap_or("")
             ),
-            _ => self.column_label(i),
+            _ => match self.rows.get(row).and_then(|r| r.labels.get(i)) {
+                Some(l) => l.clone(),
+                None => self.column_label(i),
+            },
         }
     }
 
@@ -356,6 +364,7 @@ fn read_csv(file: &str, bytes: &[u8], limits: &Limits) -> Result<Table, Vec<Find
         rows.push(Row {
             line,
             cells: rec.iter().map(str::to_string).collect(),
+            labels: Vec::new(),
         });
     }
     if !findings.is_empty() {
@@ -369,6 +378,7 @@ fn read_csv(file: &str, bytes: &[u8], limits: &Limits) -> Result<Table, Vec<Find
         column_labels,
         rows,
         content_hash: String::new(),
+        template: None,
     })
 }
 
@@ -661,7 +671,11 @@ fn read_json(file: &str, bytes: &[u8], limits: &Limits) -> Result<Table, Vec<Fin
                     row[i] = v;
                 }
             }
-            Row { line, cells: row }
+            Row {
+                line,
+                cells: row,
+                labels: Vec::new(),
+            }
         })
         .collect();
     Ok(Table {
@@ -671,6 +685,7 @@ fn read_json(file: &str, bytes: &[u8], limits: &Limits) -> Result<Table, Vec<Fin
         header,
         rows,
         content_hash: String::new(),
+        template: None,
     })
 }
 
@@ -748,6 +763,13 @@ fn read_xlsx(file: &str, path: &Path, limits: &Limits) -> Result<Table, Vec<Find
             format!("the workbook cannot be read: {e}"),
         )
     })?;
+    if wb
+        .defined_names()
+        .iter()
+        .any(|(n, _)| n == super::template::NAME_CITY)
+    {
+        return read_template(file, &mut wb);
+    }
     let sheets = wb.sheets_metadata().to_vec();
     let visible: Vec<_> = sheets
         .iter()
@@ -771,20 +793,8 @@ fn read_xlsx(file: &str, path: &Path, limits: &Limits) -> Result<Table, Vec<Find
             format!("sheet {} cannot be read: {e}", shown(&name)),
         )
     })?;
-    if let Ok(formulas) = wb.worksheet_formula(&name) {
-        let (r0, c0) = formulas.start().unwrap_or((0, 0));
-        for (r, row) in formulas.rows().enumerate() {
-            for (c, f) in row.iter().enumerate() {
-                if !f.is_empty() {
-                    return Err(vec![Finding::error(
-                        "xlsx_formula",
-                        file,
-                        format!("the cell holds a formula ({}); paste values only", shown(f)),
-                    )
-                    .at(r0 as usize + r + 1, Some(column_letter(c0 as usize + c)))]);
-                }
-            }
-        }
+    if let Some(f) = formula_finding(file, &mut wb, &name) {
+        return Err(vec![f]);
     }
     let (r0, c0) = range.start().unwrap_or((0, 0));
     let mut rows_iter = range.rows().enumerate();
@@ -804,19 +814,7 @@ fn read_xlsx(file: &str, path: &Path, limits: &Limits) -> Result<Table, Vec<Find
             format!("sheet {} is empty", shown(&name)),
         ));
     };
-    let to_text = |d: &Data| -> Result<String, String> {
-        Ok(match d {
-            Data::Empty => String::new(),
-            Data::String(s) => s.clone(),
-            Data::Float(f) => format!("{f}"),
-            Data::Int(i) => i.to_string(),
-            Data::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
-            Data::Error(e) => return Err(format!("the cell holds the spreadsheet error {e:?}")),
-            Data::DateTime(_) | Data::DateTimeIso(_) | Data::DurationIso(_) => {
-                return Err("the cell holds a date; give a number or text".to_string())
-            }
-        })
-    };
+    let to_text = cell_text;
     let header: Vec<String> = head
         .iter()
         .map(|d| to_text(d).unwrap_or_default().trim().to_string())
@@ -872,7 +870,11 @@ fn read_xlsx(file: &str, path: &Path, limits: &Limits) -> Result<Table, Vec<Find
             }
         }
         cells.resize(width, String::new());
-        rows.push(Row { line, cells });
+        rows.push(Row {
+            line,
+            cells,
+            labels: Vec::new(),
+        });
     }
     if !findings.is_empty() {
         return Err(findings);
@@ -884,7 +886,110 @@ fn read_xlsx(file: &str, path: &Path, limits: &Limits) -> Result<Table, Vec<Find
         header,
         rows,
         content_hash: String::new(),
+        template: None,
     })
+}
+
+/// A spreadsheet cell as text: numbers as Rust prints them (2023, 95.5), booleans as yes/no.
+fn cell_text(d: &calamine::Data) -> Result<String, String> {
+    use calamine::Data;
+    Ok(match d {
+        Data::Empty => String::new(),
+        Data::String(s) => s.clone(),
+        Data::Float(f) => format!("{f}"),
+        Data::Int(i) => i.to_string(),
+        Data::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
+        Data::Error(e) => return Err(format!("the cell holds the spreadsheet error {e:?}")),
+        Data::DateTime(_) | Data::DateTimeIso(_) | Data::DurationIso(_) => {
+            return Err("the cell holds a date; give a number or text".to_string())
+        }
+    })
+}
+
+/// The first formula of a sheet, located, as an error: a submission holds values only.
+fn formula_finding<R: std::io::Read + std::io::Seek>(
+    file: &str,
+    wb: &mut calamine::Xlsx<R>,
+    sheet: &str,
+) -> Option<Finding> {
+    use calamine::Reader;
+    let formulas = wb.worksheet_formula(sheet).ok()?;
+    let (r0, c0) = formulas.start().unwrap_or((0, 0));
+    for (r, row) in formulas.rows().enumerate() {
+        for (c, f) in row.iter().enumerate() {
+            if !f.is_empty() {
+                return Some(
+                    Finding::error(
+                        "xlsx_formula",
+                        file,
+                        format!("the cell holds a formula ({}); paste values only", shown(f)),
+                    )
+                    .at(r0 as usize + r + 1, Some(column_letter(c0 as usize + c))),
+                );
+            }
+        }
+    }
+    None
+}
+
+/// `Submission!$B$1` (or `$Submission.$B$1`) as a 0-based (row, column).
+fn cell_reference(formula: &str) -> Option<(u32, u32)> {
+    let cell = formula.rsplit(['!', '.']).next()?.replace('$', "");
+    let letters: String = cell
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
+    let row: u32 = cell[letters.len()..].parse().ok()?;
+    let col = letters
+        .to_ascii_uppercase()
+        .bytes()
+        .fold(0u32, |a, b| a * 26 + (b - b'A' + 1) as u32);
+    (row >= 1 && col >= 1).then(|| (row - 1, col - 1))
+}
+
+/// A workbook made by `u4ssc template`: its sheet `Submission` read as the long table.
+fn read_template<R: std::io::Read + std::io::Seek>(
+    file: &str,
+    wb: &mut calamine::Xlsx<R>,
+) -> Result<Table, Vec<Finding>> {
+    use super::template;
+    use calamine::Reader;
+    let sheet = template::SHEET;
+    let range = wb.worksheet_range(sheet).map_err(|e| {
+        vec![Finding::error(
+            "template_changed",
+            file,
+            format!("the workbook is a u4ssc template but its sheet '{sheet}' cannot be read ({e}); was it renamed?"),
+        )]
+    })?;
+    if let Some(f) = formula_finding(file, wb, sheet) {
+        return Err(vec![f]);
+    }
+    let names = wb.defined_names().to_vec();
+    let meta = |name: &str| -> String {
+        names
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, f)| cell_reference(f))
+            .and_then(|at| range.get_value(at))
+            .and_then(|d| cell_text(d).ok())
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    let cells = [
+        meta(template::NAME_CITY),
+        meta(template::NAME_YEAR),
+        meta(template::NAME_CATALOG),
+    ];
+    let height = range.end().map(|(r, _)| r as usize + 1).unwrap_or(0);
+    let get = |r: usize, c: usize| -> Result<String, String> {
+        match range.get_value((r as u32, c as u32)) {
+            None => Ok(String::new()),
+            Some(d) => cell_text(d),
+        }
+    };
+    template::read(file, cells, height, &get)
 }
 
 #[cfg(test)]

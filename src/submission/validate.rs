@@ -4,7 +4,7 @@
 use super::read::Table;
 use super::values::{parse_number, parse_value, shown, yes_no, Value};
 use super::{Finding, Severity};
-use crate::catalog::{normalise_part, Catalog, DataPoint, KpiType, UnitKind};
+use crate::catalog::{normalise_part, Catalog, DataPoint, KpiType, NameMatch, UnitKind};
 use crate::registry::{Match, Registry};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -30,6 +30,16 @@ pub const QUALITY_LEVELS: &[&str] = &[
     "estimate based on assumptions",
     "personal estimate",
     "unknown method / not traceable",
+];
+
+/// The same six levels in Norwegian (bokmål), as the Norwegian template offers them.
+pub const QUALITY_LEVELS_NB: &[&str] = &[
+    "nøyaktig måling",
+    "ekstrapolert fra innbyggerundersøkelse",
+    "ekstrapolert fra data på høyere nivå",
+    "estimat basert på forutsetninger",
+    "personlig estimat",
+    "ukjent metode / ikke sporbar",
 ];
 
 /// One validated value, ready to store.
@@ -100,7 +110,7 @@ pub fn current_year() -> i32 {
     crate::stats::today().0
 }
 
-fn normalise_header(h: &str) -> String {
+pub(crate) fn normalise_header(h: &str) -> String {
     let n: String = h
         .trim()
         .trim_start_matches('\u{feff}')
@@ -161,7 +171,11 @@ pub fn quality_level(text: &str) -> Option<&'static str> {
         Ok(n) => (1..=6).contains(&n).then(|| QUALITY_LEVELS[n - 1]),
         Err(_) => {
             let q = text.to_lowercase();
-            QUALITY_LEVELS.iter().find(|l| **l == q).copied()
+            QUALITY_LEVELS
+                .iter()
+                .zip(QUALITY_LEVELS_NB)
+                .find(|(en, nb)| **en == q || **nb == q)
+                .map(|(en, _)| *en)
         }
     }
 }
@@ -292,6 +306,61 @@ pub fn header_columns(t: &Table) -> (HashMap<&'static str, usize>, Vec<Finding>)
     (col, findings)
 }
 
+/// What a kpi cell names: a whole KPI (its data points, the data_point column chooses) or,
+/// by a data point's own name, one data point.
+#[derive(Clone)]
+enum KpiRef<'a> {
+    Kpi(Vec<&'a DataPoint>),
+    DataPoint(&'a DataPoint),
+}
+
+/// A kpi cell resolved: by code (`EC: ICT: ICT: 1C`, any spacing and case), else by English
+/// or Norwegian name. An unknown or ambiguous one is (rule, message) with suggestions.
+fn resolve_kpi<'a>(catalog: &'a Catalog, code: &str) -> Result<KpiRef<'a>, (&'static str, String)> {
+    if code.is_empty() {
+        return Err(("unknown_kpi", "the KPI code is empty".to_string()));
+    }
+    let by_code = catalog.by_code(code);
+    if !by_code.is_empty() {
+        return Ok(KpiRef::Kpi(by_code));
+    }
+    if let Some(c) = catalog.suggest_code(code) {
+        return Err((
+            "unknown_kpi",
+            format!("unknown KPI code {}; did you mean '{c}'?", shown(code)),
+        ));
+    }
+    match catalog.by_name(code) {
+        NameMatch::DataPoint(d) => Ok(KpiRef::DataPoint(d)),
+        NameMatch::Kpi(dps) => Ok(KpiRef::Kpi(dps)),
+        NameMatch::Ambiguous(names) => Err((
+            "ambiguous_kpi_name",
+            format!(
+                "{} could name {} KPIs: {}{}; write the KPI code or the full name",
+                shown(code),
+                names.len(),
+                names.iter().take(5).cloned().collect::<Vec<_>>().join(", "),
+                if names.len() > 5 { ", …" } else { "" }
+            ),
+        )),
+        NameMatch::Unknown(near) if !near.is_empty() => Err((
+            "unknown_kpi",
+            format!(
+                "{} is neither a KPI code nor a KPI name; did you mean {}?",
+                shown(code),
+                near.join(" or ")
+            ),
+        )),
+        NameMatch::Unknown(_) => Err((
+            "unknown_kpi",
+            format!(
+                "unknown KPI code {}; give the code (`EC: ICT: ICT: 1C`) or the KPI's English or Norwegian name; see `u4ssc kpis`",
+                shown(code)
+            ),
+        )),
+    }
+}
+
 pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Options) -> Checked {
     let mut out = Checked::default();
     let file = t.file.as_str();
@@ -315,7 +384,7 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
     };
     let loc = |r: usize, name: &str| col.get(name).map(|&i| t.cell_label(r, i));
     let mut city_cache: HashMap<(String, Option<i32>), Resolved> = HashMap::new();
-    let mut code_cache: HashMap<String, Vec<&DataPoint>> = HashMap::new();
+    let mut code_cache: HashMap<String, Result<KpiRef, (&'static str, String)>> = HashMap::new();
 
     // key -> (line, value) for duplicate detection
     let mut seen: HashMap<(String, i32, String), (usize, Option<f64>)> = HashMap::new();
@@ -465,66 +534,74 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
         // kpi + data point
         let code = get(row, "kpi");
         let part = get(row, "data_point");
-        let candidates = code_cache
+        let resolved_kpi = code_cache
             .entry(code.clone())
-            .or_insert_with(|| catalog.by_code(&code))
+            .or_insert_with(|| resolve_kpi(catalog, &code))
             .clone();
-        let dp: Option<&DataPoint> = if candidates.is_empty() {
-            let hint = catalog
-                .suggest_code(&code)
-                .map(|c| format!("; did you mean '{c}'?"))
-                .unwrap_or_else(|| "; see `u4ssc kpis`".to_string());
-            let msg = if code.is_empty() {
-                "the KPI code is empty".to_string()
-            } else {
-                format!("unknown KPI code {}{hint}", shown(&code))
-            };
-            push(
-                &mut out.findings,
-                Severity::Error,
-                "unknown_kpi",
-                "kpi",
-                msg,
-            );
-            None
-        } else {
-            let split = candidates.iter().any(|d| !d.part.is_empty());
-            let wanted = normalise_part(&part);
-            let found = candidates
-                .iter()
-                .find(|d| normalise_part(&d.part) == wanted)
-                .copied();
-            if found.is_none() {
-                let parts: Vec<&str> = candidates.iter().map(|d| d.part.as_str()).collect();
-                let msg = if split && part.is_empty() {
-                    format!(
-                        "KPI {} is reported per data point; set data_point to one of: {}",
-                        candidates[0].code,
-                        parts.join(", ")
-                    )
-                } else if !split {
-                    format!(
-                        "KPI {} is not split into data points; leave data_point empty (it is {})",
-                        candidates[0].code,
-                        shown(&part)
-                    )
-                } else {
-                    format!(
-                        "{} is not a data point of {}; use one of: {}",
-                        shown(&part),
-                        candidates[0].code,
-                        parts.join(", ")
-                    )
-                };
+        let dp: Option<&DataPoint> = match resolved_kpi {
+            Err((rule, msg)) => {
+                push(&mut out.findings, Severity::Error, rule, "kpi", msg);
+                None
+            }
+            // a data point's own name: the data_point column may repeat it or stay empty
+            Ok(KpiRef::DataPoint(d))
+                if part.is_empty() || normalise_part(&part) == normalise_part(&d.part) =>
+            {
+                Some(d)
+            }
+            Ok(KpiRef::DataPoint(d)) => {
                 push(
                     &mut out.findings,
                     Severity::Error,
                     "unknown_data_point",
                     "data_point",
-                    msg,
+                    format!(
+                        "the KPI is named as the data point {}, but data_point says {}; leave data_point empty or name the KPI",
+                        d.label(),
+                        shown(&part)
+                    ),
                 );
+                None
             }
-            found
+            Ok(KpiRef::Kpi(candidates)) => {
+                let split = candidates.iter().any(|d| !d.part.is_empty());
+                let wanted = normalise_part(&part);
+                let found = candidates
+                    .iter()
+                    .find(|d| normalise_part(&d.part) == wanted)
+                    .copied();
+                if found.is_none() {
+                    let parts: Vec<&str> = candidates.iter().map(|d| d.part.as_str()).collect();
+                    let msg = if split && part.is_empty() {
+                        format!(
+                            "KPI {} is reported per data point; set data_point to one of: {}",
+                            candidates[0].code,
+                            parts.join(", ")
+                        )
+                    } else if !split {
+                        format!(
+                        "KPI {} is not split into data points; leave data_point empty (it is {})",
+                        candidates[0].code,
+                        shown(&part)
+                    )
+                    } else {
+                        format!(
+                            "{} is not a data point of {}; use one of: {}",
+                            shown(&part),
+                            candidates[0].code,
+                            parts.join(", ")
+                        )
+                    };
+                    push(
+                        &mut out.findings,
+                        Severity::Error,
+                        "unknown_data_point",
+                        "data_point",
+                        msg,
+                    );
+                }
+                found
+            }
         };
         let Some(dp) = dp else { continue };
         // unit
@@ -783,12 +860,14 @@ mod tests {
             format: Format::Csv,
             header: header.iter().map(|s| s.to_string()).collect(),
             column_labels: (1..=header.len()).map(|i| i.to_string()).collect(),
+            template: None,
             rows: rows
                 .iter()
                 .enumerate()
                 .map(|(i, r)| Row {
                     line: i + 2,
                     cells: r.iter().map(|s| s.to_string()).collect(),
+                    labels: Vec::new(),
                 })
                 .collect(),
             content_hash: String::new(),

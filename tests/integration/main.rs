@@ -10,6 +10,7 @@ mod framework;
 mod fuzz;
 mod pipeline;
 mod reliability;
+mod round;
 mod scoring;
 mod submissions;
 mod tui;

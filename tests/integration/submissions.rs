@@ -114,6 +114,32 @@ fn every_invalid_fixture_is_rejected_with_a_location_and_changes_nothing() {
         ("too_many_fields_in_row.csv", "too_many_fields", ":3:6"),
         ("non_utf8_latin1_city.csv", "encoding", ":3:character 4"),
         ("kpi_code_typo.csv", "unknown_kpi", ":3:3"),
+        ("kpi_name_ambiguous.csv", "ambiguous_kpi_name", ":3:3"),
+        (
+            "template_with_a_row_deleted.xlsx",
+            "template_row_missing",
+            ":9:A",
+        ),
+        (
+            "template_with_a_row_moved.xlsx",
+            "template_row_moved",
+            ":7:A",
+        ),
+        (
+            "template_of_another_catalog_version.xlsx",
+            "template_catalog_version",
+            ":3:B",
+        ),
+        (
+            "year_column_not_a_year.csv",
+            "year_column_not_a_year",
+            ":1:6",
+        ),
+        (
+            "city_column_not_a_city.csv",
+            "city_column_not_a_city",
+            ":1:6",
+        ),
         ("city_not_in_registry.csv", "unknown_city", ":2:1"),
         ("negative_percentage.csv", "below_minimum", ":2:5"),
         ("number_1e309.csv", "number_out_of_range", ":2:5"),

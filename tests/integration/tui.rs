@@ -353,6 +353,8 @@ fn thirty_city_app(home: &std::path::Path) -> (App, Ctx, Vec<u4ssc::registry::Ci
         files: vec![csv],
         dry_run: false,
         jump_factor: 3.0,
+        city: None,
+        year: None,
     };
     assert_eq!(
         u4ssc::app::import(&ctx, &args, &mut std::io::sink()).unwrap(),
