@@ -222,6 +222,7 @@ pub struct FormatArg {
 pub enum CheckFormat {
     Text,
     Json,
+    Csv,
 }
 
 #[derive(Debug, Args)]
@@ -229,7 +230,8 @@ pub struct CheckArgs {
     /// Submission files (.csv, .xlsx, .json)
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Output: text (one finding a line, file:line:column) or json (every finding)
+    /// Output: text (one finding a line, file:line:column; a rule on many rows grouped),
+    /// json or csv (every finding)
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,
     /// Warn when a value changes by more than this factor from the city's previous year
@@ -239,6 +241,17 @@ pub struct CheckArgs {
     /// Count warnings as problems (exit 1)
     #[arg(long)]
     pub strict: bool,
+    /// Also write the file back as a workbook with every finding marked on its cell
+    /// (error red, warning amber, the message as a comment) and a Findings sheet
+    #[arg(long, value_name = "OUT.xlsx")]
+    pub annotate: Option<PathBuf>,
+    /// Last year's file, for the jump check without a database
+    #[arg(long, value_name = "FILE")]
+    pub previous: Option<PathBuf>,
+    /// With --db: warn about a value beyond 3 × the interquartile range of the other cities'
+    /// values and at least this many times their median (or this fraction of it)
+    #[arg(long, default_value_t = 10.0)]
+    pub peer_factor: f64,
     /// The city of a file that does not name it (years as columns, or no city column)
     #[arg(long, value_name = "CITY")]
     pub city: Option<String>,
@@ -553,32 +566,58 @@ type Checked = (
     Vec<crate::store::CurrentValue>,
 );
 
-/// Read and validate one file; with a store, against the current values of the cities it
-/// names (the year-to-year jump check).
-fn check_one(
-    ctx: &Ctx,
-    file: &Path,
+/// How one file is checked besides its own rules.
+struct CheckWith<'a> {
     jump_factor: f64,
-    given: &Given,
-    store: Option<&Store>,
-) -> Result<Checked> {
+    peer_factor: f64,
+    given: &'a Given,
+    /// Earlier values from a file (`check --previous`), besides the database's.
+    previous: validate::History,
+}
+
+/// Read and validate one file; with a store, against the current values of the cities it
+/// names (the year-to-year jump check) and the whole network's (the peer-outlier check).
+fn check_one(ctx: &Ctx, file: &Path, with: &CheckWith, store: Option<&Store>) -> Result<Checked> {
     let table = match read_table(file, &ctx.limits) {
         Err(findings) => return Ok((None, findings, Vec::new())),
         Ok(table) => table,
     };
-    let given = resolve_given(ctx, given)?;
+    let given = resolve_given(ctx, with.given)?;
     let table = match crate::submission::layout::to_long(table, &ctx.catalog, &ctx.registry, &given)
     {
         Err(findings) => return Ok((None, findings, Vec::new())),
         Ok((table, _shape)) => table,
     };
-    let current = match store {
-        Some(s) => s.current_values_of(&cities_named(ctx, &table))?,
-        None => Vec::new(),
+    let (current, peers) = match store {
+        Some(s) => {
+            let all = s.current_values()?;
+            let mut peers = validate::Peers::new();
+            for v in &all {
+                if let Some(x) = v.value {
+                    peers
+                        .entry((v.data_point.clone(), v.year))
+                        .or_default()
+                        .push((v.city.clone(), x));
+                }
+            }
+            let named = cities_named(ctx, &table);
+            let current: Vec<_> = all
+                .into_iter()
+                .filter(|v| named.binary_search(&v.city).is_ok())
+                .collect();
+            (current, peers)
+        }
+        None => (Vec::new(), validate::Peers::new()),
     };
+    let mut history = crate::store::history_of(&current);
+    for (k, mut v) in with.previous.clone() {
+        history.entry(k).or_default().append(&mut v);
+    }
     let opts = Options {
-        jump_factor,
-        history: crate::store::history_of(&current),
+        jump_factor: with.jump_factor,
+        peer_factor: with.peer_factor,
+        history,
+        peers,
         ..Options::default()
     };
     let checked = validate::validate(&table, &ctx.catalog, &ctx.registry, &opts);
@@ -588,6 +627,41 @@ fn check_one(
         checked.findings,
         current,
     ))
+}
+
+/// The values of last year's file (`check --previous`), as history for the jump check. A
+/// file that does not read or has errors is refused: a comparison with half a file misleads.
+fn previous_history(ctx: &Ctx, file: &Path, given: &Given) -> Result<validate::History> {
+    let with = CheckWith {
+        jump_factor: f64::INFINITY,
+        peer_factor: f64::INFINITY,
+        given: &Given {
+            city: given.city.clone(),
+            year: None,
+        },
+        previous: validate::History::new(),
+    };
+    let (ok, findings, _) = check_one(ctx, file, &with, None)?;
+    let Some((_, obs)) = ok else {
+        let first = findings
+            .iter()
+            .find(|f| f.severity == Severity::Error)
+            .map(|f| f.to_string())
+            .unwrap_or_default();
+        return Err(Error::Usage(format!(
+            "--previous {} has errors, so it cannot be compared with; check it first:\n{first}",
+            file.display()
+        )));
+    };
+    let mut h = validate::History::new();
+    for o in obs {
+        if let Some(v) = o.value {
+            h.entry((o.city, o.data_point))
+                .or_default()
+                .push((o.year, v));
+        }
+    }
+    Ok(h)
 }
 
 /// `--city` as a registry slug (an unknown one is a usage error with a suggestion).
@@ -654,42 +728,189 @@ fn summary_line(file: &Path, findings: &[Finding]) -> String {
     format!("{}: {e} error(s), {wn} warning(s)\n", file.display())
 }
 
+/// Findings as text, one a line; a rule that fires on more than three rows is shown once in
+/// full and then as one line with its count and first locations (JSON and CSV keep each).
+pub fn grouped_text(findings: &[Finding]) -> String {
+    const SHOWN: usize = 3;
+    let mut count: HashMap<(Severity, &str, &str), usize> = HashMap::new();
+    for f in findings.iter().filter(|f| f.line.is_some()) {
+        *count
+            .entry((f.severity, f.rule, f.file.as_str()))
+            .or_default() += 1;
+    }
+    let mut done: std::collections::HashSet<(Severity, &str, &str)> = Default::default();
+    let mut text = String::new();
+    for f in findings {
+        let key = (f.severity, f.rule, f.file.as_str());
+        let n = if f.line.is_some() { count[&key] } else { 1 };
+        if n <= SHOWN {
+            text.push_str(&format!("{f}\n"));
+            continue;
+        }
+        if !done.insert(key) {
+            continue;
+        }
+        text.push_str(&format!("{f}\n"));
+        let at: Vec<String> = findings
+            .iter()
+            .filter(|g| (g.severity, g.rule, g.file.as_str()) == key)
+            .take(6)
+            .map(|g| {
+                let column = g
+                    .column
+                    .as_deref()
+                    .and_then(|c| c.split(' ').next())
+                    .map(|c| format!(":{c}"))
+                    .unwrap_or_default();
+                format!("{}{column}", g.line.unwrap_or(0))
+            })
+            .collect();
+        let sev = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        text.push_str(&format!(
+            "{}: {sev}[{}] × {n}, first at {} … (--format json lists every one)\n",
+            f.file,
+            f.rule,
+            at.join(", ")
+        ));
+    }
+    text
+}
+
 pub fn check(ctx: &Ctx, a: &CheckArgs, out: &mut dyn Write) -> Result<i32> {
+    if a.annotate.is_some() && a.files.len() != 1 {
+        return Err(Error::Usage(
+            "--annotate writes one workbook for one file; check one file at a time".to_string(),
+        ));
+    }
     let store = if ctx.db_is_default {
         None
     } else {
         Some(Store::open(&ctx.db, Access::ReadOnly)?)
     };
+    let given = Given {
+        city: a.city.clone(),
+        year: a.year,
+    };
+    let previous = match &a.previous {
+        Some(p) => previous_history(ctx, p, &given)?,
+        None => validate::History::new(),
+    };
+    let with = CheckWith {
+        jump_factor: a.jump_factor,
+        peer_factor: a.peer_factor,
+        given: &given,
+        previous,
+    };
     let mut all = Vec::new();
     for file in &a.files {
-        let given = Given {
-            city: a.city.clone(),
-            year: a.year,
-        };
-        let (_, findings, _) = check_one(ctx, file, a.jump_factor, &given, store.as_ref())?;
+        let (_, findings, _) = check_one(ctx, file, &with, store.as_ref())?;
         if a.format == CheckFormat::Text {
-            for f in &findings {
-                w(out, &format!("{f}\n"))?;
-            }
+            w(out, &grouped_text(&findings))?;
             w(out, &summary_line(file, &findings))?;
+        }
+        if let Some(dest) = &a.annotate {
+            annotate(file, dest, &findings)?;
+            if a.format == CheckFormat::Text {
+                w(
+                    out,
+                    &format!(
+                        "{}: the findings are marked in {}\n",
+                        file.display(),
+                        dest.display()
+                    ),
+                )?;
+            }
         }
         all.extend(findings);
     }
     let errors = all.iter().filter(|f| f.severity == Severity::Error).count();
     let warnings = all.len() - errors;
-    if a.format == CheckFormat::Json {
-        w(
+    match a.format {
+        CheckFormat::Json => w(
             out,
             &to_json(
                 &serde_json::json!({ "errors": errors, "warnings": warnings, "findings": all }),
             ),
-        )?;
+        )?,
+        CheckFormat::Csv => w(out, &findings_csv(&all)?)?,
+        CheckFormat::Text => {}
     }
     Ok(if errors > 0 || (a.strict && warnings > 0) {
         1
     } else {
         0
     })
+}
+
+/// Findings as CSV: severity, rule, file, line, column, message (text cells that a
+/// spreadsheet would run are neutralised).
+fn findings_csv(findings: &[Finding]) -> Result<String> {
+    let mut wr = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| Error::Invalid(format!("cannot write CSV: {e}"));
+    wr.write_record(["severity", "rule", "file", "line", "column", "message"])
+        .map_err(fail)?;
+    for f in findings {
+        let sev = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        wr.write_record([
+            sev.to_string(),
+            f.rule.to_string(),
+            crate::table::neutralise(&f.file),
+            f.line.map(|l| l.to_string()).unwrap_or_default(),
+            crate::table::neutralise(f.column.as_deref().unwrap_or("")),
+            crate::table::neutralise(&f.message),
+        ])
+        .map_err(fail)?;
+    }
+    let bytes = wr
+        .into_inner()
+        .map_err(|e| Error::Invalid(format!("cannot write CSV: {e}")))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// `check --annotate`: the file back as a workbook with its findings marked. The city's own
+/// file is never overwritten.
+fn annotate(file: &Path, dest: &Path, findings: &[Finding]) -> Result<()> {
+    let same = match (std::fs::canonicalize(file), std::fs::canonicalize(dest)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same {
+        return Err(Error::Usage(format!(
+            "--annotate {} is the file being checked; give another name",
+            dest.display()
+        )));
+    }
+    if dest
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_lowercase)
+        .as_deref()
+        != Some("xlsx")
+    {
+        return Err(Error::Usage(format!(
+            "--annotate {} must end in .xlsx",
+            dest.display()
+        )));
+    }
+    let format = crate::submission::read::format_of(file).unwrap_or(crate::submission::Format::Csv);
+    let bytes = crate::submission::annotate::build(file, format, findings)
+        .map_err(|e| Error::Invalid(format!("the annotated workbook cannot be made: {e}")))?;
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    crate::files::write_atomic(&dir, &name, &bytes)?;
+    Ok(())
 }
 
 /// `u4ssc template`: one workbook per city, with the latest earlier values when --db is given.
@@ -799,8 +1020,15 @@ pub fn import(ctx: &Ctx, a: &ImportArgs, out: &mut dyn Write) -> Result<i32> {
             city: a.city.clone(),
             year: a.year,
         };
-        let (ok, findings, current_values) =
-            check_one(ctx, file, a.jump_factor, &given, Some(&store))?;
+        // the peer-outlier check belongs to `check --db`: the bulk path (which must give the
+        // same findings as this one) does not compare with the network
+        let with = CheckWith {
+            jump_factor: a.jump_factor,
+            peer_factor: f64::INFINITY,
+            given: &given,
+            previous: validate::History::new(),
+        };
+        let (ok, findings, current_values) = check_one(ctx, file, &with, Some(&store))?;
         // a file imported before is said so, without its warnings again
         if let Some((table, _)) = &ok {
             if let Some(r) = store.revision_by_hash(&table.content_hash)? {
@@ -808,9 +1036,7 @@ pub fn import(ctx: &Ctx, a: &ImportArgs, out: &mut dyn Write) -> Result<i32> {
                 continue;
             }
         }
-        for f in &findings {
-            w(out, &format!("{f}\n"))?;
-        }
+        w(out, &grouped_text(&findings))?;
         let Some((table, obs)) = ok else {
             w(
                 out,
@@ -906,9 +1132,7 @@ fn import_bulk(
         w(out, &already_imported(file, &r))?;
         return Ok(true);
     }
-    for f in &staged.findings {
-        w(out, &format!("{f}\n"))?;
-    }
+    w(out, &grouped_text(&staged.findings))?;
     let (new, changed, same) = staged.diff;
     let what = format!(
         "{} rows: {new} new, {changed} changed, {same} unchanged values",

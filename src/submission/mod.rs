@@ -1,6 +1,7 @@
 //! Submissions: reading CSV, XLSX and JSON files into one table shape, and validating them
 //! against the catalog and registry. Nothing here touches the database.
 
+pub mod annotate;
 pub mod bulk;
 pub mod layout;
 pub mod read;
@@ -14,7 +15,7 @@ pub use validate::{validate, Checked, Observation};
 
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,

@@ -97,6 +97,21 @@ fn hash(bytes: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A submission's format, from its file name's extension.
+pub fn format_of(path: &Path) -> Option<Format> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_lowercase();
+    match ext.as_str() {
+        "csv" | "txt" | "tsv" => Some(Format::Csv),
+        "xlsx" | "xlsm" => Some(Format::Xlsx),
+        "json" => Some(Format::Json),
+        _ => None,
+    }
+}
+
 /// Read a submission. Problems that make the file unreadable come back as findings.
 pub fn read_table(path: &Path, limits: &Limits) -> Result<Table, Vec<Finding>> {
     let file = path.display().to_string();
@@ -132,18 +147,17 @@ pub fn read_table(path: &Path, limits: &Limits) -> Result<Table, Vec<Finding>> {
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_lowercase();
-    let format = match ext.as_str() {
-        "csv" | "txt" | "tsv" => Format::Csv,
-        "xlsx" | "xlsm" => Format::Xlsx,
-        "json" => Format::Json,
-        other => {
+    let format = match format_of(path) {
+        Some(f) => f,
+        None => {
+            let other = ext.as_str();
             return Err(fail(
                 "unknown_format",
                 format!(
                     "cannot tell the format from the extension {}; use .csv, .xlsx or .json",
                     shown(other)
                 ),
-            ))
+            ));
         }
     };
     let content_hash = hash(&bytes);

@@ -87,9 +87,17 @@ type Resolved<'a> = Option<(&'a crate::registry::City, Match)>;
 /// Earlier values to compare against: (city, data point) -> [(year, value)].
 pub type History = HashMap<(String, String), Vec<(i32, f64)>>;
 
+/// Other cities' values to compare against: (data point, year) -> [(city, value)].
+pub type Peers = HashMap<(String, i32), Vec<(String, f64)>>;
+
 pub struct Options {
     pub history: History,
     pub jump_factor: f64,
+    /// The network's values (from --db), for the peer-outlier check.
+    pub peers: Peers,
+    /// How many times the network median a value must be (or its fraction) to be a peer
+    /// outlier, besides lying beyond 3 × the interquartile range.
+    pub peer_factor: f64,
     pub max_year: i32,
     pub min_year: i32,
 }
@@ -99,6 +107,8 @@ impl Default for Options {
         Options {
             history: History::new(),
             jump_factor: 3.0,
+            peers: Peers::new(),
+            peer_factor: 10.0,
             max_year: current_year() + 1,
             min_year: 1990,
         }
@@ -219,6 +229,45 @@ pub fn jump_message(v: f64, py: i32, pv: f64, dp: &DataPoint, factor: f64) -> Op
     (ratio > factor || ratio < 1.0 / factor).then(|| format!(
         "{v} is {ratio:.1}× the {py} value {pv} for {}; a change by more than {factor}× is unusual, check the unit and the decimal separator",
         dp.label()))
+}
+
+/// The warning for a value far outside the other cities' values for the same data point and
+/// year: beyond 3 × the interquartile range from the quartiles, and at least `factor` times
+/// the median (or a `factor`-th of it), as far as a unit or decimal slip puts a value
+/// (× 100 for a share typed as a fraction, × 1 000 for thousands). Needs four other cities.
+pub fn peer_outlier_message(
+    v: f64,
+    others: &[f64],
+    dp: &DataPoint,
+    year: i32,
+    factor: f64,
+) -> Option<String> {
+    if others.len() < 4 || v == 0.0 {
+        return None;
+    }
+    let q1 = crate::stats::quantile(others, 0.25)?;
+    let q3 = crate::stats::quantile(others, 0.75)?;
+    let median = crate::stats::median(others)?;
+    let iqr = q3 - q1;
+    let outside = v < q1 - 3.0 * iqr || v > q3 + 3.0 * iqr;
+    if !outside || median == 0.0 || median.signum() != v.signum() {
+        return None;
+    }
+    let ratio = (v / median).abs();
+    let times = if ratio >= 1.0 { ratio } else { 1.0 / ratio };
+    (times >= factor).then(|| {
+        format!(
+            "{v} is {} the network median {median} {} for {} in {year} ({} other cities, middle half {q1}-{q3}); a unit or decimal slip?",
+            if ratio >= 1.0 {
+                format!("{times:.0}×")
+            } else {
+                format!("1/{times:.0} of")
+            },
+            dp.unit,
+            dp.label(),
+            others.len()
+        )
+    })
 }
 
 /// The warning for a city and year that lack rows for core data points.
@@ -585,8 +634,20 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
                         shown(&part)
                     )
                     } else {
+                        let near = parts
+                            .iter()
+                            .map(|p| {
+                                (
+                                    crate::catalog::edit_distance(&wanted, &normalise_part(p)),
+                                    p,
+                                )
+                            })
+                            .filter(|(d, _)| *d <= 2)
+                            .min_by_key(|(d, _)| *d)
+                            .map(|(_, p)| format!("did you mean '{p}'? "))
+                            .unwrap_or_default();
                         format!(
-                            "{} is not a data point of {}; use one of: {}",
+                            "{} is not a data point of {}; {near}use one of: {}",
                             shown(&part),
                             candidates[0].code,
                             parts.join(", ")
@@ -822,6 +883,25 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
                 }
             }
         }
+        // far outside the other cities' values
+        if let Some(v) = value {
+            if let Some(others) = opts.peers.get(&(dp.id.clone(), year)) {
+                let values: Vec<f64> = others
+                    .iter()
+                    .filter(|(c, _)| *c != city)
+                    .map(|(_, x)| *x)
+                    .collect();
+                if let Some(msg) = peer_outlier_message(v, &values, dp, year, opts.peer_factor) {
+                    push(
+                        &mut out.findings,
+                        Severity::Warning,
+                        "peer_outlier",
+                        "value",
+                        msg,
+                    );
+                }
+            }
+        }
         let text = |name: &str| Some(get(row, name)).filter(|s| !s.is_empty());
         out.observations.push(Observation {
             line,
@@ -942,6 +1022,17 @@ mod tests {
         );
         assert_eq!(c.findings[0].line, Some(2));
         assert_eq!(c.findings[0].column.as_deref(), Some("1 (City)"));
+    }
+
+    #[test]
+    fn a_mistyped_data_point_gets_the_closest_one() {
+        let c = run(&[&["oslo", "2023", "EN: EN: AQ: 1C", "PM 1O", "12", "", ""]]);
+        assert_eq!(rules(&c), vec!["unknown_data_point"]);
+        assert!(
+            c.findings[0].message.contains("did you mean 'PM10'?"),
+            "{}",
+            c.findings[0].message
+        );
     }
 
     #[test]
