@@ -153,6 +153,20 @@ pub fn unit_matches(given: &str, dp: &DataPoint) -> bool {
     super::units::unit_matches(given, dp)
 }
 
+/// Whether a unit reads as the catalog unit mistyped: every word of it is one of the catalog
+/// unit's words or within two edits of one (`minuets`, `Servics`).
+fn unit_typo(given: &str, catalog_unit: &str) -> bool {
+    let fold = crate::text::fold;
+    let words: Vec<String> = fold(catalog_unit).split(' ').map(str::to_string).collect();
+    let given = fold(given);
+    !given.is_empty()
+        && given.split(' ').all(|g| {
+            words.iter().any(|w| {
+                w == g || (g.chars().count() >= 4 && crate::catalog::edit_distance(g, w) <= 2)
+            })
+        })
+}
+
 /// Text that a spreadsheet would run as a formula when the file is opened.
 pub fn looks_like_formula(s: &str) -> bool {
     let t = s.trim_start();
@@ -668,9 +682,30 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
         // unit
         let unit = get(row, "unit");
         if !unit.is_empty() && !unit_matches(&unit, dp) {
-            push(&mut out.findings, Severity::Error, "unit_mismatch", "unit", format!(
-                "unit {} does not match the catalog unit of {} ({}); convert the value or fix the unit",
-                shown(&unit), dp.label(), dp.unit));
+            // a slip of the keyboard gets the unit meant; anything else is a conversion to do
+            let typo = unit_typo(&unit, &dp.unit);
+            let msg = if typo {
+                format!(
+                    "unit {} does not match the catalog unit of {}; did you mean '{}'?",
+                    shown(&unit),
+                    dp.label(),
+                    dp.unit
+                )
+            } else {
+                format!(
+                    "unit {} does not match the catalog unit of {} ({}); convert the value or fix the unit",
+                    shown(&unit),
+                    dp.label(),
+                    dp.unit
+                )
+            };
+            push(
+                &mut out.findings,
+                Severity::Error,
+                "unit_mismatch",
+                "unit",
+                msg,
+            );
         }
         // value, numerator, denominator
         let raw_value = get(row, "value");
@@ -1022,6 +1057,26 @@ mod tests {
         );
         assert_eq!(c.findings[0].line, Some(2));
         assert_eq!(c.findings[0].column.as_deref(), Some("1 (City)"));
+    }
+
+    #[test]
+    fn a_mistyped_unit_gets_the_catalog_unit() {
+        let t = table(
+            &["city", "year", "kpi", "value", "unit"],
+            &[&["oslo", "2023", "SC: SH: SA: 5A", "11", "minuets"]],
+        );
+        let c = validate(
+            &t,
+            &Catalog::embedded().unwrap(),
+            &Registry::embedded().unwrap(),
+            &Options::default(),
+        );
+        let f = c.findings.iter().find(|f| f.rule == "unit_mismatch");
+        assert!(
+            f.is_some_and(|f| f.message.contains("did you mean 'minutes'?")),
+            "{:?}",
+            c.findings
+        );
     }
 
     #[test]
