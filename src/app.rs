@@ -132,6 +132,14 @@ The city fills the yellow cells in Excel or LibreOffice; `u4ssc check FILE` and\
 `u4ssc import FILE` read the workbook as it is. With --db, each row shows the city's\n\
 latest earlier value.")]
     Template(TemplateArgs),
+    /// The questions log of the verification round: ask about values, answer, close
+    #[command(after_help = "Examples:\n  \
+u4ssc questions                                       the open questions\n  \
+u4ssc questions ask bodo 'EN: EN: WS: 4C' --data-point secondary --year 2024 --text 'A decimal slip?'\n  \
+u4ssc questions export --city bodo --out bodo-questions.xlsx\n  \
+u4ssc questions answer --from bodo-questions.xlsx\n  \
+u4ssc questions close 3 --verified yes")]
+    Questions(crate::questions::QuestionsArgs),
     /// Which city has reported which data points for which year
     Status(FormatArg),
     /// List the stored revisions (imported files)
@@ -521,6 +529,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Check(a)) => check(&ctx, &a, &mut out)?,
         Some(Command::Import(a)) => import(&ctx, &a, &mut out)?,
         Some(Command::Template(a)) => template_cmd(&ctx, &a, &mut out)?,
+        Some(Command::Questions(a)) => crate::questions::run(&ctx, &a, &mut out)?,
         Some(Command::Status(a)) => status(&ctx, a.format, &mut out)?,
         Some(Command::Revisions(a)) => revisions(&ctx, a.format, &mut out)?,
         Some(Command::Verify) => verify(&ctx, &mut out)?,
@@ -627,6 +636,19 @@ fn check_one(ctx: &Ctx, file: &Path, with: &CheckWith, store: Option<&Store>) ->
         checked.findings,
         current,
     ))
+}
+
+/// Every finding of one file as `check` gives it (without --previous), with a store for the
+/// jump and peer checks.
+pub(crate) fn findings_of(ctx: &Ctx, file: &Path, store: Option<&Store>) -> Result<Vec<Finding>> {
+    let given = Given::default();
+    let with = CheckWith {
+        jump_factor: 3.0,
+        peer_factor: 10.0,
+        given: &given,
+        previous: validate::History::new(),
+    };
+    Ok(check_one(ctx, file, &with, store)?.1)
 }
 
 /// The values of last year's file (`check --previous`), as history for the jump check. A
@@ -1207,6 +1229,12 @@ pub fn status(ctx: &Ctx, format: OutputFormat, out: &mut dyn Write) -> Result<i3
             )
         })
         .collect();
+    // the verification round: questions still open or answered but not closed
+    let questions: HashMap<(String, i32), (i64, i64)> = store
+        .question_counts()?
+        .into_iter()
+        .map(|c| ((c.city, c.year), (c.open, c.answered)))
+        .collect();
     let mut t = TextTable::new(&[
         "city",
         "year",
@@ -1215,10 +1243,16 @@ pub fn status(ctx: &Ctx, format: OutputFormat, out: &mut dyn Write) -> Result<i3
         "verified",
         "not_reported",
         "missing",
+        "open_questions",
+        "answered_questions",
     ]);
     for ((city, year), c) in &by {
         let name = ctx.registry.name_of(city);
         let missing = core_total + adv_total - c.core - c.adv;
+        let (open, answered) = questions
+            .get(&(city.clone(), *year))
+            .copied()
+            .unwrap_or((0, 0));
         t.push(vec![
             name,
             year.to_string(),
@@ -1227,6 +1261,8 @@ pub fn status(ctx: &Ctx, format: OutputFormat, out: &mut dyn Write) -> Result<i3
             c.verified.to_string(),
             c.not_reported.to_string(),
             missing.to_string(),
+            open.to_string(),
+            answered.to_string(),
         ]);
     }
     if format == OutputFormat::Text {

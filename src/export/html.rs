@@ -196,6 +196,8 @@ pub struct YearData {
     pub dps: Vec<crate::scoring::engine::DpScore>,
     pub trends: Vec<crate::scoring::trends::Trend>,
     pub values: Vec<crate::store::CurrentValue>,
+    /// Questions of the verification round still open or answered but not closed.
+    pub questions: Vec<crate::store::Question>,
 }
 
 impl YearData {
@@ -208,6 +210,14 @@ impl YearData {
                 .current_values()?
                 .into_iter()
                 .filter(|v| v.year == year)
+                .collect(),
+            questions: store
+                .questions(
+                    None,
+                    &[crate::store::Status::Open, crate::store::Status::Answered],
+                )?
+                .into_iter()
+                .filter(|q| q.year == year)
                 .collect(),
         })
     }
@@ -266,6 +276,34 @@ pub fn city_profile(
                 .any(|v| v.data_point == d.id && v.value.is_some())
         })
         .map(|d| format!("{} {}", d.label(), d.name))
+        .collect();
+    // values the verification round still asks about: published, but not as final
+    let under_question: Vec<String> = data
+        .questions
+        .iter()
+        .filter(|q| q.city == slug)
+        .map(|q| {
+            let what = match q.data_point.as_deref() {
+                Some(id) => dp_name(id),
+                None => "the whole city-year".to_string(),
+            };
+            let value = values
+                .iter()
+                .find(|v| Some(v.data_point.as_str()) == q.data_point.as_deref())
+                .map(|v| {
+                    v.value
+                        .map(|x| format!("{x}"))
+                        .unwrap_or_else(|| "NR".into())
+                })
+                .map(|v| format!(": value {v}"))
+                .unwrap_or_default();
+            format!(
+                "{what}{value} — question {} ({}): {}",
+                q.id,
+                q.status_text(),
+                crate::text::printable(&q.text)
+            )
+        })
         .collect();
     let mut quality: BTreeMap<String, usize> = BTreeMap::new();
     for v in values.iter().filter(|v| v.value.is_some()) {
@@ -362,6 +400,17 @@ pub fn city_profile(
                 .map(|(a, b)| format!("{a:.0}–{b:.0}"))
                 .unwrap_or_else(|| "–".into())
         );
+        if !under_question.is_empty() {
+            let _ = writeln!(
+                s,
+                "> **⚠ Under question ({}): these values are not final until the city answers and the coordinator closes the question.**\n",
+                under_question.len()
+            );
+            for q in &under_question {
+                let _ = writeln!(s, "> - ⚠ {}", mdc(q));
+            }
+            s.push('\n');
+        }
         let _ = writeln!(s, "## Dimensions and sub-dimensions\n\n| level | node | U4SSC % | band | scored items | score | network average |\n|---|---|---|---|---|---|---|");
         for n in dims.iter().chain(subs.iter()) {
             let m = mine.get(n.code.as_str());
@@ -457,6 +506,17 @@ pub fn city_profile(
     let _ = write!(h, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} — U4SSC city profile {year}</title><style>{CSS}</style></head><body>", esc(&name));
     if demo {
         h.push_str("<p class=\"warn\">SYNTHETIC demo data — not real city data</p>");
+    }
+    if !under_question.is_empty() {
+        let _ = write!(
+            h,
+            "<div class=\"warn\"><p>⚠ Under question ({}): these values are not final until the city answers and the coordinator closes the question.</p><ul>",
+            under_question.len()
+        );
+        for q in &under_question {
+            let _ = write!(h, "<li>⚠ {}</li>", esc(q));
+        }
+        h.push_str("</ul></div>");
     }
     let o = mine.get("overall");
     let _ = write!(h, "<h1>{}</h1><p>U4SSC city profile, {year}. Overall: <b>{} %</b> of target ({}), composite score {}, rank {} of {} (interval {}).</p>",

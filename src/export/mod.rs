@@ -209,6 +209,7 @@ fn xlsx_bytes(
         ("Raw", "raw_values"),
         ("Method", "method"),
         ("Sensitivity", "sensitivity"),
+        ("Questions", "questions"),
     ];
     for (sheet, table) in sheets {
         let Some(t) = tables.iter().find(|t| t.name == table) else {

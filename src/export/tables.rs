@@ -569,5 +569,72 @@ pub fn build(ctx: &Ctx, store: &Store, run: &RunInfo, sel: &Selection) -> Result
         }
     }
     out.push(sens);
+
+    // 11. the verification round's questions log (every status, the thread's last state)
+    let mut qs = DataTable {
+        name: "questions",
+        columns: vec![
+            col("question", Int, "question number"),
+            col("city", Text, "city slug"),
+            col("year", Int, "year of the value"),
+            col(
+                "data_point",
+                Text,
+                "data point id; empty for a question on the whole city-year",
+            ),
+            col("kpi", Text, "KPI code (data point)"),
+            col(
+                "value",
+                Num,
+                "the value asked about (empty: NR or none stored)",
+            ),
+            col("revision", Int, "the revision the value came from"),
+            col(
+                "status",
+                Text,
+                "open, answered (value changed in revision N), closed or withdrawn",
+            ),
+            col("asked_by", Text, "who asked"),
+            col("asked_at", Text, "when (UTC, minutes)"),
+            col(
+                "origin",
+                Text,
+                "manual, or the check rule the question came from",
+            ),
+            col(
+                "answers",
+                Int,
+                "answers so far (a changed value counts as one)",
+            ),
+            col("question_text", Text, "the question"),
+        ],
+        rows: vec![],
+    };
+    for q in store.questions(None, &[])?.into_iter().rev() {
+        if !sel.city(&q.city) || !sel.year(q.year) {
+            continue;
+        }
+        let kpi = q
+            .data_point
+            .as_deref()
+            .and_then(|d| ctx.catalog.get(d))
+            .map(|d| d.label());
+        qs.rows.push(vec![
+            Cell::Int(q.id),
+            Cell::text(&q.city),
+            Cell::Int(q.year.into()),
+            Cell::opt_text(q.data_point.as_deref()),
+            Cell::opt_text(kpi.as_deref()),
+            Cell::opt(q.value),
+            Cell::opt_int(q.revision_id),
+            Cell::text(q.status_text()),
+            Cell::text(&q.asked_by),
+            Cell::text(&q.asked_at),
+            Cell::text(&q.origin),
+            Cell::Int(q.answers),
+            Cell::text(&q.text),
+        ]);
+    }
+    out.push(qs);
     Ok(out)
 }

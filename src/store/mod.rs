@@ -14,7 +14,9 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+mod questions;
 mod stage;
+pub use questions::{Action, Event, NewQuestion, Question, QuestionCount, Status};
 pub use stage::StagedJump;
 
 /// Forward migrations; schema version N is MIGRATIONS[..N] applied in order.
@@ -130,6 +132,8 @@ const MIGRATIONS: &[&str] = &[
                r.total_items, r.score, r.coverage, r.rank, r.rank_median, r.rank_p05, r.rank_p95
         FROM node_score_rows r JOIN score_cities c ON c.city_id = r.city_id
         JOIN score_items i ON i.item_id = r.item_id;",
+    // 7: the questions log of the verification round
+    questions::MIGRATION,
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -408,6 +412,7 @@ impl Store {
             app.flush().map_err(e)?;
         }
         insert_findings(&tx, id, findings).map_err(e)?;
+        questions::mark_changed(&tx, id).map_err(e)?;
         tx.commit().map_err(e)?;
         Ok(id)
     }
@@ -593,6 +598,7 @@ impl Store {
                 problems.push(format!("{n} scores of run {id} name a city, data point, node or flag that is not kept"));
             }
         }
+        problems.extend(self.question_problems()?);
         Ok(problems)
     }
 

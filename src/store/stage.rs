@@ -284,7 +284,8 @@ impl Store {
                 params![id, meta.source_file, meta.content_hash, meta.format, meta.kind, rows as i64],
             )
             .map_err(e)
-            .and_then(|_| super::insert_findings(&self.conn, id, findings).map_err(e));
+            .and_then(|_| super::insert_findings(&self.conn, id, findings).map_err(e))
+            .and_then(|_| super::questions::mark_changed(&self.conn, id).map_err(e));
         if let Err(err) = kept {
             self.drop_stage()?;
             return Err(err);

@@ -33,6 +33,22 @@ pub struct Finding {
     /// Column number (CSV), letter (XLSX) or key (JSON), with the header name where known.
     pub column: Option<String>,
     pub message: String,
+    /// The value a warning is about (jump, implausible, peer outlier; a city-year for missing
+    /// core data points), so that `questions ask --from-findings` can ask about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Subject>,
+}
+
+/// What a finding is about: a city, year and data point (None: the whole city-year) and the
+/// value the file gave it.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Subject {
+    pub city: String,
+    pub year: i32,
+    #[serde(default)]
+    pub data_point: Option<String>,
+    #[serde(default)]
+    pub value: Option<f64>,
 }
 
 impl Finding {
@@ -44,6 +60,7 @@ impl Finding {
             line: None,
             column: None,
             message: message.into(),
+            subject: None,
         }
     }
     pub fn warning(rule: &'static str, file: &str, message: impl Into<String>) -> Finding {
@@ -51,6 +68,10 @@ impl Finding {
             severity: Severity::Warning,
             ..Finding::error(rule, file, message)
         }
+    }
+    pub fn about(mut self, subject: Subject) -> Finding {
+        self.subject = Some(subject);
+        self
     }
     pub fn at(mut self, line: usize, column: Option<String>) -> Finding {
         self.line = Some(line);

@@ -377,6 +377,18 @@ enum KpiRef<'a> {
     DataPoint(&'a DataPoint),
 }
 
+/// Mark the last finding as being about this value.
+fn about(findings: &mut [Finding], city: &str, year: i32, dp: &DataPoint, value: Option<f64>) {
+    if let Some(f) = findings.last_mut() {
+        f.subject = Some(super::Subject {
+            city: city.to_string(),
+            year,
+            data_point: Some(dp.id.clone()),
+            value,
+        });
+    }
+}
+
 /// A kpi cell resolved: by code (`EC: ICT: ICT: 1C`, any spacing and case), else by English
 /// or Norwegian name. An unknown or ambiguous one is (rule, message) with suggestions.
 fn resolve_kpi<'a>(catalog: &'a Catalog, code: &str) -> Result<KpiRef<'a>, (&'static str, String)> {
@@ -890,6 +902,17 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
             continue;
         }
         seen.insert(key, (line, value));
+        // the row's implausible-value warning is about this city, year and data point
+        for f in out.findings[before..].iter_mut() {
+            if f.rule == "implausible_value" {
+                f.subject = Some(super::Subject {
+                    city: city.clone(),
+                    year,
+                    data_point: Some(dp.id.clone()),
+                    value,
+                });
+            }
+        }
         covered
             .entry((city.clone(), year))
             .or_default()
@@ -915,6 +938,7 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
                         "value",
                         msg,
                     );
+                    about(&mut out.findings, &city, year, dp, value);
                 }
             }
         }
@@ -934,6 +958,7 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
                         "value",
                         msg,
                     );
+                    about(&mut out.findings, &city, year, dp, value);
                 }
             }
         }
@@ -956,10 +981,16 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
     }
     // missing core data points per city and year
     for ((city, year), present) in &covered {
-        out.findings
-            .extend(missing_core_finding(catalog, file, city, *year, |id| {
-                present.contains(id)
-            }));
+        out.findings.extend(
+            missing_core_finding(catalog, file, city, *year, |id| present.contains(id)).map(|f| {
+                f.about(super::Subject {
+                    city: city.clone(),
+                    year: *year,
+                    data_point: None,
+                    value: None,
+                })
+            }),
+        );
     }
     out
 }

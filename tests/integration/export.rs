@@ -129,6 +129,7 @@ fn xlsx_reads_back_with_its_sheets_and_values() {
             "Raw",
             "Method",
             "Sensitivity",
+            "Questions",
             "Columns",
             "Cities"
         ]

@@ -9,6 +9,7 @@ mod framework;
 #[path = "../../fuzz/targets.rs"]
 mod fuzz;
 mod pipeline;
+mod questions;
 mod reliability;
 mod round;
 mod scoring;

@@ -445,10 +445,10 @@ fn status_counts_reported_and_missing_per_city_and_year() {
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert_eq!(
         lines[0],
-        "city,year,core,advanced,verified,not_reported,missing"
+        "city,year,core,advanced,verified,not_reported,missing,open_questions,answered_questions"
     );
-    assert_eq!(lines[1], "Bergen,2022,2/67,0/45,0,0,110");
-    assert_eq!(lines[2], "Bergen,2023,1/67,0/45,0,0,111");
+    assert_eq!(lines[1], "Bergen,2022,2/67,0/45,0,0,110,0,0");
+    assert_eq!(lines[2], "Bergen,2023,1/67,0/45,0,0,111,0,0");
 }
 
 #[test]

@@ -1,0 +1,985 @@
+//! `u4ssc questions`: the verification round's KPI questions log on the command line — ask
+//! about a value, list, answer, close or withdraw, open one question per `check` warning, and
+//! send a city its log as a workbook to fill and read the answers back.
+
+use crate::app::Ctx;
+use crate::error::{Error, Result};
+use crate::store::{Access, Action, NewQuestion, Question, Status, Store};
+use crate::submission::{Finding, Severity, Subject};
+use crate::table::TextTable;
+use crate::table::{to_json, OutputFormat};
+use clap::{Args, Subcommand};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The most a question or an answer may hold; a longer text is refused.
+pub const MAX_TEXT_CHARS: usize = 10_000;
+
+/// The `check` rules that a question is opened for.
+const ASKED_RULES: &[&str] = &[
+    "jump_from_previous_year",
+    "implausible_value",
+    "peer_outlier",
+    "missing_core_kpi",
+];
+
+#[derive(Debug, Args)]
+pub struct QuestionsArgs {
+    #[command(subcommand)]
+    pub action: Option<QuestionsCmd>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuestionsCmd {
+    /// List questions (the open ones unless --status says otherwise)
+    List(ListArgs),
+    /// Open a question on a value, or one per warning of `check`
+    #[command(after_help = "Examples:\n  \
+u4ssc questions ask bodo 'EN: EN: WS: 4C' --data-point secondary --year 2024 --text 'Fell from 81 % to 8 %: a decimal slip?'\n  \
+u4ssc questions ask bodo --year 2024 --text 'Core data points are missing: will they come?'\n  \
+u4ssc check --db network.duckdb --format json bodo.xlsx > findings.json\n  \
+u4ssc questions ask --from-findings findings.json")]
+    Ask(AskArgs),
+    /// Record an answer, or the answers of a returned questions workbook
+    Answer(AnswerArgs),
+    /// Close a question (the coordinator's last word), saying whether the value is verified
+    Close(CloseArgs),
+    /// Withdraw a question that should not have been asked
+    Withdraw(WithdrawArgs),
+    /// One question with its whole thread
+    Show(ShowArgs),
+    /// Write a city's pending questions as a workbook it fills (an Answer column to write in)
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only this city's questions
+    #[arg(long)]
+    pub city: Option<String>,
+    /// Which questions: open, answered, closed, withdrawn or all
+    #[arg(long, default_value = "open")]
+    pub status: String,
+    /// Output: text (aligned columns), csv or json
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    /// The city (slug, number or name)
+    #[arg(required_unless_present = "from_findings")]
+    pub city: Option<String>,
+    /// The KPI (code or name); leave it out to ask about the whole city-year
+    pub kpi: Option<String>,
+    /// The data point of a split KPI (3G, PM2.5, secondary, …)
+    #[arg(long)]
+    pub data_point: Option<String>,
+    /// The year of the value
+    #[arg(long, required_unless_present = "from_findings")]
+    pub year: Option<i32>,
+    /// The question (`-` reads it from standard input)
+    #[arg(long, required_unless_present = "from_findings")]
+    pub text: Option<String>,
+    /// Who asks (default: $USER)
+    #[arg(long)]
+    pub by: Option<String>,
+    /// Open one question per warning (jump, implausible, peer outlier, missing core data
+    /// points) of a `check --format json` output or of a submission checked here
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["city", "kpi", "text"])]
+    pub from_findings: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AnswerArgs {
+    /// The question's number
+    #[arg(required_unless_present = "from")]
+    pub id: Option<i64>,
+    /// The answer (`-` reads it from standard input)
+    #[arg(long, required_unless_present = "from")]
+    pub text: Option<String>,
+    /// Who answers (default: $USER)
+    #[arg(long)]
+    pub by: Option<String>,
+    /// A questions workbook written by `questions export` and filled by the city
+    #[arg(long, value_name = "FILE.xlsx", conflicts_with_all = ["id", "text"])]
+    pub from: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CloseArgs {
+    /// The question's number
+    pub id: i64,
+    /// Whether the value is verified now (the U4SSC "Verified: YES / NO")
+    #[arg(long, value_parser = ["yes", "no"])]
+    pub verified: Option<String>,
+    /// Who closes it (default: $USER)
+    #[arg(long)]
+    pub by: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WithdrawArgs {
+    /// The question's number
+    pub id: i64,
+    /// Who withdraws it (default: $USER)
+    #[arg(long)]
+    pub by: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The question's number
+    pub id: i64,
+    /// Output: text or json
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The city whose questions to write
+    #[arg(long)]
+    pub city: String,
+    /// The workbook to write (.xlsx)
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+fn w(out: &mut dyn Write, text: &str) -> Result<()> {
+    out.write_all(text.as_bytes())
+        .map_err(|source| Error::Write {
+            path: "<stdout>".into(),
+            source,
+        })
+}
+
+/// Who is acting: `--by`, else the login name.
+fn author(by: &Option<String>) -> Result<String> {
+    let name = by
+        .clone()
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "coordinator".to_string());
+    clean_text("--by", &name, 200)
+}
+
+/// `--text -` reads the text from standard input (for long texts, or text a shell would mangle);
+/// at most one more character than the limit is read, so the limit's message can say so.
+fn text_arg(text: &str) -> Result<String> {
+    if text != "-" {
+        return Ok(text.to_string());
+    }
+    use std::io::Read;
+    let mut buf = String::new();
+    std::io::stdin()
+        .take((MAX_TEXT_CHARS as u64 + 1) * 4)
+        .read_to_string(&mut buf)
+        .map_err(|e| Error::Usage(format!("cannot read the text from standard input: {e}")))?;
+    Ok(buf)
+}
+
+/// A question's or an answer's text as it may be stored: not empty, at most `max`
+/// characters, no control characters but line breaks and tabs (a terminal could run them).
+/// A leading `=` is kept: every output that a spreadsheet reads neutralises it.
+pub fn clean_text(what: &str, text: &str, max: usize) -> Result<String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(Error::Usage(format!("{what} is empty")));
+    }
+    let n = t.chars().count();
+    if n > max {
+        return Err(Error::Usage(format!(
+            "{what} has {n} characters, more than {max}; shorten it"
+        )));
+    }
+    if let Some((at, c)) = crate::text::first_control(t, true) {
+        return Err(Error::Usage(format!(
+            "{what} holds the control character {} at character {at}; remove it",
+            crate::text::code_point(c)
+        )));
+    }
+    Ok(t.to_string())
+}
+
+fn city_slug(ctx: &Ctx, text: &str) -> Result<String> {
+    match ctx.registry.resolve(text, None) {
+        Some((c, _)) => Ok(c.slug.clone()),
+        None => {
+            let hint = ctx
+                .registry
+                .suggest(text)
+                .map(|c| format!("; did you mean '{}' ({})?", c.slug, c.name))
+                .unwrap_or_else(|| "; see `u4ssc cities`".to_string());
+            Err(Error::Usage(format!(
+                "{} is not a city in the registry{hint}",
+                crate::submission::values::shown(text)
+            )))
+        }
+    }
+}
+
+/// The data point a KPI (code or name) and data point name.
+fn data_point(ctx: &Ctx, kpi: &str, part: Option<&str>) -> Result<String> {
+    use crate::catalog::{normalise_part, NameMatch};
+    let mut dps = ctx.catalog.by_code(kpi);
+    if dps.is_empty() {
+        dps = match ctx.catalog.by_name(kpi) {
+            NameMatch::DataPoint(d) => vec![d],
+            NameMatch::Kpi(d) => d,
+            NameMatch::Ambiguous(names) => {
+                return Err(Error::Usage(format!(
+                    "'{kpi}' could name several KPIs: {}; give the code",
+                    names.join(", ")
+                )))
+            }
+            NameMatch::Unknown(near) => {
+                return Err(Error::Usage(format!(
+                    "'{kpi}' is no KPI code or name{}",
+                    if near.is_empty() {
+                        "; see `u4ssc kpis`".to_string()
+                    } else {
+                        format!("; did you mean {}?", near.join(" or "))
+                    }
+                )))
+            }
+        };
+    }
+    let wanted = normalise_part(part.unwrap_or(""));
+    if dps.len() == 1 && (wanted.is_empty() || normalise_part(&dps[0].part) == wanted) {
+        return Ok(dps[0].id.clone());
+    }
+    dps.iter()
+        .find(|d| normalise_part(&d.part) == wanted)
+        .map(|d| d.id.clone())
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "{} has the data points {}; choose one with --data-point",
+                dps[0].code,
+                dps.iter()
+                    .map(|d| d.part.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+}
+
+/// How a data point is named to people: `EN: EN: WS: 4C (secondary)`.
+pub fn label(ctx: &Ctx, data_point: Option<&str>) -> String {
+    match data_point {
+        None => "(the whole city-year)".to_string(),
+        Some(id) => ctx
+            .catalog
+            .get(id)
+            .map(|d| d.label())
+            .unwrap_or_else(|| id.to_string()),
+    }
+}
+
+pub fn run(ctx: &Ctx, a: &QuestionsArgs, out: &mut dyn Write) -> Result<i32> {
+    match &a.action {
+        None => list(
+            ctx,
+            &ListArgs {
+                city: None,
+                status: "open".into(),
+                format: OutputFormat::Text,
+            },
+            out,
+        ),
+        Some(QuestionsCmd::List(l)) => list(ctx, l, out),
+        Some(QuestionsCmd::Ask(x)) => ask(ctx, x, out),
+        Some(QuestionsCmd::Answer(x)) => answer(ctx, x, out),
+        Some(QuestionsCmd::Close(x)) => {
+            let verified = x.verified.as_deref().map(|v| v == "yes");
+            act(ctx, x.id, Action::Close { verified }, &x.by, "closed", out)
+        }
+        Some(QuestionsCmd::Withdraw(x)) => {
+            act(ctx, x.id, Action::Withdraw, &x.by, "withdrawn", out)
+        }
+        Some(QuestionsCmd::Show(x)) => show(ctx, x, out),
+        Some(QuestionsCmd::Export(x)) => export(ctx, x, out),
+    }
+}
+
+fn statuses(text: &str) -> Result<Vec<Status>> {
+    match text {
+        "all" => Ok(Vec::new()),
+        s => Status::parse(s).map(|s| vec![s]).ok_or_else(|| {
+            Error::Usage(format!(
+                "--status {s}: use open, answered, closed, withdrawn or all"
+            ))
+        }),
+    }
+}
+
+fn list(ctx: &Ctx, a: &ListArgs, out: &mut dyn Write) -> Result<i32> {
+    let store = ctx.open(Access::ReadOnly)?;
+    let city = a.city.as_deref().map(|c| city_slug(ctx, c)).transpose()?;
+    let qs = store.questions(city.as_deref(), &statuses(&a.status)?)?;
+    if a.format == OutputFormat::Json {
+        w(out, &to_json(&qs))?;
+        return Ok(0);
+    }
+    let mut t = TextTable::new(&[
+        "id", "status", "city", "year", "kpi", "value", "asked_by", "asked_at", "answers",
+        "question",
+    ]);
+    for q in &qs {
+        t.push(vec![
+            q.id.to_string(),
+            q.status_text(),
+            ctx.registry.name_of(&q.city),
+            q.year.to_string(),
+            label(ctx, q.data_point.as_deref()),
+            q.value.map(|v| v.to_string()).unwrap_or_else(|| {
+                if a.format == OutputFormat::Text {
+                    "-"
+                } else {
+                    ""
+                }
+                .into()
+            }),
+            q.asked_by.clone(),
+            q.asked_at.clone(),
+            q.answers.to_string(),
+            if a.format == OutputFormat::Text {
+                one_line(&q.text, 70)
+            } else {
+                q.text.clone()
+            },
+        ]);
+    }
+    if a.format == OutputFormat::Text && qs.is_empty() {
+        w(
+            out,
+            &format!(
+                "no {} questions\n",
+                if a.status == "all" {
+                    ""
+                } else {
+                    a.status.as_str()
+                }
+            )
+            .replace("no  ", "no "),
+        )?;
+        return Ok(0);
+    }
+    w(out, &t.render(a.format))?;
+    Ok(0)
+}
+
+/// A text on one line, shortened with an ellipsis.
+fn one_line(s: &str, max: usize) -> String {
+    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        let cut: String = flat.chars().take(max - 1).collect();
+        format!("{cut}…")
+    }
+}
+
+/// The current value and revision of a city, year and data point, if the database holds one.
+fn current(store: &Store, city: &str, year: i32, dp: &str) -> Result<Option<(i64, Option<f64>)>> {
+    Ok(store
+        .current_values_of(&[city.to_string()])?
+        .into_iter()
+        .find(|v| v.year == year && v.data_point == dp)
+        .map(|v| (v.revision_id, v.value)))
+}
+
+fn ask(ctx: &Ctx, a: &AskArgs, out: &mut dyn Write) -> Result<i32> {
+    if let Some(file) = &a.from_findings {
+        return ask_from_findings(ctx, file, &a.by, out);
+    }
+    let (Some(city), Some(year), Some(text)) = (&a.city, a.year, &a.text) else {
+        return Err(Error::Usage(
+            "give CITY, --year and --text, or --from-findings FILE".into(),
+        ));
+    };
+    let city = city_slug(ctx, city)?;
+    let text = clean_text("--text", &text_arg(text)?, MAX_TEXT_CHARS)?;
+    let by = author(&a.by)?;
+    let mut store = ctx.open(Access::ReadWrite)?;
+    let dp = a
+        .kpi
+        .as_deref()
+        .map(|k| data_point(ctx, k, a.data_point.as_deref()))
+        .transpose()?;
+    let (revision_id, value) = match &dp {
+        Some(dp) => match current(&store, &city, year, dp)? {
+            Some((r, v)) => (Some(r), v),
+            None => (None, None),
+        },
+        None => (None, None),
+    };
+    let ids = store.ask(&[NewQuestion {
+        city: city.clone(),
+        year,
+        data_point: dp.clone(),
+        text,
+        asked_by: by,
+        revision_id,
+        value,
+        origin: "manual".into(),
+    }])?;
+    w(
+        out,
+        &format!(
+            "question {} opened: {} {year} {}{}\n",
+            ids[0],
+            ctx.registry.name_of(&city),
+            label(ctx, dp.as_deref()),
+            match (revision_id, value) {
+                (Some(r), Some(v)) => format!(", value {v} (revision {r})"),
+                (Some(r), None) => format!(", reported NR (revision {r})"),
+                _ => ", no value stored".to_string(),
+            }
+        ),
+    )?;
+    Ok(0)
+}
+
+/// The warnings of a `check --format json` output, or of a submission checked now.
+fn warnings_of(ctx: &Ctx, file: &Path) -> Result<Vec<Finding>> {
+    let is_json = file
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    if is_json {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| Error::Usage(format!("cannot read {}: {e}", file.display())))?;
+        if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&text)
+        {
+            let Some(serde_json::Value::Array(items)) = map.get("findings") else {
+                return Err(Error::Usage(format!(
+                    "{} is a JSON object without \"findings\"; give a `check --format json` output or a submission",
+                    file.display()
+                )));
+            };
+            let mut out = Vec::new();
+            for (i, f) in items.iter().enumerate() {
+                let rule = f.get("rule").and_then(|r| r.as_str()).unwrap_or("");
+                let Some(rule) = ASKED_RULES.iter().find(|r| **r == rule) else {
+                    continue;
+                };
+                let subject: Option<Subject> = f
+                    .get("subject")
+                    .and_then(|s| serde_json::from_value(s.clone()).ok());
+                let message = f.get("message").and_then(|m| m.as_str()).unwrap_or("");
+                let Some(subject) = subject else {
+                    return Err(Error::Usage(format!(
+                        "{}: finding {i} ({rule}) says nothing about which value it is; make it again with this u4ssc's `check --format json`",
+                        file.display()
+                    )));
+                };
+                out.push(
+                    Finding::warning(rule, &file.display().to_string(), message).about(subject),
+                );
+            }
+            return Ok(out);
+        }
+    }
+    let store = if ctx.db_is_default {
+        None
+    } else {
+        Some(Store::open(&ctx.db, Access::ReadOnly)?)
+    };
+    crate::app::findings_of(ctx, file, store.as_ref())
+}
+
+fn ask_from_findings(
+    ctx: &Ctx,
+    file: &Path,
+    by: &Option<String>,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    let findings = warnings_of(ctx, file)?;
+    if findings.iter().any(|f| f.severity == Severity::Error) {
+        return Err(Error::Usage(format!(
+            "{} has errors; fix them with `u4ssc check` before asking about its warnings",
+            file.display()
+        )));
+    }
+    let by = author(by)?;
+    let mut store = ctx.open(Access::ReadWrite)?;
+    let pending = store.questions(None, &[Status::Open, Status::Answered])?;
+    let mut new: Vec<NewQuestion> = Vec::new();
+    let mut skipped = 0;
+    for f in findings {
+        let (Some(s), true) = (&f.subject, ASKED_RULES.contains(&f.rule)) else {
+            continue;
+        };
+        let same =
+            |q: &NewQuestion| q.city == s.city && q.year == s.year && q.data_point == s.data_point;
+        let asked = pending.iter().any(|q: &Question| {
+            q.city == s.city && q.year == s.year && q.data_point == s.data_point
+        });
+        if asked || new.iter().any(same) {
+            skipped += 1;
+            continue;
+        }
+        let (revision_id, value) = match &s.data_point {
+            Some(dp) => match current(&store, &s.city, s.year, dp)? {
+                Some((r, v)) => (Some(r), v),
+                None => (None, s.value),
+            },
+            None => (None, None),
+        };
+        new.push(NewQuestion {
+            city: s.city.clone(),
+            year: s.year,
+            data_point: s.data_point.clone(),
+            text: clean_text("the finding", &f.message, MAX_TEXT_CHARS)?,
+            asked_by: by.clone(),
+            revision_id,
+            value,
+            origin: f.rule.to_string(),
+        });
+    }
+    let ids = store.ask(&new)?;
+    for (id, q) in ids.iter().zip(&new) {
+        w(
+            out,
+            &format!(
+                "question {id} opened: {} {} {} [{}]\n",
+                ctx.registry.name_of(&q.city),
+                q.year,
+                label(ctx, q.data_point.as_deref()),
+                q.origin
+            ),
+        )?;
+    }
+    w(
+        out,
+        &format!(
+            "{} question(s) opened, {skipped} already asked and still open\n",
+            ids.len()
+        ),
+    )?;
+    Ok(0)
+}
+
+fn act(
+    ctx: &Ctx,
+    id: i64,
+    action: Action,
+    by: &Option<String>,
+    done: &str,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    let by = author(by)?;
+    let mut store = ctx.open(Access::ReadWrite)?;
+    store.act(&[(id, action, by)])?;
+    w(out, &format!("question {id} {done}\n"))?;
+    Ok(0)
+}
+
+fn answer(ctx: &Ctx, a: &AnswerArgs, out: &mut dyn Write) -> Result<i32> {
+    if let Some(file) = &a.from {
+        return answer_from(ctx, file, &a.by, out);
+    }
+    let (Some(id), Some(text)) = (a.id, &a.text) else {
+        return Err(Error::Usage(
+            "give ID and --text, or --from FILE.xlsx".into(),
+        ));
+    };
+    let text = clean_text("--text", &text_arg(text)?, MAX_TEXT_CHARS)?;
+    act(ctx, id, Action::Answer { text }, &a.by, "answered", out)
+}
+
+fn show(ctx: &Ctx, a: &ShowArgs, out: &mut dyn Write) -> Result<i32> {
+    let store = ctx.open(Access::ReadOnly)?;
+    let q = store
+        .question(a.id)?
+        .ok_or_else(|| Error::Usage(format!("there is no question {}", a.id)))?;
+    let events = store.question_events(a.id)?;
+    if a.format == OutputFormat::Json {
+        w(
+            out,
+            &to_json(&serde_json::json!({ "question": q, "events": events })),
+        )?;
+        return Ok(0);
+    }
+    let mut text = format!(
+        "question {} — {} — {} {} {}\nvalue asked about: {}{}\n\n{} asked on {}:\n  {}\n",
+        q.id,
+        q.status_text(),
+        ctx.registry.name_of(&q.city),
+        q.year,
+        label(ctx, q.data_point.as_deref()),
+        q.value
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "none (NR or not stored)".into()),
+        q.revision_id
+            .map(|r| format!(" (revision {r})"))
+            .unwrap_or_default(),
+        q.asked_by,
+        q.asked_at,
+        q.text.replace('\n', "\n  ")
+    );
+    for e in events {
+        let what = match e.kind.as_str() {
+            "answer" => "answered".to_string(),
+            "value_changed" => "the value changed".to_string(),
+            "close" => format!(
+                "closed{}",
+                match e.verified {
+                    Some(true) => ", verified: YES",
+                    Some(false) => ", verified: NO",
+                    None => "",
+                }
+            ),
+            "withdraw" => "withdrew it".to_string(),
+            other => other.to_string(),
+        };
+        text.push_str(&format!("\n{} {what} on {}", e.author, e.at));
+        match e.text {
+            Some(t) => text.push_str(&format!(":\n  {}\n", t.replace('\n', "\n  "))),
+            None => text.push('\n'),
+        }
+    }
+    w(out, &text)?;
+    Ok(0)
+}
+
+/// The columns of the questions workbook, in order; the city writes in Answer and Answered by.
+pub const LOG_COLUMNS: &[&str] = &[
+    "ID",
+    "City",
+    "Year",
+    "KPI",
+    "Data point",
+    "KPI name",
+    "Value asked about",
+    "Question",
+    "Asked by",
+    "Asked on",
+    "Status",
+    "Earlier answers",
+    "Answer",
+    "Answered by",
+];
+
+fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
+    use rust_xlsxwriter::{
+        Color, DataValidation, DataValidationRule, Format, FormatBorder, ProtectionOptions,
+        Workbook,
+    };
+    let city = city_slug(ctx, &a.city)?;
+    if a.out
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_lowercase)
+        .as_deref()
+        != Some("xlsx")
+    {
+        return Err(Error::Usage(format!(
+            "--out {} must end in .xlsx",
+            a.out.display()
+        )));
+    }
+    let store = ctx.open(Access::ReadOnly)?;
+    let qs = store.questions(Some(&city), &[Status::Open, Status::Answered])?;
+    let x = |e: rust_xlsxwriter::XlsxError| {
+        Error::Invalid(format!("the questions workbook cannot be made: {e}"))
+    };
+    let mut wb = Workbook::new();
+    let head = Format::new()
+        .set_bold()
+        .set_background_color(Color::RGB(0xD9E1F2))
+        .set_border(FormatBorder::Thin)
+        .set_text_wrap();
+    let wrap = Format::new()
+        .set_text_wrap()
+        .set_align(rust_xlsxwriter::FormatAlign::Top);
+    let fill = Format::new()
+        .set_unlocked()
+        .set_text_wrap()
+        .set_background_color(Color::RGB(0xFFF2CC))
+        .set_border(FormatBorder::Thin);
+    let ws = wb.add_worksheet().set_name("Questions").map_err(x)?;
+    for (c, h) in LOG_COLUMNS.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *h, &head)
+            .map_err(x)?;
+    }
+    let widths = [
+        6.0, 12.0, 6.0, 18.0, 12.0, 30.0, 12.0, 50.0, 14.0, 16.0, 10.0, 40.0, 50.0, 16.0,
+    ];
+    for (c, wdt) in widths.iter().enumerate() {
+        ws.set_column_width(c as u16, *wdt).map_err(x)?;
+    }
+    for (i, q) in qs.iter().enumerate() {
+        let r = (i + 1) as u32;
+        let dp = q.data_point.as_deref().and_then(|d| ctx.catalog.get(d));
+        ws.write_number(r, 0, q.id as f64).map_err(x)?;
+        ws.write_string(r, 1, ctx.registry.name_of(&q.city))
+            .map_err(x)?;
+        ws.write_number(r, 2, q.year as f64).map_err(x)?;
+        ws.write_string(
+            r,
+            3,
+            dp.map(|d| d.code.as_str()).unwrap_or("(whole city-year)"),
+        )
+        .map_err(x)?;
+        ws.write_string(r, 4, dp.map(|d| d.part.as_str()).unwrap_or(""))
+            .map_err(x)?;
+        ws.write_string_with_format(r, 5, dp.map(|d| d.name.as_str()).unwrap_or(""), &wrap)
+            .map_err(x)?;
+        match q.value {
+            Some(v) => ws.write_number(r, 6, v).map_err(x)?,
+            None => ws.write_string(r, 6, "NR / none").map_err(x)?,
+        };
+        ws.write_string_with_format(r, 7, crate::text::printable(&q.text), &wrap)
+            .map_err(x)?;
+        ws.write_string(r, 8, crate::text::printable(&q.asked_by))
+            .map_err(x)?;
+        ws.write_string(r, 9, &q.asked_at).map_err(x)?;
+        ws.write_string(r, 10, q.status_text()).map_err(x)?;
+        let earlier: Vec<String> = store
+            .question_events(q.id)?
+            .into_iter()
+            .filter_map(|e| e.text.map(|t| format!("{} ({}): {t}", e.author, e.at)))
+            .collect();
+        ws.write_string_with_format(r, 11, crate::text::printable(&earlier.join("\n")), &wrap)
+            .map_err(x)?;
+        ws.write_blank(r, 12, &fill).map_err(x)?;
+        ws.write_blank(r, 13, &fill).map_err(x)?;
+    }
+    if !qs.is_empty() {
+        let last = qs.len() as u32;
+        let rule = DataValidation::new()
+            .allow_text_length(DataValidationRule::LessThanOrEqualTo(MAX_TEXT_CHARS as u32))
+            .set_error_title("Answer too long")
+            .map_err(x)?
+            .set_error_message("An answer holds at most 10 000 characters.")
+            .map_err(x)?
+            .set_input_message("Your answer to the question on this row")
+            .map_err(x)?;
+        ws.add_data_validation(1, 12, last, 12, &rule).map_err(x)?;
+        let by = DataValidation::new()
+            .allow_text_length(DataValidationRule::LessThanOrEqualTo(200))
+            .set_error_message("A name holds at most 200 characters.")
+            .map_err(x)?;
+        ws.add_data_validation(1, 13, last, 13, &by).map_err(x)?;
+    }
+    ws.set_freeze_panes(1, 1).map_err(x)?;
+    ws.protect_with_options(&ProtectionOptions {
+        format_columns: true,
+        format_rows: true,
+        ..ProtectionOptions::default()
+    });
+    let bytes = wb.save_to_buffer().map_err(x)?;
+    let dir = match a.out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = a
+        .out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    crate::files::write_atomic(&dir, &name, &bytes)?;
+    w(
+        out,
+        &format!(
+            "wrote {} ({} question(s) for {}: the city writes in the Answer column; read it back with `u4ssc questions answer --from FILE`)\n",
+            a.out.display(),
+            qs.len(),
+            ctx.registry.name_of(&city)
+        ),
+    )?;
+    Ok(0)
+}
+
+/// Read the answers of a returned questions workbook. Every row with an answer must name a
+/// pending question of the same city; any problem is located and nothing is recorded.
+fn answer_from(ctx: &Ctx, file: &Path, by: &Option<String>, out: &mut dyn Write) -> Result<i32> {
+    use calamine::{open_workbook, Data, Reader, Xlsx};
+    let shown = file.display().to_string();
+    let limits = crate::submission::Limits::default();
+    let meta =
+        std::fs::metadata(file).map_err(|e| Error::Usage(format!("cannot read {shown}: {e}")))?;
+    if meta.len() > limits.max_file_bytes {
+        return Err(Error::Usage(format!(
+            "{shown} is larger than {} MB",
+            limits.max_file_bytes >> 20
+        )));
+    }
+    let mut wb: Xlsx<_> = open_workbook(file)
+        .map_err(|e| Error::Usage(format!("{shown} is not a questions workbook: {e}")))?;
+    let range = wb.worksheet_range("Questions").map_err(|_| {
+        Error::Usage(format!(
+            "{shown} has no sheet 'Questions'; give the file `u4ssc questions export` wrote"
+        ))
+    })?;
+    let text = |d: &Data| -> String {
+        match d {
+            Data::Empty => String::new(),
+            Data::String(s) => s.clone(),
+            Data::Float(f) => format!("{f}"),
+            Data::Int(i) => i.to_string(),
+            other => other.to_string(),
+        }
+    };
+    let mut rows = range.rows();
+    let header: Vec<String> = rows
+        .next()
+        .map(|r| r.iter().map(text).collect())
+        .unwrap_or_default();
+    let mut findings: Vec<Finding> = Vec::new();
+    for (c, want) in LOG_COLUMNS.iter().enumerate() {
+        if header.get(c).map(|h| h.trim()) != Some(*want) {
+            findings.push(
+                Finding::error(
+                    "questions_log_changed",
+                    &shown,
+                    format!("the heading should be '{want}'; the columns were moved or renamed"),
+                )
+                .at(1, Some(letter(c))),
+            );
+        }
+    }
+    let default_by = author(by)?;
+    let store = ctx.open(Access::ReadOnly)?;
+    let mut actions = Vec::new();
+    let header_ok = findings.is_empty();
+    for (i, row) in rows.enumerate() {
+        if !header_ok {
+            break;
+        }
+        let line = i + 2;
+        let cell = |c: usize| row.get(c).map(text).unwrap_or_default().trim().to_string();
+        let answer = cell(12);
+        if answer.is_empty() {
+            continue;
+        }
+        let at = |c: usize| Some(letter(c));
+        let id = match cell(0).parse::<f64>() {
+            Ok(f) if f.fract() == 0.0 && f > 0.0 => f as i64,
+            _ => {
+                findings.push(
+                    Finding::error(
+                        "bad_question_id",
+                        &shown,
+                        format!(
+                            "{} is not a question number",
+                            crate::submission::values::shown(&cell(0))
+                        ),
+                    )
+                    .at(line, at(0)),
+                );
+                continue;
+            }
+        };
+        let Some(q) = store.question(id)? else {
+            findings.push(
+                Finding::error(
+                    "unknown_question",
+                    &shown,
+                    format!("there is no question {id}"),
+                )
+                .at(line, at(0)),
+            );
+            continue;
+        };
+        let city = cell(1);
+        if ctx
+            .registry
+            .resolve(&city, None)
+            .map(|(c, _)| c.slug.as_str())
+            != Some(q.city.as_str())
+        {
+            findings.push(
+                Finding::error(
+                    "question_of_another_city",
+                    &shown,
+                    format!(
+                        "question {id} is about {}, not {}",
+                        ctx.registry.name_of(&q.city),
+                        crate::submission::values::shown(&city)
+                    ),
+                )
+                .at(line, at(1)),
+            );
+            continue;
+        }
+        if !q.status.is_pending() {
+            findings.push(
+                Finding::error(
+                    "question_not_open",
+                    &shown,
+                    format!(
+                        "question {id} is {}; it takes no more answers",
+                        q.status.as_str()
+                    ),
+                )
+                .at(line, at(0)),
+            );
+            continue;
+        }
+        let answer = match clean_text("the answer", &answer, MAX_TEXT_CHARS) {
+            Ok(t) => t,
+            Err(e) => {
+                findings.push(Finding::error("bad_answer", &shown, e.to_string()).at(line, at(12)));
+                continue;
+            }
+        };
+        let who = match cell(13) {
+            t if t.is_empty() => default_by.clone(),
+            t => match clean_text("Answered by", &t, 200) {
+                Ok(t) => t,
+                Err(e) => {
+                    findings
+                        .push(Finding::error("bad_answer", &shown, e.to_string()).at(line, at(13)));
+                    continue;
+                }
+            },
+        };
+        actions.push((id, Action::Answer { text: answer }, who));
+    }
+    drop(store);
+    if !findings.is_empty() {
+        for f in &findings {
+            w(out, &format!("{f}\n"))?;
+        }
+        w(
+            out,
+            &format!("{shown}: no answer recorded: fix the errors above and read it again\n"),
+        )?;
+        return Ok(1);
+    }
+    let mut store = ctx.open(Access::ReadWrite)?;
+    store.act(&actions)?;
+    w(
+        out,
+        &format!("{shown}: {} answer(s) recorded\n", actions.len()),
+    )?;
+    Ok(0)
+}
+
+fn letter(c: usize) -> String {
+    let mut s = String::new();
+    let mut i = c + 1;
+    while i > 0 {
+        let r = (i - 1) % 26;
+        s.insert(0, (b'A' + r as u8) as char);
+        i = (i - 1) / 26;
+    }
+    s
+}
+
+/// Pending questions by the value they are about: (city, year, data point or None).
+pub type PendingByValue = std::collections::HashMap<(String, i32, Option<String>), Vec<Question>>;
+
+/// The questions still pending (open or answered), by the value they are about, for the
+/// TUI's markers.
+pub fn pending_by_value(store: &Store) -> Result<PendingByValue> {
+    let mut out = PendingByValue::new();
+    for q in store.questions(None, &[Status::Open, Status::Answered])? {
+        out.entry((q.city.clone(), q.year, q.data_point.clone()))
+            .or_default()
+            .push(q);
+    }
+    Ok(out)
+}
