@@ -6,7 +6,9 @@ use crate::app::Ctx;
 use crate::error::Result;
 use crate::scoring::engine::{DpScore, Level, NodeScore};
 use crate::scoring::trends::Trend;
-use crate::store::{Access, CurrentValue, Filter, RevisionInfo, RunInfo, StoredFinding};
+use crate::store::{
+    Access, CurrentValue, Event, Filter, Question, RevisionInfo, RunInfo, StoredFinding,
+};
 
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
@@ -23,6 +25,66 @@ pub struct Snapshot {
     pub revisions: Vec<RevisionInfo>,
     /// findings stored with the latest submission revision
     pub findings: Vec<StoredFinding>,
+    /// the verification round's questions (every status), newest first, and their threads
+    pub questions: Vec<Question>,
+    pub threads: std::collections::HashMap<i64, Vec<Event>>,
+}
+
+/// A write the TUI asks the worker for (the TUI runs no SQL).
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteOp {
+    Ask {
+        city: String,
+        year: i32,
+        data_point: Option<String>,
+        text: String,
+    },
+    Close {
+        id: i64,
+    },
+}
+
+/// Carry out a write through the store; the answer is the line the status bar shows.
+pub fn write(ctx: &Ctx, op: &WriteOp) -> Result<String> {
+    let by = std::env::var("USER").unwrap_or_else(|_| "coordinator".into());
+    let by = crate::questions::clean_text("the name", &by, 200)?;
+    let mut store = ctx.open(Access::ReadWrite)?;
+    match op {
+        WriteOp::Ask {
+            city,
+            year,
+            data_point,
+            text,
+        } => {
+            let text = crate::questions::clean_text(
+                "the question",
+                text,
+                crate::questions::MAX_TEXT_CHARS,
+            )?;
+            let current = match data_point {
+                Some(dp) => store
+                    .current_values_of(std::slice::from_ref(city))?
+                    .into_iter()
+                    .find(|v| v.year == *year && &v.data_point == dp),
+                None => None,
+            };
+            let ids = store.ask(&[crate::store::NewQuestion {
+                city: city.clone(),
+                year: *year,
+                data_point: data_point.clone(),
+                text,
+                asked_by: by,
+                revision_id: current.as_ref().map(|v| v.revision_id),
+                value: current.and_then(|v| v.value),
+                origin: "manual".into(),
+            }])?;
+            Ok(format!("question {} opened", ids[0]))
+        }
+        WriteOp::Close { id } => {
+            store.act(&[(*id, crate::store::Action::Close { verified: None }, by)])?;
+            Ok(format!("question {id} closed"))
+        }
+    }
 }
 
 /// The City view's data for one city.
@@ -92,6 +154,10 @@ pub fn load(ctx: &Ctx, run: Option<i64>, year: Option<i32>) -> Result<Snapshot> 
         snap.findings = store.findings(latest.revision_id)?;
     }
     snap.revisions = revisions;
+    snap.questions = store.questions(None, &[])?;
+    for q in &snap.questions {
+        snap.threads.insert(q.id, store.question_events(q.id)?);
+    }
     let Some(run) = run else { return Ok(snap) };
     let years = store.run_years(run.run_id)?;
     let y = year

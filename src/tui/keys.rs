@@ -87,6 +87,16 @@ pub const BINDINGS: &[Binding] = &[
         footer: false,
     },
     Binding {
+        keys: "a",
+        help: "ask the city a question about the selected value (⚑ marks them)",
+        footer: false,
+    },
+    Binding {
+        keys: "A / c",
+        help: "the city's questions (Enter: thread) / close the selected one",
+        footer: false,
+    },
+    Binding {
         keys: "?",
         help: "this help",
         footer: true,
@@ -136,6 +146,9 @@ pub fn action(key: KeyEvent, searching: bool) -> Option<Action> {
         KeyCode::Char('m') => Action::Mark,
         KeyCode::Char('e') => Action::Export,
         KeyCode::Char('r') => Action::Retry,
+        KeyCode::Char('a') => Action::Ask,
+        KeyCode::Char('A') => Action::Questions,
+        KeyCode::Char('c') => Action::CloseQuestion,
         KeyCode::Char('?') => Action::Help,
         _ => return None,
     })

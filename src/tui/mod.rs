@@ -36,6 +36,7 @@ enum Request {
         year: i32,
         key: data::DetailKey,
     },
+    Write(data::WriteOp),
 }
 
 /// Draw the state onto an in-memory terminal and return the screen as text (for tests and
@@ -94,14 +95,16 @@ pub fn run(ctx: &Ctx) -> Result<i32> {
     std::thread::spawn(move || {
         while let Ok(first) = req_rx.recv() {
             // latest wins, per kind: skip requests that a newer one of the same kind replaced
-            let (mut snap, mut detail) = (None, None);
+            // writes are never skipped, and go first
+            let (mut snap, mut detail, mut writes) = (None, None, Vec::new());
             for req in std::iter::once(first).chain(req_rx.try_iter()) {
                 match req {
                     Request::Snapshot { .. } => snap = Some(req),
                     Request::Detail { .. } => detail = Some(req),
+                    Request::Write(_) => writes.push(req),
                 }
             }
-            for req in snap.into_iter().chain(detail) {
+            for req in writes.into_iter().chain(snap).chain(detail) {
                 let answer = match req {
                     Request::Snapshot { id, run, year } => Action::Loaded(
                         id,
@@ -113,6 +116,9 @@ pub fn run(ctx: &Ctx) -> Result<i32> {
                         id,
                         data::load_detail(&worker_ctx, run, year, &key).map_err(|e| e.to_string()),
                     ),
+                    Request::Write(op) => {
+                        Action::Written(data::write(&worker_ctx, &op).map_err(|e| e.to_string()))
+                    }
                 };
                 if res_tx.send(answer).is_err() {
                     return;
@@ -139,6 +145,9 @@ pub fn run(ctx: &Ctx) -> Result<i32> {
                         let _ = req_tx.send(Request::Detail { id, run, year, key });
                     }
                     Effect::Export { view } => export(&mut app, view),
+                    Effect::Write(op) => {
+                        let _ = req_tx.send(Request::Write(op));
+                    }
                 }
             }
             terminal
@@ -158,7 +167,7 @@ pub fn run(ctx: &Ctx) -> Result<i32> {
             let action =
                 match event::read().map_err(|e| Error::Usage(format!("terminal input: {e}")))? {
                     Event::Key(k) if k.kind != KeyEventKind::Release => {
-                        keys::action(k, app.search.is_some())
+                        keys::action(k, app.search.is_some() || app.ask.is_some())
                     }
                     Event::Mouse(m) => match m.kind {
                         MouseEventKind::ScrollDown => Some(Action::Down),

@@ -187,6 +187,8 @@ pub struct CityRow {
     pub rank: Option<usize>,
     pub scored: String,
     pub first_dp: Option<String>,
+    /// pending questions on the data points under this node
+    pub questions: usize,
 }
 
 pub struct City {
@@ -245,6 +247,9 @@ pub fn city(app: &App) -> Option<City> {
                 .dps
                 .first()
                 .map(|&d| app.catalog.data_points[d].id.clone()),
+            questions: pending_on(app, &slug, |q| {
+                q.is_some_and(|q| n.dps.iter().any(|&d| app.catalog.data_points[d].id == q))
+            }),
         });
     }
     let cities = cities_in(app);
@@ -364,6 +369,8 @@ pub struct KpiRow {
     pub quality: String,
     pub verified: String,
     pub trend: String,
+    /// pending questions on this city's value
+    pub questions: usize,
 }
 
 pub struct Kpi {
@@ -421,6 +428,7 @@ pub fn kpi(app: &App) -> Option<Kpi> {
                 trend: t
                     .map(|t| format!("{} {}", arrow(t.category), t.category))
                     .unwrap_or_default(),
+                questions: pending_on(app, c, |q| q == Some(id.as_str())),
             }
         })
         .collect();
@@ -698,4 +706,50 @@ pub fn view_csv(app: &App, view: super::state::View) -> (String, String) {
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
     (text, cmd)
+}
+
+/// The glyph that marks a value with a pending question (not only a colour).
+pub const QUESTION_MARK: &str = "⚑";
+
+/// The questions of the city the questions list shows, newest first.
+pub fn city_questions(app: &App) -> Vec<&crate::store::Question> {
+    let (Some(s), Some(list)) = (&app.snap, &app.questions) else {
+        return vec![];
+    };
+    s.questions.iter().filter(|q| q.city == list.city).collect()
+}
+
+/// Pending (open or answered) questions on a city's values in the snapshot's year, for data
+/// points matching `dp` (None: any question of the city-year).
+pub fn pending_on(app: &App, city: &str, dp: impl Fn(Option<&str>) -> bool) -> usize {
+    let Some(s) = &app.snap else { return 0 };
+    s.questions
+        .iter()
+        .filter(|q| {
+            q.city == city
+                && q.year == s.year
+                && q.status.is_pending()
+                && dp(q.data_point.as_deref())
+        })
+        .count()
+}
+
+/// Questions of a city-year by state: (open, answered, closed or withdrawn).
+pub fn question_counts(app: &App, city: &str, year: i32) -> (usize, usize, usize) {
+    let Some(s) = &app.snap else {
+        return (0, 0, 0);
+    };
+    let mut c = (0, 0, 0);
+    for q in s
+        .questions
+        .iter()
+        .filter(|q| q.city == city && q.year == year)
+    {
+        match q.status {
+            crate::store::Status::Open => c.0 += 1,
+            crate::store::Status::Answered => c.1 += 1,
+            _ => c.2 += 1,
+        }
+    }
+    c
 }

@@ -1,7 +1,7 @@
 //! TUI state and its pure `update`: keys become semantic [`Action`]s, `update` changes the
 //! state and returns [`Effect`]s for the main loop (load data, export). No terminal here.
 
-use super::data::{CityData, CompareData, Detail, DetailKey, KpiData, Snapshot};
+use super::data::{CityData, CompareData, Detail, DetailKey, KpiData, Snapshot, WriteOp};
 use super::model;
 use crate::catalog::Catalog;
 use crate::registry::Registry;
@@ -74,6 +74,14 @@ pub enum Action {
     Resize(u16, u16),
     Click(u16),
     Retry,
+    /// open a question on the selected value (a text input)
+    Ask,
+    /// the focused city's questions
+    Questions,
+    /// close the selected question (in the questions list)
+    CloseQuestion,
+    /// the worker's answer to a write: the message, or why it failed
+    Written(Result<String, String>),
     Loaded(u64, Result<Box<Snapshot>, String>),
     DetailLoaded(u64, Result<Detail, String>),
 }
@@ -94,6 +102,26 @@ pub enum Effect {
         year: i32,
         key: DetailKey,
     },
+    Write(WriteOp),
+}
+
+/// The question being typed: about what, the text so far, and why the last try failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AskState {
+    pub city: String,
+    pub year: i32,
+    pub data_point: Option<String>,
+    pub text: String,
+    pub error: Option<String>,
+    pub sending: bool,
+}
+
+/// The questions list of one city; `thread` shows the selected one's thread.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuestionList {
+    pub city: String,
+    pub selected: usize,
+    pub thread: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -145,6 +173,8 @@ pub struct App {
     pub run: Option<i64>,
     pub year: Option<i32>,
     pub search: Option<SearchState>,
+    pub ask: Option<AskState>,
+    pub questions: Option<QuestionList>,
     pub help: bool,
     pub explain: bool,
     pub quit: bool,
@@ -183,6 +213,8 @@ impl App {
             run: None,
             year: None,
             search: None,
+            ask: None,
+            questions: None,
             help: false,
             explain: false,
             quit: false,
@@ -347,8 +379,150 @@ fn want_detail(app: &mut App) -> Vec<Effect> {
     }]
 }
 
+/// What the selected row is about, for `a`: (city, year, data point or the whole city-year).
+fn selected_value(app: &App) -> Option<(String, i32, Option<String>)> {
+    let year = app.snap.as_ref().map(|s| s.year)?;
+    match app.view {
+        View::City => {
+            let city = app.focus_city()?;
+            let dp = model::city(app)?.rows.get(app.row())?.first_dp.clone();
+            // a category or higher holds several data points: ask about its first only when
+            // it is a single-data-point KPI row; otherwise about the city-year
+            let one = dp.as_ref().and_then(|d| {
+                let code = app.catalog.get(d)?.category.clone();
+                let row = model::city(app)?;
+                let r = row.rows.get(app.row())?;
+                (r.code == code
+                    && app
+                        .catalog
+                        .data_points
+                        .iter()
+                        .filter(|x| x.category == code)
+                        .count()
+                        == 1)
+                    .then(|| d.clone())
+            });
+            Some((city, year, one))
+        }
+        View::Kpi => {
+            let row = model::kpi(app)?;
+            let r = row.rows.get(app.row())?;
+            Some((r.city.clone(), year, Some(row.id.clone())))
+        }
+        View::Submissions => {
+            let d = app.status_data.as_ref()?.get(app.row())?;
+            Some((d.0.clone(), d.1, None))
+        }
+        View::Overview => {
+            let r = model::overview(app).rows.get(app.row())?.city.clone();
+            Some((r, year, None))
+        }
+        _ => None,
+    }
+}
+
+/// Keys while a question is typed: every character is text; Enter sends it through the
+/// worker, Esc cancels. The text is kept until the write succeeds.
+fn ask_input(app: &mut App, action: Action) -> Option<Vec<Effect>> {
+    let ask = app.ask.as_mut()?;
+    match action {
+        // the text stops at the limit a question may hold
+        Action::Input(c) if ask.text.chars().count() < crate::questions::MAX_TEXT_CHARS => {
+            ask.text.push(c);
+        }
+        Action::Input(_) => {}
+        Action::Backspace => {
+            ask.text.pop();
+        }
+        Action::Back | Action::Quit => app.ask = None,
+        Action::Exit => {
+            app.ask = None;
+            app.quit = true;
+        }
+        Action::Enter if !ask.sending => {
+            if ask.text.trim().is_empty() {
+                ask.error = Some("type the question first".into());
+                return Some(vec![]);
+            }
+            ask.sending = true;
+            ask.error = None;
+            return Some(vec![Effect::Write(WriteOp::Ask {
+                city: ask.city.clone(),
+                year: ask.year,
+                data_point: ask.data_point.clone(),
+                text: ask.text.clone(),
+            })]);
+        }
+        Action::Loaded(..)
+        | Action::DetailLoaded(..)
+        | Action::Resize(..)
+        | Action::Written(..) => return None,
+        _ => {}
+    }
+    Some(vec![])
+}
+
+/// Keys while a city's questions are listed: move, Enter for the thread, c closes, Esc goes
+/// back (from the thread to the list, from the list to the view).
+fn question_keys(app: &mut App, action: &Action) -> Option<Vec<Effect>> {
+    let list = app.questions.as_mut()?;
+    let n = app
+        .snap
+        .as_ref()
+        .map(|s| s.questions.iter().filter(|q| q.city == list.city).count())
+        .unwrap_or(0);
+    match action {
+        Action::Up => list.selected = list.selected.saturating_sub(1),
+        Action::Down => list.selected = (list.selected + 1).min(n.saturating_sub(1)),
+        Action::Enter => list.thread = !list.thread,
+        Action::Back | Action::Quit | Action::Questions => {
+            if list.thread {
+                list.thread = false;
+            } else {
+                app.questions = None;
+            }
+        }
+        Action::CloseQuestion => {
+            let q = model::city_questions(app)
+                .get(list_selected(app))
+                .map(|q| (q.id, q.status));
+            match q {
+                Some((id, st)) if st.is_pending() => {
+                    return Some(vec![Effect::Write(WriteOp::Close { id })])
+                }
+                Some((id, st)) => {
+                    app.message = Some(format!("question {id} is {} already", st.as_str()))
+                }
+                None => app.message = Some("no question selected".into()),
+            }
+        }
+        Action::Exit => {
+            app.questions = None;
+            app.quit = true;
+        }
+        _ => return None,
+    }
+    Some(vec![])
+}
+
+fn list_selected(app: &App) -> usize {
+    app.questions.as_ref().map(|l| l.selected).unwrap_or(0)
+}
+
 fn apply(app: &mut App, action: Action) -> Vec<Effect> {
-    app.message = None;
+    // a key clears the last message; data arriving from the worker does not
+    if !matches!(
+        action,
+        Action::Loaded(..) | Action::DetailLoaded(..) | Action::Resize(..)
+    ) {
+        app.message = None;
+    }
+    if let Some(fx) = ask_input(app, action.clone()) {
+        return fx;
+    }
+    if let Some(fx) = question_keys(app, &action) {
+        return fx;
+    }
     if let Some(search) = app.search.as_mut() {
         match action {
             Action::Input(c) => {
@@ -558,6 +732,52 @@ fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             app.set_row(r);
         }
         Action::Retry => return app.reload(),
+        Action::Ask => {
+            match selected_value(app) {
+                Some((city, year, data_point)) => {
+                    app.ask = Some(AskState {
+                        city,
+                        year,
+                        data_point,
+                        text: String::new(),
+                        error: None,
+                        sending: false,
+                    })
+                }
+                None => app.message = Some(
+                    "select a value first: a city in Overview or Submissions, a row in City or KPI"
+                        .into(),
+                ),
+            }
+        }
+        Action::Questions => match selected_value(app).map(|v| v.0).or(app.focus_city()) {
+            Some(city) => {
+                app.questions = Some(QuestionList {
+                    city,
+                    selected: 0,
+                    thread: false,
+                })
+            }
+            None => app.message = Some("select a city first".into()),
+        },
+        Action::CloseQuestion => {
+            app.message = Some("c closes a question in the questions list (A)".into())
+        }
+        Action::Written(result) => match result {
+            Ok(msg) => {
+                app.ask = None;
+                app.message = Some(msg);
+                return app.reload();
+            }
+            Err(e) => match app.ask.as_mut() {
+                // the typed text stays: the coordinator can try again
+                Some(ask) => {
+                    ask.sending = false;
+                    ask.error = Some(e);
+                }
+                None => app.error = Some(e),
+            },
+        },
         Action::DetailLoaded(id, result) => {
             if id != app.detail_request {
                 return vec![];

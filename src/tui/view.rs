@@ -134,6 +134,12 @@ pub fn render(f: &mut Frame, app: &App) {
     if let Some(s) = &app.search {
         search(f, app, s, f.area());
     }
+    if let Some(list) = &app.questions {
+        questions(f, app, list, f.area());
+    }
+    if let Some(a) = &app.ask {
+        ask(f, app, a, f.area());
+    }
     if app.help {
         help(f, f.area());
     }
@@ -294,7 +300,12 @@ fn city(f: &mut Frame, app: &App, area: Rect) {
         .skip(app.offset())
         .take(app.visible())
         .map(|(i, r)| {
-            let name = format!("{}{} {}", "  ".repeat(r.depth), r.code, r.name);
+            let mark = if r.questions > 0 {
+                format!("{} ", model::QUESTION_MARK)
+            } else {
+                String::new()
+            };
+            let name = format!("{}{mark}{} {}", "  ".repeat(r.depth), r.code, r.name);
             let row = Row::new(vec![
                 Cell::from(name),
                 Cell::from(bar(r.score, 10)),
@@ -458,7 +469,11 @@ fn kpi(f: &mut Frame, app: &App, area: Rect) {
                 .unwrap_or_else(|| "not reported".into());
             let row = Row::new(vec![
                 Cell::from(r.rank.map(|x| x.to_string()).unwrap_or_else(|| "–".into())),
-                Cell::from(r.name.clone()),
+                Cell::from(if r.questions > 0 {
+                    format!("{} {}", model::QUESTION_MARK, r.name)
+                } else {
+                    r.name.clone()
+                }),
                 Cell::from(fmt(r.value)),
                 Cell::from(b),
                 score_cell(app, r.score, r.band),
@@ -594,12 +609,33 @@ fn submissions(f: &mut Frame, app: &App, area: Rect) {
     ])
     .areas(area);
     let st = model::status(app);
+    let slugs: Vec<String> = app
+        .status_data
+        .as_ref()
+        .map(|d| d.iter().map(|r| r.0.clone()).collect())
+        .unwrap_or_default();
     let rows: Vec<Row> = st
         .iter()
         .enumerate()
         .skip(app.offset())
         .take(app.visible())
         .map(|(i, r)| {
+            let (open, answered, closed) = slugs
+                .get(i)
+                .map(|c| model::question_counts(app, c, r.1))
+                .unwrap_or((0, 0, 0));
+            let questions = if open + answered + closed == 0 {
+                String::new()
+            } else {
+                format!(
+                    "{}{open} open · {answered} answered · {closed} closed",
+                    if open + answered > 0 {
+                        format!("{} ", model::QUESTION_MARK)
+                    } else {
+                        String::new()
+                    }
+                )
+            };
             let row = Row::new(vec![
                 r.0.clone(),
                 r.1.to_string(),
@@ -607,6 +643,7 @@ fn submissions(f: &mut Frame, app: &App, area: Rect) {
                 r.3.to_string(),
                 r.4.to_string(),
                 r.5.to_string(),
+                questions,
             ]);
             if i == app.row() {
                 row.style(sel_style(app))
@@ -622,6 +659,8 @@ fn submissions(f: &mut Frame, app: &App, area: Rect) {
         Constraint::Length(9),
         Constraint::Length(9),
         Constraint::Length(13),
+        // what is left: the question counts never squeeze the city names
+        Constraint::Fill(1),
     ];
     f.render_widget(
         Table::new(rows, widths)
@@ -633,6 +672,7 @@ fn submissions(f: &mut Frame, app: &App, area: Rect) {
                     "advanced",
                     "verified",
                     "not reported",
+                    "questions",
                 ])
                 .style(Style::new().add_modifier(Modifier::BOLD)),
             )
@@ -777,6 +817,147 @@ fn search(f: &mut Frame, app: &App, s: &super::state::SearchState, area: Rect) {
     f.render_widget(
         Paragraph::new(lines)
             .block(Block::bordered().title(" search cities and KPIs (Enter opens, Esc closes) ")),
+        r,
+    );
+}
+
+/// The question being typed, what it is about, and the last error (the text is kept).
+fn ask(f: &mut Frame, app: &App, a: &super::state::AskState, area: Rect) {
+    let r = popup(area, 76, 12);
+    f.render_widget(Clear, r);
+    let about = match &a.data_point {
+        Some(dp) => app
+            .catalog
+            .get(dp)
+            .map(|d| format!("{} {}", d.label(), d.name))
+            .unwrap_or_else(|| dp.clone()),
+        None => "the whole city-year".into(),
+    };
+    let mut lines = vec![
+        Line::styled(
+            format!("{} {} · {about}", app.registry.name_of(&a.city), a.year),
+            Style::new().add_modifier(Modifier::BOLD),
+        ),
+        Line::from(""),
+        Line::from(format!("{}▏", a.text)),
+    ];
+    if a.sending {
+        lines.push(Line::from(""));
+        lines.push(Line::from("sending…"));
+    }
+    if let Some(e) = &a.error {
+        lines.push(Line::from(""));
+        lines.push(Line::from(format!(
+            "! {e} — the text is kept: Enter tries again"
+        )));
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(" ask a question (Enter sends, Esc cancels) ")),
+        r,
+    );
+}
+
+/// A city's questions, or the selected one's thread.
+fn questions(f: &mut Frame, app: &App, list: &super::state::QuestionList, area: Rect) {
+    let r = popup(area, 100, 20);
+    f.render_widget(Clear, r);
+    let qs = model::city_questions(app);
+    let name = app.registry.name_of(&list.city);
+    let label = |q: &crate::store::Question| match &q.data_point {
+        Some(dp) => app
+            .catalog
+            .get(dp)
+            .map(|d| d.label())
+            .unwrap_or_else(|| dp.clone()),
+        None => "(city-year)".into(),
+    };
+    if list.thread {
+        let Some(q) = qs.get(list.selected) else {
+            return;
+        };
+        let mut lines = vec![
+            Line::styled(
+                format!(
+                    "question {} · {} · {} {} · value {}",
+                    q.id,
+                    q.status_text(),
+                    q.year,
+                    label(q),
+                    q.value.map(|v| v.to_string()).unwrap_or_else(|| "–".into())
+                ),
+                Style::new().add_modifier(Modifier::BOLD),
+            ),
+            Line::from(format!("{} asked on {}:", q.asked_by, q.asked_at)),
+            Line::from(format!("  {}", q.text)),
+        ];
+        let events = app
+            .snap
+            .as_ref()
+            .and_then(|s| s.threads.get(&q.id))
+            .cloned()
+            .unwrap_or_default();
+        for e in events {
+            lines.push(Line::from(format!(
+                "{} · {} on {}",
+                e.author,
+                e.kind.replace('_', " "),
+                e.at
+            )));
+            if let Some(t) = e.text {
+                lines.push(Line::from(format!("  {t}")));
+            }
+        }
+        f.render_widget(
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .block(Block::bordered().title(format!(
+                    " {name}: question {} (Esc: the list, c closes it) ",
+                    q.id
+                ))),
+            r,
+        );
+        return;
+    }
+    let mut lines = Vec::new();
+    if qs.is_empty() {
+        lines.push(Line::from(
+            "no questions yet: a asks one about the selected value",
+        ));
+    }
+    for (i, q) in qs
+        .iter()
+        .enumerate()
+        .take(r.height.saturating_sub(2) as usize)
+    {
+        let mark = if q.status.is_pending() {
+            model::QUESTION_MARK
+        } else {
+            " "
+        };
+        let text: String = q.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let st = if i == list.selected {
+            sel_style(app)
+        } else {
+            Style::new()
+        };
+        lines.push(Line::styled(
+            format!(
+                "{mark} {:>3} {:<10} {} {:<24} {}",
+                q.id,
+                q.status.as_str(),
+                q.year,
+                label(q),
+                text
+            ),
+            st,
+        ));
+    }
+    f.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(format!(
+            " {name}: questions (Enter: thread, c: close, Esc: back) "
+        ))),
         r,
     );
 }

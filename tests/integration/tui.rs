@@ -38,6 +38,9 @@ fn step(app: &mut App, ctx: &Ctx, action: Action) {
                 load_detail(ctx, run, year, &key).map_err(|e| e.to_string()),
             ),
             Effect::Export { .. } => continue,
+            Effect::Write(op) => {
+                Action::Written(u4ssc::tui::data::write(ctx, &op).map_err(|e| e.to_string()))
+            }
         };
         fx.extend(update(app, answer));
     }
@@ -313,6 +316,40 @@ fn end_to_end_in_tmux() {
         "Enter",
     ]);
     screen("Narvik ─");
+    // the verification round: ask Narvik a question, see it listed, read its thread, close it
+    tmux(&["send-keys", "-t", &session, "a"]);
+    screen("ask a question (Enter sends");
+    tmux(&[
+        "send-keys",
+        "-t",
+        &session,
+        "-l",
+        "Will the missing core data come?",
+    ]);
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    screen("question 1 opened");
+    tmux(&["send-keys", "-t", &session, "A"]);
+    // the list fills in when the snapshot after the write arrives
+    let s = screen("Will the missing core data come?");
+    assert!(s.contains("Narvik: questions"), "{s}");
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    screen("question 1 · open");
+    tmux(&["send-keys", "-t", &session, "c"]);
+    screen("question 1 closed");
+    // one Escape at a time: two at once may arrive as one Alt-Escape
+    tmux(&["send-keys", "-t", &session, "Escape"]);
+    screen("questions (Enter: thread");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    tmux(&["send-keys", "-t", &session, "Escape"]);
+    for _ in 0..50 {
+        let s = String::from_utf8_lossy(&tmux(&["capture-pane", "-t", &session, "-p"]).stdout)
+            .into_owned();
+        if !s.contains("questions (Enter: thread") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
     tmux(&["send-keys", "-t", &session, "?"]);
     screen("keys (any key closes)");
     tmux(&[
@@ -331,6 +368,19 @@ fn end_to_end_in_tmux() {
         "the alternate screen was left: {s}"
     );
     tmux(&["kill-session", "-t", &session]);
+    // what the TUI wrote is in the database, for the command line too
+    let r = crate::cli::run(crate::cli::u4ssc(home.path()).args([
+        "questions",
+        "list",
+        "--status",
+        "closed",
+    ]));
+    assert!(
+        r.stdout.contains("closed") && r.stdout.contains("Narvik"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
 }
 
 /// An app on a scored 30-city world (17 registry cities and 13 synthetic ones), as the TUI
@@ -537,4 +587,107 @@ fn y_and_shift_y_move_through_the_years_and_ctrl_c_quits_from_search() {
         u4ssc::tui::keys::action(key('c', KeyModifiers::NONE), true),
         Some(Action::Input('c'))
     ));
+}
+
+/// The verification round in the TUI: `a` on a city's value opens a question (typed in a
+/// popup, written by the worker), the value carries a marker in the KPI and City views, the
+/// Submissions view counts it, `A` lists the city's questions, Enter shows the thread, `c`
+/// closes it. A failed write keeps the typed text.
+#[test]
+fn a_question_is_asked_marked_listed_and_closed() {
+    let home = tempfile::tempdir().unwrap();
+    let ctx = demo_ctx(home.path());
+    let mut app = demo_app(home.path());
+    app.size = (160, 48);
+    let id = app.catalog.data_points[0].id.clone();
+    app.kpi = Some(id.clone());
+    keys(&mut app, &ctx, vec![Action::Goto(View::Kpi), Action::Down]);
+    let screen = render_to_string(&app, 160, 48);
+    assert!(
+        !screen.contains(u4ssc::tui::model::QUESTION_MARK),
+        "{screen}"
+    );
+    let city = u4ssc::tui::model::kpi(&app).unwrap().rows[1].city.clone();
+    keys(&mut app, &ctx, vec![Action::Ask]);
+    let ask = app.ask.clone().expect("a opens the question popup");
+    assert_eq!(
+        (ask.city.as_str(), ask.data_point.as_deref()),
+        (city.as_str(), Some(id.as_str()))
+    );
+    let text = "Is this a decimal slip?";
+    let mut typed: Vec<Action> = text.chars().map(Action::Input).collect();
+    // q and j are text here, not keys
+    typed.extend([
+        Action::Input(' '),
+        Action::Input('q'),
+        Action::Input('j'),
+        Action::Backspace,
+        Action::Backspace,
+        Action::Backspace,
+    ]);
+    keys(&mut app, &ctx, typed);
+    assert_eq!(app.ask.as_ref().unwrap().text, text);
+    assert!(render_to_string(&app, 160, 48).contains("ask a question (Enter sends, Esc cancels)"));
+    // the database is held by another process: the message shows and the text stays
+    update(&mut app, Action::Enter);
+    update(
+        &mut app,
+        Action::Written(Err("the database is in use by another process".into())),
+    );
+    let a = app.ask.as_ref().expect("the popup stays open");
+    assert_eq!(a.text, text);
+    assert!(
+        render_to_string(&app, 160, 48).contains("in use by another process — the text is kept")
+    );
+    // sent again, it is stored and the value is marked
+    keys(&mut app, &ctx, vec![Action::Enter]);
+    assert!(app.ask.is_none(), "{:?}", app.ask);
+    assert_eq!(app.message.as_deref(), Some("question 1 opened"));
+    let screen = render_to_string(&app, 160, 48);
+    let marked: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains(u4ssc::tui::model::QUESTION_MARK))
+        .collect();
+    assert_eq!(marked.len(), 1, "{screen}");
+    assert!(
+        marked[0].contains(&app.registry.name_of(&city)),
+        "{}",
+        marked[0]
+    );
+    // the City view marks the category holding the data point
+    app.city = Some(city.clone());
+    keys(&mut app, &ctx, vec![Action::Goto(View::City)]);
+    let screen = render_to_string(&app, 160, 48);
+    assert!(
+        screen.contains(&format!("{} ", u4ssc::tui::model::QUESTION_MARK)),
+        "{screen}"
+    );
+    // Submissions counts it
+    keys(&mut app, &ctx, vec![Action::Goto(View::Submissions)]);
+    let screen = render_to_string(&app, 160, 48);
+    assert!(
+        screen.contains("1 open · 0 answered · 0 closed"),
+        "{screen}"
+    );
+    // A lists the city's questions, Enter shows the thread, c closes it
+    keys(
+        &mut app,
+        &ctx,
+        vec![Action::Goto(View::City), Action::Questions],
+    );
+    let screen = render_to_string(&app, 160, 48);
+    assert!(
+        screen.contains("questions (Enter: thread") && screen.contains(text),
+        "{screen}"
+    );
+    keys(&mut app, &ctx, vec![Action::Enter]);
+    let screen = render_to_string(&app, 160, 48);
+    assert!(screen.contains("question 1 · open"), "{screen}");
+    keys(&mut app, &ctx, vec![Action::CloseQuestion]);
+    assert_eq!(app.message.as_deref(), Some("question 1 closed"));
+    let snap = app.snap.as_ref().unwrap();
+    assert_eq!(snap.questions[0].status, u4ssc::store::Status::Closed);
+    keys(&mut app, &ctx, vec![Action::Back, Action::Back]);
+    assert!(app.questions.is_none());
+    assert!(!render_to_string(&app, 160, 48).contains(u4ssc::tui::model::QUESTION_MARK));
 }
