@@ -504,24 +504,37 @@ fn ask_from_findings(
     let by = author(by)?;
     let mut store = ctx.open(Access::ReadWrite)?;
     let pending = store.questions(None, &[Status::Open, Status::Answered])?;
+    // the stored values of the cities the warnings name, read once
+    let mut cities: Vec<String> = findings
+        .iter()
+        .filter_map(|f| f.subject.as_ref().map(|s| s.city.clone()))
+        .collect();
+    cities.sort();
+    cities.dedup();
+    let stored: std::collections::HashMap<(String, i32, String), (i64, Option<f64>)> = store
+        .current_values_of(&cities)?
+        .into_iter()
+        .map(|v| ((v.city, v.year, v.data_point), (v.revision_id, v.value)))
+        .collect();
+    let pending: std::collections::HashSet<(String, i32, Option<String>)> = pending
+        .into_iter()
+        .map(|q| (q.city, q.year, q.data_point))
+        .collect();
     let mut new: Vec<NewQuestion> = Vec::new();
+    let mut seen: std::collections::HashSet<(String, i32, Option<String>)> = Default::default();
     let mut skipped = 0;
     for f in findings {
         let (Some(s), true) = (&f.subject, ASKED_RULES.contains(&f.rule)) else {
             continue;
         };
-        let same =
-            |q: &NewQuestion| q.city == s.city && q.year == s.year && q.data_point == s.data_point;
-        let asked = pending.iter().any(|q: &Question| {
-            q.city == s.city && q.year == s.year && q.data_point == s.data_point
-        });
-        if asked || new.iter().any(same) {
+        let key = (s.city.clone(), s.year, s.data_point.clone());
+        if pending.contains(&key) || !seen.insert(key) {
             skipped += 1;
             continue;
         }
         let (revision_id, value) = match &s.data_point {
-            Some(dp) => match current(&store, &s.city, s.year, dp)? {
-                Some((r, v)) => (Some(r), v),
+            Some(dp) => match stored.get(&(s.city.clone(), s.year, dp.clone())) {
+                Some((r, v)) => (Some(*r), *v),
                 None => (None, s.value),
             },
             None => (None, None),

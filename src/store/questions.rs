@@ -177,16 +177,32 @@ impl Store {
                 |r| r.get(0),
             )
             .map_err(e)?;
-        let mut ids = Vec::new();
-        for (i, q) in questions.iter().enumerate() {
-            let id = first + i as i64;
+        // many rows per statement: one INSERT a row costs a millisecond each
+        let ids: Vec<i64> = (0..questions.len() as i64).map(|i| first + i).collect();
+        for (chunk, chunk_ids) in questions.chunks(256).zip(ids.chunks(256)) {
+            let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+            let mut values: Vec<duckdb::types::Value> = Vec::with_capacity(chunk.len() * 9);
+            for (q, id) in chunk.iter().zip(chunk_ids) {
+                use duckdb::types::Value as V;
+                values.extend([
+                    V::BigInt(*id),
+                    V::Text(q.city.clone()),
+                    V::Int(q.year),
+                    q.data_point.clone().map(V::Text).unwrap_or(V::Null),
+                    V::Text(q.text.clone()),
+                    V::Text(q.asked_by.clone()),
+                    q.revision_id.map(V::BigInt).unwrap_or(V::Null),
+                    q.value.map(V::Double).unwrap_or(V::Null),
+                    V::Text(q.origin.clone()),
+                ]);
+            }
             tx.execute(
-                "INSERT INTO questions (question_id, city, year, data_point, text, asked_by, revision_id, value, origin)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                params![id, q.city, q.year, q.data_point, q.text, q.asked_by, q.revision_id, q.value, q.origin],
+                &format!(
+                    "INSERT INTO questions (question_id, city, year, data_point, text, asked_by, revision_id, value, origin) VALUES {rows}"
+                ),
+                duckdb::params_from_iter(values),
             )
             .map_err(e)?;
-            ids.push(id);
         }
         tx.commit().map_err(e)?;
         Ok(ids)
@@ -234,6 +250,35 @@ impl Store {
                 })
             },
         )
+    }
+
+    /// Every thread at once, by question (one query, for the TUI's snapshot).
+    pub fn all_question_events(&self) -> Result<std::collections::HashMap<i64, Vec<Event>>> {
+        let rows = self.all(
+            "SELECT question_id, kind, status, text, author, strftime(event_at, '%Y-%m-%d %H:%M'), revision_id, verified
+             FROM question_events ORDER BY question_id, event_id",
+            [],
+            |r| {
+                let status: String = r.get(2)?;
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    Event {
+                        kind: r.get(1)?,
+                        status: Status::parse(&status).unwrap_or(Status::Open),
+                        text: r.get(3)?,
+                        author: r.get(4)?,
+                        at: r.get(5)?,
+                        revision_id: r.get(6)?,
+                        verified: r.get(7)?,
+                    },
+                ))
+            },
+        )?;
+        let mut out: std::collections::HashMap<i64, Vec<Event>> = Default::default();
+        for (id, e) in rows {
+            out.entry(id).or_default().push(e);
+        }
+        Ok(out)
     }
 
     /// Record answers and status changes, in one transaction: all or none. A closed or

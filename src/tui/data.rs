@@ -155,9 +155,7 @@ pub fn load(ctx: &Ctx, run: Option<i64>, year: Option<i32>) -> Result<Snapshot> 
     }
     snap.revisions = revisions;
     snap.questions = store.questions(None, &[])?;
-    for q in &snap.questions {
-        snap.threads.insert(q.id, store.question_events(q.id)?);
-    }
+    snap.threads = store.all_question_events()?;
     let Some(run) = run else { return Ok(snap) };
     let years = store.run_years(run.run_id)?;
     let y = year

@@ -507,3 +507,83 @@ fn verify_finds_a_corrupt_file_and_exits_1() {
         .arg("verify"));
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
 }
+
+/// Questions opened in bulk (one per warning of a 120-city file) and a corrected import that
+/// answers them, each killed at random moments: `verify` finds the log consistent, and a
+/// killed `ask` left all of its questions or none.
+#[test]
+fn questions_written_while_killed_leave_a_consistent_log() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("q.duckdb");
+    let (first, reg) = world(home.path(), 120, 1);
+    let base = |r: &mut assert_cmd::Command| {
+        r.arg("--db").arg(&db).arg("--registry").arg(&reg);
+    };
+    let mut c = u4ssc(home.path());
+    base(&mut c);
+    assert_eq!(run(c.arg("import").arg(&first)).code, 0);
+    let count = || {
+        let mut c = u4ssc(home.path());
+        base(&mut c);
+        let r = run(c.args(["questions", "list", "--status", "all", "--format", "json"]));
+        serde_json::from_str::<serde_json::Value>(&r.stdout)
+            .map(|v| v.as_array().map(|a| a.len()).unwrap_or(0))
+            .unwrap_or(0)
+    };
+    let (second, _) = world(home.path(), 120, 2);
+    let t = Instant::now();
+    let mut c = u4ssc(home.path());
+    base(&mut c);
+    let r = run(c.args(["questions", "ask", "--from-findings"]).arg(&second));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let full = t.elapsed();
+    let all = count();
+    assert!(all > 100, "{all} questions");
+    for k in 0..3 {
+        // a new file, new warnings: a killed ask leaves none or all of its questions
+        let (file, _) = world(home.path(), 120, 300 + k);
+        let before = count();
+        let args: Vec<&std::ffi::OsStr> = vec![
+            "--db".as_ref(),
+            db.as_os_str(),
+            "--registry".as_ref(),
+            reg.as_os_str(),
+            "questions".as_ref(),
+            "ask".as_ref(),
+            "--from-findings".as_ref(),
+            file.as_os_str(),
+        ];
+        kill_after(home.path(), &args, full, k);
+        let v = verify(home.path(), &db, &reg);
+        assert_eq!(v.code, 0, "after killing ask {k}: {}{}", v.stdout, v.stderr);
+        let after = count();
+        let mut c = u4ssc(home.path());
+        base(&mut c);
+        let again = run(c.args(["questions", "ask", "--from-findings"]).arg(&file));
+        assert_eq!(again.code, 0, "{}", again.stderr);
+        let whole = count();
+        assert!(
+            after == before || after == whole,
+            "a killed ask left {} of {} questions",
+            after - before,
+            whole - before
+        );
+        // an import that changes questioned values, killed: the log stays consistent
+        let args: Vec<&std::ffi::OsStr> = vec![
+            "--db".as_ref(),
+            db.as_os_str(),
+            "--registry".as_ref(),
+            reg.as_os_str(),
+            "import".as_ref(),
+            file.as_os_str(),
+        ];
+        kill_after(home.path(), &args, full, k + 50);
+        let v = verify(home.path(), &db, &reg);
+        assert_eq!(
+            v.code, 0,
+            "after killing import {k}: {}{}",
+            v.stdout, v.stderr
+        );
+        std::fs::remove_file(&file).ok();
+    }
+}
