@@ -145,7 +145,7 @@ u4ssc questions close 3 --verified yes")]
     /// List the stored revisions (imported files)
     Revisions(FormatArg),
     /// Check the database's consistency (after a crash, say): exit 1 if anything is off
-    Verify,
+    Verify(VerifyArgs),
     /// List the KPI catalog
     Kpis(KpisArgs),
     /// List the city registry
@@ -269,6 +269,13 @@ pub struct CheckArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Output: text (one problem a line) or json ({consistent, problems, …})
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
 pub struct TemplateArgs {
     /// The city (slug, number or name), or `all` for one file per registry city
     #[arg(long)]
@@ -295,6 +302,10 @@ pub struct ImportArgs {
     /// Warn when a value changes by more than this factor from the city's stored previous year
     #[arg(long, default_value_t = 3.0)]
     pub jump_factor: f64,
+    /// Output: text (findings and one line per file) or json (one object per file: outcome,
+    /// revision, row counts, every finding)
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
     /// The city of a file that does not name it (years as columns, or no city column)
     #[arg(long, value_name = "CITY")]
     pub city: Option<String>,
@@ -532,7 +543,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Questions(a)) => crate::questions::run(&ctx, &a, &mut out)?,
         Some(Command::Status(a)) => status(&ctx, a.format, &mut out)?,
         Some(Command::Revisions(a)) => revisions(&ctx, a.format, &mut out)?,
-        Some(Command::Verify) => verify(&ctx, &mut out)?,
+        Some(Command::Verify(a)) => verify(&ctx, a.format, &mut out)?,
         Some(Command::Kpis(a)) => kpis(&ctx, &a, &mut out)?,
         Some(Command::Cities(a)) => cities(&ctx, a.format, &mut out)?,
         Some(Command::Demo(a)) => demo_cmd(&ctx, &a, &mut out)?,
@@ -1030,10 +1041,47 @@ pub fn template_cmd(ctx: &Ctx, a: &TemplateArgs, out: &mut dyn Write) -> Result<
 }
 
 pub fn import(ctx: &Ctx, a: &ImportArgs, out: &mut dyn Write) -> Result<i32> {
+    // with --format json the text goes nowhere and one object per file is printed at the end
+    let json = a.format == OutputFormat::Json;
+    let mut sink = std::io::sink();
+    let text_out: &mut dyn Write = if json { &mut sink } else { out };
+    let mut reports = Vec::new();
+    let code = import_files(ctx, a, text_out, &mut reports)?;
+    if json {
+        w(out, &to_json(&reports))?;
+    }
+    Ok(code)
+}
+
+/// What happened to one file, for `import --format json`.
+fn report(
+    file: &Path,
+    outcome: &str,
+    revision: Option<i64>,
+    counts: Option<(usize, usize, usize, usize)>,
+    findings: &[Finding],
+) -> serde_json::Value {
+    let (rows, new, changed, unchanged) = match counts {
+        Some((r, n, c, u)) => (Some(r), Some(n), Some(c), Some(u)),
+        None => (None, None, None, None),
+    };
+    serde_json::json!({
+        "file": file.display().to_string(), "outcome": outcome, "revision": revision,
+        "rows": rows, "new": new, "changed": changed, "unchanged": unchanged,
+        "findings": findings,
+    })
+}
+
+fn import_files(
+    ctx: &Ctx,
+    a: &ImportArgs,
+    out: &mut dyn Write,
+    reports: &mut Vec<serde_json::Value>,
+) -> Result<i32> {
     let mut store = ctx.open(Access::ReadWrite)?;
     let mut code = 0;
     for file in &a.files {
-        if import_bulk(ctx, &mut store, file, a, out)? {
+        if import_bulk(ctx, &mut store, file, a, out, reports)? {
             continue;
         }
         // one read of the current values of the file's cities serves both the jump check
@@ -1055,6 +1103,13 @@ pub fn import(ctx: &Ctx, a: &ImportArgs, out: &mut dyn Write) -> Result<i32> {
         if let Some((table, _)) = &ok {
             if let Some(r) = store.revision_by_hash(&table.content_hash)? {
                 w(out, &already_imported(file, &r))?;
+                reports.push(report(
+                    file,
+                    "already_imported",
+                    Some(r.revision_id),
+                    None,
+                    &[],
+                ));
                 continue;
             }
         }
@@ -1067,6 +1122,7 @@ pub fn import(ctx: &Ctx, a: &ImportArgs, out: &mut dyn Write) -> Result<i32> {
                     file.display()
                 ),
             )?;
+            reports.push(report(file, "not_imported", None, None, &findings));
             code = 1;
             continue;
         };
@@ -1094,6 +1150,13 @@ pub fn import(ctx: &Ctx, a: &ImportArgs, out: &mut dyn Write) -> Result<i32> {
                     file.display()
                 ),
             )?;
+            reports.push(report(
+                file,
+                "dry_run",
+                None,
+                Some((obs.len(), new, changed, same)),
+                &findings,
+            ));
             continue;
         }
         let name = file
@@ -1114,6 +1177,13 @@ pub fn import(ctx: &Ctx, a: &ImportArgs, out: &mut dyn Write) -> Result<i32> {
             out,
             &format!("{}: imported as revision {id}, {what}\n", file.display()),
         )?;
+        reports.push(report(
+            file,
+            "imported",
+            Some(id),
+            Some((obs.len(), new, changed, same)),
+            &findings,
+        ));
     }
     Ok(code)
 }
@@ -1126,6 +1196,7 @@ fn import_bulk(
     file: &Path,
     a: &ImportArgs,
     out: &mut dyn Write,
+    reports: &mut Vec<serde_json::Value>,
 ) -> Result<bool> {
     let trace = crate::trace::Trace::new();
     let Some(layout) = crate::bulk::eligible(file, &ctx.limits) else {
@@ -1152,6 +1223,13 @@ fn import_bulk(
     if let Some(r) = store.revision_by_hash(&staged.content_hash)? {
         store.drop_stage()?;
         w(out, &already_imported(file, &r))?;
+        reports.push(report(
+            file,
+            "already_imported",
+            Some(r.revision_id),
+            None,
+            &[],
+        ));
         return Ok(true);
     }
     w(out, &grouped_text(&staged.findings))?;
@@ -1169,6 +1247,13 @@ fn import_bulk(
                 file.display()
             ),
         )?;
+        reports.push(report(
+            file,
+            "dry_run",
+            None,
+            Some((staged.rows, new, changed, same)),
+            &staged.findings,
+        ));
         return Ok(true);
     }
     let name = file
@@ -1190,6 +1275,13 @@ fn import_bulk(
         out,
         &format!("{}: imported as revision {id}, {what}\n", file.display()),
     )?;
+    reports.push(report(
+        file,
+        "imported",
+        Some(id),
+        Some((staged.rows, new, changed, same)),
+        &staged.findings,
+    ));
     Ok(true)
 }
 
@@ -1316,7 +1408,7 @@ pub fn revisions(ctx: &Ctx, format: OutputFormat, out: &mut dyn Write) -> Result
     Ok(0)
 }
 
-pub fn verify(ctx: &Ctx, out: &mut dyn Write) -> Result<i32> {
+pub fn verify(ctx: &Ctx, format: OutputFormat, out: &mut dyn Write) -> Result<i32> {
     // a file that is not a readable u4ssc database is what verify is there to find: exit 1,
     // like any other inconsistency (a database in use or missing is still exit 2)
     let store = match ctx.open(Access::ReadOnly) {
@@ -1336,6 +1428,19 @@ pub fn verify(ctx: &Ctx, out: &mut dyn Write) -> Result<i32> {
     let problems = store.integrity()?;
     let revs = store.revisions()?.len();
     let runs = store.runs()?.len();
+    if format == OutputFormat::Json {
+        w(
+            out,
+            &to_json(&serde_json::json!({
+                "database": store.path().display().to_string(),
+                "consistent": problems.is_empty(),
+                "revisions": revs,
+                "runs": runs,
+                "problems": problems,
+            })),
+        )?;
+        return Ok(if problems.is_empty() { 0 } else { 1 });
+    }
     if problems.is_empty() {
         w(
             out,

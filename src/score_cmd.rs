@@ -38,6 +38,10 @@ pub struct ScoreArgs {
     /// Monte Carlo draws for rank intervals [default: the method file's]
     #[arg(long)]
     pub draws: Option<usize>,
+    /// Output: text (the run and its overall ranking) or json (the run and every overall
+    /// score of its latest year)
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Args)]
@@ -52,8 +56,8 @@ pub struct RunSel {
 
 #[derive(Debug, Args)]
 pub struct RankArgs {
-    /// data-point | kpi | category | subdimension | dimension | overall
-    #[arg(long, default_value = "overall")]
+    /// The level ranked: overall, dimension, subdimension, category, kpi or data-point
+    #[arg(long, default_value = "overall", value_parser = level_values())]
     pub level: String,
     /// Peer group: all, kostra=N, county=NAME, population=BAND, group=NAME, or like=CITY
     /// (CITY's KOSTRA group)
@@ -94,6 +98,9 @@ pub struct ExplainArgs {
     pub data_point: Option<String>,
     #[command(flatten)]
     pub sel: RunSel,
+    /// Output: text (the chain, line by line) or json (one object per data point)
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Args)]
@@ -102,8 +109,8 @@ pub struct DiffArgs {
     pub run_a: i64,
     /// The later run
     pub run_b: i64,
-    /// data-point | kpi | category | subdimension | dimension | overall
-    #[arg(long, default_value = "overall")]
+    /// The level ranked: overall, dimension, subdimension, category, kpi or data-point
+    #[arg(long, default_value = "overall", value_parser = level_values())]
     pub level: String,
     /// Year [default: the latest year of the later run]
     #[arg(long)]
@@ -111,6 +118,19 @@ pub struct DiffArgs {
     /// Output: text (aligned columns), csv or json
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+}
+
+/// The levels as clap's possible values (so completions offer them); `data_point` is
+/// accepted for `data-point`.
+fn level_values() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(Level::ALL.iter().map(|l| {
+        let v = clap::builder::PossibleValue::new(l.as_str());
+        if *l == Level::DataPoint {
+            v.alias("data_point")
+        } else {
+            v
+        }
+    }))
 }
 
 fn parse_level(s: &str) -> Result<Level> {
@@ -160,6 +180,14 @@ pub fn score(ctx: &Ctx, a: &ScoreArgs, out: &mut dyn Write) -> Result<i32> {
         .ok_or_else(|| Error::Invalid("the run was not stored".into()))?;
     let nodes = store.node_scores(id, Some(Level::Overall), None)?;
     let year = nodes.iter().map(|n| n.year).max();
+    if a.format != OutputFormat::Text {
+        let latest: Vec<&NodeScore> = nodes.iter().filter(|n| Some(n.year) == year).collect();
+        w(
+            out,
+            &to_json(&serde_json::json!({ "run": info, "year": year, "overall": latest })),
+        )?;
+        return Ok(0);
+    }
     w(
         out,
         &format!(
@@ -862,19 +890,71 @@ pub fn explain(ctx: &Ctx, a: &ExplainArgs, out: &mut dyn Write) -> Result<i32> {
     let tree = Tree::new(&ctx.catalog);
     let scores = store.dp_scores(run.run_id, Some(&me), Some(year))?;
     let nodes = store.node_scores(run.run_id, None, Some(year))?;
-    demo_banner(&store, out)?;
+    let text = a.format == OutputFormat::Text;
+    if text {
+        demo_banner(&store, out)?;
+    }
+    let mut all = Vec::new();
     for dp in dps {
-        w(
-            out,
-            &format!(
-                "\n{} — {} {} ({}), {year}\n",
-                city_name(ctx, &me),
-                dp.label(),
-                dp.name,
-                dp.id
-            ),
-        )?;
+        let mut j = serde_json::json!({
+            "city": me, "year": year, "data_point": dp.id, "kpi": dp.label(), "name": dp.name,
+            "unit": dp.unit, "direction": dp.direction.as_str(),
+            "target": dp.target.value, "target_band": dp.target.band,
+            "target_year": crate::scoring::trends::target_year(dp),
+            "target_basis": dp.target.basis, "target_source": dp.target.source,
+            "run": run.run_id, "method": run.method_name, "method_sha256": run.method_hash,
+        });
+        if text {
+            w(
+                out,
+                &format!(
+                    "\n{} — {} {} ({}), {year}\n",
+                    city_name(ctx, &me),
+                    dp.label(),
+                    dp.name,
+                    dp.id
+                ),
+            )?;
+        }
         let obs = store.observation(&me, year, &dp.id)?;
+        if let Some((o, rev)) = &obs {
+            j["value"] = serde_json::json!(o.value);
+            j["numerator"] = serde_json::json!(o.numerator);
+            j["denominator"] = serde_json::json!(o.denominator);
+            j["revision"] = serde_json::json!(rev.revision_id);
+            j["source_file"] = serde_json::json!(rev.source_file);
+            j["line"] = serde_json::json!(o.line);
+            j["source"] = serde_json::json!(o.source);
+            j["quality"] = serde_json::json!(o.quality);
+            j["verified"] = serde_json::json!(o.verified);
+        }
+        let s = scores.iter().find(|s| s.data_point == dp.id);
+        if let Some(s) = s {
+            j["achievement_pct"] = serde_json::json!(s.achievement);
+            j["points"] = serde_json::json!(s.points);
+            j["band"] = serde_json::json!(s.points.map(band_label));
+            j["score"] = serde_json::json!(s.score);
+            j["rank"] = serde_json::json!(s.rank);
+            j["flags"] = serde_json::json!(s.flags);
+        }
+        let mut up = Vec::new();
+        let mut cur = tree.find(&normalise_code(&dp.code));
+        while let Some(k) = cur {
+            let n = &tree.nodes[k];
+            if let Some(ns) = nodes.iter().find(|x| x.node == n.code && x.city == me) {
+                up.push(serde_json::json!({
+                    "level": n.level.as_str(), "node": n.code, "name": n.name, "score": ns.score,
+                    "u4ssc_pct": ns.u4ssc_pct, "scored_items": ns.scored_items,
+                    "total_items": ns.total_items, "rank": ns.rank,
+                }));
+            }
+            cur = n.parent;
+        }
+        j["levels"] = serde_json::Value::Array(up);
+        all.push(j);
+        if !text {
+            continue;
+        }
         match &obs {
             None => {
                 w(
@@ -977,6 +1057,9 @@ pub fn explain(ctx: &Ctx, a: &ExplainArgs, out: &mut dyn Write) -> Result<i32> {
             }
             cur = n.parent;
         }
+    }
+    if !text {
+        w(out, &to_json(&all))?;
     }
     Ok(0)
 }

@@ -148,6 +148,32 @@ fn completions_load_in_bash_and_the_man_page_renders() {
         bash.status.success() && said.contains("-F _u4ssc u4ssc"),
         "{said}"
     );
+    // and it completes what a user types: the levels after --level, the questions commands
+    let complete = |line: &str, words: &str, cword: usize, cur: &str, prev: &str| {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "source '{}'; COMP_WORDS=({words}); COMP_CWORD={cword}; COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}; _u4ssc u4ssc '{cur}' '{prev}'; echo \"${{COMPREPLY[*]}}\"",
+                script.display()
+            ))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(
+        complete(
+            "u4ssc rank --level ",
+            "u4ssc rank --level ''",
+            3,
+            "",
+            "--level"
+        ),
+        "data-point kpi category subdimension dimension overall"
+    );
+    let q = complete("u4ssc questions ", "u4ssc questions ''", 2, "", "questions");
+    for sub in ["list", "ask", "answer", "close", "withdraw", "export"] {
+        assert!(q.split(' ').any(|w| w == sub), "{sub} in {q}");
+    }
     for shell in ["zsh", "fish", "powershell", "elvish"] {
         let r = run(u4ssc(home.path()).args(["completions", shell]));
         assert_eq!(r.code, 0, "{shell}: {}", r.stderr);

@@ -382,3 +382,33 @@ fn hostile_question_text_is_refused_or_neutralised() {
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
 }
+
+/// import, score, explain and verify speak JSON too: numbers as numbers, one document.
+#[test]
+fn import_score_explain_and_verify_answer_in_json() {
+    let (home, db) = slipped();
+    let h = home.path();
+    let f = h.join("bodo-2025.csv");
+    std::fs::write(&f, "city,year,kpi,value\nbodo,2025,EC: ICT: ICT: 1C,97\n").unwrap();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let r = q(h, &db, args);
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", r.stdout, r.stderr))
+    };
+    let v = json(&["import", "--format", "json", f.to_str().unwrap()]);
+    assert_eq!(v[0]["outcome"], "imported");
+    assert_eq!(v[0]["revision"], 3);
+    assert_eq!(v[0]["rows"], 1);
+    assert_eq!(v[0]["findings"][0]["rule"], "missing_core_kpi");
+    let v = json(&["import", "--format", "json", f.to_str().unwrap()]);
+    assert_eq!(v[0]["outcome"], "already_imported");
+    let v = json(&["score", "--format", "json"]);
+    assert_eq!(v["run"]["run_id"], 1);
+    assert_eq!(v["year"], 2025);
+    let v = json(&["explain", "bodo", "EC: ICT: ICT: 1C", "--format", "json"]);
+    assert_eq!(v[0]["value"], 97.0);
+    assert_eq!(v[0]["revision"], 3);
+    assert!(v[0]["levels"].as_array().unwrap().len() >= 4, "{v}");
+    let v = json(&["verify", "--format", "json"]);
+    assert_eq!(v["consistent"], true);
+    assert_eq!(v["revisions"], 3);
+}
