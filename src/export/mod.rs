@@ -456,9 +456,17 @@ pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
                     )?;
                 }
                 ExportFormat::Parquet => {
+                    let metadata = [
+                        ("u4ssc_run", run.run_id.to_string()),
+                        ("u4ssc_method", run.method_name.clone()),
+                        ("u4ssc_method_sha256", run.method_hash.clone()),
+                        ("u4ssc_revisions", run.revisions.clone()),
+                        ("u4ssc_program_version", run.program_version.clone()),
+                        ("u4ssc_catalog_version", run.catalog_version.clone()),
+                    ];
                     for t in &tables {
                         let path = a.out.join(format!("{}.parquet", t.name));
-                        store.write_parquet(t, &path)?;
+                        store.write_parquet(t, &path, &metadata)?;
                         o.written.push(path);
                     }
                 }

@@ -634,7 +634,14 @@ impl Store {
 
     /// Write an export table as Parquet with DuckDB's own writer. Table and column names are
     /// the program's own constants; the output path is checked and quoted.
-    pub fn write_parquet(&self, t: &crate::export::tables::DataTable, path: &Path) -> Result<()> {
+    /// Write an export table as Parquet, with `metadata` as the file's key-value metadata
+    /// (run, method hash, input revisions: a file handed on says where it came from).
+    pub fn write_parquet(
+        &self,
+        t: &crate::export::tables::DataTable,
+        path: &Path,
+        metadata: &[(&str, String)],
+    ) -> Result<()> {
         use crate::export::tables::Cell;
         use duckdb::types::Value;
         let cols = crate::export::duck_columns(t);
@@ -681,15 +688,36 @@ impl Store {
             app.flush().map_err(|e| self.err(e))?;
         }
         let tmp = format!("{p}.tmp");
+        // keys are fixed identifiers; values are SQL string literals, quotes doubled
+        let kv: Vec<String> = metadata
+            .iter()
+            .filter(|(k, _)| ident_ok(k))
+            .map(|(k, v)| format!("{k}: '{}'", v.replace('\'', "''").replace('\0', "")))
+            .collect();
+        let kv = if kv.is_empty() {
+            String::new()
+        } else {
+            format!(", KV_METADATA {{{}}}", kv.join(", "))
+        };
         self.conn
             .execute_batch(&format!(
-                "COPY {table} TO '{tmp}' (FORMAT parquet); DROP TABLE {table};"
+                "COPY {table} TO '{tmp}' (FORMAT parquet{kv}); DROP TABLE {table};"
             ))
             .map_err(|e| self.err(e))?;
         std::fs::rename(&tmp, path).map_err(|source| Error::Write {
             path: path.to_path_buf(),
             source,
         })
+    }
+
+    /// The key-value metadata of a Parquet file (for checks and tests).
+    pub fn parquet_metadata(&self, path: &Path) -> Result<Vec<(String, String)>> {
+        let p = path.display().to_string();
+        self.all(
+            "SELECT decode(key), decode(value) FROM parquet_kv_metadata(?) ORDER BY 1",
+            params![p],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     /// Rows of a Parquet file, read back with DuckDB (for checks and tests).

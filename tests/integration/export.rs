@@ -204,6 +204,21 @@ fn parquet_reads_back_with_duckdb() {
         .map(String::from)
         .collect();
     assert_eq!(rows[0][..5], first_csv[..5]);
+    // the file says which run, method and input revisions it comes from
+    let meta = store
+        .parquet_metadata(&out.join("aggregate_scores.parquet"))
+        .unwrap();
+    let get = |k: &str| {
+        meta.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("{k} not in {meta:?}"))
+    };
+    assert_eq!(get("u4ssc_run"), "1");
+    assert_eq!(get("u4ssc_method"), "default");
+    assert_eq!(get("u4ssc_method_sha256").len(), 64);
+    assert!(!get("u4ssc_revisions").is_empty());
+    assert_eq!(get("u4ssc_program_version"), env!("CARGO_PKG_VERSION"));
 }
 
 #[test]
