@@ -97,6 +97,11 @@ pub const BINDINGS: &[Binding] = &[
         footer: false,
     },
     Binding {
+        keys: "M",
+        help: "mouse on/off (off: select and copy text)",
+        footer: false,
+    },
+    Binding {
         keys: "?",
         help: "this help",
         footer: true,
@@ -148,6 +153,7 @@ pub fn action(key: KeyEvent, searching: bool) -> Option<Action> {
         KeyCode::Char('r') => Action::Retry,
         KeyCode::Char('a') => Action::Ask,
         KeyCode::Char('A') => Action::Questions,
+        KeyCode::Char('M') => Action::ToggleMouse,
         KeyCode::Char('c') => Action::CloseQuestion,
         KeyCode::Char('?') => Action::Help,
         _ => return None,

@@ -148,6 +148,13 @@ pub fn run(ctx: &Ctx) -> Result<i32> {
                     Effect::Write(op) => {
                         let _ = req_tx.send(Request::Write(op));
                     }
+                    Effect::Mouse(on) => {
+                        let _ = if on {
+                            execute!(std::io::stdout(), EnableMouseCapture)
+                        } else {
+                            execute!(std::io::stdout(), DisableMouseCapture)
+                        };
+                    }
                 }
             }
             terminal
@@ -172,7 +179,7 @@ pub fn run(ctx: &Ctx) -> Result<i32> {
                     Event::Mouse(m) => match m.kind {
                         MouseEventKind::ScrollDown => Some(Action::Down),
                         MouseEventKind::ScrollUp => Some(Action::Up),
-                        MouseEventKind::Down(_) => Some(Action::Click(m.row)),
+                        MouseEventKind::Down(_) => Some(Action::Click(m.column, m.row)),
                         _ => None,
                     },
                     Event::Resize(w, h) => Some(Action::Resize(w, h)),

@@ -72,7 +72,10 @@ pub enum Action {
     Input(char),
     Backspace,
     Resize(u16, u16),
-    Click(u16),
+    /// a mouse click at (column, row) of the screen
+    Click(u16, u16),
+    /// turn mouse capture off (so text can be selected and copied) or on again
+    ToggleMouse,
     Retry,
     /// open a question on the selected value (a text input)
     Ask,
@@ -103,6 +106,8 @@ pub enum Effect {
         key: DetailKey,
     },
     Write(WriteOp),
+    /// mouse capture on or off
+    Mouse(bool),
 }
 
 /// The question being typed: about what, the text so far, and why the last try failed.
@@ -178,6 +183,8 @@ pub struct App {
     pub help: bool,
     pub explain: bool,
     pub quit: bool,
+    /// whether the UI captures the mouse (M toggles)
+    pub mouse: bool,
     pub size: (u16, u16),
     pub color: bool,
 }
@@ -218,6 +225,7 @@ impl App {
             help: false,
             explain: false,
             quit: false,
+            mouse: true,
             size: (80, 24),
             color: true,
         }
@@ -270,6 +278,15 @@ impl App {
             _ => page,
         }
         .max(1)
+    }
+
+    /// The screen row of the current table's first data row: below the title, the tabs, the
+    /// table's border and its header; the KPI view has its four-line description above.
+    pub fn first_row_y(&self) -> u16 {
+        match self.view {
+            View::Kpi => 8,
+            _ => 4,
+        }
     }
 
     pub fn row(&self) -> usize {
@@ -633,12 +650,35 @@ fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             let n = model::overview_columns(app).len() + 2;
             app.column = (app.column + 1).min(n);
         }
-        Action::Click(y) => {
-            // rows start below the title, tabs, border and header lines
-            if y >= 4 {
-                let r = app.offset() + (y as usize - 4);
-                app.set_row(r);
+        Action::Click(x, y) => {
+            if y == 1 {
+                // the tab bar: " 1 Overview │ 2 City │ …", one space of padding each side
+                let mut left = 0u16;
+                for (i, v) in View::ALL.iter().enumerate() {
+                    let w = format!("{} {}", i + 1, v.title()).chars().count() as u16 + 2;
+                    if x >= left && x < left + w {
+                        app.go(*v);
+                        break;
+                    }
+                    left += w + 1;
+                }
+            } else if y >= app.first_row_y() {
+                // only a row that is on screen
+                let r = (y - app.first_row_y()) as usize;
+                if r < app.visible() && app.offset() + r < app.row_count() {
+                    let r = app.offset() + r;
+                    app.set_row(r);
+                }
             }
+        }
+        Action::ToggleMouse => {
+            app.mouse = !app.mouse;
+            app.message = Some(if app.mouse {
+                "mouse on: click selects, scroll moves".into()
+            } else {
+                "mouse off: the terminal selects and copies text; M turns the mouse back on".into()
+            });
+            return vec![Effect::Mouse(app.mouse)];
         }
         Action::Enter => match app.view {
             View::Overview => {

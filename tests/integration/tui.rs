@@ -37,7 +37,7 @@ fn step(app: &mut App, ctx: &Ctx, action: Action) {
                 id,
                 load_detail(ctx, run, year, &key).map_err(|e| e.to_string()),
             ),
-            Effect::Export { .. } => continue,
+            Effect::Export { .. } | Effect::Mouse(_) => continue,
             Effect::Write(op) => {
                 Action::Written(u4ssc::tui::data::write(ctx, &op).map_err(|e| e.to_string()))
             }
@@ -691,4 +691,72 @@ fn a_question_is_asked_marked_listed_and_closed() {
     keys(&mut app, &ctx, vec![Action::Back, Action::Back]);
     assert!(app.questions.is_none());
     assert!(!render_to_string(&app, 160, 48).contains(u4ssc::tui::model::QUESTION_MARK));
+}
+
+/// A click selects the row under the pointer in every view (the KPI table starts lower than
+/// the others), a click on a tab opens it, and M turns the mouse off and on.
+#[test]
+fn a_click_selects_the_row_under_the_pointer() {
+    let home = tempfile::tempdir().unwrap();
+    let ctx = demo_ctx(home.path());
+    let mut app = demo_app(home.path());
+    app.size = (160, 48);
+    for view in [View::Overview, View::Kpi, View::Submissions] {
+        keys(&mut app, &ctx, vec![Action::Goto(view), Action::Top]);
+        let screen = render_to_string(&app, 160, 48);
+        let lines: Vec<&str> = screen.lines().collect();
+        // the fifth row's text, as the screen shows it
+        let rows: Vec<(usize, &str)> = match view {
+            View::Kpi => u4ssc::tui::model::kpi(&app)
+                .unwrap()
+                .rows
+                .iter()
+                .map(|r| r.name.clone())
+                .enumerate()
+                .map(|(i, n)| (i, Box::leak(n.into_boxed_str()) as &str))
+                .collect(),
+            View::Overview => u4ssc::tui::model::overview(&app)
+                .rows
+                .iter()
+                .map(|r| app.registry.name_of(&r.city))
+                .enumerate()
+                .map(|(i, n)| (i, Box::leak(n.into_boxed_str()) as &str))
+                .collect(),
+            _ => u4ssc::tui::model::status(&app)
+                .iter()
+                .map(|r| format!("{}  {}", r.0, r.1))
+                .enumerate()
+                .map(|(i, n)| (i, Box::leak(n.into_boxed_str()) as &str))
+                .collect(),
+        };
+        let fifth = rows[4].1;
+        let y = lines
+            .iter()
+            .position(|l| {
+                if view == View::Submissions {
+                    let parts: Vec<&str> = fifth.split("  ").collect();
+                    l.contains(parts[0]) && l.contains(parts[1])
+                } else {
+                    l.contains(&format!(" {fifth} "))
+                }
+            })
+            .unwrap_or_else(|| panic!("{view:?}: '{fifth}' not on\n{screen}"));
+        update(&mut app, Action::Click(20, y as u16));
+        assert_eq!(app.row(), 4, "{view:?}: a click on line {y} ({fifth})");
+        // below the last row: nothing changes
+        update(&mut app, Action::Click(20, 47));
+        assert_eq!(app.row(), 4, "{view:?}");
+    }
+    // the tab bar
+    let screen = render_to_string(&app, 160, 48);
+    let tabs = screen.lines().nth(1).unwrap();
+    let x = tabs.find("6 Method").unwrap();
+    let x = tabs[..x].chars().count() as u16;
+    update(&mut app, Action::Click(x + 2, 1));
+    assert_eq!(app.view, View::Method);
+    let fx = update(&mut app, Action::ToggleMouse);
+    assert!(matches!(fx[..], [Effect::Mouse(false)]), "{fx:?}");
+    assert!(app.message.as_deref().unwrap().contains("selects and copies"));
+    let fx = update(&mut app, Action::ToggleMouse);
+    assert!(matches!(fx[..], [Effect::Mouse(true)]), "{fx:?}");
 }
