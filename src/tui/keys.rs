@@ -8,103 +8,138 @@ pub struct Binding {
     pub keys: &'static str,
     pub help: &'static str,
     pub footer: bool,
+    /// the views where the keys do something (empty: every view); `?` shows only these
+    pub views: &'static [View],
 }
+
+impl Binding {
+    pub fn works_in(&self, view: View) -> bool {
+        self.views.is_empty() || self.views.contains(&view)
+    }
+}
+
+use View::{City as CITY, Kpi as KPI, Overview as OVERVIEW, Submissions as SUBMISSIONS};
 
 pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "Tab/S-Tab 1-6",
         help: "switch view",
         footer: true,
+        views: &[],
     },
     Binding {
         keys: "j/k ↑/↓",
         help: "move",
         footer: false,
+        views: &[],
     },
     Binding {
         keys: "h/l ←/→",
         help: "focus column (Overview)",
         footer: false,
+        views: &[OVERVIEW],
     },
     Binding {
         keys: "g/G",
         help: "first / last row",
         footer: false,
+        views: &[],
     },
     Binding {
         keys: "C-d/C-u",
         help: "half page down / up",
         footer: false,
+        views: &[],
     },
     Binding {
         keys: "Enter",
         help: "drill down: city → KPI → explain",
         footer: true,
+        views: &[OVERVIEW, CITY, KPI, View::Method],
     },
     Binding {
         keys: "Esc/q",
         help: "back (q on the first view quits)",
         footer: true,
+        views: &[],
     },
     Binding {
         keys: "/",
         help: "search cities and KPIs",
         footer: true,
+        views: &[],
+    },
+    Binding {
+        keys: "n/N",
+        help: "next / previous row matching the last search",
+        footer: false,
+        views: &[],
     },
     Binding {
         keys: "s",
         help: "sort by the focused column (▲/▼)",
         footer: true,
+        views: &[OVERVIEW],
     },
     Binding {
         keys: "f",
         help: "filter by peer group of the selected city",
         footer: true,
+        views: &[OVERVIEW, CITY, KPI],
     },
     Binding {
         keys: "y/Y",
         help: "previous / next year (cycles)",
         footer: false,
+        views: &[],
     },
     Binding {
         keys: "d",
         help: "dimensions / sub-dimensions (Overview)",
         footer: false,
+        views: &[OVERVIEW],
     },
     Binding {
         keys: "m",
         help: "mark city for Compare (up to 4)",
         footer: true,
+        views: &[OVERVIEW, CITY],
     },
     Binding {
         keys: "e",
         help: "export this view as CSV and JSON, and show the CLI command",
         footer: true,
+        views: &[],
     },
     Binding {
         keys: "r",
         help: "reload from the database",
         footer: false,
+        views: &[],
     },
     Binding {
         keys: "a",
         help: "ask the city a question about the selected value (⚑ marks them)",
         footer: false,
+        views: &[OVERVIEW, CITY, KPI, SUBMISSIONS],
     },
     Binding {
         keys: "A / c",
         help: "the city's questions (Enter: thread) / close the selected one",
         footer: false,
+        views: &[OVERVIEW, CITY, KPI, SUBMISSIONS],
     },
     Binding {
         keys: "M",
         help: "mouse on/off (off: select and copy text)",
         footer: false,
+        views: &[],
     },
     Binding {
         keys: "?",
         help: "this help",
         footer: true,
+        views: &[],
     },
 ];
 
@@ -143,6 +178,8 @@ pub fn action(key: KeyEvent, searching: bool) -> Option<Action> {
         KeyCode::PageUp => Action::PageUp,
         KeyCode::Enter => Action::Enter,
         KeyCode::Char('/') => Action::Search,
+        KeyCode::Char('n') => Action::NextMatch(true),
+        KeyCode::Char('N') => Action::NextMatch(false),
         KeyCode::Char('s') => Action::Sort,
         KeyCode::Char('f') => Action::Filter,
         KeyCode::Char('y') => Action::Year,

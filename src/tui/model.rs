@@ -542,42 +542,108 @@ pub enum Hit {
 }
 
 /// Fuzzy match: every character of the query in order; shorter spans score better.
-fn fuzzy(hay: &str, needle: &str) -> Option<usize> {
-    let h: Vec<char> = hay.to_lowercase().chars().collect();
-    let mut start = None;
+/// Fuzzy match: every character of the query, in order, folded (see `fold_char`); a shorter
+/// span scores better. Returns the score and the matched characters' positions in `hay`.
+fn fuzzy(hay: &str, needle: &str) -> Option<(usize, Vec<usize>)> {
+    let h: Vec<char> = hay.chars().map(fold_char).collect();
+    let mut at = Vec::new();
     let mut pos = 0;
-    for c in needle.to_lowercase().chars().filter(|c| !c.is_whitespace()) {
-        let found = h[pos..].iter().position(|x| *x == c)? + pos;
-        start.get_or_insert(found);
+    for c in needle.chars().filter(|c| !c.is_whitespace()).map(fold_char) {
+        let found = h.get(pos..)?.iter().position(|x| *x == c)? + pos;
+        at.push(found);
         pos = found + 1;
     }
-    Some(pos - start.unwrap_or(0))
+    let start = at.first().copied().unwrap_or(0);
+    Some((pos - start, at))
+}
+
+/// The text of each row of the current view's table, for `n`/`N` (the next row matching the
+/// last search).
+pub fn row_texts(app: &App) -> Vec<String> {
+    use super::state::View;
+    match app.view {
+        View::Overview => overview(app).rows.iter().map(|r| r.name.clone()).collect(),
+        View::City => city(app)
+            .map(|c| {
+                c.rows
+                    .iter()
+                    .map(|r| format!("{} {}", r.code, r.name))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        View::Kpi => kpi(app)
+            .map(|k| k.rows.iter().map(|r| r.name.clone()).collect())
+            .unwrap_or_default(),
+        View::Compare => compare(app).rows.iter().map(|r| r.0.clone()).collect(),
+        View::Submissions => status(app).into_iter().map(|r| r.0).collect(),
+        View::Method => app
+            .snap
+            .as_ref()
+            .map(|s| s.runs.iter().map(|r| r.method_name.clone()).collect())
+            .unwrap_or_default(),
+    }
+}
+
+/// The next (or previous) row after `from` whose text matches `query`, wrapping around.
+pub fn next_match(app: &App, query: &str, from: usize, forward: bool) -> Option<usize> {
+    let texts = row_texts(app);
+    let n = texts.len();
+    (1..=n)
+        .map(|k| {
+            if forward {
+                (from + k) % n
+            } else {
+                (from + n - k % n) % n
+            }
+        })
+        .find(|&i| fuzzy(&texts[i], query).is_some())
 }
 
 pub fn search(app: &App, query: &str) -> Vec<Hit> {
+    search_hits(app, query).into_iter().map(|h| h.0).collect()
+}
+
+/// Search hits, best first, with the characters of the shown name that matched (for
+/// highlighting; empty when the match was in another name, a slug or the Norwegian name).
+pub fn search_hits(app: &App, query: &str) -> Vec<(Hit, Vec<usize>)> {
     if query.trim().is_empty() {
         return vec![];
     }
-    let mut hits: Vec<(usize, Hit)> = Vec::new();
+    let mut hits: Vec<(usize, Hit, Vec<usize>)> = Vec::new();
     for c in &app.registry.cities {
-        if let Some(score) = fuzzy(&format!("{} {}", c.name, c.slug), query) {
-            hits.push((score, Hit::City(c.slug.clone(), c.name.clone())));
+        let found =
+            fuzzy(&c.name, query).or_else(|| fuzzy(&c.slug, query).map(|(s, _)| (s, vec![])));
+        if let Some((score, at)) = found {
+            hits.push((score, Hit::City(c.slug.clone(), c.name.clone()), at));
         }
     }
     for d in &app.catalog.data_points {
-        let text = format!("{} {} {}", d.label(), d.name, d.name_nb);
-        if let Some(score) = fuzzy(&text, query) {
-            hits.push((
-                score + 1,
-                Hit::Kpi(d.id.clone(), format!("{} {}", d.label(), d.name)),
-            ));
+        let shown = format!("{} {}", d.label(), d.name);
+        let found =
+            fuzzy(&shown, query).or_else(|| fuzzy(&d.name_nb, query).map(|(s, _)| (s, vec![])));
+        if let Some((score, at)) = found {
+            hits.push((score + 1, Hit::Kpi(d.id.clone(), shown), at));
         }
     }
     hits.sort_by(|a, b| {
         a.0.cmp(&b.0)
             .then_with(|| format!("{:?}", a.1).cmp(&format!("{:?}", b.1)))
     });
-    hits.into_iter().take(50).map(|h| h.1).collect()
+    hits.into_iter().take(50).map(|h| (h.1, h.2)).collect()
+}
+
+/// One character as search compares it: lower case, accents and Norwegian letters folded to
+/// their base letter (ø → o, å → a, æ → a, é → e), so `bodo` finds Bodø and `alesund` Ålesund.
+fn fold_char(c: char) -> char {
+    let l = c.to_lowercase().next().unwrap_or(c);
+    match l {
+        'æ' | 'å' | 'ä' | 'á' | 'à' | 'â' => 'a',
+        'ø' | 'ö' | 'ó' | 'ò' | 'ô' => 'o',
+        'é' | 'è' | 'ê' | 'ë' => 'e',
+        'ü' | 'ú' | 'ù' => 'u',
+        'í' | 'ì' | 'ï' => 'i',
+        other => other,
+    }
 }
 
 /// A CSV table as a JSON array of objects, one per row (text values).

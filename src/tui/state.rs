@@ -69,6 +69,8 @@ pub enum Action {
     Help,
     ToggleLevel,
     Search,
+    /// the next (true) or previous row matching the last search
+    NextMatch(bool),
     Input(char),
     Backspace,
     Resize(u16, u16),
@@ -178,6 +180,8 @@ pub struct App {
     pub run: Option<i64>,
     pub year: Option<i32>,
     pub search: Option<SearchState>,
+    /// the last search's query, for n/N
+    pub last_search: Option<String>,
     pub ask: Option<AskState>,
     pub questions: Option<QuestionList>,
     pub help: bool,
@@ -220,6 +224,7 @@ impl App {
             run: None,
             year: None,
             search: None,
+            last_search: None,
             ask: None,
             questions: None,
             help: false,
@@ -556,7 +561,11 @@ fn apply(app: &mut App, action: Action) -> Vec<Effect> {
                 return vec![];
             }
             Action::Down => {
-                search.selected += 1;
+                let q = search.query.clone();
+                let n = model::search(app, &q).len();
+                if let Some(search) = app.search.as_mut() {
+                    search.selected = (search.selected + 1).min(n.saturating_sub(1));
+                }
                 return vec![];
             }
             Action::Back | Action::Quit => {
@@ -568,6 +577,9 @@ fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             Action::Enter => {
                 let (query, selected) = (search.query.clone(), search.selected);
                 app.search = None;
+                if !query.trim().is_empty() {
+                    app.last_search = Some(query.clone());
+                }
                 let hits = model::search(app, &query);
                 let pick = hits
                     .get(selected.min(hits.len().saturating_sub(1)))
@@ -765,6 +777,20 @@ fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             app.sort = None;
         }
         Action::Search => app.search = Some(SearchState::default()),
+        Action::NextMatch(forward) => match app.last_search.clone() {
+            None => {
+                app.message = Some(
+                    "search first with /; n and N then step through the rows that match".into(),
+                )
+            }
+            Some(q) => match model::next_match(app, &q, app.row(), forward) {
+                Some(r) => {
+                    app.set_row(r);
+                    app.message = Some(format!("/{q}"));
+                }
+                None => app.message = Some(format!("no row here matches '{q}'")),
+            },
+        },
         Action::Input(_) | Action::Backspace => {}
         Action::Resize(w, h) => {
             app.size = (w, h);

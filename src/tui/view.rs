@@ -141,7 +141,7 @@ pub fn render(f: &mut Frame, app: &App) {
         ask(f, app, a, f.area());
     }
     if app.help {
-        help(f, f.area());
+        help(f, app.view, f.area());
     }
     if app.explain && app.view == View::Kpi {
         explain(f, app, body);
@@ -796,23 +796,41 @@ fn popup(area: Rect, w: u16, h: u16) -> Rect {
 fn search(f: &mut Frame, app: &App, s: &super::state::SearchState, area: Rect) {
     let r = popup(area, 70, 16);
     f.render_widget(Clear, r);
-    let hits = model::search(app, &s.query);
-    let mut lines = vec![Line::from(format!("/ {}▏", s.query)), Line::from("")];
-    for (i, h) in hits
-        .iter()
-        .take(r.height.saturating_sub(4) as usize)
-        .enumerate()
-    {
-        let text = match h {
-            model::Hit::City(_, n) => format!("city  {n}"),
-            model::Hit::Kpi(_, n) => format!("KPI   {n}"),
+    let hits = model::search_hits(app, &s.query);
+    let mut lines = vec![
+        Line::from(format!("/ {}▏", s.query)),
+        Line::from(if hits.is_empty() {
+            String::new()
+        } else {
+            format!("{} match(es)", hits.len())
+        }),
+    ];
+    // the list scrolls with the selection
+    let room = r.height.saturating_sub(4) as usize;
+    let selected = s.selected.min(hits.len().saturating_sub(1));
+    let first = selected.saturating_sub(room.saturating_sub(1));
+    let hit_style = Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED);
+    for (i, (h, at)) in hits.iter().enumerate().skip(first).take(room) {
+        let (kind, name) = match h {
+            model::Hit::City(_, n) => ("city  ", n),
+            model::Hit::Kpi(_, n) => ("KPI   ", n),
         };
-        let st = if i == s.selected.min(hits.len().saturating_sub(1)) {
+        let base = if i == selected {
             sel_style(app)
         } else {
             Style::new()
         };
-        lines.push(Line::styled(text, st));
+        // matched characters stand out (bold and underlined: visible without colour)
+        let mut spans = vec![Span::styled(kind, base)];
+        for (k, c) in name.chars().enumerate() {
+            let st = if at.contains(&k) {
+                base.patch(hit_style)
+            } else {
+                base
+            };
+            spans.push(Span::styled(c.to_string(), st));
+        }
+        lines.push(Line::from(spans));
     }
     f.render_widget(
         Paragraph::new(lines)
@@ -962,10 +980,13 @@ fn questions(f: &mut Frame, app: &App, list: &super::state::QuestionList, area: 
     );
 }
 
-fn help(f: &mut Frame, area: Rect) {
-    let r = popup(area, 64, BINDINGS.len() as u16 + 4);
+/// The keys that work in the current view (one keymap: the footer and this never disagree).
+fn help(f: &mut Frame, view: View, area: Rect) {
+    let here: Vec<&crate::tui::keys::Binding> =
+        BINDINGS.iter().filter(|b| b.works_in(view)).collect();
+    let r = popup(area, 64, here.len() as u16 + 2);
     f.render_widget(Clear, r);
-    let lines: Vec<Line> = BINDINGS
+    let lines: Vec<Line> = here
         .iter()
         .map(|b| Line::from(format!("{:<16} {}", b.keys, b.help)))
         .collect();
@@ -973,7 +994,7 @@ fn help(f: &mut Frame, area: Rect) {
         Paragraph::new(lines).block(
             Block::bordered()
                 .borders(Borders::ALL)
-                .title(" keys (any key closes) "),
+                .title(format!(" keys in {} (any key closes) ", view.title())),
         ),
         r,
     );

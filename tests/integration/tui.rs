@@ -351,7 +351,7 @@ fn end_to_end_in_tmux() {
     }
     std::thread::sleep(std::time::Duration::from_millis(300));
     tmux(&["send-keys", "-t", &session, "?"]);
-    screen("keys (any key closes)");
+    screen("(any key closes)");
     tmux(&[
         "send-keys",
         "-t",
@@ -756,7 +756,83 @@ fn a_click_selects_the_row_under_the_pointer() {
     assert_eq!(app.view, View::Method);
     let fx = update(&mut app, Action::ToggleMouse);
     assert!(matches!(fx[..], [Effect::Mouse(false)]), "{fx:?}");
-    assert!(app.message.as_deref().unwrap().contains("selects and copies"));
+    assert!(app
+        .message
+        .as_deref()
+        .unwrap()
+        .contains("selects and copies"));
     let fx = update(&mut app, Action::ToggleMouse);
     assert!(matches!(fx[..], [Effect::Mouse(true)]), "{fx:?}");
+}
+
+/// Search as people type: `bodo` finds Bodø and `alesund` Ålesund (accents folded), the
+/// matched letters are known for highlighting, the list scrolls with the selection, and n/N
+/// step through the rows of the current table that match the last search.
+#[test]
+fn search_folds_accents_scrolls_and_n_steps_through_matches() {
+    let home = tempfile::tempdir().unwrap();
+    let ctx = demo_ctx(home.path());
+    let mut app = demo_app(home.path());
+    app.size = (160, 48);
+    let hits = u4ssc::tui::model::search_hits(&app, "bodo");
+    assert!(
+        matches!(&hits[0].0, u4ssc::tui::model::Hit::City(slug, name) if slug == "bodo" && name == "Bodø"),
+        "{hits:?}"
+    );
+    assert_eq!(hits[0].1, vec![0, 1, 2, 3], "B, o, d and ø are highlighted");
+    let hits = u4ssc::tui::model::search(&app, "alesund");
+    assert!(matches!(&hits[0], u4ssc::tui::model::Hit::City(slug, _) if slug == "alesund"));
+    // a long list: the selection stays in the popup
+    let mut typed = vec![Action::Search, Action::Input('e')];
+    typed.extend(std::iter::repeat_n(Action::Down, 30));
+    keys(&mut app, &ctx, typed);
+    let all = u4ssc::tui::model::search(&app, "e");
+    assert!(all.len() > 30, "{}", all.len());
+    let selected = match &all[30] {
+        u4ssc::tui::model::Hit::City(_, n) | u4ssc::tui::model::Hit::Kpi(_, n) => n.clone(),
+    };
+    let screen = render_to_string(&app, 160, 48);
+    // the popup is 70 wide: the start of the name is on screen
+    let start: String = selected.chars().take(40).collect();
+    assert!(screen.contains(&start), "'{start}' not in\n{screen}");
+    // Enter opens it; / then n/N step through the overview's matching rows
+    keys(
+        &mut app,
+        &ctx,
+        vec![Action::Back, Action::Goto(View::Overview), Action::Top],
+    );
+    keys(
+        &mut app,
+        &ctx,
+        vec![
+            Action::Search,
+            Action::Input('t'),
+            Action::Input('r'),
+            Action::Input('o'),
+        ],
+    );
+    keys(
+        &mut app,
+        &ctx,
+        vec![Action::Enter, Action::Goto(View::Overview)],
+    );
+    let names: Vec<String> = u4ssc::tui::model::overview(&app)
+        .rows
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    update(&mut app, Action::Top);
+    update(&mut app, Action::NextMatch(true));
+    let first = names[app.row()].clone();
+    update(&mut app, Action::NextMatch(true));
+    let second = names[app.row()].clone();
+    let mut got = vec![first.clone(), second.clone()];
+    got.sort();
+    assert_eq!(
+        got,
+        vec!["Tromsø".to_string(), "Trondheim".to_string()],
+        "{names:?}"
+    );
+    update(&mut app, Action::NextMatch(false));
+    assert_eq!(names[app.row()], first);
 }
