@@ -142,7 +142,7 @@ fn measure(cities: usize, years: i32, runs: usize) {
                 jump_factor: 3.0,
                 city: None,
                 year: None,
-                format: u4ssc::table::OutputFormat::Text,
+                format: u4ssc::table::DocFormat::Text,
             };
             let mut out = std::io::sink();
             reset_peak();

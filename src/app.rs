@@ -9,7 +9,7 @@ use crate::store::{Access, NewRevision, Store};
 use crate::submission::layout::Given;
 use crate::submission::validate::{self, Options};
 use crate::submission::{read_table, Finding, Limits, Severity};
-use crate::table::{to_json, OutputFormat, TextTable};
+use crate::table::{to_json, DocFormat, OutputFormat, TextTable};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -61,6 +61,10 @@ EXIT CODES
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
+    /// No progress line on long work (it is never shown when standard error is not a
+    /// terminal)
+    #[arg(short, long, global = true, help_heading = "Global options")]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -271,8 +275,8 @@ pub struct CheckArgs {
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// Output: text (one problem a line) or json ({consistent, problems, …})
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub format: OutputFormat,
+    #[arg(long, value_enum, default_value_t = DocFormat::Text)]
+    pub format: DocFormat,
 }
 
 #[derive(Debug, Args)]
@@ -304,8 +308,8 @@ pub struct ImportArgs {
     pub jump_factor: f64,
     /// Output: text (findings and one line per file) or json (one object per file: outcome,
     /// revision, row counts, every finding)
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub format: OutputFormat,
+    #[arg(long, value_enum, default_value_t = DocFormat::Text)]
+    pub format: DocFormat,
     /// The city of a file that does not name it (years as columns, or no city column)
     #[arg(long, value_name = "CITY")]
     pub city: Option<String>,
@@ -523,6 +527,7 @@ pub fn long_version() -> String {
 }
 
 pub fn run(cli: Cli) -> Result<i32> {
+    crate::progress::set_quiet(cli.quiet);
     if let Some(command) = &cli.command {
         let mut out = crate::text::Printable::new(std::io::stdout().lock());
         if let Some(done) = generated(command, &mut out) {
@@ -567,6 +572,8 @@ pub fn run(cli: Cli) -> Result<i32> {
 }
 
 fn w(out: &mut dyn Write, text: &str) -> Result<()> {
+    // a progress line on the terminal goes before the result is written
+    crate::progress::clear();
     out.write_all(text.as_bytes())
         .map_err(|source| Error::Write {
             path: "<stdout>".into(),
@@ -1042,7 +1049,7 @@ pub fn template_cmd(ctx: &Ctx, a: &TemplateArgs, out: &mut dyn Write) -> Result<
 
 pub fn import(ctx: &Ctx, a: &ImportArgs, out: &mut dyn Write) -> Result<i32> {
     // with --format json the text goes nowhere and one object per file is printed at the end
-    let json = a.format == OutputFormat::Json;
+    let json = a.format == DocFormat::Json;
     let mut sink = std::io::sink();
     let text_out: &mut dyn Write = if json { &mut sink } else { out };
     let mut reports = Vec::new();
@@ -1080,7 +1087,16 @@ fn import_files(
 ) -> Result<i32> {
     let mut store = ctx.open(Access::ReadWrite)?;
     let mut code = 0;
-    for file in &a.files {
+    for (k, file) in a.files.iter().enumerate() {
+        crate::progress::note(
+            "import",
+            &format!(
+                "checking {} ({} of {})",
+                file.display(),
+                k + 1,
+                a.files.len()
+            ),
+        );
         if import_bulk(ctx, &mut store, file, a, out, reports)? {
             continue;
         }
@@ -1163,6 +1179,7 @@ fn import_files(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        crate::progress::note("import", &format!("storing {}", file.display()));
         let id = store.insert_revision_with_findings(
             &NewRevision {
                 source_file: &name,
@@ -1408,7 +1425,7 @@ pub fn revisions(ctx: &Ctx, format: OutputFormat, out: &mut dyn Write) -> Result
     Ok(0)
 }
 
-pub fn verify(ctx: &Ctx, format: OutputFormat, out: &mut dyn Write) -> Result<i32> {
+pub fn verify(ctx: &Ctx, format: DocFormat, out: &mut dyn Write) -> Result<i32> {
     // a file that is not a readable u4ssc database is what verify is there to find: exit 1,
     // like any other inconsistency (a database in use or missing is still exit 2)
     let store = match ctx.open(Access::ReadOnly) {
@@ -1428,7 +1445,7 @@ pub fn verify(ctx: &Ctx, format: OutputFormat, out: &mut dyn Write) -> Result<i3
     let problems = store.integrity()?;
     let revs = store.revisions()?.len();
     let runs = store.runs()?.len();
-    if format == OutputFormat::Json {
+    if format == DocFormat::Json {
         w(
             out,
             &to_json(&serde_json::json!({

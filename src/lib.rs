@@ -12,6 +12,7 @@ pub mod fetch;
 pub mod files;
 pub mod framework;
 pub mod pipeline;
+pub mod progress;
 pub mod questions;
 pub mod registry;
 pub mod score_cmd;

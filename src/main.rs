@@ -13,7 +13,10 @@ fn main() {
     } else {
         u4ssc::app::Cli::parse()
     };
-    let code = match u4ssc::app::run(cli) {
+    let result = u4ssc::app::run(cli);
+    // the progress line never outlives the command
+    u4ssc::progress::clear();
+    let code = match result {
         Ok(code) => code,
         // the reader went away (`u4ssc rank | head`): that is the reader's choice, not an
         // error, and stderr may be the same closed pipe

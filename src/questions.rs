@@ -147,6 +147,8 @@ pub struct ExportArgs {
 }
 
 fn w(out: &mut dyn Write, text: &str) -> Result<()> {
+    // a progress line on the terminal goes before the result is written
+    crate::progress::clear();
     out.write_all(text.as_bytes())
         .map_err(|source| Error::Write {
             path: "<stdout>".into(),

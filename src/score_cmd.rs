@@ -12,13 +12,15 @@ use crate::scoring::run;
 use crate::scoring::trends::arrow;
 use crate::stats;
 use crate::store::{Access, NewRun, RunInfo, Store};
-use crate::table::{to_json, OutputFormat, TextTable};
+use crate::table::{to_json, DocFormat, OutputFormat, TextTable};
 use clap::Args;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::path::PathBuf;
 
 fn w(out: &mut dyn Write, text: &str) -> Result<()> {
+    // a progress line on the terminal goes before the result is written
+    crate::progress::clear();
     out.write_all(text.as_bytes())
         .map_err(|source| Error::Write {
             path: "<stdout>".into(),
@@ -40,8 +42,8 @@ pub struct ScoreArgs {
     pub draws: Option<usize>,
     /// Output: text (the run and its overall ranking) or json (the run and every overall
     /// score of its latest year)
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub format: OutputFormat,
+    #[arg(long, value_enum, default_value_t = DocFormat::Text)]
+    pub format: DocFormat,
 }
 
 #[derive(Debug, Args)]
@@ -99,8 +101,8 @@ pub struct ExplainArgs {
     #[command(flatten)]
     pub sel: RunSel,
     /// Output: text (the chain, line by line) or json (one object per data point)
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub format: OutputFormat,
+    #[arg(long, value_enum, default_value_t = DocFormat::Text)]
+    pub format: DocFormat,
 }
 
 #[derive(Debug, Args)]
@@ -180,7 +182,7 @@ pub fn score(ctx: &Ctx, a: &ScoreArgs, out: &mut dyn Write) -> Result<i32> {
         .ok_or_else(|| Error::Invalid("the run was not stored".into()))?;
     let nodes = store.node_scores(id, Some(Level::Overall), None)?;
     let year = nodes.iter().map(|n| n.year).max();
-    if a.format != OutputFormat::Text {
+    if a.format == DocFormat::Json {
         let latest: Vec<&NodeScore> = nodes.iter().filter(|n| Some(n.year) == year).collect();
         w(
             out,
@@ -243,20 +245,22 @@ pub fn score_into(
     }
     let draws = draws.unwrap_or(m.uncertainty.draws);
     let (catalog, registry) = (&ctx.catalog, &ctx.registry);
-    store.insert_run_with(
-        &NewRun {
-            method_name: &m.name,
-            method_hash: &method::hash(text),
-            method_text: text,
-            // the revisions the run reads, recorded as it reads them
-            revisions: "",
-            seed: m.uncertainty.seed,
-            draws,
-            catalog_version: &ctx.catalog.info.version,
-        },
-        // one year at a time: a world of cities is scored without holding it in memory
-        |sink, reader| run::stream(catalog, registry, m, draws, &years, reader, sink),
-    )
+    store
+        .insert_run_with(
+            &NewRun {
+                method_name: &m.name,
+                method_hash: &method::hash(text),
+                method_text: text,
+                // the revisions the run reads, recorded as it reads them
+                revisions: "",
+                seed: m.uncertainty.seed,
+                draws,
+                catalog_version: &ctx.catalog.info.version,
+            },
+            // one year at a time: a world of cities is scored without holding it in memory
+            |sink, reader| run::stream(catalog, registry, m, draws, &years, reader, sink),
+        )
+        .inspect(|_| crate::progress::clear())
 }
 
 fn demo_banner(store: &Store, out: &mut dyn Write) -> Result<()> {
@@ -890,7 +894,7 @@ pub fn explain(ctx: &Ctx, a: &ExplainArgs, out: &mut dyn Write) -> Result<i32> {
     let tree = Tree::new(&ctx.catalog);
     let scores = store.dp_scores(run.run_id, Some(&me), Some(year))?;
     let nodes = store.node_scores(run.run_id, None, Some(year))?;
-    let text = a.format == OutputFormat::Text;
+    let text = a.format == DocFormat::Text;
     if text {
         demo_banner(&store, out)?;
     }

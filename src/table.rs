@@ -9,6 +9,14 @@ pub enum OutputFormat {
     Csv,
 }
 
+/// Output of a command whose answer is a document, not a table: text for people, JSON for
+/// programs (no CSV: it would not be a table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DocFormat {
+    Text,
+    Json,
+}
+
 /// A simple table: header and rows of text, rendered aligned, as CSV or as JSON objects.
 pub struct TextTable {
     pub header: Vec<String>,

@@ -11,7 +11,7 @@ use crate::store::Access;
 use crate::table::neutralise;
 use clap::{Args, ValueEnum};
 use std::collections::BTreeSet;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use tables::{Cell, ColType, DataTable, Selection};
 
@@ -62,10 +62,10 @@ impl Out<'_> {
         let path = crate::files::write_atomic(self.dir, name, bytes)?;
         self.written.push(path);
         if self.progress {
-            eprint!(
-                "\rexport: {}/{} files  {name:<40}",
-                self.written.len(),
-                self.total
+            crate::progress::step(
+                &format!("export: {name}"),
+                self.written.len() as u64,
+                self.total as u64,
             );
         }
         Ok(())
@@ -424,7 +424,7 @@ pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
     let mut o = Out {
         dir: &a.out,
         written: vec![],
-        progress: std::io::stderr().is_terminal() && total > 5,
+        progress: total > 5,
         total,
     };
     // the workbook is the slowest file: build it on the other core meanwhile
@@ -466,6 +466,9 @@ pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
                     ];
                     for t in &tables {
                         let path = a.out.join(format!("{}.parquet", t.name));
+                        if o.progress {
+                            crate::progress::note("export", &format!("writing {}.parquet", t.name));
+                        }
                         store.write_parquet(t, &path, &metadata)?;
                         o.written.push(path);
                     }
@@ -500,6 +503,9 @@ pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
             }
         }
         if let Some(h) = xlsx {
+            if o.progress {
+                crate::progress::note("export", "finishing the workbook");
+            }
             let bytes = h
                 .join()
                 .map_err(|_| Error::Invalid("building the workbook failed".into()))??;
@@ -510,9 +516,7 @@ pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
         o.write("manifest.json", manifest.as_bytes())?;
         Ok(())
     })?;
-    if o.progress {
-        eprintln!();
-    }
+    crate::progress::clear();
     let mut names: Vec<String> = o
         .written
         .iter()

@@ -395,10 +395,19 @@ impl Client {
             if let Some(last) = self.last {
                 let since = last.elapsed();
                 if since < self.cfg.min_interval {
-                    std::thread::sleep(self.cfg.min_interval - since);
+                    let wait = self.cfg.min_interval - since;
+                    crate::progress::note(
+                        "fetch",
+                        &format!(
+                            "waiting {:.1} s between requests (SSB's rate limit)",
+                            wait.as_secs_f64()
+                        ),
+                    );
+                    std::thread::sleep(wait);
                 }
             }
             self.last = Some(Instant::now());
+            crate::progress::note("fetch", "asking SSB");
             let res = self
                 .http
                 .post(&url)
@@ -506,7 +515,16 @@ impl Client {
             };
             let base = self.cfg.backoff.saturating_mul(1 << attempt.min(6));
             let jitter = base.mul_f64(self.rng.f64() * 0.5);
-            std::thread::sleep(wait.unwrap_or(base + jitter).min(self.cfg.max_retry_wait));
+            let pause = wait.unwrap_or(base + jitter).min(self.cfg.max_retry_wait);
+            crate::progress::note(
+                "fetch",
+                &format!(
+                    "SSB asked to wait: retry {} in {:.1} s",
+                    attempt + 1,
+                    pause.as_secs_f64()
+                ),
+            );
+            std::thread::sleep(pause);
             attempt += 1;
         }
     }

@@ -29,6 +29,7 @@ pub enum FetchSource {
 #[derive(Debug, Args)]
 pub struct SsbArgs {
     /// `population`: update every city's population from table 07459
+    #[arg(value_parser = ["population"])]
     pub what: Option<String>,
     /// Mapping of data points to SSB tables (e.g. kpis/sources/ssb.toml)
     #[arg(long)]
@@ -311,6 +312,7 @@ fn fetch_side(
 pub fn fetch(ctx: &Ctx, src: &FetchSource, out: &mut dyn Write) -> Result<i32> {
     let FetchSource::Ssb(a) = src;
     let say = |out: &mut dyn Write, s: String| {
+        crate::progress::clear();
         out.write_all(s.as_bytes()).map_err(|source| Error::Write {
             path: "<stdout>".into(),
             source,

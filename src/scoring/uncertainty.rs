@@ -68,7 +68,12 @@ pub fn rank_intervals(
     let n_city = mat.cities.len();
     let mut ranks: Vec<Vec<Vec<f64>>> =
         vec![vec![Vec::with_capacity(draws); n_city]; tree.nodes.len()];
-    for _ in 0..draws {
+    for draw in 0..draws {
+        crate::progress::step(
+            "score: rank intervals over method variations",
+            draw as u64,
+            draws as u64,
+        );
         let norm = options[(rng.next_u64() % options.len() as u64) as usize];
         let agg = u.aggregations[(rng.next_u64() % u.aggregations.len() as u64) as usize];
         let w: Vec<f64> = base

@@ -551,3 +551,48 @@ print(scores["coverage"], scores["score"], trends["cagr"], trends["required_cagr
         "0.0% 0.0 0.000 0.000 1 1"
     );
 }
+
+/// Progress shows on a terminal (`script` gives the command one), redraws one line, and is
+/// gone before the result is printed; `--quiet` and a pipe never see it.
+#[test]
+fn progress_shows_on_a_terminal_only_and_quiet_hides_it() {
+    let home = demo_home();
+    let bin = assert_cmd::cargo::cargo_bin("u4ssc");
+    let on_terminal = |extra: &str, out: &str| -> String {
+        let log = home.path().join(format!("{out}.typescript"));
+        let cmd = format!(
+            "HOME={0} XDG_DATA_HOME={0}/data {1} {extra} export --out {0}/{out} --format csv,parquet,xlsx",
+            home.path().display(),
+            bin.display()
+        );
+        let status = std::process::Command::new("script")
+            .args(["-qec", &cmd])
+            .arg(&log)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("script (util-linux) gives the command a terminal");
+        assert!(status.success());
+        String::from_utf8_lossy(&std::fs::read(&log).unwrap()).into_owned()
+    };
+    let shown = on_terminal("", "t1");
+    assert!(shown.contains("\r\x1b[2Kexport: "), "{shown}");
+    assert!(shown.contains("(100 %)"), "{shown}");
+    // the line is cleared before the result
+    assert!(shown.contains("\r\x1b[2Krun 1 -> "), "{shown}");
+    let quiet = on_terminal("--quiet", "t2");
+    assert!(
+        !quiet.contains("export: ") && quiet.contains("run 1 -> "),
+        "{quiet}"
+    );
+    let piped = export(
+        home.path(),
+        &home.path().join("t3"),
+        &["--format", "csv,parquet"],
+    );
+    assert!(
+        !piped.stderr.contains('\r') && !piped.stdout.contains('\r'),
+        "{}{}",
+        piped.stdout,
+        piped.stderr
+    );
+}

@@ -405,7 +405,7 @@ fn thirty_city_app(home: &std::path::Path) -> (App, Ctx, Vec<u4ssc::registry::Ci
         jump_factor: 3.0,
         city: None,
         year: None,
-        format: u4ssc::table::OutputFormat::Text,
+        format: u4ssc::table::DocFormat::Text,
     };
     assert_eq!(
         u4ssc::app::import(&ctx, &args, &mut std::io::sink()).unwrap(),
