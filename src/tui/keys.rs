@@ -35,9 +35,9 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: "h/l ←/→",
-        help: "focus column (Overview)",
+        help: "focus column (Overview, KPI, Submissions)",
         footer: false,
-        views: &[OVERVIEW],
+        views: &[OVERVIEW, KPI, SUBMISSIONS],
     },
     Binding {
         keys: "g/G",
@@ -79,7 +79,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: "s",
         help: "sort by the focused column (▲/▼)",
         footer: true,
-        views: &[OVERVIEW],
+        views: &[OVERVIEW, KPI, SUBMISSIONS],
     },
     Binding {
         keys: "f",

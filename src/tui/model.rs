@@ -435,6 +435,20 @@ pub fn kpi(app: &App) -> Option<Kpi> {
     rows.sort_by(|a, b| {
         (a.rank.unwrap_or(usize::MAX), &a.name).cmp(&(b.rank.unwrap_or(usize::MAX), &b.name))
     });
+    if let Some((c, desc)) = app.sorts[super::state::View::Kpi.index()] {
+        let key = |r: &KpiRow| -> SortKey {
+            match c {
+                0 => SortKey::num(r.rank.map(|x| x as f64)),
+                1 => SortKey::text(&r.name),
+                2 | 3 => SortKey::num(r.value),
+                4 => SortKey::num(r.score),
+                5 => SortKey::text(&r.quality),
+                6 => SortKey::text(&r.verified),
+                _ => SortKey::text(&r.trend),
+            }
+        };
+        rows.sort_by(|a, b| SortKey::cmp(&key(a), &key(b), desc));
+    }
     let vals: Vec<f64> = rows.iter().filter_map(|r| r.value).collect();
     let target = match (dp.target.value, dp.target.band) {
         (Some(v), _) => format!("{v}"),
@@ -520,7 +534,9 @@ pub fn status(app: &App) -> Vec<(String, i32, usize, usize, usize, usize)> {
     let Some(st) = &app.status_data else {
         return vec![];
     };
-    st.iter()
+    status_order(app)
+        .into_iter()
+        .filter_map(|k| st.get(k))
         .map(|(c, y, core, adv, ver, nr)| {
             let name = app.registry.name_of(c);
             (
@@ -533,6 +549,95 @@ pub fn status(app: &App) -> Vec<(String, i32, usize, usize, usize, usize)> {
             )
         })
         .collect()
+}
+
+/// The order of the Submissions rows: the store's (city, year), or the chosen sort.
+pub fn status_order(app: &App) -> Vec<usize> {
+    let Some(st) = &app.status_data else {
+        return vec![];
+    };
+    let mut order: Vec<usize> = (0..st.len()).collect();
+    if let Some((c, desc)) = app.sorts[super::state::View::Submissions.index()] {
+        let key = |k: usize| -> SortKey {
+            let (city, y, core, adv, ver, nr) = &st[k];
+            match c {
+                0 => SortKey::text(&app.registry.name_of(city)),
+                1 => SortKey::num(Some(*y as f64)),
+                2 => SortKey::num(Some(*core as f64)),
+                3 => SortKey::num(Some(*adv as f64)),
+                4 => SortKey::num(Some(*ver as f64)),
+                5 => SortKey::num(Some(*nr as f64)),
+                _ => {
+                    let (open, answered, _) = question_counts(app, city, *y);
+                    SortKey::num(Some((open + answered) as f64))
+                }
+            }
+        };
+        order.sort_by(|a, b| SortKey::cmp(&key(*a), &key(*b), desc));
+    }
+    order
+}
+
+/// The columns `s` sorts by in a view (empty: the view keeps its own order). Overview has
+/// its own, from its score columns.
+pub fn sortable_columns(view: super::state::View) -> &'static [&'static str] {
+    use super::state::View;
+    match view {
+        View::Kpi => &[
+            "rank", "city", "value", "value", "score", "quality", "ver", "trend",
+        ],
+        View::Submissions => &[
+            "city",
+            "year",
+            "core",
+            "advanced",
+            "verified",
+            "not reported",
+            "questions",
+        ],
+        _ => &[],
+    }
+}
+
+/// A sort key: numbers before text never mix in one column; a missing value sorts last in
+/// either direction.
+pub enum SortKey {
+    Num(Option<f64>),
+    Text(String),
+}
+
+impl SortKey {
+    fn num(v: Option<f64>) -> SortKey {
+        SortKey::Num(v.filter(|x| x.is_finite()))
+    }
+    fn text(s: &str) -> SortKey {
+        SortKey::Text(s.to_lowercase())
+    }
+    fn cmp(a: &SortKey, b: &SortKey, desc: bool) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        let ord = match (a, b) {
+            (SortKey::Num(Some(x)), SortKey::Num(Some(y))) => x.total_cmp(y),
+            (SortKey::Num(None), SortKey::Num(None)) => Ordering::Equal,
+            (SortKey::Num(None), _) => return Ordering::Greater,
+            (_, SortKey::Num(None)) => return Ordering::Less,
+            (SortKey::Text(x), SortKey::Text(y)) => {
+                if x.is_empty() != y.is_empty() {
+                    return if x.is_empty() {
+                        Ordering::Greater
+                    } else {
+                        Ordering::Less
+                    };
+                }
+                x.cmp(y)
+            }
+            _ => Ordering::Equal,
+        };
+        if desc {
+            ord.reverse()
+        } else {
+            ord
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

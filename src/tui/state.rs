@@ -36,7 +36,7 @@ impl View {
             View::Method => "Method",
         }
     }
-    fn index(self) -> usize {
+    pub fn index(self) -> usize {
         View::ALL.iter().position(|v| *v == self).unwrap_or(0)
     }
 }
@@ -172,6 +172,9 @@ pub struct App {
     pub offsets: [usize; 6],
     pub column: usize,
     pub sort: Option<(usize, bool)>,
+    /// per view (besides Overview's `column`/`sort`): the focused column and the sort
+    pub cols: [usize; 6],
+    pub sorts: [Option<(usize, bool)>; 6],
     pub subdimensions: bool,
     pub city: Option<String>,
     pub kpi: Option<String>,
@@ -216,6 +219,8 @@ impl App {
             offsets: [0; 6],
             column: 0,
             sort: None,
+            cols: [0; 6],
+            sorts: [None; 6],
             subdimensions: false,
             city: None,
             kpi: None,
@@ -432,7 +437,8 @@ fn selected_value(app: &App) -> Option<(String, i32, Option<String>)> {
             Some((r.city.clone(), year, Some(row.id.clone())))
         }
         View::Submissions => {
-            let d = app.status_data.as_ref()?.get(app.row())?;
+            let k = *model::status_order(app).get(app.row())?;
+            let d = app.status_data.as_ref()?.get(k)?;
             Some((d.0.clone(), d.1, None))
         }
         View::Overview => {
@@ -657,10 +663,19 @@ fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             let r = app.row().saturating_sub(app.page() / 2);
             app.set_row(r);
         }
-        Action::Left => app.column = app.column.saturating_sub(1),
-        Action::Right => {
+        Action::Left if app.view == View::Overview => app.column = app.column.saturating_sub(1),
+        Action::Right if app.view == View::Overview => {
             let n = model::overview_columns(app).len() + 2;
             app.column = (app.column + 1).min(n);
+        }
+        Action::Left => {
+            let i = app.view.index();
+            app.cols[i] = app.cols[i].saturating_sub(1);
+        }
+        Action::Right => {
+            let i = app.view.index();
+            let n = model::sortable_columns(app.view).len();
+            app.cols[i] = (app.cols[i] + 1).min(n.saturating_sub(1));
         }
         Action::Click(x, y) => {
             if y == 1 {
@@ -727,6 +742,24 @@ fn apply(app: &mut App, action: Action) -> Vec<Effect> {
                     Some((c, desc)) if c == app.column => Some((c, !desc)),
                     _ => Some((app.column, true)),
                 };
+            } else if !model::sortable_columns(app.view).is_empty() {
+                let i = app.view.index();
+                let c = app.cols[i];
+                app.sorts[i] = match app.sorts[i] {
+                    Some((k, desc)) if k == c => Some((k, !desc)),
+                    _ => Some((c, true)),
+                };
+                app.message = Some(format!(
+                    "sorted by {} {}",
+                    model::sortable_columns(app.view)[c],
+                    if app.sorts[i].is_some_and(|s| s.1) {
+                        "▼"
+                    } else {
+                        "▲"
+                    }
+                ));
+            } else {
+                app.message = Some("this view keeps its own order".into());
             }
         }
         Action::Filter => {

@@ -524,12 +524,7 @@ fn kpi(f: &mut Frame, app: &App, area: Rect) {
     );
     f.render_widget(
         Table::new(rows, widths)
-            .header(
-                Row::new(vec![
-                    "rank", "city", "value", "", "score", "quality", "ver", "trend",
-                ])
-                .style(Style::new().add_modifier(Modifier::BOLD)),
-            )
+            .header(sortable_header(app, View::Kpi))
             .block(Block::bordered().title(title)),
         table,
     );
@@ -612,7 +607,12 @@ fn submissions(f: &mut Frame, app: &App, area: Rect) {
     let slugs: Vec<String> = app
         .status_data
         .as_ref()
-        .map(|d| d.iter().map(|r| r.0.clone()).collect())
+        .map(|d| {
+            model::status_order(app)
+                .into_iter()
+                .filter_map(|k| d.get(k).map(|r| r.0.clone()))
+                .collect()
+        })
         .unwrap_or_default();
     let rows: Vec<Row> = st
         .iter()
@@ -664,18 +664,7 @@ fn submissions(f: &mut Frame, app: &App, area: Rect) {
     ];
     f.render_widget(
         Table::new(rows, widths)
-            .header(
-                Row::new(vec![
-                    "city",
-                    "year",
-                    "core",
-                    "advanced",
-                    "verified",
-                    "not reported",
-                    "questions",
-                ])
-                .style(Style::new().add_modifier(Modifier::BOLD)),
-            )
+            .header(sortable_header(app, View::Submissions))
             .block(Block::bordered().title(format!(
                     " reported data points ({} core, {} advanced in the catalog) ",
                     app.catalog
@@ -780,6 +769,41 @@ fn method(f: &mut Frame, app: &App, area: Rect) {
             .block(Block::bordered().title(" method file of the active run ")),
         text,
     );
+}
+
+/// A table header whose focused column (h/l) is underlined and whose sorted column (s) has
+/// ▲ or ▼ (both visible without colour).
+fn sortable_header(app: &App, view: View) -> Row<'static> {
+    let i = view.index();
+    let names = model::sortable_columns(view);
+    let cells: Vec<Cell> = names
+        .iter()
+        .enumerate()
+        .map(|(c, name)| {
+            // the value bar's column has no heading of its own
+            let name = if view == View::Kpi && c == 3 {
+                ""
+            } else {
+                name
+            };
+            let arrow = match app.sorts[i] {
+                Some((k, desc)) if k == c => {
+                    if desc {
+                        " ▼"
+                    } else {
+                        " ▲"
+                    }
+                }
+                _ => "",
+            };
+            let mut st = Style::new().add_modifier(Modifier::BOLD);
+            if app.cols[i] == c && app.sorts[i].is_some() {
+                st = st.add_modifier(Modifier::UNDERLINED);
+            }
+            Cell::from(format!("{name}{arrow}")).style(st)
+        })
+        .collect();
+    Row::new(cells)
 }
 
 fn popup(area: Rect, w: u16, h: u16) -> Rect {

@@ -836,3 +836,73 @@ fn search_folds_accents_scrolls_and_n_steps_through_matches() {
     update(&mut app, Action::NextMatch(false));
     assert_eq!(names[app.row()], first);
 }
+
+/// `s` sorts the KPI and Submissions tables by the focused column (h/l), ▲/▼ in the
+/// header; a missing value sorts last both ways, and `a` still asks about the row shown.
+#[test]
+fn kpi_and_submissions_tables_sort_by_the_focused_column() {
+    let home = tempfile::tempdir().unwrap();
+    let ctx = demo_ctx(home.path());
+    let mut app = demo_app(home.path());
+    app.size = (160, 48);
+    app.kpi = Some(app.catalog.data_points[0].id.clone());
+    // KPI view: value column (2), descending, then ascending
+    keys(
+        &mut app,
+        &ctx,
+        vec![
+            Action::Goto(View::Kpi),
+            Action::Right,
+            Action::Right,
+            Action::Sort,
+        ],
+    );
+    let values: Vec<Option<f64>> = u4ssc::tui::model::kpi(&app)
+        .unwrap()
+        .rows
+        .iter()
+        .map(|r| r.value)
+        .collect();
+    let present: Vec<f64> = values.iter().flatten().copied().collect();
+    assert!(present.windows(2).all(|w| w[0] >= w[1]), "{values:?}");
+    assert!(
+        values
+            .iter()
+            .skip_while(|v| v.is_some())
+            .all(|v| v.is_none()),
+        "{values:?}"
+    );
+    assert!(render_to_string(&app, 160, 48).contains("value ▼"));
+    keys(&mut app, &ctx, vec![Action::Sort]);
+    let values: Vec<f64> = u4ssc::tui::model::kpi(&app)
+        .unwrap()
+        .rows
+        .iter()
+        .filter_map(|r| r.value)
+        .collect();
+    assert!(values.windows(2).all(|w| w[0] <= w[1]), "{values:?}");
+    assert!(render_to_string(&app, 160, 48).contains("value ▲"));
+    // Submissions: by not reported (column 5), most first; `a` asks about the row shown
+    keys(&mut app, &ctx, vec![Action::Goto(View::Submissions)]);
+    let mut go = vec![];
+    go.extend(std::iter::repeat_n(Action::Right, 5));
+    go.push(Action::Sort);
+    keys(&mut app, &ctx, go);
+    let rows = u4ssc::tui::model::status(&app);
+    assert!(
+        rows.windows(2).all(|w| w[0].5 >= w[1].5),
+        "{:?}",
+        &rows[..5]
+    );
+    keys(
+        &mut app,
+        &ctx,
+        vec![Action::Down, Action::Down, Action::Ask],
+    );
+    let shown = &u4ssc::tui::model::status(&app)[2];
+    let ask = app.ask.clone().unwrap();
+    assert_eq!(
+        (app.registry.name_of(&ask.city), ask.year),
+        (shown.0.clone(), shown.1)
+    );
+}
