@@ -63,7 +63,7 @@ pub struct RankArgs {
     pub level: String,
     /// Peer group: all, kostra=N, county=NAME, population=BAND, group=NAME, or like=CITY
     /// (CITY's KOSTRA group)
-    #[arg(long, default_value = "all")]
+    #[arg(long, default_value = "all", value_parser = PeersParser, hide_possible_values = true)]
     pub peers: String,
     #[command(flatten)]
     pub sel: RunSel,
@@ -80,7 +80,7 @@ pub struct CompareArgs {
     #[arg(long, num_args = 1..=3)]
     pub with: Vec<String>,
     /// Peer group for the comparison (as in rank) [default: all]
-    #[arg(long, default_value = "all")]
+    #[arg(long, default_value = "all", value_parser = PeersParser, hide_possible_values = true)]
     pub peers: String,
     #[command(flatten)]
     pub sel: RunSel,
@@ -361,6 +361,63 @@ fn rank_table(ctx: &Ctx, rows: &[&NodeScore], level: Level, intervals: bool) -> 
         t.push(r);
     }
     t
+}
+
+/// The kinds of peer group `--peers` takes: `all`, or `KIND=VALUE`.
+const PEER_KINDS: &[&str] = &["kostra", "county", "population", "group", "like"];
+/// The same, as completions offer them.
+const PEER_STARTS: &[&str] = &["kostra=", "county=", "population=", "group=", "like="];
+
+/// `--peers`: `all` or `KIND=VALUE` with a known kind, checked when the command line is
+/// read; completions offer `all` and every `KIND=` to go on from.
+#[derive(Clone)]
+struct PeersParser;
+
+impl clap::builder::TypedValueParser for PeersParser {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> std::result::Result<String, clap::Error> {
+        let text = value.to_string_lossy().into_owned();
+        let ok = text == "all"
+            || text
+                .split_once(['=', ':'])
+                .is_some_and(|(k, v)| !v.is_empty() && (PEER_KINDS.contains(&k) || k == "custom"));
+        if ok {
+            return Ok(text);
+        }
+        let mut err = clap::Error::new(clap::error::ErrorKind::InvalidValue).with_cmd(cmd);
+        use clap::error::{ContextKind, ContextValue};
+        if let Some(a) = arg {
+            err.insert(ContextKind::InvalidArg, ContextValue::String(a.to_string()));
+        }
+        err.insert(ContextKind::InvalidValue, ContextValue::String(text));
+        err.insert(
+            ContextKind::ValidValue,
+            ContextValue::Strings(
+                std::iter::once("all".to_string())
+                    .chain(PEER_KINDS.iter().map(|k| format!("{k}=VALUE")))
+                    .collect(),
+            ),
+        );
+        Err(err)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            std::iter::once(clap::builder::PossibleValue::new("all")).chain(
+                PEER_STARTS
+                    .iter()
+                    .map(|k| clap::builder::PossibleValue::new(*k)),
+            ),
+        ))
+    }
 }
 
 /// Resolve a --peers expression to the set of cities (given the run's cities).

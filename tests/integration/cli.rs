@@ -170,6 +170,16 @@ fn completions_load_in_bash_and_the_man_page_renders() {
         ),
         "data-point kpi category subdimension dimension overall"
     );
+    assert_eq!(
+        complete(
+            "u4ssc rank --peers ",
+            "u4ssc rank --peers ''",
+            3,
+            "",
+            "--peers"
+        ),
+        "all kostra= county= population= group= like="
+    );
     let q = complete("u4ssc questions ", "u4ssc questions ''", 2, "", "questions");
     for sub in ["list", "ask", "answer", "close", "withdraw", "export"] {
         assert!(q.split(' ').any(|w| w == sub), "{sub} in {q}");
