@@ -172,6 +172,8 @@ pub struct App {
     pub offsets: [usize; 6],
     pub column: usize,
     pub sort: Option<(usize, bool)>,
+    /// the x-ranges of the current table's columns, as last drawn (for header clicks)
+    pub header_x: std::cell::RefCell<Vec<(u16, u16)>>,
     /// per view (besides Overview's `column`/`sort`): the focused column and the sort
     pub cols: [usize; 6],
     pub sorts: [Option<(usize, bool)>; 6],
@@ -219,6 +221,7 @@ impl App {
             offsets: [0; 6],
             column: 0,
             sort: None,
+            header_x: std::cell::RefCell::new(Vec::new()),
             cols: [0; 6],
             sorts: [None; 6],
             subdimensions: false,
@@ -688,6 +691,24 @@ fn apply(app: &mut App, action: Action) -> Vec<Effect> {
                         break;
                     }
                     left += w + 1;
+                }
+            } else if y + 1 == app.first_row_y() {
+                // a column header: focus that column and sort by it (again: the other way)
+                let hit = app
+                    .header_x
+                    .borrow()
+                    .iter()
+                    .position(|(a, b)| x >= *a && x < *b);
+                let sortable =
+                    app.view == View::Overview || !model::sortable_columns(app.view).is_empty();
+                if let (Some(c), true) = (hit, sortable) {
+                    if app.view == View::Overview {
+                        app.column = c;
+                    } else {
+                        let n = model::sortable_columns(app.view).len();
+                        app.cols[app.view.index()] = c.min(n.saturating_sub(1));
+                    }
+                    return apply(app, Action::Sort);
                 }
             } else if y >= app.first_row_y() {
                 // only a row that is on screen

@@ -224,9 +224,11 @@ fn overview(f: &mut Frame, app: &App, area: Rect) {
         .unwrap_or(0)
         .min(40) as u16;
     let name_w = longest.clamp(16, area.width.saturating_sub(others).max(16));
-    let mut widths = vec![Constraint::Length(8), Constraint::Length(name_w)];
-    widths.extend(o.columns.iter().map(|_| Constraint::Length(8)));
-    widths.push(Constraint::Length(6));
+    let mut lengths = vec![8, name_w];
+    lengths.extend(o.columns.iter().map(|_| 8));
+    lengths.push(6);
+    record_header(app, area, &lengths);
+    let widths: Vec<Constraint> = lengths.iter().map(|w| Constraint::Length(*w)).collect();
     let title = format!(
         " cities × {} — U4SSC band glyph and composite score ",
         if app.subdimensions {
@@ -507,16 +509,9 @@ fn kpi(f: &mut Frame, app: &App, area: Rect) {
     let fixed = 2 + rank_w + 10 + 12 + 8 + 18 + 4 + 7;
     let name_w = longest.clamp(14, table.width.saturating_sub(fixed + 20).max(14));
     let trend_w = table.width.saturating_sub(fixed + name_w).max(4);
-    let widths = [
-        Constraint::Length(rank_w),
-        Constraint::Length(name_w),
-        Constraint::Length(10),
-        Constraint::Length(12),
-        Constraint::Length(8),
-        Constraint::Length(18),
-        Constraint::Length(4),
-        Constraint::Length(trend_w),
-    ];
+    let lengths = [rank_w, name_w, 10, 12, 8, 18, 4, trend_w];
+    record_header(app, table, &lengths);
+    let widths = lengths.map(Constraint::Length);
     let title = format!(
         " value: bar, ┃ target {}, ┊ median {} ",
         k.target,
@@ -652,16 +647,15 @@ fn submissions(f: &mut Frame, app: &App, area: Rect) {
             }
         })
         .collect();
-    let widths = [
-        Constraint::Length(14),
-        Constraint::Length(6),
-        Constraint::Length(6),
-        Constraint::Length(9),
-        Constraint::Length(9),
-        Constraint::Length(13),
-        // what is left: the question counts never squeeze the city names
-        Constraint::Fill(1),
-    ];
+    let lengths = [14, 6, 6, 9, 9, 13];
+    record_header(app, top, &lengths);
+    let mut widths: Vec<Constraint> = lengths.iter().map(|w| Constraint::Length(*w)).collect();
+    // what is left: the question counts never squeeze the city names
+    widths.push(Constraint::Fill(1));
+    if let Ok(mut h) = app.header_x.try_borrow_mut() {
+        let end = h.last().map(|c| c.1 + 1).unwrap_or(top.x);
+        h.push((end, top.x + top.width.saturating_sub(1)));
+    }
     f.render_widget(
         Table::new(rows, widths)
             .header(sortable_header(app, View::Submissions))
@@ -769,6 +763,20 @@ fn method(f: &mut Frame, app: &App, area: Rect) {
             .block(Block::bordered().title(" method file of the active run ")),
         text,
     );
+}
+
+/// Where each column of the table on screen starts and ends (the table's border and the
+/// one-cell spacing between columns counted), so a click on the header can sort by it.
+fn record_header(app: &App, area: Rect, lengths: &[u16]) {
+    let Ok(mut h) = app.header_x.try_borrow_mut() else {
+        return;
+    };
+    h.clear();
+    let mut x = area.x + 1;
+    for w in lengths {
+        h.push((x, x + w));
+        x += w + 1;
+    }
 }
 
 /// A table header whose focused column (h/l) is underlined and whose sorted column (s) has

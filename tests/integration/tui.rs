@@ -906,3 +906,32 @@ fn kpi_and_submissions_tables_sort_by_the_focused_column() {
         (shown.0.clone(), shown.1)
     );
 }
+
+/// A click on a column header sorts by that column (a second click turns the order).
+#[test]
+fn a_click_on_a_column_header_sorts_by_it() {
+    let home = tempfile::tempdir().unwrap();
+    let ctx = demo_ctx(home.path());
+    let mut app = demo_app(home.path());
+    app.size = (160, 48);
+    app.kpi = Some(app.catalog.data_points[0].id.clone());
+    keys(&mut app, &ctx, vec![Action::Goto(View::Kpi)]);
+    let screen = render_to_string(&app, 160, 48);
+    let header = screen.lines().nth(7).unwrap();
+    let x = header[..header.find("value").unwrap()].chars().count() as u16;
+    update(&mut app, Action::Click(x + 1, 7));
+    assert_eq!(app.sorts[View::Kpi.index()], Some((2, true)));
+    assert!(render_to_string(&app, 160, 48).contains("value ▼"));
+    update(&mut app, Action::Click(x + 1, 7));
+    assert_eq!(app.sorts[View::Kpi.index()], Some((2, false)));
+    // the Overview: the EC column
+    keys(&mut app, &ctx, vec![Action::Goto(View::Overview)]);
+    let screen = render_to_string(&app, 160, 48);
+    let header = screen.lines().nth(3).unwrap();
+    let x = header[..header.find("EC").unwrap()].chars().count() as u16;
+    update(&mut app, Action::Click(x, 3));
+    assert_eq!(app.sort, Some((3, true)));
+    let o = u4ssc::tui::model::overview(&app);
+    let ec: Vec<f64> = o.rows.iter().filter_map(|r| r.cells[1].0).collect();
+    assert!(ec.windows(2).all(|w| w[0] >= w[1]), "{ec:?}");
+}
