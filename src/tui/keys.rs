@@ -70,6 +70,12 @@ pub const BINDINGS: &[Binding] = &[
         views: &[],
     },
     Binding {
+        keys: "&",
+        help: "filter: narrow this table to rows matching a text",
+        footer: false,
+        views: &[OVERVIEW, CITY, KPI, SUBMISSIONS],
+    },
+    Binding {
         keys: "n/N",
         help: "next / previous row matching the last search",
         footer: false,
@@ -179,6 +185,7 @@ pub fn action(key: KeyEvent, searching: bool) -> Option<Action> {
         KeyCode::Enter => Action::Enter,
         KeyCode::Char('/') => Action::Search,
         KeyCode::Char('n') => Action::NextMatch(true),
+        KeyCode::Char('&') => Action::FilterRows,
         KeyCode::Char('N') => Action::NextMatch(false),
         KeyCode::Char('s') => Action::Sort,
         KeyCode::Char('f') => Action::Filter,

@@ -173,9 +173,10 @@ pub fn run(ctx: &Ctx) -> Result<i32> {
             }
             let action =
                 match event::read().map_err(|e| Error::Usage(format!("terminal input: {e}")))? {
-                    Event::Key(k) if k.kind != KeyEventKind::Release => {
-                        keys::action(k, app.search.is_some() || app.ask.is_some())
-                    }
+                    Event::Key(k) if k.kind != KeyEventKind::Release => keys::action(
+                        k,
+                        app.search.is_some() || app.ask.is_some() || app.filter_input.is_some(),
+                    ),
                     Event::Mouse(m) => match m.kind {
                         MouseEventKind::ScrollDown => Some(Action::Down),
                         MouseEventKind::ScrollUp => Some(Action::Up),

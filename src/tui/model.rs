@@ -79,6 +79,7 @@ fn peers(app: &App) -> BTreeSet<String> {
 pub fn overview(app: &App) -> std::rc::Rc<Overview> {
     let key = super::state::OverviewKey {
         request: app.request,
+        filter: filter_of(app, super::state::View::Overview),
         sort: app.sort,
         subdimensions: app.subdimensions,
         peers: app.peer_group(),
@@ -170,6 +171,10 @@ fn compute_overview(app: &App) -> Overview {
     let average = (0..ncol)
         .map(|j| stats::mean(&rows.iter().filter_map(|r| r.cells[j].0).collect::<Vec<_>>()))
         .collect();
+    // the filter narrows the rows shown; the network average stays the whole network's
+    if let Some(f) = filter_of(app, super::state::View::Overview) {
+        rows.retain(|r| contains(&r.name, &f) || contains(&r.city, &f));
+    }
     Overview {
         columns,
         rows,
@@ -251,6 +256,9 @@ pub fn city(app: &App) -> Option<City> {
                 q.is_some_and(|q| n.dps.iter().any(|&d| app.catalog.data_points[d].id == q))
             }),
         });
+    }
+    if let Some(f) = filter_of(app, super::state::View::City) {
+        rows.retain(|r| contains(&format!("{} {}", r.code, r.name), &f));
     }
     let cities = cities_in(app);
     let groups = app
@@ -435,6 +443,9 @@ pub fn kpi(app: &App) -> Option<Kpi> {
     rows.sort_by(|a, b| {
         (a.rank.unwrap_or(usize::MAX), &a.name).cmp(&(b.rank.unwrap_or(usize::MAX), &b.name))
     });
+    if let Some(f) = filter_of(app, super::state::View::Kpi) {
+        rows.retain(|r| contains(&r.name, &f) || contains(&r.city, &f));
+    }
     if let Some((c, desc)) = app.sorts[super::state::View::Kpi.index()] {
         let key = |r: &KpiRow| -> SortKey {
             match c {
@@ -551,12 +562,30 @@ pub fn status(app: &App) -> Vec<(String, i32, usize, usize, usize, usize)> {
         .collect()
 }
 
+/// Whether `text` holds `part`, both folded as search folds them (`bodo` in Bodø).
+fn contains(text: &str, part: &str) -> bool {
+    let t: String = text.chars().map(fold_char).collect();
+    let p: String = part.chars().map(fold_char).collect();
+    t.contains(&p)
+}
+
+/// The filter (`&`) of a view, if one is set.
+pub fn filter_of(app: &App, view: super::state::View) -> Option<String> {
+    app.filters[view.index()].clone()
+}
+
 /// The order of the Submissions rows: the store's (city, year), or the chosen sort.
 pub fn status_order(app: &App) -> Vec<usize> {
     let Some(st) = &app.status_data else {
         return vec![];
     };
     let mut order: Vec<usize> = (0..st.len()).collect();
+    if let Some(f) = filter_of(app, super::state::View::Submissions) {
+        order.retain(|&k| {
+            let (city, year, ..) = &st[k];
+            contains(&format!("{} {year}", app.registry.name_of(city)), &f)
+        });
+    }
     if let Some((c, desc)) = app.sorts[super::state::View::Submissions.index()] {
         let key = |k: usize| -> SortKey {
             let (city, y, core, adv, ver, nr) = &st[k];

@@ -71,6 +71,8 @@ pub enum Action {
     Search,
     /// the next (true) or previous row matching the last search
     NextMatch(bool),
+    /// type a filter that narrows the current table (empty: no filter)
+    FilterRows,
     Input(char),
     Backspace,
     Resize(u16, u16),
@@ -141,6 +143,7 @@ pub struct SearchState {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OverviewKey {
     pub request: u64,
+    pub filter: Option<String>,
     pub sort: Option<(usize, bool)>,
     pub subdimensions: bool,
     pub peers: String,
@@ -177,6 +180,9 @@ pub struct App {
     /// per view (besides Overview's `column`/`sort`): the focused column and the sort
     pub cols: [usize; 6],
     pub sorts: [Option<(usize, bool)>; 6],
+    /// per view: the text the table's rows are narrowed to (`&`), and the one being typed
+    pub filters: [Option<String>; 6],
+    pub filter_input: Option<String>,
     pub subdimensions: bool,
     pub city: Option<String>,
     pub kpi: Option<String>,
@@ -224,6 +230,8 @@ impl App {
             header_x: std::cell::RefCell::new(Vec::new()),
             cols: [0; 6],
             sorts: [None; 6],
+            filters: Default::default(),
+            filter_input: None,
             subdimensions: false,
             city: None,
             kpi: None,
@@ -536,6 +544,36 @@ fn question_keys(app: &mut App, action: &Action) -> Option<Vec<Effect>> {
     Some(vec![])
 }
 
+/// Keys while a filter is typed: characters are text, Enter narrows the table (an empty
+/// filter shows every row again), Esc leaves the filter as it was.
+fn filter_keys(app: &mut App, action: &Action) -> Option<Vec<Effect>> {
+    let text = app.filter_input.as_mut()?;
+    match action {
+        Action::Input(c) => text.push(*c),
+        Action::Backspace => {
+            text.pop();
+        }
+        Action::Enter => {
+            let f = text.trim().to_string();
+            app.filter_input = None;
+            let i = app.view.index();
+            app.filters[i] = (!f.is_empty()).then_some(f);
+            app.set_row(0);
+            app.message = Some(match &app.filters[i] {
+                Some(f) => format!("{} rows match '{f}'", app.row_count()),
+                None => "every row shown".into(),
+            });
+        }
+        Action::Back | Action::Quit => app.filter_input = None,
+        Action::Exit => {
+            app.filter_input = None;
+            app.quit = true;
+        }
+        _ => return None,
+    }
+    Some(vec![])
+}
+
 fn list_selected(app: &App) -> usize {
     app.questions.as_ref().map(|l| l.selected).unwrap_or(0)
 }
@@ -552,6 +590,9 @@ fn apply(app: &mut App, action: Action) -> Vec<Effect> {
         return fx;
     }
     if let Some(fx) = question_keys(app, &action) {
+        return fx;
+    }
+    if let Some(fx) = filter_keys(app, &action) {
         return fx;
     }
     if let Some(search) = app.search.as_mut() {
@@ -831,6 +872,9 @@ fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             app.sort = None;
         }
         Action::Search => app.search = Some(SearchState::default()),
+        Action::FilterRows => {
+            app.filter_input = Some(app.filters[app.view.index()].clone().unwrap_or_default())
+        }
         Action::NextMatch(forward) => match app.last_search.clone() {
             None => {
                 app.message = Some(

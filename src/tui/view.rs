@@ -115,12 +115,21 @@ pub fn render(f: &mut Frame, app: &App) {
             View::Method => method(f, app, body),
         }
     }
-    let line = app
-        .error
-        .clone()
-        .map(|e| format!("! {e}"))
-        .or_else(|| app.message.clone())
-        .unwrap_or_default();
+    let line = match &app.filter_input {
+        Some(t) => {
+            format!("& {t}▏ (filter this table: Enter applies, empty shows every row, Esc cancels)")
+        }
+        None => app
+            .error
+            .clone()
+            .map(|e| format!("! {e}"))
+            .or_else(|| app.message.clone())
+            .or_else(|| {
+                model::filter_of(app, app.view)
+                    .map(|f| format!("filtered: rows matching '{f}' (& changes it)"))
+            })
+            .unwrap_or_default(),
+    };
     f.render_widget(Paragraph::new(line), status);
     let hints: Vec<String> = BINDINGS
         .iter()

@@ -935,3 +935,56 @@ fn a_click_on_a_column_header_sorts_by_it() {
     let ec: Vec<f64> = o.rows.iter().filter_map(|r| r.cells[1].0).collect();
     assert!(ec.windows(2).all(|w| w[0] >= w[1]), "{ec:?}");
 }
+
+/// `&` narrows the current table to the rows holding a text (accents folded); the Overview's
+/// network average stays the whole network's; an empty filter shows every row again.
+#[test]
+fn a_filter_narrows_the_table_and_an_empty_one_restores_it() {
+    let home = tempfile::tempdir().unwrap();
+    let ctx = demo_ctx(home.path());
+    let mut app = demo_app(home.path());
+    app.size = (160, 48);
+    let all = u4ssc::tui::model::overview(&app);
+    let mut typed = vec![Action::FilterRows];
+    typed.extend("tro".chars().map(Action::Input));
+    typed.push(Action::Enter);
+    keys(&mut app, &ctx, typed);
+    let o = u4ssc::tui::model::overview(&app);
+    let names: Vec<&str> = o.rows.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, vec!["Tromsø", "Trondheim"]);
+    assert_eq!(o.average, all.average, "the average is the network's");
+    let screen = render_to_string(&app, 160, 48);
+    assert!(screen.contains("2 rows match 'tro'"), "{screen}");
+    // `bodo` finds Bodø in the Submissions table too, every year of it
+    keys(
+        &mut app,
+        &ctx,
+        vec![Action::Goto(View::Submissions), Action::FilterRows],
+    );
+    let mut typed: Vec<Action> = "bodo".chars().map(Action::Input).collect();
+    typed.push(Action::Enter);
+    keys(&mut app, &ctx, typed);
+    let rows = u4ssc::tui::model::status(&app);
+    assert!(
+        !rows.is_empty() && rows.iter().all(|r| r.0 == "Bodø"),
+        "{rows:?}"
+    );
+    // the Overview's filter is its own; an empty filter shows every row again
+    keys(
+        &mut app,
+        &ctx,
+        vec![Action::Goto(View::Overview), Action::FilterRows],
+    );
+    assert_eq!(app.filter_input.as_deref(), Some("tro"));
+    keys(
+        &mut app,
+        &ctx,
+        vec![
+            Action::Backspace,
+            Action::Backspace,
+            Action::Backspace,
+            Action::Enter,
+        ],
+    );
+    assert_eq!(u4ssc::tui::model::overview(&app).rows.len(), all.rows.len());
+}
