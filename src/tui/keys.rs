@@ -35,9 +35,9 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: "h/l ←/→",
-        help: "focus column (Overview, KPI, Submissions)",
+        help: "focus column (for s)",
         footer: false,
-        views: &[OVERVIEW, KPI, SUBMISSIONS],
+        views: &[],
     },
     Binding {
         keys: "g/G",
@@ -85,7 +85,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: "s",
         help: "sort by the focused column (▲/▼)",
         footer: true,
-        views: &[OVERVIEW, KPI, SUBMISSIONS],
+        views: &[],
     },
     Binding {
         keys: "f",

@@ -257,6 +257,20 @@ pub fn city(app: &App) -> Option<City> {
             }),
         });
     }
+    // sorted, the tree is flattened to its categories (a tree has no order across levels)
+    if let Some((c, desc)) = app.sorts[super::state::View::City.index()] {
+        let deepest = rows.iter().map(|r| r.depth).max().unwrap_or(0);
+        rows.retain(|r| r.depth == deepest);
+        let key = |r: &CityRow| -> SortKey {
+            match c {
+                0 => SortKey::text(&format!("{} {}", r.code, r.name)),
+                1 | 2 => SortKey::num(r.score),
+                3 => SortKey::num(r.rank.map(|x| x as f64)),
+                _ => SortKey::num(r.pct),
+            }
+        };
+        rows.sort_by(|a, b| SortKey::cmp(&key(a), &key(b), desc));
+    }
     if let Some(f) = filter_of(app, super::state::View::City) {
         rows.retain(|r| contains(&format!("{} {}", r.code, r.name), &f));
     }
@@ -519,7 +533,7 @@ pub fn compare(app: &App) -> Compare {
         .iter()
         .map(|d| ((d.city.as_str(), d.data_point.as_str()), d.score))
         .collect();
-    let rows = app
+    let mut rows: Vec<(String, Vec<Option<f64>>, Option<usize>)> = app
         .catalog
         .data_points
         .iter()
@@ -537,6 +551,15 @@ pub fn compare(app: &App) -> Compare {
             (format!("{} {}", dp.label(), dp.name), v, best)
         })
         .collect();
+    if let Some((c, desc)) = app.sorts[super::state::View::Compare.index()] {
+        let key = |r: &(String, Vec<Option<f64>>, Option<usize>)| -> SortKey {
+            match c {
+                0 => SortKey::text(&r.0),
+                k => SortKey::num(r.1.get(k - 1).copied().flatten()),
+            }
+        };
+        rows.sort_by(|a, b| SortKey::cmp(&key(a), &key(b), desc));
+    }
     Compare { cities, rows }
 }
 
@@ -608,10 +631,10 @@ pub fn status_order(app: &App) -> Vec<usize> {
 }
 
 /// The columns `s` sorts by in a view (empty: the view keeps its own order). Overview has
-/// its own, from its score columns.
-pub fn sortable_columns(view: super::state::View) -> &'static [&'static str] {
+/// its own, from its score columns; Compare's are the marked cities.
+pub fn sortable_columns(app: &App, view: super::state::View) -> Vec<String> {
     use super::state::View;
-    match view {
+    let fixed: &[&str] = match view {
         View::Kpi => &[
             "rank", "city", "value", "value", "score", "quality", "ver", "trend",
         ],
@@ -624,8 +647,35 @@ pub fn sortable_columns(view: super::state::View) -> &'static [&'static str] {
             "not reported",
             "questions",
         ],
-        _ => &[],
+        View::City => &["node", "score", "band", "rank", "items"],
+        View::Method => &["run", "method", "sha256", "draws"],
+        View::Compare => {
+            let mut c = vec!["data point".to_string()];
+            c.extend(app.marked.iter().map(|m| app.registry.name_of(m)));
+            return c;
+        }
+        View::Overview => &[],
+    };
+    fixed.iter().map(|s| s.to_string()).collect()
+}
+
+/// The order of the Method view's runs: the store's, or the chosen sort.
+pub fn runs_order(app: &App) -> Vec<usize> {
+    let Some(s) = &app.snap else { return vec![] };
+    let mut order: Vec<usize> = (0..s.runs.len()).collect();
+    if let Some((c, desc)) = app.sorts[super::state::View::Method.index()] {
+        let key = |k: usize| -> SortKey {
+            let r = &s.runs[k];
+            match c {
+                0 => SortKey::num(Some(r.run_id as f64)),
+                1 => SortKey::text(&r.method_name),
+                2 => SortKey::text(&r.method_hash),
+                _ => SortKey::num(Some(r.draws as f64)),
+            }
+        };
+        order.sort_by(|a, b| SortKey::cmp(&key(*a), &key(*b), desc));
     }
+    order
 }
 
 /// A sort key: numbers before text never mix in one column; a missing value sorts last in

@@ -718,7 +718,7 @@ fn apply(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::Right => {
             let i = app.view.index();
-            let n = model::sortable_columns(app.view).len();
+            let n = model::sortable_columns(app, app.view).len();
             app.cols[i] = (app.cols[i] + 1).min(n.saturating_sub(1));
         }
         Action::Click(x, y) => {
@@ -740,13 +740,13 @@ fn apply(app: &mut App, action: Action) -> Vec<Effect> {
                     .borrow()
                     .iter()
                     .position(|(a, b)| x >= *a && x < *b);
-                let sortable =
-                    app.view == View::Overview || !model::sortable_columns(app.view).is_empty();
+                let sortable = app.view == View::Overview
+                    || !model::sortable_columns(app, app.view).is_empty();
                 if let (Some(c), true) = (hit, sortable) {
                     if app.view == View::Overview {
                         app.column = c;
                     } else {
-                        let n = model::sortable_columns(app.view).len();
+                        let n = model::sortable_columns(app, app.view).len();
                         app.cols[app.view.index()] = c.min(n.saturating_sub(1));
                     }
                     return apply(app, Action::Sort);
@@ -786,10 +786,11 @@ fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             }
             View::Kpi => app.explain = !app.explain,
             View::Method => {
+                let k = model::runs_order(app).get(app.row()).copied();
                 if let Some(run) = app
                     .snap
                     .as_ref()
-                    .and_then(|s| s.runs.get(app.row()).map(|r| r.run_id))
+                    .and_then(|s| k.and_then(|k| s.runs.get(k)).map(|r| r.run_id))
                 {
                     app.run = Some(run);
                     app.message = Some(format!("switching to run {run}"));
@@ -804,7 +805,7 @@ fn apply(app: &mut App, action: Action) -> Vec<Effect> {
                     Some((c, desc)) if c == app.column => Some((c, !desc)),
                     _ => Some((app.column, true)),
                 };
-            } else if !model::sortable_columns(app.view).is_empty() {
+            } else if !model::sortable_columns(app, app.view).is_empty() {
                 let i = app.view.index();
                 let c = app.cols[i];
                 app.sorts[i] = match app.sorts[i] {
@@ -813,7 +814,7 @@ fn apply(app: &mut App, action: Action) -> Vec<Effect> {
                 };
                 app.message = Some(format!(
                     "sorted by {} {}",
-                    model::sortable_columns(app.view)[c],
+                    model::sortable_columns(app, app.view)[c],
                     if app.sorts[i].is_some_and(|s| s.1) {
                         "▼"
                     } else {

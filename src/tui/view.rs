@@ -333,19 +333,12 @@ fn city(f: &mut Frame, app: &App, area: Rect) {
         .collect();
     // explicit widths: the layout solver is free to split a Min() differently between runs
     let name_w = left.width.saturating_sub(2 + 10 + 8 + 4 + 6 + 4).max(8);
-    let widths = [
-        Constraint::Length(name_w),
-        Constraint::Length(10),
-        Constraint::Length(8),
-        Constraint::Length(4),
-        Constraint::Length(6),
-    ];
+    let lengths = [name_w, 10, 8, 4, 6];
+    record_header(app, left, &lengths);
+    let widths = lengths.map(Constraint::Length);
     f.render_widget(
         Table::new(rows, widths)
-            .header(
-                Row::new(vec!["node", "score", "band", "rank", "items"])
-                    .style(Style::new().add_modifier(Modifier::BOLD)),
-            )
+            .header(sortable_header(app, View::City))
             .block(Block::bordered().title(format!(" {} ", c.name))),
         left,
     );
@@ -546,8 +539,6 @@ fn compare(f: &mut Frame, app: &App, area: Rect) {
         );
         return;
     }
-    let mut head = vec!["data point".to_string()];
-    head.extend(c.cities.iter().map(|x| x.1.clone()));
     let rows: Vec<Row> = c
         .rows
         .iter()
@@ -587,11 +578,13 @@ fn compare(f: &mut Frame, app: &App, area: Rect) {
         .width
         .saturating_sub(2 + 13 * c.cities.len() as u16)
         .max(10);
-    let mut widths = vec![Constraint::Length(name_w)];
-    widths.extend(c.cities.iter().map(|_| Constraint::Length(12)));
+    let mut lengths = vec![name_w];
+    lengths.extend(c.cities.iter().map(|_| 12));
+    record_header(app, area, &lengths);
+    let widths: Vec<Constraint> = lengths.iter().map(|w| Constraint::Length(*w)).collect();
     f.render_widget(
         Table::new(rows, widths)
-            .header(Row::new(head).style(Style::new().add_modifier(Modifier::BOLD)))
+            .header(sortable_header(app, View::Compare))
             .block(
                 Block::bordered().title(" composite score per data point; ★ = best of the marked "),
             ),
@@ -721,9 +714,9 @@ fn method(f: &mut Frame, app: &App, area: Rect) {
         Constraint::Length(area.width - list_w),
     ])
     .areas(area);
-    let rows: Vec<Row> = s
-        .runs
-        .iter()
+    let rows: Vec<Row> = model::runs_order(app)
+        .into_iter()
+        .filter_map(|k| s.runs.get(k))
         .enumerate()
         .map(|(i, r)| {
             let active = if s.run.as_ref().map(|x| x.run_id) == Some(r.run_id) {
@@ -744,21 +737,12 @@ fn method(f: &mut Frame, app: &App, area: Rect) {
             }
         })
         .collect();
+    let lengths = [5, 14, 9, 6];
+    record_header(app, list, &lengths);
     f.render_widget(
-        Table::new(
-            rows,
-            [
-                Constraint::Length(5),
-                Constraint::Length(14),
-                Constraint::Length(9),
-                Constraint::Length(6),
-            ],
-        )
-        .header(
-            Row::new(vec!["run", "method", "sha256", "draws"])
-                .style(Style::new().add_modifier(Modifier::BOLD)),
-        )
-        .block(Block::bordered().title(" runs (Enter: switch) ")),
+        Table::new(rows, lengths.map(Constraint::Length))
+            .header(sortable_header(app, View::Method))
+            .block(Block::bordered().title(" runs (Enter: switch) ")),
         list,
     );
     let body = s
@@ -792,7 +776,7 @@ fn record_header(app: &App, area: Rect, lengths: &[u16]) {
 /// ▲ or ▼ (both visible without colour).
 fn sortable_header(app: &App, view: View) -> Row<'static> {
     let i = view.index();
-    let names = model::sortable_columns(view);
+    let names = model::sortable_columns(app, view);
     let cells: Vec<Cell> = names
         .iter()
         .enumerate()

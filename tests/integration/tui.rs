@@ -988,3 +988,56 @@ fn a_filter_narrows_the_table_and_an_empty_one_restores_it() {
     );
     assert_eq!(u4ssc::tui::model::overview(&app).rows.len(), all.rows.len());
 }
+
+/// Every table sorts: Compare by a marked city's scores, Method by its runs, City by its
+/// categories (the tree flattened, since a tree has no order across levels).
+#[test]
+fn compare_method_and_city_sort_too() {
+    let home = tempfile::tempdir().unwrap();
+    let ctx = demo_ctx(home.path());
+    let mut app = demo_app(home.path());
+    app.size = (160, 48);
+    keys(
+        &mut app,
+        &ctx,
+        vec![
+            Action::Mark,
+            Action::Down,
+            Action::Mark,
+            Action::Goto(View::Compare),
+        ],
+    );
+    keys(&mut app, &ctx, vec![Action::Right, Action::Sort]);
+    let c = u4ssc::tui::model::compare(&app);
+    let first: Vec<f64> = c.rows.iter().filter_map(|r| r.1[0]).collect();
+    assert!(
+        first.len() > 10 && first.windows(2).all(|w| w[0] >= w[1]),
+        "{first:?}"
+    );
+    // City: categories by score
+    app.city = Some("bodo".into());
+    keys(
+        &mut app,
+        &ctx,
+        vec![Action::Goto(View::City), Action::Right, Action::Sort],
+    );
+    let city = u4ssc::tui::model::city(&app).unwrap();
+    assert!(
+        city.rows.iter().all(|r| r.code.matches(':').count() == 2),
+        "categories only"
+    );
+    let scores: Vec<f64> = city.rows.iter().filter_map(|r| r.score).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    assert!(render_to_string(&app, 160, 48).contains("score ▼"));
+    // Method: by run, newest first
+    keys(
+        &mut app,
+        &ctx,
+        vec![Action::Goto(View::Method), Action::Sort],
+    );
+    assert_eq!(
+        u4ssc::tui::model::runs_order(&app).len(),
+        app.snap.as_ref().unwrap().runs.len()
+    );
+    assert!(render_to_string(&app, 160, 48).contains("run ▼"));
+}
