@@ -941,15 +941,7 @@ fn annotate(file: &Path, dest: &Path, findings: &[Finding]) -> Result<()> {
     let format = crate::submission::read::format_of(file).unwrap_or(crate::submission::Format::Csv);
     let bytes = crate::submission::annotate::build(file, format, findings)
         .map_err(|e| Error::Invalid(format!("the annotated workbook cannot be made: {e}")))?;
-    let dir = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    crate::files::write_atomic(&dir, &name, &bytes)?;
+    crate::files::write_atomic_to(dest, &bytes)?;
     Ok(())
 }
 
@@ -1024,15 +1016,7 @@ pub fn template_cmd(ctx: &Ctx, a: &TemplateArgs, out: &mut dyn Write) -> Result<
         };
         let bytes = template::build(&ctx.catalog, &spec)
             .map_err(|e| Error::Invalid(format!("the template cannot be made: {e}")))?;
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        crate::files::write_atomic(&dir, &name, &bytes)?;
+        crate::files::write_atomic_to(&path, &bytes)?;
         w(
             out,
             &format!(

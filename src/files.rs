@@ -18,3 +18,17 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<std::path::P
     })?;
     Ok(path)
 }
+
+/// Write `bytes` to `path` (a file name the user gave, with or without a directory), the
+/// same way: a hidden temporary file beside it, then a rename.
+pub fn write_atomic_to(path: &Path, bytes: &[u8]) -> Result<std::path::PathBuf> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| Error::Usage(format!("{} is not a file name", path.display())))?;
+    write_atomic(&dir, &name, bytes)
+}

@@ -785,16 +785,7 @@ fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
         ..ProtectionOptions::default()
     });
     let bytes = wb.save_to_buffer().map_err(x)?;
-    let dir = match a.out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = a
-        .out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    crate::files::write_atomic(&dir, &name, &bytes)?;
+    crate::files::write_atomic_to(&a.out, &bytes)?;
     w(
         out,
         &format!(
@@ -974,14 +965,7 @@ fn answer_from(ctx: &Ctx, file: &Path, by: &Option<String>, out: &mut dyn Write)
 }
 
 fn letter(c: usize) -> String {
-    let mut s = String::new();
-    let mut i = c + 1;
-    while i > 0 {
-        let r = (i - 1) % 26;
-        s.insert(0, (b'A' + r as u8) as char);
-        i = (i - 1) / 26;
-    }
-    s
+    crate::submission::read::column_letter(c)
 }
 
 /// Pending questions by the value they are about: (city, year, data point or None).

@@ -221,14 +221,7 @@ fn cell_of(f: &Finding, format: Format, grid: &Grid) -> Option<(u32, u16)> {
 }
 
 fn letter(c: u16) -> String {
-    let mut s = String::new();
-    let mut i = c as usize + 1;
-    while i > 0 {
-        let r = (i - 1) % 26;
-        s.insert(0, (b'A' + r as u8) as char);
-        i = (i - 1) / 26;
-    }
-    s
+    super::read::column_letter(c as usize)
 }
 
 /// Text as shown in the workbook: control characters made visible. (A string cell is never

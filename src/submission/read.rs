@@ -703,7 +703,8 @@ fn read_json(file: &str, bytes: &[u8], limits: &Limits) -> Result<Table, Vec<Fin
     })
 }
 
-fn column_letter(mut i: usize) -> String {
+/// A spreadsheet column's letters from its 0-based index: 0 → A, 25 → Z, 26 → AA.
+pub fn column_letter(mut i: usize) -> String {
     let mut s = String::new();
     i += 1;
     while i > 0 {
