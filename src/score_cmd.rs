@@ -44,6 +44,10 @@ pub struct ScoreArgs {
     /// score of its latest year)
     #[arg(long, value_enum, default_value_t = DocFormat::Text)]
     pub format: DocFormat,
+    /// Show the first N ranks only; 0 shows all [default: 20 on a terminal when more than
+    /// 100 cities are ranked, else all]
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -70,6 +74,10 @@ pub struct RankArgs {
     /// Output: text (aligned columns), csv or json
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+    /// Show the first N ranks (of each node) only; 0 shows all [default: 20 for text on a
+    /// terminal when more than 100 cities are ranked, else all]
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -210,10 +218,13 @@ pub fn score(ctx: &Ctx, a: &ScoreArgs, out: &mut dyn Write) -> Result<i32> {
                 info.draws
             ),
         )?;
+        let top = top_of(a.top, true, rows.len());
+        let (shown, left) = within_top(&rows, top);
         w(
             out,
-            &rank_table(ctx, &rows, Level::Overall, true).render(OutputFormat::Text),
+            &rank_table(ctx, &shown, Level::Overall, true).render(OutputFormat::Text),
         )?;
+        w(out, &more_line(left, top))?;
     }
     Ok(0)
 }
@@ -306,6 +317,41 @@ fn node_name(ctx: &Ctx, tree: &Tree, code: &str) -> String {
 
 fn city_name(ctx: &Ctx, slug: &str) -> String {
     ctx.registry.name_of(slug)
+}
+
+/// How many ranks a ranking shows: `--top N` (0: all), else 20 when text goes to a
+/// terminal and more than 100 cities are ranked (10 000 lines scroll by and cost seconds).
+fn top_of(top: Option<usize>, text: bool, cities: usize) -> Option<usize> {
+    use std::io::IsTerminal;
+    match top {
+        Some(0) => None,
+        Some(n) => Some(n),
+        None if text && cities > 100 && std::io::stdout().is_terminal() => Some(20),
+        None => None,
+    }
+}
+
+/// The rows within the first `top` ranks (all without a limit), and how many are left out.
+fn within_top<'a>(rows: &[&'a NodeScore], top: Option<usize>) -> (Vec<&'a NodeScore>, usize) {
+    match top {
+        None => (rows.to_vec(), 0),
+        Some(n) => {
+            let kept: Vec<&NodeScore> = rows
+                .iter()
+                .copied()
+                .filter(|r| r.rank.is_some_and(|k| k <= n))
+                .collect();
+            let left = rows.len() - kept.len();
+            (kept, left)
+        }
+    }
+}
+
+fn more_line(left: usize, n: Option<usize>) -> String {
+    match (left, n) {
+        (0, _) | (_, None) => String::new(),
+        (k, Some(n)) => format!("… {k} more below rank {n} (--top 0 shows all)\n"),
+    }
 }
 
 fn rank_table(ctx: &Ctx, rows: &[&NodeScore], level: Level, intervals: bool) -> TextTable {
@@ -508,12 +554,17 @@ pub fn rank(ctx: &Ctx, a: &RankArgs, out: &mut dyn Write) -> Result<i32> {
         rerank(&mut rows);
     }
     match a.format {
-        OutputFormat::Json => w(out, &to_json(&rows))?,
+        OutputFormat::Json => {
+            let refs: Vec<&NodeScore> = rows.iter().collect();
+            let (shown, _) = within_top(&refs, top_of(a.top, false, peers.len()));
+            w(out, &to_json(&shown))?
+        }
         OutputFormat::Csv => {
             let refs: Vec<&NodeScore> = rows.iter().collect();
+            let (shown, _) = within_top(&refs, top_of(a.top, false, peers.len()));
             w(
                 out,
-                &rank_table(ctx, &refs, level, all).render(OutputFormat::Csv),
+                &rank_table(ctx, &shown, level, all).render(OutputFormat::Csv),
             )?
         }
         OutputFormat::Text => {
@@ -535,10 +586,13 @@ pub fn rank(ctx: &Ctx, a: &RankArgs, out: &mut dyn Write) -> Result<i32> {
                 ),
             )?;
             let refs: Vec<&NodeScore> = rows.iter().collect();
+            let top = top_of(a.top, true, peers.len());
+            let (shown, left) = within_top(&refs, top);
             w(
                 out,
-                &rank_table(ctx, &refs, level, all).render(OutputFormat::Text),
+                &rank_table(ctx, &shown, level, all).render(OutputFormat::Text),
             )?;
+            w(out, &more_line(left, top))?;
             w(out, "Scored against u4ssc toolkit targets, not official U4SSC targets. Rank gaps of 2-3 places are not meaningful.\n")?;
         }
     }

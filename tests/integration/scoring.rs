@@ -161,3 +161,59 @@ fn the_same_inputs_and_method_give_identical_numbers_and_diff_shows_moves() {
     assert_eq!(runs.stdout.lines().count(), 4);
     assert!(runs.stdout.contains("peer-minmax"));
 }
+
+/// `--top N` shows the first N ranks; on a terminal a ranking of more than 100 cities shows
+/// the first 20 and says how many more there are; a pipe gets every line.
+#[test]
+fn top_keeps_a_long_ranking_readable_on_a_terminal() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let csv = h.join("w.csv");
+    let r = run(u4ssc(h)
+        .args([
+            "demo", "--cities", "120", "--years", "2", "--seed", "5", "--out",
+        ])
+        .arg(&csv));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let reg = h.join("w.csv.cities.toml");
+    let db = h.join("w.duckdb");
+    let with = |args: &[&str]| {
+        run(u4ssc(h)
+            .arg("--db")
+            .arg(&db)
+            .arg("--registry")
+            .arg(&reg)
+            .args(args))
+    };
+    assert_eq!(with(&["import", csv.to_str().unwrap()]).code, 0);
+    assert_eq!(with(&["score", "--draws", "0"]).code, 0);
+    let r = with(&["rank", "--top", "3", "--format", "csv"]);
+    assert_eq!(r.stdout.lines().count(), 4, "{}", r.stdout);
+    let r = with(&["rank", "--format", "csv"]);
+    assert_eq!(r.stdout.lines().count(), 121, "a pipe gets every rank");
+    let r = with(&["rank", "--top", "5"]);
+    assert!(
+        r.stdout
+            .contains("… 115 more below rank 5 (--top 0 shows all)"),
+        "{}",
+        r.stdout
+    );
+    // on a terminal (script gives the command one) the first 20
+    let log = h.join("rank.typescript");
+    let cmd = format!(
+        "HOME={0} XDG_DATA_HOME={0}/data {1} --db {2} --registry {3} rank",
+        h.display(),
+        assert_cmd::cargo::cargo_bin("u4ssc").display(),
+        db.display(),
+        reg.display()
+    );
+    let status = std::process::Command::new("script")
+        .args(["-qec", &cmd])
+        .arg(&log)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("script (util-linux)");
+    assert!(status.success());
+    let shown = String::from_utf8_lossy(&std::fs::read(&log).unwrap()).into_owned();
+    assert!(shown.contains("… 100 more below rank 20"), "{shown}");
+}
