@@ -926,18 +926,7 @@ fn annotate(file: &Path, dest: &Path, findings: &[Finding]) -> Result<()> {
             dest.display()
         )));
     }
-    if dest
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_lowercase)
-        .as_deref()
-        != Some("xlsx")
-    {
-        return Err(Error::Usage(format!(
-            "--annotate {} must end in .xlsx",
-            dest.display()
-        )));
-    }
+    crate::files::require_xlsx(dest, "--annotate")?;
     let format = crate::submission::read::format_of(file).unwrap_or(crate::submission::Format::Csv);
     let bytes = crate::submission::annotate::build(file, format, findings)
         .map_err(|e| Error::Invalid(format!("the annotated workbook cannot be made: {e}")))?;
@@ -974,18 +963,8 @@ pub fn template_cmd(ctx: &Ctx, a: &TemplateArgs, out: &mut dyn Write) -> Result<
             path: a.out.clone(),
             source,
         })?;
-    } else if a
-        .out
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_lowercase)
-        .as_deref()
-        != Some("xlsx")
-    {
-        return Err(Error::Usage(format!(
-            "--out {} must end in .xlsx",
-            a.out.display()
-        )));
+    } else {
+        crate::files::require_xlsx(&a.out, "--out")?;
     }
     // the previous values come from a database only when one is named
     let store = if ctx.db_is_default {

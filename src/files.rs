@@ -32,3 +32,19 @@ pub fn write_atomic_to(path: &Path, bytes: &[u8]) -> Result<std::path::PathBuf> 
         .ok_or_else(|| Error::Usage(format!("{} is not a file name", path.display())))?;
     write_atomic(&dir, &name, bytes)
 }
+
+/// A path given for a workbook must end in `.xlsx` (any case); `option` names it in the error.
+pub fn require_xlsx(path: &Path, option: &str) -> Result<()> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_lowercase);
+    if ext.as_deref() == Some("xlsx") {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!(
+            "{option} {} must end in .xlsx",
+            path.display()
+        )))
+    }
+}

@@ -682,18 +682,7 @@ fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
         Workbook,
     };
     let city = city_slug(ctx, &a.city)?;
-    if a.out
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_lowercase)
-        .as_deref()
-        != Some("xlsx")
-    {
-        return Err(Error::Usage(format!(
-            "--out {} must end in .xlsx",
-            a.out.display()
-        )));
-    }
+    crate::files::require_xlsx(&a.out, "--out")?;
     let store = ctx.open(Access::ReadOnly)?;
     let qs = store.questions(Some(&city), &[Status::Open, Status::Answered])?;
     let x = |e: rust_xlsxwriter::XlsxError| {

@@ -6,7 +6,7 @@ use crate::scoring::bands::band_label;
 use crate::scoring::engine::{peer_set, Level, NodeScore, Tree};
 use crate::scoring::trends::arrow;
 use crate::stats;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub struct OverviewRow {
     pub city: String,
@@ -234,6 +234,7 @@ pub fn city(app: &App) -> Option<City> {
     if let Some(root) = tree.find("overall") {
         walk(&tree, root, 0, &mut order);
     }
+    let pending = pending_index(app);
     for (k, depth) in order {
         let n = &tree.nodes[k];
         let m = mine.get(n.code.as_str());
@@ -252,9 +253,13 @@ pub fn city(app: &App) -> Option<City> {
                 .dps
                 .first()
                 .map(|&d| app.catalog.data_points[d].id.clone()),
-            questions: pending_on(app, &slug, |q| {
-                q.is_some_and(|q| n.dps.iter().any(|&d| app.catalog.data_points[d].id == q))
-            }),
+            questions: n
+                .dps
+                .iter()
+                .filter_map(|&d| {
+                    pending.get(&(slug.as_str(), Some(app.catalog.data_points[d].id.as_str())))
+                })
+                .sum(),
         });
     }
     // sorted, the tree is flattened to its categories (a tree has no order across levels)
@@ -428,6 +433,7 @@ pub fn kpi(app: &App) -> Option<Kpi> {
     let trends: BTreeMap<&str, &crate::scoring::trends::Trend> =
         k.trends.iter().map(|t| (t.city.as_str(), t)).collect();
     let cities = peers(app);
+    let pending = pending_index(app);
     let mut rows: Vec<KpiRow> = cities
         .iter()
         .map(|c| {
@@ -450,7 +456,10 @@ pub fn kpi(app: &App) -> Option<Kpi> {
                 trend: t
                     .map(|t| format!("{} {}", arrow(t.category), t.category))
                     .unwrap_or_default(),
-                questions: pending_on(app, c, |q| q == Some(id.as_str())),
+                questions: pending
+                    .get(&(c.as_str(), Some(id.as_str())))
+                    .copied()
+                    .unwrap_or(0),
             }
         })
         .collect();
@@ -610,6 +619,7 @@ pub fn status_order(app: &App) -> Vec<usize> {
         });
     }
     if let Some((c, desc)) = app.sorts[super::state::View::Submissions.index()] {
+        let tally = question_tally(app);
         let key = |k: usize| -> SortKey {
             let (city, y, core, adv, ver, nr) = &st[k];
             match c {
@@ -620,7 +630,8 @@ pub fn status_order(app: &App) -> Vec<usize> {
                 4 => SortKey::num(Some(*ver as f64)),
                 5 => SortKey::num(Some(*nr as f64)),
                 _ => {
-                    let (open, answered, _) = question_counts(app, city, *y);
+                    let (open, answered, _) =
+                        tally.get(&(city.as_str(), *y)).copied().unwrap_or_default();
                     SortKey::num(Some((open + answered) as f64))
                 }
             }
@@ -969,37 +980,36 @@ pub fn city_questions(app: &App) -> Vec<&crate::store::Question> {
     s.questions.iter().filter(|q| q.city == list.city).collect()
 }
 
-/// Pending (open or answered) questions on a city's values in the snapshot's year, for data
-/// points matching `dp` (None: any question of the city-year).
-pub fn pending_on(app: &App, city: &str, dp: impl Fn(Option<&str>) -> bool) -> usize {
-    let Some(s) = &app.snap else { return 0 };
-    s.questions
-        .iter()
-        .filter(|q| {
-            q.city == city
-                && q.year == s.year
-                && q.status.is_pending()
-                && dp(q.data_point.as_deref())
-        })
-        .count()
-}
-
-/// Questions of a city-year by state: (open, answered, closed or withdrawn).
-pub fn question_counts(app: &App, city: &str, year: i32) -> (usize, usize, usize) {
-    let Some(s) = &app.snap else {
-        return (0, 0, 0);
-    };
-    let mut c = (0, 0, 0);
-    for q in s
-        .questions
-        .iter()
-        .filter(|q| q.city == city && q.year == year)
-    {
-        match q.status {
-            crate::store::Status::Open => c.0 += 1,
-            crate::store::Status::Answered => c.1 += 1,
-            _ => c.2 += 1,
+/// Pending (open or answered) questions in the snapshot's year, counted once per view
+/// build (not once per row: a world of cities times a round of questions): by (city, data
+/// point; None for a question on the whole city-year).
+pub fn pending_index(app: &App) -> HashMap<(&str, Option<&str>), usize> {
+    let mut out = HashMap::new();
+    if let Some(s) = &app.snap {
+        for q in s
+            .questions
+            .iter()
+            .filter(|q| q.year == s.year && q.status.is_pending())
+        {
+            *out.entry((q.city.as_str(), q.data_point.as_deref()))
+                .or_default() += 1;
         }
     }
-    c
+    out
+}
+
+/// Questions of every city-year by state: (open, answered, closed or withdrawn).
+pub fn question_tally(app: &App) -> HashMap<(&str, i32), (usize, usize, usize)> {
+    let mut out: HashMap<(&str, i32), (usize, usize, usize)> = HashMap::new();
+    if let Some(s) = &app.snap {
+        for q in &s.questions {
+            let c = out.entry((q.city.as_str(), q.year)).or_default();
+            match q.status {
+                crate::store::Status::Open => c.0 += 1,
+                crate::store::Status::Answered => c.1 += 1,
+                _ => c.2 += 1,
+            }
+        }
+    }
+    out
 }

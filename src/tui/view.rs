@@ -611,6 +611,7 @@ fn submissions(f: &mut Frame, app: &App, area: Rect) {
                 .collect()
         })
         .unwrap_or_default();
+    let tally = model::question_tally(app);
     let rows: Vec<Row> = st
         .iter()
         .enumerate()
@@ -619,7 +620,7 @@ fn submissions(f: &mut Frame, app: &App, area: Rect) {
         .map(|(i, r)| {
             let (open, answered, closed) = slugs
                 .get(i)
-                .map(|c| model::question_counts(app, c, r.1))
+                .and_then(|c| tally.get(&(c.as_str(), r.1)).copied())
                 .unwrap_or((0, 0, 0));
             let questions = if open + answered + closed == 0 {
                 String::new()
