@@ -466,6 +466,28 @@ pub fn kpi(app: &App) -> Option<Kpi> {
     rows.sort_by(|a, b| {
         (a.rank.unwrap_or(usize::MAX), &a.name).cmp(&(b.rank.unwrap_or(usize::MAX), &b.name))
     });
+    let vals: Vec<f64> = rows.iter().filter_map(|r| r.value).collect();
+    let target = match (dp.target.value, dp.target.band) {
+        (Some(v), _) => format!("{v}"),
+        (_, Some([a, b])) => format!("{a}-{b}"),
+        _ => "none".into(),
+    };
+    let basis = serde_json::to_value(dp.target.basis)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default();
+    // the describe line is the whole peer group's; the filter and the sort only change the rows
+    let count = vals.len();
+    let missing = rows.len() - vals.len();
+    let best = rows
+        .iter()
+        .find(|r| r.rank == Some(1))
+        .map(|r| r.name.clone());
+    let worst = rows
+        .iter()
+        .filter(|r| r.rank.is_some())
+        .max_by_key(|r| r.rank)
+        .map(|r| r.name.clone());
     if let Some(f) = filter_of(app, super::state::View::Kpi) {
         rows.retain(|r| contains(&r.name, &f) || contains(&r.city, &f));
     }
@@ -483,16 +505,6 @@ pub fn kpi(app: &App) -> Option<Kpi> {
         };
         rows.sort_by(|a, b| SortKey::cmp(&key(a), &key(b), desc));
     }
-    let vals: Vec<f64> = rows.iter().filter_map(|r| r.value).collect();
-    let target = match (dp.target.value, dp.target.band) {
-        (Some(v), _) => format!("{v}"),
-        (_, Some([a, b])) => format!("{a}-{b}"),
-        _ => "none".into(),
-    };
-    let basis = serde_json::to_value(dp.target.basis)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default();
     Some(Kpi {
         id: id.clone(),
         label: dp.label(),
@@ -500,20 +512,13 @@ pub fn kpi(app: &App) -> Option<Kpi> {
         unit: dp.unit.clone(),
         target,
         basis,
-        count: vals.len(),
-        missing: rows.len() - vals.len(),
+        count,
+        missing,
         min: vals.iter().cloned().reduce(f64::min),
         median: stats::median(&vals),
         max: vals.iter().cloned().reduce(f64::max),
-        best: rows
-            .iter()
-            .find(|r| r.rank == Some(1))
-            .map(|r| r.name.clone()),
-        worst: rows
-            .iter()
-            .filter(|r| r.rank.is_some())
-            .max_by_key(|r| r.rank)
-            .map(|r| r.name.clone()),
+        best,
+        worst,
         rows,
     })
 }

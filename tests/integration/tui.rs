@@ -969,6 +969,27 @@ fn a_filter_narrows_the_table_and_an_empty_one_restores_it() {
         !rows.is_empty() && rows.iter().all(|r| r.0 == "Bodø"),
         "{rows:?}"
     );
+    // in the KPI view the describe line stays the whole group's
+    app.kpi = Some(app.catalog.data_points[0].id.clone());
+    keys(&mut app, &ctx, vec![Action::Goto(View::Kpi)]);
+    let whole = u4ssc::tui::model::kpi(&app).unwrap();
+    keys(
+        &mut app,
+        &ctx,
+        vec![
+            Action::FilterRows,
+            Action::Input('t'),
+            Action::Input('r'),
+            Action::Input('o'),
+            Action::Enter,
+        ],
+    );
+    let narrowed = u4ssc::tui::model::kpi(&app).unwrap();
+    assert_eq!(narrowed.rows.len(), 2);
+    assert_eq!(
+        (narrowed.median, narrowed.count, narrowed.best.clone()),
+        (whole.median, whole.count, whole.best.clone())
+    );
     // the Overview's filter is its own; an empty filter shows every row again
     keys(
         &mut app,
