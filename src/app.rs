@@ -875,7 +875,7 @@ pub fn check(ctx: &Ctx, a: &CheckArgs, out: &mut dyn Write) -> Result<i32> {
                 &serde_json::json!({ "errors": errors, "warnings": warnings, "findings": all }),
             ),
         )?,
-        CheckFormat::Csv => w(out, &findings_csv(&all)?)?,
+        CheckFormat::Csv => w(out, &findings_csv(&all))?,
         CheckFormat::Text => {}
     }
     Ok(if errors > 0 || (a.strict && warnings > 0) {
@@ -887,30 +887,24 @@ pub fn check(ctx: &Ctx, a: &CheckArgs, out: &mut dyn Write) -> Result<i32> {
 
 /// Findings as CSV: severity, rule, file, line, column, message (text cells that a
 /// spreadsheet would run are neutralised).
-fn findings_csv(findings: &[Finding]) -> Result<String> {
-    let mut wr = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| Error::Invalid(format!("cannot write CSV: {e}"));
-    wr.write_record(["severity", "rule", "file", "line", "column", "message"])
-        .map_err(fail)?;
+fn findings_csv(findings: &[Finding]) -> String {
+    let mut wr = crate::table::CsvOut::new();
+    wr.row(["severity", "rule", "file", "line", "column", "message"]);
     for f in findings {
         let sev = match f.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        wr.write_record([
-            sev.to_string(),
-            f.rule.to_string(),
-            crate::table::neutralise(&f.file),
-            f.line.map(|l| l.to_string()).unwrap_or_default(),
-            crate::table::neutralise(f.column.as_deref().unwrap_or("")),
-            crate::table::neutralise(&f.message),
-        ])
-        .map_err(fail)?;
+        wr.row([
+            sev,
+            f.rule,
+            &f.file,
+            &f.line.map(|l| l.to_string()).unwrap_or_default(),
+            f.column.as_deref().unwrap_or(""),
+            &f.message,
+        ]);
     }
-    let bytes = wr
-        .into_inner()
-        .map_err(|e| Error::Invalid(format!("cannot write CSV: {e}")))?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    wr.into_string()
 }
 
 /// `check --annotate`: the file back as a workbook with its findings marked. The city's own

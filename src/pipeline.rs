@@ -197,11 +197,11 @@ impl Panel {
 
     /// Write the iData wide shape: unit columns, groups, then the given columns.
     pub fn to_csv(&self, groups: &[String]) -> String {
-        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut w = crate::table::CsvOut::new();
         let mut head = vec!["uCode".to_string(), "uName".to_string(), "Time".to_string()];
         head.extend(groups.iter().cloned());
         head.extend(self.columns.iter().cloned());
-        let _ = w.write_record(&head);
+        w.row(&head);
         for (u, row) in self.units.iter().zip(&self.values) {
             let mut rec = vec![
                 u.code.clone(),
@@ -215,11 +215,9 @@ impl Panel {
                 row.iter()
                     .map(|v| v.map(|x| format!("{x}")).unwrap_or_default()),
             );
-            let _ = w.write_record(&rec);
+            w.row(&rec);
         }
-        w.into_inner()
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
+        w.into_string()
     }
 }
 
@@ -773,15 +771,15 @@ pub fn run(raw: &Panel, fw: &Framework, m: &Method) -> Result<Outcome> {
 impl Outcome {
     /// results.csv: one row per unit and aggregate: unit, node, score, rank.
     pub fn results_csv(&self, fw: &Framework) -> String {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let _ = w.write_record(["uCode", "iCode", "Level", "score", "rank"]);
+        let mut w = crate::table::CsvOut::new();
+        w.row(["uCode", "iCode", "Level", "score", "rank"]);
         let p = &self.aggregated;
         for node in fw.aggregates_bottom_up().into_iter().rev() {
             let Some(j) = p.col(&node.code) else { continue };
             let col = p.column(j);
             let ranks = self.rank.ranks(&col);
             for (i, u) in p.units.iter().enumerate() {
-                let _ = w.write_record([
+                w.row([
                     u.code.clone(),
                     node.code.clone(),
                     node.level.to_string(),
@@ -790,9 +788,7 @@ impl Outcome {
                 ]);
             }
         }
-        w.into_inner()
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
+        w.into_string()
     }
 
     /// dashboard.csv: one row per unit and indicator with dashboard thresholds: the value
@@ -802,14 +798,14 @@ impl Outcome {
         if nodes.is_empty() {
             return None;
         }
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let _ = w.write_record(["uCode", "Time", "iCode", "value", "light"]);
+        let mut w = crate::table::CsvOut::new();
+        w.row(["uCode", "Time", "iCode", "value", "light"]);
         let p = &self.denominated;
         let cols = p.col_index();
         for u in 0..p.units.len() {
             for n in &nodes {
                 let value = cols.get(n.code.as_str()).and_then(|&j| p.values[u][j]);
-                let _ = w.write_record([
+                w.row([
                     p.units[u].code.clone(),
                     p.units[u].time.clone().unwrap_or_default(),
                     n.code.clone(),
@@ -821,9 +817,7 @@ impl Outcome {
                 ]);
             }
         }
-        w.into_inner()
-            .ok()
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
+        Some(w.into_string())
     }
 
     /// Write every stage and the results into `dir`.

@@ -87,15 +87,50 @@ impl TextTable {
     }
 
     fn csv(&self) -> String {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let _ = w.write_record(&self.header);
+        let mut w = CsvOut::new();
+        w.row(&self.header);
         for r in &self.rows {
-            let safe: Vec<String> = r.iter().map(|c| neutralise(c)).collect();
-            let _ = w.write_record(&safe);
+            w.row(r);
         }
-        w.into_inner()
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
+        w.into_string()
+    }
+}
+
+/// The one CSV writer of every output u4ssc writes for people (command output, exports,
+/// the TUI's `e`, pipeline stages): every cell goes through [`neutralise`], so a city or
+/// unit named `=HYPERLINK(..)` is text in a spreadsheet, never a formula. Writes into
+/// memory, which cannot fail.
+pub struct CsvOut {
+    w: csv::Writer<Vec<u8>>,
+}
+
+impl Default for CsvOut {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CsvOut {
+    pub fn new() -> CsvOut {
+        CsvOut {
+            w: csv::Writer::from_writer(Vec::new()),
+        }
+    }
+    /// One record, every cell neutralised.
+    pub fn row<I, T>(&mut self, cells: I)
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<str>,
+    {
+        let _ = self
+            .w
+            .write_record(cells.into_iter().map(|c| neutralise(c.as_ref())));
+    }
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.w.into_inner().unwrap_or_default()
+    }
+    pub fn into_string(self) -> String {
+        String::from_utf8_lossy(&self.into_bytes()).into_owned()
     }
 }
 
@@ -148,6 +183,30 @@ mod tests {
         assert_eq!(neutralise("-3.5"), "-3.5");
         assert_eq!(neutralise("Oslo"), "Oslo");
         assert_eq!(neutralise("a\u{1b}]0;x\u{7}"), "a\\u{1b}]0;x\\u{7}");
+    }
+
+    /// The pipeline's results file goes through the same writer: a unit code a spreadsheet
+    /// would run comes out as text, its numbers as numbers.
+    #[test]
+    fn pipeline_results_use_the_neutralising_writer() {
+        let meta = "Level,iCode,iName,Direction,Weight,Parent,Type\n\
+                    1,x,X,1,1,Index,Indicator\n2,Index,Index,1,1,,Aggregate\n";
+        let fw = crate::framework::Framework::from_imeta(meta, "iMeta.csv");
+        let Ok(fw) = fw else {
+            return assert!(fw.is_ok());
+        };
+        let data = "uCode,x\n=HYPERLINK(\"x\"),1\nB,-2\nC,3\n";
+        let raw = crate::pipeline::Panel::from_idata(data, &fw, "iData.csv");
+        let Ok(raw) = raw else {
+            return assert!(raw.is_ok());
+        };
+        let out = crate::pipeline::run(&raw, &fw, &crate::pipeline::Method::default());
+        let Ok(out) = out else {
+            return assert!(out.is_ok());
+        };
+        let csv = out.results_csv(&fw);
+        assert!(csv.contains("'=HYPERLINK"), "{csv}");
+        assert!(!csv.contains(",'-"), "{csv}");
     }
 
     /// JSON gets numbers where the cell is a plain number, and text for everything else.

@@ -73,15 +73,12 @@ impl Out<'_> {
 }
 
 pub fn csv_bytes(t: &DataTable) -> Vec<u8> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let _ = w.write_record(t.columns.iter().map(|c| c.name));
+    let mut w = crate::table::CsvOut::new();
+    w.row(t.columns.iter().map(|c| c.name));
     for r in &t.rows {
-        let _ = w.write_record(r.iter().map(|c| match c {
-            Cell::Text(s) => neutralise(s),
-            other => other.render(),
-        }));
+        w.row(r.iter().map(|c| c.render()));
     }
-    w.into_inner().unwrap_or_default()
+    w.into_bytes()
 }
 
 pub fn json_bytes(t: &DataTable) -> Vec<u8> {

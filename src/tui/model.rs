@@ -867,23 +867,9 @@ pub fn csv_to_json(csv_text: &str) -> String {
 }
 
 /// The current view as a CSV table (for `e`).
-/// One CSV record with every cell neutralised as the other CSV writers do it (a cell a
-/// spreadsheet would run as a formula gets a leading apostrophe; control characters are
-/// shown, not written).
-fn safe_record<I, T>(w: &mut csv::Writer<Vec<u8>>, rec: I)
-where
-    I: IntoIterator<Item = T>,
-    T: AsRef<str>,
-{
-    let _ = w.write_record(
-        rec.into_iter()
-            .map(|c| crate::table::neutralise(c.as_ref())),
-    );
-}
-
 pub fn view_csv(app: &App, view: super::state::View) -> (String, String) {
     use super::state::View;
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = crate::table::CsvOut::new();
     let cmd;
     let y = app.snap.as_ref().map(|s| s.year).unwrap_or(0);
     match view {
@@ -892,7 +878,7 @@ pub fn view_csv(app: &App, view: super::state::View) -> (String, String) {
             let mut head = vec!["rank".to_string(), "city".to_string()];
             head.extend(o.columns.iter().map(|c| c.0.clone()));
             head.push("coverage".into());
-            safe_record(&mut w, &head);
+            w.row(&head);
             for r in &o.rows {
                 let mut rec = vec![
                     r.rank.map(|x| x.to_string()).unwrap_or_default(),
@@ -904,7 +890,7 @@ pub fn view_csv(app: &App, view: super::state::View) -> (String, String) {
                         .map(|c| c.0.map(|x| format!("{x:.2}")).unwrap_or_default()),
                 );
                 rec.push(format!("{:.2}", r.coverage));
-                safe_record(&mut w, &rec);
+                w.row(&rec);
             }
             cmd = format!(
                 "u4ssc rank --level {} --year {y} --format csv",
@@ -916,19 +902,16 @@ pub fn view_csv(app: &App, view: super::state::View) -> (String, String) {
             );
         }
         View::City => {
-            safe_record(&mut w, ["node", "name", "score", "u4ssc_band", "rank"]);
+            w.row(["node", "name", "score", "u4ssc_band", "rank"]);
             if let Some(c) = city(app) {
                 for r in &c.rows {
-                    safe_record(
-                        &mut w,
-                        [
-                            r.code.clone(),
-                            r.name.clone(),
-                            r.score.map(|x| format!("{x:.2}")).unwrap_or_default(),
-                            r.band.map(band_label).unwrap_or("").to_string(),
-                            r.rank.map(|x| x.to_string()).unwrap_or_default(),
-                        ],
-                    );
+                    w.row([
+                        r.code.clone(),
+                        r.name.clone(),
+                        r.score.map(|x| format!("{x:.2}")).unwrap_or_default(),
+                        r.band.map(band_label).unwrap_or("").to_string(),
+                        r.rank.map(|x| x.to_string()).unwrap_or_default(),
+                    ]);
                 }
                 cmd = format!("u4ssc compare {} --year {y} --format json", c.slug);
             } else {
@@ -936,28 +919,22 @@ pub fn view_csv(app: &App, view: super::state::View) -> (String, String) {
             }
         }
         View::Kpi => {
-            safe_record(
-                &mut w,
-                [
-                    "city", "value", "score", "band", "rank", "quality", "verified", "trend",
-                ],
-            );
+            w.row([
+                "city", "value", "score", "band", "rank", "quality", "verified", "trend",
+            ]);
             let mut c = String::new();
             if let Some(k) = kpi(app) {
                 for r in &k.rows {
-                    safe_record(
-                        &mut w,
-                        [
-                            r.city.clone(),
-                            r.value.map(|x| x.to_string()).unwrap_or_default(),
-                            r.score.map(|x| format!("{x:.2}")).unwrap_or_default(),
-                            r.band.map(band_label).unwrap_or("").to_string(),
-                            r.rank.map(|x| x.to_string()).unwrap_or_default(),
-                            r.quality.clone(),
-                            r.verified.clone(),
-                            r.trend.clone(),
-                        ],
-                    );
+                    w.row([
+                        r.city.clone(),
+                        r.value.map(|x| x.to_string()).unwrap_or_default(),
+                        r.score.map(|x| format!("{x:.2}")).unwrap_or_default(),
+                        r.band.map(band_label).unwrap_or("").to_string(),
+                        r.rank.map(|x| x.to_string()).unwrap_or_default(),
+                        r.quality.clone(),
+                        r.verified.clone(),
+                        r.trend.clone(),
+                    ]);
                 }
                 c = format!(
                     "u4ssc rank --level data-point --year {y} --format csv  (data point {})",
@@ -967,11 +944,7 @@ pub fn view_csv(app: &App, view: super::state::View) -> (String, String) {
             cmd = c;
         }
     }
-    let text = w
-        .into_inner()
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
-    (text, cmd)
+    (w.into_string(), cmd)
 }
 
 /// The glyph that marks a value with a pending question (not only a colour).
