@@ -718,7 +718,7 @@ fn resolve_given(ctx: &Ctx, given: &Given) -> Result<Given> {
                     .unwrap_or_else(|| "; see `u4ssc cities`".to_string());
                 return Err(Error::Usage(format!(
                     "--city {} is not a city in the registry{hint}",
-                    crate::submission::values::shown(text)
+                    crate::text::shown(text)
                 )));
             }
         },

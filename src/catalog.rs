@@ -241,7 +241,7 @@ impl Catalog {
             if let Some((key, s, at, c)) = crate::text::control_in_toml(&value, "") {
                 return Err(invalid(format!(
                     "{key} = {} holds the control character {} at character {at}; remove it",
-                    crate::submission::values::shown(&s),
+                    crate::text::shown(&s),
                     crate::text::code_point(c)
                 )));
             }
@@ -522,24 +522,6 @@ impl Catalog {
     }
 }
 
-/// 1-based line and column (in characters) of a byte offset.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text.as_bytes()[..offset];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map(|p| p + 1)
-        .unwrap_or(0);
-    let column = String::from_utf8_lossy(&before[line_start..])
-        .chars()
-        .count()
-        + 1;
-    (line, column)
-}
-
-/// Levenshtein distance, for suggestions.
 /// Edit distance (Levenshtein) between two texts, by strsim (the crate clap uses for its own
 /// suggestions), for every "did you mean".
 pub fn edit_distance(a: &str, b: &str) -> usize {

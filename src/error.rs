@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 /// Everything that stops a command from running. Validation problems in a submission are not
-/// errors of this kind: they are [`crate::submission::Finding`]s, reported all at once.
+/// errors of this kind: they are findings of the submission checks, reported all at once.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("cannot read {path}: {source}")]
@@ -55,7 +55,7 @@ pub fn toml_error(origin: &str, text: &str, e: &toml::de::Error) -> Error {
     let message = e.message().to_string();
     match e.span() {
         Some(span) => {
-            let (line, column) = crate::catalog::line_col(text, span.start);
+            let (line, column) = crate::text::line_col(text, span.start);
             Error::Located {
                 file: origin.to_string(),
                 line,

@@ -4,9 +4,18 @@
 
 use crate::catalog::{Catalog, Direction};
 use crate::error::{Error, Result};
-use crate::pipeline::AggregateMethod;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
+
+/// How a node combines its children (a method default, or a per-node override).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AggregateMethod {
+    #[default]
+    Arithmetic,
+    Geometric,
+    Harmonic,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -332,14 +341,14 @@ impl Framework {
             if crate::submission::validate::looks_like_formula(&code) {
                 return Err(Error::Invalid(format!(
                     "{origin}:{line}: iCode {} starts like a spreadsheet formula; codes start with a letter or digit",
-                    crate::submission::values::shown(&code)
+                    crate::text::shown(&code)
                 )));
             }
             for (what, text) in [("iCode", Some(code.as_str())), ("iName", get(c_name))] {
                 if let Some((at, ch)) = text.and_then(|t| crate::text::first_control(t, false)) {
                     return Err(Error::Invalid(format!(
                         "{origin}:{line}: {what} {} holds the control character {} at character {at}; remove it",
-                        crate::submission::values::shown(text.unwrap_or_default()),
+                        crate::text::shown(text.unwrap_or_default()),
                         crate::text::code_point(ch)
                     )));
                 }

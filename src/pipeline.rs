@@ -128,7 +128,7 @@ impl Panel {
                     return Err(Error::Invalid(format!(
                         "{origin}:{line}:{}: {} holds the control character {} at character {at}; remove it",
                         c + 1,
-                        crate::submission::values::shown(text),
+                        crate::text::shown(text),
                         crate::text::code_point(ch)
                     )));
                 }
@@ -350,14 +350,7 @@ impl Default for Normalise {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum AggregateMethod {
-    #[default]
-    Arithmetic,
-    Geometric,
-    Harmonic,
-}
+pub use crate::framework::AggregateMethod;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

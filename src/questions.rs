@@ -214,7 +214,7 @@ fn city_slug(ctx: &Ctx, text: &str) -> Result<String> {
                 .unwrap_or_else(|| "; see `u4ssc cities`".to_string());
             Err(Error::Usage(format!(
                 "{} is not a city in the registry{hint}",
-                crate::submission::values::shown(text)
+                crate::text::shown(text)
             )))
         }
     }
@@ -857,10 +857,7 @@ fn answer_from(ctx: &Ctx, file: &Path, by: &Option<String>, out: &mut dyn Write)
                     Finding::error(
                         "bad_question_id",
                         &shown,
-                        format!(
-                            "{} is not a question number",
-                            crate::submission::values::shown(&cell(0))
-                        ),
+                        format!("{} is not a question number", crate::text::shown(&cell(0))),
                     )
                     .at(line, at(0)),
                 );
@@ -892,7 +889,7 @@ fn answer_from(ctx: &Ctx, file: &Path, by: &Option<String>, out: &mut dyn Write)
                     format!(
                         "question {id} is about {}, not {}",
                         ctx.registry.name_of(&q.city),
-                        crate::submission::values::shown(&city)
+                        crate::text::shown(&city)
                     ),
                 )
                 .at(line, at(1)),

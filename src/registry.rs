@@ -136,7 +136,7 @@ impl Registry {
                 if let Some((at, ch)) = crate::text::first_control(t, false) {
                     return Err(bad(&format!(
                         "{} holds the control character {} at character {at}; remove it",
-                        crate::submission::values::shown(t),
+                        crate::text::shown(t),
                         crate::text::code_point(ch)
                     )));
                 }

@@ -221,13 +221,13 @@ impl Client {
         let base = reqwest::Url::parse(&cfg.base_url).map_err(|e| {
             Error::Usage(format!(
                 "--base-url {}: not an address ({e})",
-                crate::submission::values::shown(&cfg.base_url)
+                crate::text::shown(&cfg.base_url)
             ))
         })?;
         if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
             return Err(Error::Usage(format!(
                 "--base-url {}: only http:// and https:// addresses with a host are fetched",
-                crate::submission::values::shown(&cfg.base_url)
+                crate::text::shown(&cfg.base_url)
             )));
         }
         // follow a redirect only to the same scheme, host and port: never another server
@@ -487,7 +487,7 @@ impl Client {
                                         return Err(fetch_err(format!(
                                             "SSB answered {status} and asks to wait {} s before trying again (Retry-After: {}), longer than the {} s u4ssc waits (--max-retry-wait-secs); try again later",
                                             d.as_secs(),
-                                            crate::submission::values::shown(&v),
+                                            crate::text::shown(&v),
                                             self.cfg.max_retry_wait.as_secs()
                                         )));
                                     }
@@ -500,7 +500,7 @@ impl Client {
                         301 | 302 | 303 | 307 | 308 => {
                             return Err(fetch_err(format!(
                                 "{url} redirected ({status}) to {}, another server or scheme; u4ssc follows redirects only within {}",
-                                crate::submission::values::shown(location.as_deref().unwrap_or("(no Location)")),
+                                crate::text::shown(location.as_deref().unwrap_or("(no Location)")),
                                 self.cfg.base_url
                             )))
                         }

@@ -343,7 +343,7 @@ pub fn fetch(ctx: &Ctx, src: &FetchSource, out: &mut dyn Write) -> Result<i32> {
                             Error::Fetch(format!("SSB table 07459 gives {} ({n}) {m}", c.name))
                         })?;
                         let year_number = year.parse::<i32>().ok().filter(|y| (1700..=2200).contains(y)).ok_or_else(|| {
-                            Error::Fetch(format!("SSB table 07459 gives {} ({n}) the year {}, which is not a year", c.name, crate::submission::values::shown(&year)))
+                            Error::Fetch(format!("SSB table 07459 gives {} ({n}) the year {}, which is not a year", c.name, crate::text::shown(&year)))
                         })?;
                         let v = people as f64;
                         rows.push((c.slug.clone(), year_number, people as i64));

@@ -13,10 +13,10 @@
 
 use super::read::{Row, Table};
 use super::validate::{normalise_header, OPTIONAL, REQUIRED};
-use super::values::shown;
 use super::Finding;
 use crate::catalog::Catalog;
 use crate::registry::Registry;
+use crate::text::shown;
 
 /// City and year given on the command line for files that do not name them.
 #[derive(Debug, Clone, Default)]

@@ -1,8 +1,8 @@
 //! Readers for the three submission formats. Each turns a file into a [`Table`]: header
 //! names and rows of text cells with their line (or spreadsheet row) numbers.
 
-use super::values::shown;
 use super::Finding;
+use crate::text::shown;
 use std::path::Path;
 
 /// Limits that protect the machine from hostile or mistaken input. Each can be raised on

@@ -382,7 +382,7 @@ pub fn read(
                     file,
                     format!(
                         "the heading {} should be '{en}' ('{nb}'); the template's columns were moved or renamed: make a new one with `u4ssc template` and copy the values over",
-                        super::values::shown(h.trim())
+                        crate::text::shown(h.trim())
                     ),
                 )
                 .at(HEADER_ROW, Some(letter(c as u16))),
@@ -478,7 +478,7 @@ pub fn check_rows(file: &str, meta: &Meta, catalog: &Catalog) -> Vec<Finding> {
             file,
             format!(
                 "the template was made for catalog {}, and this u4ssc uses catalog {}: the KPI rows differ; make a new template with `u4ssc template` and copy the values over",
-                super::values::shown(meta.catalog_version.trim()),
+                crate::text::shown(meta.catalog_version.trim()),
                 catalog.info.version
             ),
         )
@@ -543,7 +543,7 @@ pub fn check_rows(file: &str, meta: &Meta, catalog: &Catalog) -> Vec<Finding> {
                 "template_changed",
                 format!(
                     "{} is not a row of this template ({} belongs here); restore the template's code",
-                    super::values::shown(&label(code, part)),
+                    crate::text::shown(&label(code, part)),
                     label(&want.0, &want.1)
                 ),
             )
@@ -556,7 +556,7 @@ pub fn check_rows(file: &str, meta: &Meta, catalog: &Catalog) -> Vec<Finding> {
             file,
             format!(
                 "{} is an extra row after the template's last data point; remove it",
-                super::values::shown(&label(code, part))
+                crate::text::shown(&label(code, part))
             ),
         )
         .at(*line, code_col)];

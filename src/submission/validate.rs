@@ -2,10 +2,11 @@
 //! output) and a sentence a city officer understands. Errors stop an import; warnings do not.
 
 use super::read::Table;
-use super::values::{parse_number, parse_value, shown, yes_no, Value};
+use super::values::{parse_number, parse_value, yes_no, Value};
 use super::{Finding, Severity};
 use crate::catalog::{normalise_part, Catalog, DataPoint, KpiType, NameMatch, UnitKind};
 use crate::registry::{Match, Registry};
+use crate::text::shown;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

@@ -3,6 +3,7 @@
 //! Anything ambiguous is rejected with a reason, never guessed.
 
 use crate::catalog::UnitKind;
+use crate::text::shown;
 
 /// What a value cell said.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -29,26 +30,6 @@ const NOT_REPORTED: &[&str] = &["nr", "not reported", "n/a", "na", "n.a.", "ikke
 
 fn is_space(c: char) -> bool {
     c == ' ' || c == '\u{00A0}' || c == '\u{202F}' || c == '\u{2009}'
-}
-
-/// Show a user's text safely inside a message: quoted, control characters escaped, cut short.
-pub fn shown(text: &str) -> String {
-    let mut out = String::from("'");
-    for (i, c) in text.chars().enumerate() {
-        if i == 60 {
-            out.push('…');
-            break;
-        }
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-    out
 }
 
 /// Parse a value cell for a data point measured in `kind`.
