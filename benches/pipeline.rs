@@ -46,7 +46,7 @@ fn peak_mb() -> f64 {
 /// Open the TUI's data on a scored database and time the first frame and a keystroke.
 fn tui_open(db: &std::path::Path, registry: &Registry) {
     use u4ssc::tui::state::{update, Action, App};
-    let mut ctx = u4ssc::app::Ctx::new(&global(Some(db.to_path_buf()))).expect("ctx");
+    let mut ctx = u4ssc::context::Ctx::new(&global(Some(db.to_path_buf()))).expect("ctx");
     ctx.registry = registry.clone();
     reset_peak();
     let (t_first, mut app) = time(5, || {
@@ -78,14 +78,16 @@ fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-fn global(db: Option<std::path::PathBuf>) -> u4ssc::app::Global {
-    u4ssc::app::Global {
+fn global(db: Option<std::path::PathBuf>) -> u4ssc::context::Settings {
+    u4ssc::context::Settings {
         db,
         catalog: None,
         registry: None,
-        max_file_mb: 100_000,
-        max_rows: usize::MAX,
-        max_field_chars: 10_000,
+        limits: u4ssc::submission::Limits {
+            max_file_bytes: u64::MAX,
+            max_rows: usize::MAX,
+            max_field_chars: 10_000,
+        },
         memory_mb: 256,
     }
 }
@@ -120,7 +122,7 @@ fn measure(cities: usize, years: i32, runs: usize) {
     println!("{:<52} {:>9} {:>9}", "job", "seconds", "peak MB");
     row("demo generation", t_demo, peak_mb());
     let ctx_for = |db: &std::path::Path| {
-        let mut ctx = u4ssc::app::Ctx::new(&global(Some(db.to_path_buf()))).expect("ctx");
+        let mut ctx = u4ssc::context::Ctx::new(&global(Some(db.to_path_buf()))).expect("ctx");
         ctx.registry = reg.clone();
         ctx
     };

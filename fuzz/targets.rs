@@ -290,14 +290,14 @@ pub fn bulk_equals_rows(
     cat: &Catalog,
     reg: &Registry,
     limits: &Limits,
-    rules: &u4ssc::bulk::Rules,
+    rules: &u4ssc::import::Rules,
     case: &str,
 ) -> bool {
     let Some(layout) = u4ssc::submission::bulk::head(path, limits) else {
         return false;
     };
     let mut store = u4ssc::store::Store::open_in_memory().unwrap();
-    let staged = u4ssc::bulk::stage(&mut store, path, &layout, cat, reg, rules, limits)
+    let staged = u4ssc::import::bulk::stage(&mut store, path, &layout, cat, reg, rules, limits)
         .unwrap_or_else(|e| panic!("{case}: {e}"));
     let Some(staged) = staged else { return false };
     let table = read_table(path, limits).unwrap_or_else(|f| panic!("{case}: {f:?}"));
@@ -347,11 +347,7 @@ fn fuzz_bulk_path_against_rows() {
         max_rows: 10_000,
         max_field_chars: 1_000,
     };
-    let rules = u4ssc::bulk::Rules {
-        min_year: 1990,
-        max_year: validate::current_year() + 1,
-        jump_factor: 3.0,
-    };
+    let rules = u4ssc::import::Rules::default();
     let mut rng = Rng::new(11);
     let n = cases(120);
     let mut vouched = 0;

@@ -1,10 +1,9 @@
 //! The commands. `main.rs` parses the command line into [`Cli`] and calls [`run`]; every
 //! command returns the exit code (0 ok, 1 problems found in the input) or an [`Error`] (2).
 
-use crate::catalog::Catalog;
 use crate::demo::{self, DemoSpec, SYNTHETIC_LABEL};
 use crate::error::{Error, Result};
-use crate::registry::Registry;
+use crate::import;
 use crate::store::{Access, NewRevision, Store};
 use crate::submission::layout::Given;
 use crate::submission::validate::{self, Options};
@@ -348,85 +347,58 @@ pub struct DemoArgs {
     pub out: PathBuf,
 }
 
-/// What every command needs: the catalog, the registry, where the database is, the limits.
-#[derive(Clone)]
-pub struct Ctx {
-    pub catalog: Catalog,
-    pub registry: Registry,
-    pub db: PathBuf,
-    pub db_is_default: bool,
-    pub limits: Limits,
-    pub memory_mb: u64,
-}
+pub use crate::context::{default_db_path, Ctx};
 
-impl Ctx {
-    pub fn new(g: &Global) -> Result<Ctx> {
-        let catalog = match &g.catalog {
-            Some(p) => Catalog::load(p)?,
-            None => Catalog::embedded()?,
-        };
-        let registry = match &g.registry {
-            Some(p) => Registry::load(p)?,
-            None => Registry::embedded()?,
-        };
-        let (db, db_is_default) = match &g.db {
-            Some(p) => (p.clone(), false),
-            None => (default_db_path()?, true),
-        };
-        let mut registry = registry;
-        // populations fetched from SSB replace the registry's typed ones (best effort: a
-        // database that is busy or absent leaves the registry as it is)
-        if db.exists() {
-            if let Ok(store) = Store::open(&db, Access::ReadOnly) {
-                if let Ok(pops) = store.latest_populations() {
-                    for c in registry.cities.iter_mut() {
-                        if let Some((year, pop, source)) = pops.get(&c.slug) {
-                            if *year >= c.population_year {
-                                c.population = *pop as u64;
-                                c.population_year = *year;
-                                c.population_source = Some(source.clone());
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        Ok(Ctx {
-            catalog,
-            registry,
-            db,
-            db_is_default,
+impl Global {
+    /// The options as the plain settings a context is built from.
+    pub fn settings(&self) -> crate::context::Settings {
+        crate::context::Settings {
+            db: self.db.clone(),
+            catalog: self.catalog.clone(),
+            registry: self.registry.clone(),
             limits: Limits {
-                max_file_bytes: g.max_file_mb.saturating_mul(1024 * 1024),
-                max_rows: g.max_rows,
-                max_field_chars: g.max_field_chars,
+                max_file_bytes: self.max_file_mb.saturating_mul(1024 * 1024),
+                max_rows: self.max_rows,
+                max_field_chars: self.max_field_chars,
             },
-            memory_mb: g.memory_mb.max(64),
-        })
-    }
-
-    /// Open the database; the default one is created with the demo data on first use.
-    pub fn open(&self, access: Access) -> Result<Store> {
-        if self.db_is_default && !self.db.exists() {
-            let mut store = Store::open(&self.db, Access::ReadWrite)?;
-            load_demo(self, &mut store)?;
-            drop(store);
+            memory_mb: self.memory_mb,
         }
-        let store = Store::open(&self.db, access)?;
-        store.set_memory_limit_mb(self.memory_mb)?;
-        Ok(store)
     }
 }
 
-pub fn default_db_path() -> Result<PathBuf> {
-    dirs::data_dir()
-        .map(|d| d.join("u4ssc").join("u4ssc.duckdb"))
-        .ok_or_else(|| {
-            Error::Usage(
-                "cannot find a data directory for the database; give --db PATH or set U4SSC_DB"
-                    .into(),
-            )
-        })
+/// The default database is made on first use with the 17-city demo: an explicit step of
+/// the commands that read or write the database, never a side effect of opening it.
+pub fn seed_demo_if_missing(ctx: &Ctx) -> Result<()> {
+    if ctx.db_is_default && !ctx.db.exists() {
+        let mut store = crate::store::Store::open(&ctx.db, Access::ReadWrite)?;
+        load_demo(ctx, &mut store)?;
+    }
+    Ok(())
+}
+
+/// What a command needs of the database: nothing, the registry's stored populations, or
+/// the database itself (the default one seeded with the demo on first use).
+#[derive(PartialEq, Eq)]
+enum DbUse {
+    None,
+    Populations,
+    Database,
+}
+
+fn db_use(command: &Option<Command>) -> DbUse {
+    match command {
+        Some(
+            Command::Kpis(_)
+            | Command::Pipeline(_)
+            | Command::Framework(_)
+            | Command::Completions { .. }
+            | Command::Man,
+        ) => DbUse::None,
+        Some(Command::Check(_) | Command::Template(_) | Command::Cities(_) | Command::Demo(_)) => {
+            DbUse::Populations
+        }
+        _ => DbUse::Database,
+    }
 }
 
 /// Put the 17-city demo (synthetic) into a fresh store.
@@ -534,7 +506,14 @@ pub fn run(cli: Cli) -> Result<i32> {
             return done;
         }
     }
-    let ctx = Ctx::new(&cli.global)?;
+    let mut ctx = Ctx::new(&cli.global.settings())?;
+    let needs = db_use(&cli.command);
+    if needs == DbUse::Database {
+        seed_demo_if_missing(&ctx)?;
+    }
+    if needs != DbUse::None {
+        ctx = ctx.with_stored_populations();
+    }
     // stored text is made visible, never run: a control character in a name or source
     // cannot drive the terminal
     let mut out = crate::text::Printable::new(std::io::stdout().lock());
@@ -581,184 +560,6 @@ fn w(out: &mut dyn Write, text: &str) -> Result<()> {
         })
 }
 
-/// Read and validate one file. Returns the table (if readable) and the findings.
-/// What checking one file gives: the table and its observations when it has no error, the
-/// findings, and the current values of the cities it names (for the diff of an import).
-type Checked = (
-    Option<(
-        crate::submission::Table,
-        Vec<crate::submission::Observation>,
-    )>,
-    Vec<Finding>,
-    Vec<crate::store::CurrentValue>,
-);
-
-/// How one file is checked besides its own rules.
-struct CheckWith<'a> {
-    jump_factor: f64,
-    peer_factor: f64,
-    given: &'a Given,
-    /// Earlier values from a file (`check --previous`), besides the database's.
-    previous: validate::History,
-}
-
-/// Read and validate one file; with a store, against the current values of the cities it
-/// names (the year-to-year jump check) and the whole network's (the peer-outlier check).
-fn check_one(ctx: &Ctx, file: &Path, with: &CheckWith, store: Option<&Store>) -> Result<Checked> {
-    let table = match read_table(file, &ctx.limits) {
-        Err(findings) => return Ok((None, findings, Vec::new())),
-        Ok(table) => table,
-    };
-    let given = resolve_given(ctx, with.given)?;
-    let table = match crate::submission::layout::to_long(table, &ctx.catalog, &ctx.registry, &given)
-    {
-        Err(findings) => return Ok((None, findings, Vec::new())),
-        Ok((table, _shape)) => table,
-    };
-    let (current, peers) = match store {
-        Some(s) => {
-            let all = s.current_values()?;
-            let mut peers = validate::Peers::new();
-            for v in &all {
-                if let Some(x) = v.value {
-                    peers
-                        .entry((v.data_point.clone(), v.year))
-                        .or_default()
-                        .push((v.city.clone(), x));
-                }
-            }
-            let named = cities_named(ctx, &table);
-            let current: Vec<_> = all
-                .into_iter()
-                .filter(|v| named.binary_search(&v.city).is_ok())
-                .collect();
-            (current, peers)
-        }
-        None => (Vec::new(), validate::Peers::new()),
-    };
-    let mut history = crate::store::history_of(&current);
-    for (k, mut v) in with.previous.clone() {
-        history.entry(k).or_default().append(&mut v);
-    }
-    let opts = Options {
-        jump_factor: with.jump_factor,
-        peer_factor: with.peer_factor,
-        history,
-        peers,
-        ..Options::default()
-    };
-    let checked = validate::validate(&table, &ctx.catalog, &ctx.registry, &opts);
-    let ok = checked.errors() == 0;
-    Ok((
-        ok.then_some((table, checked.observations)),
-        checked.findings,
-        current,
-    ))
-}
-
-/// Every finding of one file as `check` gives it (without --previous), with a store for the
-/// jump and peer checks.
-pub(crate) fn findings_of(ctx: &Ctx, file: &Path, store: Option<&Store>) -> Result<Vec<Finding>> {
-    let given = Given::default();
-    let with = CheckWith {
-        jump_factor: 3.0,
-        peer_factor: 10.0,
-        given: &given,
-        previous: validate::History::new(),
-    };
-    Ok(check_one(ctx, file, &with, store)?.1)
-}
-
-/// The values of last year's file (`check --previous`), as history for the jump check. A
-/// file that does not read or has errors is refused: a comparison with half a file misleads.
-fn previous_history(ctx: &Ctx, file: &Path, given: &Given) -> Result<validate::History> {
-    let with = CheckWith {
-        jump_factor: f64::INFINITY,
-        peer_factor: f64::INFINITY,
-        given: &Given {
-            city: given.city.clone(),
-            year: None,
-        },
-        previous: validate::History::new(),
-    };
-    let (ok, findings, _) = check_one(ctx, file, &with, None)?;
-    let Some((_, obs)) = ok else {
-        let first = findings
-            .iter()
-            .find(|f| f.severity == Severity::Error)
-            .map(|f| f.to_string())
-            .unwrap_or_default();
-        return Err(Error::Usage(format!(
-            "--previous {} has errors, so it cannot be compared with; check it first:\n{first}",
-            file.display()
-        )));
-    };
-    let mut h = validate::History::new();
-    for o in obs {
-        if let Some(v) = o.value {
-            h.entry((o.city, o.data_point))
-                .or_default()
-                .push((o.year, v));
-        }
-    }
-    Ok(h)
-}
-
-/// `--city` as a registry slug (an unknown one is a usage error with a suggestion).
-fn resolve_given(ctx: &Ctx, given: &Given) -> Result<Given> {
-    let city = match &given.city {
-        None => None,
-        Some(text) => match ctx.registry.resolve(text, given.year) {
-            Some((c, _)) => Some(c.slug.clone()),
-            None => {
-                let hint = ctx
-                    .registry
-                    .suggest(text)
-                    .map(|c| format!("; did you mean '{}' ({})?", c.slug, c.name))
-                    .unwrap_or_else(|| "; see `u4ssc cities`".to_string());
-                return Err(Error::Usage(format!(
-                    "--city {} is not a city in the registry{hint}",
-                    crate::text::shown(text)
-                )));
-            }
-        },
-    };
-    Ok(Given {
-        city,
-        year: given.year,
-    })
-}
-
-/// The registry cities a table's rows can name: each distinct city cell resolved as
-/// validation resolves it (with its row's year, for former municipality numbers, and
-/// without). A cell that names none is an error validation reports.
-fn cities_named(ctx: &Ctx, table: &crate::submission::Table) -> Vec<String> {
-    let (col, _) = validate::header_columns(table);
-    let Some(&ci) = col.get("city") else {
-        return Vec::new();
-    };
-    let yi = col.get("year").copied();
-    let mut texts: std::collections::BTreeSet<(&str, Option<i32>)> = Default::default();
-    for r in &table.rows {
-        let Some(city) = r.cells.get(ci) else {
-            continue;
-        };
-        let year = yi
-            .and_then(|i| r.cells.get(i))
-            .and_then(|y| y.trim().parse::<i32>().ok());
-        texts.insert((city.as_str(), year));
-    }
-    let mut slugs: std::collections::BTreeSet<String> = Default::default();
-    for (text, year) in texts {
-        for y in [year, None] {
-            if let Some((c, _)) = ctx.registry.resolve(text, y) {
-                slugs.insert(c.slug.clone());
-            }
-        }
-    }
-    slugs.into_iter().collect()
-}
-
 fn summary_line(file: &Path, findings: &[Finding]) -> String {
     let e = findings
         .iter()
@@ -766,57 +567,6 @@ fn summary_line(file: &Path, findings: &[Finding]) -> String {
         .count();
     let wn = findings.len() - e;
     format!("{}: {e} error(s), {wn} warning(s)\n", file.display())
-}
-
-/// Findings as text, one a line; a rule that fires on more than three rows is shown once in
-/// full and then as one line with its count and first locations (JSON and CSV keep each).
-pub fn grouped_text(findings: &[Finding]) -> String {
-    const SHOWN: usize = 3;
-    let mut count: HashMap<(Severity, &str, &str), usize> = HashMap::new();
-    for f in findings.iter().filter(|f| f.line.is_some()) {
-        *count
-            .entry((f.severity, f.rule, f.file.as_str()))
-            .or_default() += 1;
-    }
-    let mut done: std::collections::HashSet<(Severity, &str, &str)> = Default::default();
-    let mut text = String::new();
-    for f in findings {
-        let key = (f.severity, f.rule, f.file.as_str());
-        let n = if f.line.is_some() { count[&key] } else { 1 };
-        if n <= SHOWN {
-            text.push_str(&format!("{f}\n"));
-            continue;
-        }
-        if !done.insert(key) {
-            continue;
-        }
-        text.push_str(&format!("{f}\n"));
-        let at: Vec<String> = findings
-            .iter()
-            .filter(|g| (g.severity, g.rule, g.file.as_str()) == key)
-            .take(6)
-            .map(|g| {
-                let column = g
-                    .column
-                    .as_deref()
-                    .and_then(|c| c.split(' ').next())
-                    .map(|c| format!(":{c}"))
-                    .unwrap_or_default();
-                format!("{}{column}", g.line.unwrap_or(0))
-            })
-            .collect();
-        let sev = match f.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        text.push_str(&format!(
-            "{}: {sev}[{}] × {n}, first at {} … (--format json lists every one)\n",
-            f.file,
-            f.rule,
-            at.join(", ")
-        ));
-    }
-    text
 }
 
 pub fn check(ctx: &Ctx, a: &CheckArgs, out: &mut dyn Write) -> Result<i32> {
@@ -835,20 +585,21 @@ pub fn check(ctx: &Ctx, a: &CheckArgs, out: &mut dyn Write) -> Result<i32> {
         year: a.year,
     };
     let previous = match &a.previous {
-        Some(p) => previous_history(ctx, p, &given)?,
+        Some(p) => import::previous_history(ctx, p, &given)?,
         None => validate::History::new(),
     };
-    let with = CheckWith {
+    let rules = import::Rules {
         jump_factor: a.jump_factor,
         peer_factor: a.peer_factor,
-        given: &given,
+        given,
         previous,
+        ..import::Rules::default()
     };
     let mut all = Vec::new();
     for file in &a.files {
-        let (_, findings, _) = check_one(ctx, file, &with, store.as_ref())?;
+        let findings = import::check_file(ctx, file, &rules, store.as_ref())?.findings;
         if a.format == CheckFormat::Text {
-            w(out, &grouped_text(&findings))?;
+            w(out, &crate::submission::grouped_text(&findings))?;
             w(out, &summary_line(file, &findings))?;
         }
         if let Some(dest) = &a.annotate {
@@ -931,18 +682,18 @@ fn annotate(file: &Path, dest: &Path, findings: &[Finding]) -> Result<()> {
 /// `u4ssc template`: one workbook per city, with the latest earlier values when --db is given.
 pub fn template_cmd(ctx: &Ctx, a: &TemplateArgs, out: &mut dyn Write) -> Result<i32> {
     use crate::submission::template;
-    let defaults = Options::default();
-    if !(defaults.min_year..=defaults.max_year).contains(&a.year) {
+    let years = validate::Years::default();
+    if !years.contains(a.year) {
         return Err(Error::Usage(format!(
             "--year {} is outside {}-{}",
-            a.year, defaults.min_year, defaults.max_year
+            a.year, years.min, years.max
         )));
     }
     let all = a.city.eq_ignore_ascii_case("all");
     let cities: Vec<&crate::registry::City> = if all {
         ctx.registry.cities.iter().collect()
     } else {
-        let given = resolve_given(
+        let given = import::resolve_given(
             ctx,
             &Given {
                 city: Some(a.city.clone()),
@@ -1005,44 +756,19 @@ pub fn template_cmd(ctx: &Ctx, a: &TemplateArgs, out: &mut dyn Write) -> Result<
 }
 
 pub fn import(ctx: &Ctx, a: &ImportArgs, out: &mut dyn Write) -> Result<i32> {
-    // with --format json the text goes nowhere and one object per file is printed at the end
-    let json = a.format == DocFormat::Json;
-    let mut sink = std::io::sink();
-    let text_out: &mut dyn Write = if json { &mut sink } else { out };
-    let mut reports = Vec::new();
-    let code = import_files(ctx, a, text_out, &mut reports)?;
-    if json {
-        w(out, &to_json(&reports))?;
-    }
-    Ok(code)
-}
-
-/// What happened to one file, for `import --format json`.
-fn report(
-    file: &Path,
-    outcome: &str,
-    revision: Option<i64>,
-    counts: Option<(usize, usize, usize, usize)>,
-    findings: &[Finding],
-) -> serde_json::Value {
-    let (rows, new, changed, unchanged) = match counts {
-        Some((r, n, c, u)) => (Some(r), Some(n), Some(c), Some(u)),
-        None => (None, None, None, None),
+    let rules = import::Rules {
+        jump_factor: a.jump_factor,
+        // the peer-outlier check belongs to `check --db`: the bulk path (which must give
+        // the same findings as the row path) does not compare with the network
+        peer_factor: f64::INFINITY,
+        given: Given {
+            city: a.city.clone(),
+            year: a.year,
+        },
+        ..import::Rules::default()
     };
-    serde_json::json!({
-        "file": file.display().to_string(), "outcome": outcome, "revision": revision,
-        "rows": rows, "new": new, "changed": changed, "unchanged": unchanged,
-        "findings": findings,
-    })
-}
-
-fn import_files(
-    ctx: &Ctx,
-    a: &ImportArgs,
-    out: &mut dyn Write,
-    reports: &mut Vec<serde_json::Value>,
-) -> Result<i32> {
     let mut store = ctx.open(Access::ReadWrite)?;
+    let mut reports = Vec::new();
     let mut code = 0;
     for (k, file) in a.files.iter().enumerate() {
         crate::progress::note(
@@ -1054,218 +780,20 @@ fn import_files(
                 a.files.len()
             ),
         );
-        if import_bulk(ctx, &mut store, file, a, out, reports)? {
-            continue;
-        }
-        // one read of the current values of the file's cities serves both the jump check
-        // and the diff below
-        let given = Given {
-            city: a.city.clone(),
-            year: a.year,
-        };
-        // the peer-outlier check belongs to `check --db`: the bulk path (which must give the
-        // same findings as this one) does not compare with the network
-        let with = CheckWith {
-            jump_factor: a.jump_factor,
-            peer_factor: f64::INFINITY,
-            given: &given,
-            previous: validate::History::new(),
-        };
-        let (ok, findings, current_values) = check_one(ctx, file, &with, Some(&store))?;
-        // a file imported before is said so, without its warnings again
-        if let Some((table, _)) = &ok {
-            if let Some(r) = store.revision_by_hash(&table.content_hash)? {
-                w(out, &already_imported(file, &r))?;
-                reports.push(report(
-                    file,
-                    "already_imported",
-                    Some(r.revision_id),
-                    None,
-                    &[],
-                ));
-                continue;
-            }
-        }
-        w(out, &grouped_text(&findings))?;
-        let Some((table, obs)) = ok else {
-            w(
-                out,
-                &format!(
-                    "{}: not imported: fix the errors above and import again\n",
-                    file.display()
-                ),
-            )?;
-            reports.push(report(file, "not_imported", None, None, &findings));
+        let report = import::import_file(ctx, &mut store, file, &rules, a.dry_run)?;
+        if report.outcome == import::Outcome::NotImported {
             code = 1;
-            continue;
-        };
-        let current: HashMap<(String, i32, String), Option<f64>> = current_values
-            .into_iter()
-            .map(|v| ((v.city, v.year, v.data_point), v.value))
-            .collect();
-        let (mut new, mut changed, mut same) = (0, 0, 0);
-        for o in &obs {
-            match current.get(&(o.city.clone(), o.year, o.data_point.clone())) {
-                None => new += 1,
-                Some(v) if *v == o.value => same += 1,
-                Some(_) => changed += 1,
-            }
         }
-        let what = format!(
-            "{} rows: {new} new, {changed} changed, {same} unchanged values",
-            obs.len()
-        );
-        if a.dry_run {
-            w(
-                out,
-                &format!(
-                    "{}: would import {what} (dry run: nothing written)\n",
-                    file.display()
-                ),
-            )?;
-            reports.push(report(
-                file,
-                "dry_run",
-                None,
-                Some((obs.len(), new, changed, same)),
-                &findings,
-            ));
-            continue;
+        // with --format json one object per file is printed at the end
+        match a.format {
+            DocFormat::Text => w(out, &report.text())?,
+            DocFormat::Json => reports.push(report.json()),
         }
-        let name = file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        crate::progress::note("import", &format!("storing {}", file.display()));
-        let id = store.insert_revision_with_findings(
-            &NewRevision {
-                source_file: &name,
-                content_hash: &table.content_hash,
-                format: table.format.as_str(),
-                kind: "submission",
-            },
-            &obs,
-            &findings,
-        )?;
-        w(
-            out,
-            &format!("{}: imported as revision {id}, {what}\n", file.display()),
-        )?;
-        reports.push(report(
-            file,
-            "imported",
-            Some(id),
-            Some((obs.len(), new, changed, same)),
-            &findings,
-        ));
+    }
+    if a.format == DocFormat::Json {
+        w(out, &to_json(&reports))?;
     }
     Ok(code)
-}
-
-/// Import a large plain CSV file through the bulk path. False: the file is small or not
-/// plain, or something in it needs the row-by-row path to be located and explained.
-fn import_bulk(
-    ctx: &Ctx,
-    store: &mut Store,
-    file: &Path,
-    a: &ImportArgs,
-    out: &mut dyn Write,
-    reports: &mut Vec<serde_json::Value>,
-) -> Result<bool> {
-    let trace = crate::trace::Trace::new();
-    let Some(layout) = crate::bulk::eligible(file, &ctx.limits) else {
-        return Ok(false);
-    };
-    let defaults = Options::default();
-    let rules = crate::bulk::Rules {
-        min_year: defaults.min_year,
-        max_year: defaults.max_year,
-        jump_factor: a.jump_factor,
-    };
-    let Some(staged) = crate::bulk::stage(
-        store,
-        file,
-        &layout,
-        &ctx.catalog,
-        &ctx.registry,
-        &rules,
-        &ctx.limits,
-    )?
-    else {
-        return Ok(false);
-    };
-    if let Some(r) = store.revision_by_hash(&staged.content_hash)? {
-        store.drop_stage()?;
-        w(out, &already_imported(file, &r))?;
-        reports.push(report(
-            file,
-            "already_imported",
-            Some(r.revision_id),
-            None,
-            &[],
-        ));
-        return Ok(true);
-    }
-    w(out, &grouped_text(&staged.findings))?;
-    let (new, changed, same) = staged.diff;
-    let what = format!(
-        "{} rows: {new} new, {changed} changed, {same} unchanged values",
-        staged.rows
-    );
-    if a.dry_run {
-        store.drop_stage()?;
-        w(
-            out,
-            &format!(
-                "{}: would import {what} (dry run: nothing written)\n",
-                file.display()
-            ),
-        )?;
-        reports.push(report(
-            file,
-            "dry_run",
-            None,
-            Some((staged.rows, new, changed, same)),
-            &staged.findings,
-        ));
-        return Ok(true);
-    }
-    let name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let id = store.commit_staged(
-        &NewRevision {
-            source_file: &name,
-            content_hash: &staged.content_hash,
-            format: "csv",
-            kind: "submission",
-        },
-        staged.rows,
-        &staged.findings,
-    )?;
-    trace.mark("stored");
-    w(
-        out,
-        &format!("{}: imported as revision {id}, {what}\n", file.display()),
-    )?;
-    reports.push(report(
-        file,
-        "imported",
-        Some(id),
-        Some((staged.rows, new, changed, same)),
-        &staged.findings,
-    ));
-    Ok(true)
-}
-
-fn already_imported(file: &Path, r: &crate::store::RevisionInfo) -> String {
-    format!(
-        "{}: already imported as revision {} ({}); nothing to do\n",
-        file.display(),
-        r.revision_id,
-        r.imported_at
-    )
 }
 
 /// Per city and year: reported, verified and missing data points, core and advanced.

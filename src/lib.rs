@@ -2,8 +2,8 @@
 //! Cities (ITU-T Y.4903). See ARCHITECTURE.md for the pipeline and its seams.
 
 pub mod app;
-pub mod bulk;
 pub mod catalog;
+pub mod context;
 pub mod convert;
 pub mod demo;
 pub mod error;
@@ -11,10 +11,12 @@ pub mod export;
 pub mod fetch;
 pub mod files;
 pub mod framework;
+pub mod import;
 pub mod pipeline;
 pub mod progress;
 pub mod questions;
 pub mod registry;
+pub mod rows;
 pub mod score_cmd;
 pub mod scoring;
 pub mod stats;

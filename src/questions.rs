@@ -2,7 +2,7 @@
 //! about a value, list, answer, close or withdraw, open one question per `check` warning, and
 //! send a city its log as a workbook to fill and read the answers back.
 
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::error::{Error, Result};
 use crate::store::{Access, Action, NewQuestion, Question, Status, Store};
 use crate::submission::{Finding, Severity, Subject};
@@ -487,7 +487,7 @@ fn warnings_of(ctx: &Ctx, file: &Path) -> Result<Vec<Finding>> {
     } else {
         Some(Store::open(&ctx.db, Access::ReadOnly)?)
     };
-    crate::app::findings_of(ctx, file, store.as_ref())
+    crate::import::findings_of(ctx, file, store.as_ref())
 }
 
 fn ask_from_findings(

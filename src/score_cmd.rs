@@ -1,7 +1,7 @@
 //! The scoring commands: score, runs, rank, compare, explain, diff.
 
-use crate::app::Ctx;
 use crate::catalog::{normalise_code, normalise_part};
+use crate::context::Ctx;
 use crate::demo::SYNTHETIC_LABEL;
 use crate::error::{Error, Result};
 use crate::registry::Registry;

@@ -2,7 +2,7 @@
 //! HTML pages are single self-contained files: inline CSS and SVG, no scripts, no network.
 
 use super::tables::{Cell, ColType, Column, DataTable, Selection};
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::error::Result;
 use crate::scoring::bands::{band_glyph, band_label};
 use crate::scoring::engine::{Level, NodeScore, Tree};
@@ -195,7 +195,7 @@ pub struct YearData {
     pub nodes: Vec<NodeScore>,
     pub dps: Vec<crate::scoring::engine::DpScore>,
     pub trends: Vec<crate::scoring::trends::Trend>,
-    pub values: Vec<crate::store::CurrentValue>,
+    pub values: Vec<crate::rows::CurrentValue>,
     /// Questions of the verification round still open or answered but not closed.
     pub questions: Vec<crate::store::Question>,
 }
@@ -248,7 +248,7 @@ pub fn city_profile(
         .filter(|t| t.city == slug)
         .cloned()
         .collect();
-    let values: Vec<&crate::store::CurrentValue> = data
+    let values: Vec<&crate::rows::CurrentValue> = data
         .values
         .iter()
         .filter(|v| v.city == slug && v.year == year)

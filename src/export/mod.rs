@@ -5,7 +5,7 @@
 pub mod html;
 pub mod tables;
 
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::error::{Error, Result};
 use crate::store::Access;
 use crate::table::neutralise;
@@ -626,19 +626,4 @@ fn manifest(written: &[PathBuf], run: &crate::store::RunInfo) -> Result<String> 
     })))
 }
 
-/// Store-independent helper so that Store can take a table without knowing export types.
-pub fn duck_columns(t: &DataTable) -> Vec<(&'static str, &'static str)> {
-    t.columns
-        .iter()
-        .map(|c| {
-            (
-                c.name,
-                match c.ty {
-                    ColType::Text => "VARCHAR",
-                    ColType::Num => "DOUBLE",
-                    ColType::Int => "BIGINT",
-                },
-            )
-        })
-        .collect()
-}
+pub use crate::rows::duck_columns;

@@ -1,69 +1,15 @@
 //! The export tables, built from a stored run: the same rows feed CSV, JSON, Parquet and XLSX.
 
-use crate::app::Ctx;
 use crate::catalog::{normalise_code, KpiType};
+use crate::context::Ctx;
 use crate::error::Result;
 use crate::scoring::bands::band_label;
 use crate::scoring::engine::{peer_set, Level, Tree};
 use crate::stats;
 use crate::store::{RunInfo, Store};
-use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum Cell {
-    Text(String),
-    Num(f64),
-    Int(i64),
-    Null,
-}
-
-impl Cell {
-    pub fn text(s: impl Into<String>) -> Cell {
-        Cell::Text(s.into())
-    }
-    pub fn opt(v: Option<f64>) -> Cell {
-        v.map(Cell::Num).unwrap_or(Cell::Null)
-    }
-    pub fn opt_int<T: Into<i64>>(v: Option<T>) -> Cell {
-        v.map(|x| Cell::Int(x.into())).unwrap_or(Cell::Null)
-    }
-    pub fn opt_text(v: Option<&str>) -> Cell {
-        v.map(|s| Cell::Text(s.to_string())).unwrap_or(Cell::Null)
-    }
-    /// As text for CSV and Markdown; numbers in their shortest exact form.
-    pub fn render(&self) -> String {
-        match self {
-            Cell::Text(s) => s.clone(),
-            Cell::Num(v) => format!("{v}"),
-            Cell::Int(v) => v.to_string(),
-            Cell::Null => String::new(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColType {
-    Text,
-    Num,
-    Int,
-}
-
-#[derive(Debug, Clone)]
-pub struct Column {
-    pub name: &'static str,
-    pub ty: ColType,
-    /// unit or meaning, documented in README
-    pub doc: &'static str,
-}
-
-#[derive(Debug, Clone)]
-pub struct DataTable {
-    pub name: &'static str,
-    pub columns: Vec<Column>,
-    pub rows: Vec<Vec<Cell>>,
-}
+pub use crate::rows::{Cell, ColType, Column, DataTable};
 
 fn col(name: &'static str, ty: ColType, doc: &'static str) -> Column {
     Column { name, ty, doc }

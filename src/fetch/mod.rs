@@ -5,7 +5,7 @@
 pub mod client;
 pub mod jsonstat;
 
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::error::{Error, Result};
 use crate::registry::City;
 use crate::store::{Access, NewRevision};

@@ -7,8 +7,8 @@ use super::method::{Aggregation, Impute, Normalisation, Outliers, RunMethod};
 use crate::catalog::{normalise_code, Catalog, DataPoint, Direction, UnitKind};
 use crate::pipeline::{treat_column, Treat, TreatMethod};
 use crate::registry::Registry;
+use crate::rows::CurrentValue;
 use crate::stats;
-use crate::store::CurrentValue;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

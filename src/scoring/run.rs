@@ -9,7 +9,7 @@ use super::trends::{self, Trend};
 use super::uncertainty;
 use crate::catalog::Catalog;
 use crate::registry::Registry;
-use crate::store::CurrentValue;
+use crate::rows::CurrentValue;
 use std::collections::{BTreeMap, HashMap};
 
 /// Where a run reads its values: one year at a time, on a thread of its own.

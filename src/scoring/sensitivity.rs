@@ -7,8 +7,8 @@ use super::engine::{base_weights, composite, matrices, node_aggregations, Matrix
 use super::method::{Impute, RunMethod};
 use crate::catalog::Catalog;
 use crate::registry::Registry;
+use crate::rows::CurrentValue;
 use crate::stats;
-use crate::store::CurrentValue;
 
 /// The target share used when the method states none (± 10 %).
 pub const DEFAULT_TARGET_SHARE: f64 = 0.10;

@@ -186,7 +186,7 @@ mod tests {
             for (j, dp) in c.data_points.iter().enumerate() {
                 let [lo, hi] = dp.plausible;
                 let good = ((k * 3 + j * 7) % 11) as f64 / 10.0;
-                vals.push(crate::store::CurrentValue {
+                vals.push(crate::rows::CurrentValue {
                     city: city.to_string(),
                     year: 2024,
                     data_point: dp.id.clone(),

@@ -170,18 +170,7 @@ pub struct NewRevision<'a> {
     pub kind: &'a str,
 }
 
-/// One current value, as scoring and status see it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct CurrentValue {
-    pub city: String,
-    pub year: i32,
-    pub data_point: String,
-    pub value: Option<f64>,
-    pub verified: Option<bool>,
-    pub quality: Option<String>,
-    pub source: Option<String>,
-    pub revision_id: i64,
-}
+pub use crate::rows::CurrentValue;
 
 fn db_error(path: &Path, e: duckdb::Error) -> Error {
     let message = e.to_string();
@@ -638,13 +627,13 @@ impl Store {
     /// (run, method hash, input revisions: a file handed on says where it came from).
     pub fn write_parquet(
         &self,
-        t: &crate::export::tables::DataTable,
+        t: &crate::rows::DataTable,
         path: &Path,
         metadata: &[(&str, String)],
     ) -> Result<()> {
-        use crate::export::tables::Cell;
+        use crate::rows::Cell;
         use duckdb::types::Value;
-        let cols = crate::export::duck_columns(t);
+        let cols = crate::rows::duck_columns(t);
         let ident_ok = |s: &str| {
             !s.is_empty()
                 && s.chars()

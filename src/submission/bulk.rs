@@ -262,12 +262,6 @@ impl std::hash::Hasher for Fx {
 
 type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fx>>;
 
-/// The rules' settings a survey needs.
-pub struct SurveyRules {
-    pub min_year: i32,
-    pub max_year: i32,
-}
-
 /// A warning the survey found, by line.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RowWarning {
@@ -338,7 +332,7 @@ struct SurveyCtx<'a> {
     limits: &'a Limits,
     catalog: &'a Catalog,
     registry: &'a Registry,
-    rules: &'a SurveyRules,
+    years: super::validate::Years,
     dp_ix: HashMap<&'a str, usize>,
     words: usize,
 }
@@ -355,7 +349,7 @@ pub fn survey(
     limits: &Limits,
     catalog: &Catalog,
     registry: &Registry,
-    rules: &SurveyRules,
+    years: super::validate::Years,
 ) -> Option<Survey> {
     let len = std::fs::metadata(path).ok()?.len();
     let mid = split_point(path, len)?;
@@ -364,7 +358,7 @@ pub fn survey(
         limits,
         catalog,
         registry,
-        rules,
+        years,
         dp_ix: catalog
             .data_points
             .iter()
@@ -553,13 +547,7 @@ impl RowState {
                 let i = match part.city_ix.get(self.key.as_slice()) {
                     Some(&i) => i,
                     None => {
-                        let cy = resolve_city(
-                            &city,
-                            &year,
-                            cx.registry,
-                            cx.rules.min_year,
-                            cx.rules.max_year,
-                        )?;
+                        let cy = resolve_city(&city, &year, cx.registry, cx.years)?;
                         part.cities.push((cy, vec![0; cx.words]));
                         part.city_ix
                             .insert(self.key.clone().into_boxed_slice(), part.cities.len() - 1);
@@ -699,11 +687,10 @@ fn resolve_city(
     city_text: &str,
     year_text: &str,
     registry: &Registry,
-    min_year: i32,
-    max_year: i32,
+    years: super::validate::Years,
 ) -> Option<CityYear> {
     let year = plain(year_text)?.parse::<i32>().ok()?;
-    if !(min_year..=max_year).contains(&year) {
+    if !years.contains(year) {
         return None;
     }
     let text = plain(city_text)?;

@@ -14,6 +14,7 @@ pub use read::{read_table, Format, Limits, Table};
 pub use validate::{validate, Checked, Observation};
 
 use serde::Serialize;
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -95,4 +96,54 @@ impl std::fmt::Display for Finding {
         };
         write!(f, ": {sev}[{}]: {}", self.rule, self.message)
     }
+}
+/// Findings as text, one a line; a rule that fires on more than three rows is shown once in
+/// full and then as one line with its count and first locations (JSON and CSV keep each).
+pub fn grouped_text(findings: &[Finding]) -> String {
+    const SHOWN: usize = 3;
+    let mut count: HashMap<(Severity, &str, &str), usize> = HashMap::new();
+    for f in findings.iter().filter(|f| f.line.is_some()) {
+        *count
+            .entry((f.severity, f.rule, f.file.as_str()))
+            .or_default() += 1;
+    }
+    let mut done: std::collections::HashSet<(Severity, &str, &str)> = Default::default();
+    let mut text = String::new();
+    for f in findings {
+        let key = (f.severity, f.rule, f.file.as_str());
+        let n = if f.line.is_some() { count[&key] } else { 1 };
+        if n <= SHOWN {
+            text.push_str(&format!("{f}\n"));
+            continue;
+        }
+        if !done.insert(key) {
+            continue;
+        }
+        text.push_str(&format!("{f}\n"));
+        let at: Vec<String> = findings
+            .iter()
+            .filter(|g| (g.severity, g.rule, g.file.as_str()) == key)
+            .take(6)
+            .map(|g| {
+                let column = g
+                    .column
+                    .as_deref()
+                    .and_then(|c| c.split(' ').next())
+                    .map(|c| format!(":{c}"))
+                    .unwrap_or_default();
+                format!("{}{column}", g.line.unwrap_or(0))
+            })
+            .collect();
+        let sev = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        text.push_str(&format!(
+            "{}: {sev}[{}] × {n}, first at {} … (--format json lists every one)\n",
+            f.file,
+            f.rule,
+            at.join(", ")
+        ));
+    }
+    text
 }

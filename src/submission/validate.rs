@@ -99,8 +99,29 @@ pub struct Options {
     /// How many times the network median a value must be (or its fraction) to be a peer
     /// outlier, besides lying beyond 3 × the interquartile range.
     pub peer_factor: f64,
-    pub max_year: i32,
-    pub min_year: i32,
+    pub years: Years,
+}
+
+/// The years a submission may give (a year outside is an error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Years {
+    pub min: i32,
+    pub max: i32,
+}
+
+impl Default for Years {
+    fn default() -> Self {
+        Years {
+            min: 1990,
+            max: current_year() + 1,
+        }
+    }
+}
+
+impl Years {
+    pub fn contains(&self, year: i32) -> bool {
+        (self.min..=self.max).contains(&year)
+    }
 }
 
 impl Default for Options {
@@ -110,8 +131,7 @@ impl Default for Options {
             jump_factor: 3.0,
             peers: Peers::new(),
             peer_factor: 10.0,
-            max_year: current_year() + 1,
-            min_year: 1990,
+            years: Years::default(),
         }
     }
 }
@@ -538,14 +558,14 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
         // year
         let year_text = get(row, "year");
         let year = match year_text.parse::<i32>() {
-            Ok(y) if (opts.min_year..=opts.max_year).contains(&y) => Some(y),
+            Ok(y) if opts.years.contains(y) => Some(y),
             Ok(y) => {
                 push(
                     &mut out.findings,
                     Severity::Error,
                     "year_out_of_range",
                     "year",
-                    format!("year {y} is outside {}-{}", opts.min_year, opts.max_year),
+                    format!("year {y} is outside {}-{}", opts.years.min, opts.years.max),
                 );
                 None
             }

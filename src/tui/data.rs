@@ -2,7 +2,7 @@
 //! no SQL). The snapshot holds only what the overview needs, for every city; the City, KPI and
 //! Compare views ask for their details when they open, so a 10 000-city world opens fast.
 
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::error::Result;
 use crate::scoring::engine::{DpScore, Level, NodeScore};
 use crate::scoring::trends::Trend;

@@ -10,7 +10,7 @@ pub mod model;
 pub mod state;
 pub mod view;
 
-use crate::app::Ctx;
+use crate::context::Ctx;
 use crate::error::{Error, Result};
 use crate::store::Access;
 use ratatui::backend::TestBackend;

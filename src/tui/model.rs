@@ -428,7 +428,7 @@ pub fn kpi(app: &App) -> Option<Kpi> {
     let _ = s;
     let dps: BTreeMap<&str, &crate::scoring::engine::DpScore> =
         k.dps.iter().map(|d| (d.city.as_str(), d)).collect();
-    let vals: BTreeMap<&str, &crate::store::CurrentValue> =
+    let vals: BTreeMap<&str, &crate::rows::CurrentValue> =
         k.values.iter().map(|v| (v.city.as_str(), v)).collect();
     let trends: BTreeMap<&str, &crate::scoring::trends::Trend> =
         k.trends.iter().map(|t| (t.city.as_str(), t)).collect();

@@ -106,16 +106,18 @@ fn same_both_ways(home: &Path, files: &[PathBuf]) -> Outcome {
 fn bulk_takes(home: &Path, file: &Path) -> bool {
     let catalog = u4ssc::catalog::Catalog::embedded().unwrap();
     let registry = u4ssc::registry::Registry::embedded().unwrap();
-    let Some(layout) = u4ssc::bulk::eligible(file, &Default::default()) else {
+    let Some(layout) = u4ssc::import::bulk::eligible(file, &Default::default()) else {
         return false;
     };
     let mut store = Store::open(&home.join("probe.duckdb"), Access::ReadWrite).unwrap();
-    let rules = u4ssc::bulk::Rules {
-        min_year: 1990,
-        max_year: 2100,
-        jump_factor: 3.0,
+    let rules = u4ssc::import::Rules {
+        years: u4ssc::submission::validate::Years {
+            min: 1990,
+            max: 2100,
+        },
+        ..Default::default()
     };
-    u4ssc::bulk::stage(
+    u4ssc::import::bulk::stage(
         &mut store,
         file,
         &layout,
@@ -364,11 +366,7 @@ fn small_files_through_the_bulk_path_equal_the_row_path_or_go_row_by_row() {
     let cat = u4ssc::catalog::Catalog::embedded().unwrap();
     let reg = u4ssc::registry::Registry::embedded().unwrap();
     let limits = u4ssc::submission::Limits::default();
-    let rules = u4ssc::bulk::Rules {
-        min_year: 1990,
-        max_year: u4ssc::submission::validate::current_year() + 1,
-        jump_factor: 3.0,
-    };
+    let rules = u4ssc::import::Rules::default();
     let mut files: Vec<PathBuf> = std::fs::read_dir(crate::cli::data("invalid"))
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -1,24 +1,22 @@
 //! The TUI: `update` without a terminal, screens as insta snapshots at 80x24 and 160x48 for
 //! each step of the main flows, and one end-to-end run of the real binary in tmux.
 
-use u4ssc::app::Ctx;
+use u4ssc::context::Ctx;
 use u4ssc::tui::data::{load, load_detail, Snapshot};
 use u4ssc::tui::render_to_string;
 use u4ssc::tui::state::{update, Action, App, Effect, View};
 
 /// The context of the demo database in `home`.
 fn demo_ctx(home: &std::path::Path) -> Ctx {
-    let g = u4ssc::app::Global {
+    let s = u4ssc::context::Settings {
         db: Some(home.join("demo.duckdb")),
-        catalog: None,
-        registry: None,
-        max_file_mb: 100,
-        max_rows: 2_000_000,
-        max_field_chars: 10_000,
         memory_mb: 512,
+        ..Default::default()
     };
-    let mut ctx = Ctx::new(&g).unwrap();
+    let mut ctx = Ctx::new(&s).unwrap();
+    // seeded as the CLI seeds the default database on first use
     ctx.db_is_default = true;
+    u4ssc::app::seed_demo_if_missing(&ctx).unwrap();
     ctx
 }
 

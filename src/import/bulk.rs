@@ -6,6 +6,7 @@
 //! row-by-row path, which locates every problem. The integration tests hold the two paths
 //! to the same output on every fixture.
 
+use super::Rules;
 use crate::catalog::Catalog;
 use crate::error::Result;
 use crate::registry::Registry;
@@ -26,13 +27,6 @@ pub struct Staged {
     pub diff: (usize, usize, usize),
     /// the file's SHA-256, as the row-by-row reader computes it
     pub content_hash: String,
-}
-
-/// The rules' settings the bulk path needs.
-pub struct Rules {
-    pub min_year: i32,
-    pub max_year: i32,
-    pub jump_factor: f64,
 }
 
 /// The layout of a file for the bulk path (from its first line), or `None` when it is small or
@@ -64,15 +58,11 @@ pub fn stage(
     limits: &Limits,
 ) -> Result<Option<Staged>> {
     let trace = Trace::new();
-    let survey_rules = bulk::SurveyRules {
-        min_year: rules.min_year,
-        max_year: rules.max_year,
-    };
     // the hash is computed beside the survey, so that a file imported before is known
     // before anything is inserted
     let (survey, hash) = std::thread::scope(|s| {
         let hash = s.spawn(|| bulk::hash_file(path));
-        let survey = bulk::survey(path, layout, limits, catalog, registry, &survey_rules);
+        let survey = bulk::survey(path, layout, limits, catalog, registry, rules.years);
         (survey, hash.join().ok().flatten())
     });
     let (Some(survey), Some(hash)) = (survey, hash) else {
