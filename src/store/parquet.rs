@@ -1,0 +1,161 @@
+//! Parquet written and read by DuckDB's own writer and reader, and the size of an export.
+
+use super::*;
+
+impl Store {
+    /// Write an export table as Parquet with DuckDB's own writer. Table and column names are
+    /// the program's own constants; the output path is checked and quoted.
+    /// Write an export table as Parquet, with `metadata` as the file's key-value metadata
+    /// (run, method hash, input revisions: a file handed on says where it came from).
+    pub fn write_parquet(
+        &self,
+        t: &crate::rows::DataTable,
+        path: &Path,
+        metadata: &[(&str, String)],
+    ) -> Result<()> {
+        use crate::rows::Cell;
+        use duckdb::types::Value;
+        let cols = crate::rows::duck_columns(t);
+        let ident_ok = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        };
+        if !ident_ok(t.name) || !cols.iter().all(|(n, _)| ident_ok(n)) {
+            return Err(Error::Invalid(format!(
+                "export table '{}' has a name DuckDB cannot take",
+                t.name
+            )));
+        }
+        let p = path.display().to_string();
+        if p.contains('\'') || p.contains('\0') {
+            return Err(Error::Usage(format!(
+                "the output path {p} contains a quote; choose another --out"
+            )));
+        }
+        let table = format!("export_{}", t.name);
+        let defs: Vec<String> = cols.iter().map(|(n, ty)| format!("\"{n}\" {ty}")).collect();
+        self.conn
+            .execute_batch(&format!(
+                "CREATE OR REPLACE TEMP TABLE {table} ({})",
+                defs.join(", ")
+            ))
+            .map_err(|e| self.err(e))?;
+        {
+            let mut app = self.conn.appender(&table).map_err(|e| self.err(e))?;
+            for row in &t.rows {
+                let vals: Vec<Value> = row
+                    .iter()
+                    .map(|c| match c {
+                        Cell::Text(s) => Value::Text(s.clone()),
+                        Cell::Num(x) => Value::Double(*x),
+                        Cell::Int(i) => Value::BigInt(*i),
+                        Cell::Null => Value::Null,
+                    })
+                    .collect();
+                app.append_row(duckdb::appender_params_from_iter(vals))
+                    .map_err(|e| self.err(e))?;
+            }
+            app.flush().map_err(|e| self.err(e))?;
+        }
+        let tmp = format!("{p}.tmp");
+        // keys are fixed identifiers; values are SQL string literals, quotes doubled
+        let kv: Vec<String> = metadata
+            .iter()
+            .filter(|(k, _)| ident_ok(k))
+            .map(|(k, v)| format!("{k}: '{}'", v.replace('\'', "''").replace('\0', "")))
+            .collect();
+        let kv = if kv.is_empty() {
+            String::new()
+        } else {
+            format!(", KV_METADATA {{{}}}", kv.join(", "))
+        };
+        self.conn
+            .execute_batch(&format!(
+                "COPY {table} TO '{tmp}' (FORMAT parquet{kv}); DROP TABLE {table};"
+            ))
+            .map_err(|e| self.err(e))?;
+        std::fs::rename(&tmp, path).map_err(|source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// The key-value metadata of a Parquet file (for checks and tests).
+    pub fn parquet_metadata(&self, path: &Path) -> Result<Vec<(String, String)>> {
+        let p = path.display().to_string();
+        self.all(
+            "SELECT decode(key), decode(value) FROM parquet_kv_metadata(?) ORDER BY 1",
+            params![p],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    }
+
+    /// Rows of a Parquet file, read back with DuckDB (for checks and tests).
+    pub fn parquet_rows(&self, path: &Path) -> Result<Vec<Vec<String>>> {
+        let p = path.display().to_string();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT * FROM read_parquet(?)")
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query(params![p]).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let n = r.as_ref().column_count();
+            let mut v = Vec::with_capacity(n);
+            for i in 0..n {
+                let x: duckdb::types::Value = r.get(i).map_err(|e| self.err(e))?;
+                v.push(match x {
+                    duckdb::types::Value::Null => String::new(),
+                    duckdb::types::Value::Text(s) => s,
+                    duckdb::types::Value::Double(d) => format!("{d}"),
+                    duckdb::types::Value::BigInt(i) => i.to_string(),
+                    other => format!("{other:?}"),
+                });
+            }
+            out.push(v);
+        }
+        Ok(out)
+    }
+
+    /// How many rows an export of a run would read (observations, scores, trends), for the
+    /// selected year and cities if any: an upper bound, counted without reading them.
+    pub fn export_rows(
+        &self,
+        run: i64,
+        year: Option<i32>,
+        cities: Option<&[String]>,
+    ) -> Result<i64> {
+        let list = cities.map(|c| c.join("\u{1f}"));
+        self.conn
+            .query_row(
+                "WITH sel AS (SELECT unnest(string_split(?, chr(31))) AS city),
+                      ids AS (SELECT city_id FROM score_cities WHERE ? IS NULL OR city IN (SELECT city FROM sel))
+                 SELECT (SELECT count(*) FROM observations
+                         WHERE (? IS NULL OR year = ?) AND (? IS NULL OR city IN (SELECT city FROM sel)))
+                      + (SELECT count(*) FROM dp_score_rows
+                         WHERE run_id = ? AND (? IS NULL OR year = ?) AND city_id IN (SELECT city_id FROM ids))
+                      + (SELECT count(*) FROM node_score_rows
+                         WHERE run_id = ? AND (? IS NULL OR year = ?) AND city_id IN (SELECT city_id FROM ids))
+                      + (SELECT count(*) FROM trends
+                         WHERE run_id = ? AND (? IS NULL OR city IN (SELECT city FROM sel)))",
+                params![
+                    list.clone().unwrap_or_default(),
+                    list,
+                    year,
+                    year,
+                    list,
+                    run,
+                    year,
+                    year,
+                    run,
+                    year,
+                    year,
+                    run,
+                    list
+                ],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+}

@@ -1,0 +1,498 @@
+//! Scoring runs stored: the run's row, its score rows through a column appender, and the
+//! reader a run's scorer reads each year's values with.
+
+use super::*;
+
+/// The open run of [`Store::insert_run_with`]: score rows in, by index, appended a batch at a
+/// time in columns (DuckDB's data-chunk appender), their texts as numbers of [`ScoreKeys`].
+pub struct RunSink<'a> {
+    path: &'a Path,
+    id: i64,
+    dp: duckdb::Appender<'a>,
+    nodes: duckdb::Appender<'a>,
+    trends: duckdb::Appender<'a>,
+    trend_rows: Vec<Trend>,
+    keys: ScoreKeys<'a>,
+}
+
+/// The numbers that stand for cities, data points and nodes (items, by level) and flag texts
+/// in the score tables: those already kept, and those a run adds (appended in its
+/// transaction).
+struct ScoreKeys<'a> {
+    cities: HashMap<String, i32>,
+    items: HashMap<(String, String), i32>,
+    flags: HashMap<String, i32>,
+    new_cities: duckdb::Appender<'a>,
+    new_items: duckdb::Appender<'a>,
+    new_flags: duckdb::Appender<'a>,
+    /// the year whose cities `city_ids` numbers, by the rows' city index
+    year: Option<i32>,
+    city_ids: Vec<i32>,
+    /// by catalog data point, by tree node, by the run's flag index
+    dp_ids: Vec<i32>,
+    node_ids: Vec<i32>,
+    flag_ids: Vec<i32>,
+}
+
+/// The number of a text, numbering (and appending) it if it has none yet.
+fn key_of<K: std::hash::Hash + Eq>(
+    map: &mut HashMap<K, i32>,
+    key: K,
+    append: impl FnOnce(i32) -> duckdb::Result<()>,
+) -> duckdb::Result<i32> {
+    if let Some(&id) = map.get(&key) {
+        return Ok(id);
+    }
+    // the numbers kept are 1..=n (the migration numbers densely, runs add one past the
+    // last, nothing is ever deleted), so the next is n + 1
+    let id = i32::try_from(map.len())
+        .ok()
+        .and_then(|n| n.checked_add(1))
+        .unwrap_or(i32::MAX);
+    append(id)?;
+    map.insert(key, id);
+    Ok(id)
+}
+
+impl<'a> ScoreKeys<'a> {
+    fn load(tx: &'a Connection) -> duckdb::Result<ScoreKeys<'a>> {
+        let pairs = |sql: &str| -> duckdb::Result<Vec<(i32, String, String)>> {
+            let mut stmt = tx.prepare(sql)?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect()
+        };
+        Ok(ScoreKeys {
+            cities: pairs("SELECT city_id, city, '' FROM score_cities")?
+                .into_iter()
+                .map(|(id, c, _)| (c, id))
+                .collect(),
+            items: pairs("SELECT item_id, level, item FROM score_items")?
+                .into_iter()
+                .map(|(id, l, i)| ((l, i), id))
+                .collect(),
+            flags: pairs("SELECT flags_id, flags, '' FROM score_flags")?
+                .into_iter()
+                .map(|(id, f, _)| (f, id))
+                .collect(),
+            new_cities: tx.appender("score_cities")?,
+            new_items: tx.appender("score_items")?,
+            new_flags: tx.appender("score_flags")?,
+            year: None,
+            city_ids: Vec::new(),
+            dp_ids: Vec::new(),
+            node_ids: Vec::new(),
+            flag_ids: Vec::new(),
+        })
+    }
+
+    /// Number everything `names` can name that is not numbered yet.
+    fn cover(&mut self, names: &Names) -> duckdb::Result<()> {
+        if self.year != Some(names.year) {
+            self.city_ids.clear();
+            for c in names.cities {
+                let app = &mut self.new_cities;
+                let id = key_of(&mut self.cities, c.clone(), |id| {
+                    app.append_row(params![id, c])
+                })?;
+                self.city_ids.push(id);
+            }
+            self.year = Some(names.year);
+        }
+        if self.dp_ids.is_empty() {
+            for d in &names.catalog.data_points {
+                let app = &mut self.new_items;
+                let key = ("data_point".to_string(), d.id.clone());
+                self.dp_ids.push(key_of(&mut self.items, key, |id| {
+                    app.append_row(params![id, "data_point", d.id])
+                })?);
+            }
+            for n in &names.tree.nodes {
+                let app = &mut self.new_items;
+                let key = (n.level.as_str().to_string(), n.code.clone());
+                self.node_ids.push(key_of(&mut self.items, key, |id| {
+                    app.append_row(params![id, n.level.as_str(), n.code])
+                })?);
+            }
+        }
+        for f in names.flags.iter().skip(self.flag_ids.len()) {
+            let app = &mut self.new_flags;
+            let id = key_of(&mut self.flags, f.clone(), |id| {
+                app.append_row(params![id, f])
+            })?;
+            self.flag_ids.push(id);
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> duckdb::Result<()> {
+        self.new_cities.flush()?;
+        self.new_items.flush()?;
+        self.new_flags.flush()
+    }
+}
+
+fn id_at(ids: &[i32], i: u32) -> i32 {
+    ids.get(i as usize).copied().unwrap_or(0)
+}
+
+/// The columns every score row starts with: run, city, year, item (data point or node).
+fn key_columns(
+    run: i64,
+    year: i32,
+    keys: impl ExactSizeIterator<Item = (i32, i32)> + Clone,
+) -> Vec<duckdb::arrow::array::ArrayRef> {
+    use duckdb::arrow::array::{Int32Array, Int64Array};
+    let n = keys.len();
+    vec![
+        std::sync::Arc::new(Int64Array::from(vec![run; n])),
+        std::sync::Arc::new(Int32Array::from_iter_values(keys.clone().map(|k| k.0))),
+        std::sync::Arc::new(Int32Array::from(vec![year; n])),
+        std::sync::Arc::new(Int32Array::from_iter_values(keys.map(|k| k.1))),
+    ]
+}
+
+/// Rows gathered before a batch is appended.
+const BATCH: usize = 65_536;
+
+/// Reads a run's values one year at a time, on a connection of its own so that a thread of
+/// its own can read the next year while the run's rows are stored; it notes the revisions
+/// the values came from.
+pub struct YearReader {
+    conn: Connection,
+    path: PathBuf,
+    pub revisions: std::collections::BTreeSet<i64>,
+}
+
+impl YearReader {
+    /// One year's current values as a city × data point matrix: the latest revision per city
+    /// and data point within the year, the same rows as `current_observations`. Read in
+    /// columns (Arrow batches), so that a million values cost no string each.
+    pub fn raw_year(
+        &mut self,
+        c: &crate::catalog::Catalog,
+        year: i32,
+    ) -> Result<crate::scoring::engine::RawYear> {
+        use duckdb::arrow::array::{Array, AsArray};
+        use duckdb::arrow::datatypes::{Float64Type, Int64Type};
+        let e = |e| db_error(&self.path, e);
+        // with one revision in the year, every row is current: no ranking needed
+        let revisions: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(DISTINCT revision_id) FROM observations WHERE year = ?",
+                params![year],
+                |r| r.get(0),
+            )
+            .map_err(e)?;
+        let latest = if revisions > 1 {
+            "QUALIFY row_number() OVER (PARTITION BY city, data_point ORDER BY revision_id DESC) = 1"
+        } else {
+            ""
+        };
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT city, data_point, value::DOUBLE, revision_id::BIGINT
+                 FROM observations WHERE year = ? {latest}"
+            ))
+            .map_err(e)?;
+        let mut b = crate::scoring::engine::RawYearBuilder::new(c, year);
+        let unexpected = || {
+            Error::Invalid(format!(
+                "{}: the observations of {year} came back in an unexpected form (internal error)",
+                self.path.display()
+            ))
+        };
+        for batch in stmt.query_arrow(params![year]).map_err(e)? {
+            let text = |i: usize| -> Option<Vec<Option<&str>>> {
+                let col = batch.column(i);
+                if let Some(a) = col.as_string_opt::<i32>() {
+                    Some(a.iter().collect())
+                } else {
+                    col.as_string_view_opt().map(|a| a.iter().collect())
+                }
+            };
+            let (Some(city), Some(dp)) = (text(0), text(1)) else {
+                return Err(unexpected());
+            };
+            let (Some(value), Some(rev)) = (
+                batch.column(2).as_primitive_opt::<Float64Type>(),
+                batch.column(3).as_primitive_opt::<Int64Type>(),
+            ) else {
+                return Err(unexpected());
+            };
+            for k in 0..batch.num_rows() {
+                let (Some(city), Some(dp)) = (city[k], dp[k]) else {
+                    return Err(unexpected());
+                };
+                let v = (!value.is_null(k)).then(|| value.value(k));
+                b.add(city, dp, v);
+                if k == 0 || rev.value(k) != rev.value(k - 1) {
+                    self.revisions.insert(rev.value(k));
+                }
+            }
+        }
+        Ok(b.finish())
+    }
+}
+
+impl crate::scoring::run::ValueSource for YearReader {
+    type Error = Error;
+    fn year(
+        &mut self,
+        c: &crate::catalog::Catalog,
+        year: i32,
+    ) -> Result<crate::scoring::engine::RawYear> {
+        self.raw_year(c, year)
+    }
+}
+
+impl RunSink<'_> {
+    pub fn append_trend(&mut self, t: Trend) -> Result<()> {
+        self.trend_rows.push(t);
+        if self.trend_rows.len() >= BATCH {
+            self.flush_trends()?;
+        }
+        Ok(())
+    }
+
+    /// Append a batch of one year's data-point rows, their texts taken from `names`.
+    pub fn append_dp_rows(&mut self, names: &Names, rows: &[DpRow]) -> Result<()> {
+        use duckdb::arrow::array::*;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.keys.cover(names).map_err(|e| db_error(self.path, e))?;
+        let k = &self.keys;
+        let f64s = |f: fn(&DpRow) -> Option<f64>| -> ArrayRef {
+            std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(f)))
+        };
+        let mut cols = key_columns(
+            self.id,
+            names.year,
+            rows.iter()
+                .map(|r| (id_at(&k.city_ids, r.city), id_at(&k.dp_ids, r.dp))),
+        );
+        cols.extend([
+            f64s(|r| r.value),
+            f64s(|r| r.used_value),
+            f64s(|r| r.achievement),
+            std::sync::Arc::new(Int8Array::from_iter(
+                rows.iter().map(|r| r.points.map(|p| p as i8)),
+            )),
+            f64s(|r| r.score),
+            std::sync::Arc::new(Int32Array::from_iter(
+                rows.iter().map(|r| r.rank.map(|x| x as i32)),
+            )),
+            std::sync::Arc::new(Int32Array::from_iter_values(
+                rows.iter().map(|r| id_at(&k.flag_ids, r.flags)),
+            )),
+        ]);
+        append_batch(&mut self.dp, cols).map_err(|e| db_error(self.path, e))
+    }
+
+    /// Append a batch of one year's node rows.
+    pub fn append_node_rows(&mut self, names: &Names, rows: &[NodeRow]) -> Result<()> {
+        use duckdb::arrow::array::*;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.keys.cover(names).map_err(|e| db_error(self.path, e))?;
+        let k = &self.keys;
+        let f64s = |f: fn(&NodeRow) -> Option<f64>| -> ArrayRef {
+            std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(f)))
+        };
+        let i32s = |f: fn(&NodeRow) -> u32| -> ArrayRef {
+            std::sync::Arc::new(Int32Array::from_iter_values(
+                rows.iter().map(|r| f(r) as i32),
+            ))
+        };
+        let mut cols = key_columns(
+            self.id,
+            names.year,
+            rows.iter()
+                .map(|r| (id_at(&k.city_ids, r.city), id_at(&k.node_ids, r.node))),
+        );
+        cols.extend([
+            f64s(|r| r.u4ssc_pct),
+            std::sync::Arc::new(Int8Array::from_iter(
+                rows.iter().map(|r| r.band.map(|b| b as i8)),
+            )),
+            i32s(|r| r.scored_items),
+            i32s(|r| r.total_items),
+            f64s(|r| r.score),
+            f64s(|r| Some(r.coverage)),
+            std::sync::Arc::new(Int32Array::from_iter(
+                rows.iter().map(|r| r.rank.map(|x| x as i32)),
+            )),
+            f64s(|r| r.rank_median),
+            f64s(|r| r.rank_p05),
+            f64s(|r| r.rank_p95),
+        ]);
+        append_batch(&mut self.nodes, cols).map_err(|e| db_error(self.path, e))
+    }
+
+    fn flush_trends(&mut self) -> Result<()> {
+        use duckdb::arrow::array::*;
+        let rows = std::mem::take(&mut self.trend_rows);
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let n = rows.len();
+        let cols: Vec<ArrayRef> = vec![
+            std::sync::Arc::new(Int64Array::from(vec![self.id; n])),
+            std::sync::Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.city))),
+            std::sync::Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| &r.data_point),
+            )),
+            std::sync::Arc::new(Int32Array::from_iter_values(
+                rows.iter().map(|r| r.first_year),
+            )),
+            std::sync::Arc::new(Int32Array::from_iter_values(
+                rows.iter().map(|r| r.last_year),
+            )),
+            std::sync::Arc::new(Float64Array::from_iter_values(
+                rows.iter().map(|r| r.first_value),
+            )),
+            std::sync::Arc::new(Float64Array::from_iter_values(
+                rows.iter().map(|r| r.last_value),
+            )),
+            std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.cagr))),
+            std::sync::Arc::new(Float64Array::from_iter(
+                rows.iter().map(|r| r.required_cagr),
+            )),
+            std::sync::Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.ratio))),
+            std::sync::Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.category),
+            )),
+            std::sync::Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| &r.reason),
+            )),
+        ];
+        append_batch(&mut self.trends, cols).map_err(|e| db_error(self.path, e))
+    }
+
+    /// Append what is still gathered.
+    fn flush(&mut self) -> Result<()> {
+        self.flush_trends()?;
+        let path = self.path;
+        let e = |e| db_error(path, e);
+        self.keys.flush().map_err(e)?;
+        self.dp.flush().map_err(e)?;
+        self.nodes.flush().map_err(e)?;
+        self.trends.flush().map_err(e)
+    }
+}
+
+/// Columns (in the table's order and types) as one record batch through an appender.
+fn append_batch(
+    app: &mut duckdb::Appender,
+    cols: Vec<duckdb::arrow::array::ArrayRef>,
+) -> duckdb::Result<()> {
+    use duckdb::arrow::datatypes::{Field, Schema};
+    use duckdb::arrow::record_batch::RecordBatch;
+    let fields: Vec<Field> = cols
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Field::new(format!("c{i}"), c.data_type().clone(), true))
+        .collect();
+    let batch = RecordBatch::try_new(std::sync::Arc::new(Schema::new(fields)), cols)
+        .map_err(|e| duckdb::Error::ToSqlConversionFailure(Box::new(e)))?;
+    app.append_record_batch(batch)
+}
+
+impl crate::scoring::run::RunIo for RunSink<'_> {
+    type Error = Error;
+    fn dp_rows(&mut self, names: &Names, rows: &[DpRow]) -> Result<()> {
+        self.append_dp_rows(names, rows)
+    }
+    fn node_rows(&mut self, names: &Names, rows: &[NodeRow]) -> Result<()> {
+        self.append_node_rows(names, rows)
+    }
+    fn trend(&mut self, row: Trend) -> Result<()> {
+        self.append_trend(row)
+    }
+}
+
+impl Store {
+    /// Store a scoring run whose rows `fill` appends to the sink as it makes them, in one
+    /// transaction: all or nothing. `fill` reads each year's values through the reader (a
+    /// connection of its own, for a thread of its own) and returns the years it scored and
+    /// the reader, which knows the revisions it read.
+    pub fn insert_run_with(
+        &mut self,
+        run: &NewRun,
+        fill: impl FnOnce(&mut RunSink, YearReader) -> Result<(Vec<i32>, YearReader)>,
+    ) -> Result<i64> {
+        // the run has threads of its own (reader, scorer, this one); DuckDB's workers would
+        // only compete with them for the cores (measured at world scale: 18.6 s with two
+        // workers, 15.6 s with none besides the calling threads)
+        self.conn
+            .execute_batch("SET threads = 1")
+            .map_err(|e| self.err(e))?;
+        let out = self.insert_run_inner(run, fill);
+        let reset = self
+            .conn
+            .execute_batch("RESET threads")
+            .map_err(|e| self.err(e));
+        let id = out?;
+        reset?;
+        Ok(id)
+    }
+
+    fn insert_run_inner(
+        &mut self,
+        run: &NewRun,
+        fill: impl FnOnce(&mut RunSink, YearReader) -> Result<(Vec<i32>, YearReader)>,
+    ) -> Result<i64> {
+        let path = self.path.clone();
+        let e = |e| db_error(&path, e);
+        let reader = YearReader {
+            conn: self.conn.try_clone().map_err(e)?,
+            path: path.clone(),
+            revisions: Default::default(),
+        };
+        let tx = self.conn.transaction().map_err(e)?;
+        let id: i64 = tx
+            .query_row("SELECT coalesce(max(run_id), 0) + 1 FROM runs", [], |r| {
+                r.get(0)
+            })
+            .map_err(e)?;
+        let years = {
+            let mut sink = RunSink {
+                path: &path,
+                id,
+                dp: tx.appender("dp_score_rows").map_err(e)?,
+                nodes: tx.appender("node_score_rows").map_err(e)?,
+                trends: tx.appender("trends").map_err(e)?,
+                trend_rows: Vec::new(),
+                keys: ScoreKeys::load(&tx).map_err(e)?,
+            };
+            let (years, reader) = fill(&mut sink, reader)?;
+            sink.flush()?;
+            (years, reader.revisions)
+        };
+        let (years, read) = years;
+        // the revisions the run read its values from, unless the caller says
+        let revisions = if run.revisions.is_empty() {
+            read.iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        } else {
+            run.revisions.to_string()
+        };
+        let years = years
+            .iter()
+            .map(|y| y.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        tx.execute(
+            "INSERT INTO runs (run_id, method_name, method_hash, method_text, revisions, seed, draws, program_version, catalog_version, years) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            params![id, run.method_name, run.method_hash, run.method_text, revisions, run.seed as i64, run.draws as i64, env!("CARGO_PKG_VERSION"), run.catalog_version, years],
+        )
+        .map_err(e)?;
+        tx.commit().map_err(e)?;
+        Ok(id)
+    }
+}

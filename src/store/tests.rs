@@ -1,0 +1,234 @@
+use super::migrations::MIGRATIONS;
+use super::*;
+
+fn obs(city: &str, year: i32, dp: &str, v: Option<f64>) -> Observation {
+    Observation {
+        line: 2,
+        city: city.into(),
+        year,
+        data_point: dp.into(),
+        value: v,
+        unit: None,
+        numerator: None,
+        denominator: None,
+        quality: None,
+        origin: None,
+        source: None,
+        verified: Some(true),
+        note: None,
+    }
+}
+
+fn meta<'a>(hash: &'a str) -> NewRevision<'a> {
+    NewRevision {
+        source_file: "a.csv",
+        content_hash: hash,
+        format: "csv",
+        kind: "submission",
+    }
+}
+
+#[test]
+fn newest_revision_wins_and_older_ones_stay_queryable() {
+    let mut s = Store::open_in_memory().unwrap();
+    let r1 = s
+        .insert_revision(
+            &meta("h1"),
+            &[
+                obs("oslo", 2023, "a", Some(1.0)),
+                obs("oslo", 2023, "b", Some(2.0)),
+            ],
+        )
+        .unwrap();
+    let r2 = s
+        .insert_revision(&meta("h2"), &[obs("oslo", 2023, "a", Some(5.0))])
+        .unwrap();
+    let cur = s.current_values().unwrap();
+    assert_eq!(cur.len(), 2);
+    assert_eq!(
+        cur.iter().find(|v| v.data_point == "a").unwrap().value,
+        Some(5.0)
+    );
+    assert_eq!(
+        cur.iter()
+            .find(|v| v.data_point == "b")
+            .unwrap()
+            .revision_id,
+        r1
+    );
+    assert_eq!(s.revision_values(r1).unwrap().len(), 2);
+    assert_eq!(s.revisions().unwrap().len(), 2);
+    assert_eq!(s.revision_by_hash("h2").unwrap().unwrap().revision_id, r2);
+}
+
+#[test]
+fn the_current_values_of_some_cities_are_theirs_only_and_the_newest() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.insert_revision(
+        &meta("h1"),
+        &[
+            obs("oslo", 2023, "a", Some(1.0)),
+            obs("bergen", 2023, "a", Some(2.0)),
+            obs("bodo", 2023, "a", Some(3.0)),
+        ],
+    )
+    .unwrap();
+    s.insert_revision(&meta("h2"), &[obs("oslo", 2023, "a", Some(5.0))])
+        .unwrap();
+    let got: Vec<(String, Option<f64>)> = s
+        .current_values_of(&["oslo".into(), "bodo".into()])
+        .unwrap()
+        .into_iter()
+        .map(|v| (v.city, v.value))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("bodo".to_string(), Some(3.0)),
+            ("oslo".to_string(), Some(5.0))
+        ]
+    );
+    assert!(s.current_values_of(&[]).unwrap().is_empty());
+}
+
+#[test]
+fn an_export_is_sized_by_the_rows_of_its_selection() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.insert_revision(
+        &meta("h1"),
+        &[
+            obs("oslo", 2023, "a", Some(1.0)),
+            obs("oslo", 2024, "a", Some(2.0)),
+            obs("bergen", 2024, "a", Some(3.0)),
+        ],
+    )
+    .unwrap();
+    assert_eq!(s.export_rows(1, None, None).unwrap(), 3);
+    assert_eq!(s.export_rows(1, Some(2024), None).unwrap(), 2);
+    let oslo = ["oslo".to_string()];
+    assert_eq!(s.export_rows(1, None, Some(&oslo)).unwrap(), 2);
+    assert_eq!(s.export_rows(1, Some(2023), Some(&oslo)).unwrap(), 1);
+}
+
+#[test]
+fn a_failed_revision_leaves_nothing() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.insert_revision(&meta("h1"), &[obs("oslo", 2023, "a", Some(1.0))])
+        .unwrap();
+    // same content hash violates the unique constraint: the whole revision is refused
+    assert!(s
+        .insert_revision(&meta("h1"), &[obs("oslo", 2024, "a", Some(1.0))])
+        .is_err());
+    assert_eq!(s.revisions().unwrap().len(), 1);
+    assert_eq!(s.current_values().unwrap().len(), 1);
+}
+
+#[test]
+fn an_older_database_is_upgraded_even_by_a_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.duckdb");
+    {
+        // a version-1 database, as the first release wrote it
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)").unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.execute("INSERT INTO schema_version (version) VALUES (1)", [])
+            .unwrap();
+    }
+    let s = Store::open(&path, Access::ReadOnly).unwrap();
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+    assert!(s.runs().unwrap().is_empty());
+}
+
+/// A version-5 database with one run, as the releases before numbered scores wrote it.
+fn version_5_with_a_run(path: &Path) {
+    let conn = Connection::open(path).unwrap();
+    conn.execute_batch("CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)").unwrap();
+    for (i, m) in MIGRATIONS[..5].iter().enumerate() {
+        conn.execute_batch(m).unwrap();
+        conn.execute(
+            "INSERT INTO schema_version (version) VALUES (?)",
+            params![i as i64 + 1],
+        )
+        .unwrap();
+    }
+    conn.execute_batch(
+        "INSERT INTO runs VALUES (1, now(), 'default', 'h', 't', '1', 2026, 0, '0.1.0', '1', '2023');
+         INSERT INTO dp_scores VALUES
+           (1, 'oslo', 2023, 'EC.ICT.1C', 95, 95, 1.0, 4, 70.5, 1, ''),
+           (1, 'bergen', 2023, 'EC.ICT.1C', 80, 80, 0.8, 3, 40.0, 2, 'no_target'),
+           (1, 'bergen', 2023, 'EC.ICT.2C', NULL, 61, NULL, NULL, 55.0, 1, 'imputed');
+         INSERT INTO node_scores VALUES
+           (1, 'oslo', 2023, 'overall', 'U4SSC', 75, 4, 1, 1, 70.5, 1.0, 1, 1.0, 1.0, 1.5),
+           (1, 'bergen', 2023, 'overall', 'U4SSC', 50, 3, 1, 1, 47.5, 1.0, 2, 2.0, 1.5, 2.0),
+           (1, 'bergen', 2023, 'kpi', 'EC.ICT.1C', 50, 3, 1, 1, 40.0, 1.0, 2, NULL, NULL, NULL);",
+    )
+    .unwrap();
+}
+
+#[test]
+fn scores_kept_as_texts_are_numbered_on_upgrade_and_read_back_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v5.duckdb");
+    version_5_with_a_run(&path);
+    let (dp_before, nodes_before) = {
+        let conn = Connection::open(&path).unwrap();
+        let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+        (
+            count("SELECT count(*) FROM dp_scores"),
+            count("SELECT count(*) FROM node_scores"),
+        )
+    };
+    let s = Store::open(&path, Access::ReadWrite).unwrap();
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+    let dp = s.dp_scores(1, None, None).unwrap();
+    let nodes = s.node_scores(1, None, None).unwrap();
+    assert_eq!(
+        (dp.len() as i64, nodes.len() as i64),
+        (dp_before, nodes_before)
+    );
+    let bergen: Vec<(&str, Option<f64>, &str)> = dp
+        .iter()
+        .filter(|d| d.city == "bergen")
+        .map(|d| (d.data_point.as_str(), d.used_value, d.flags.as_str()))
+        .collect();
+    assert_eq!(
+        bergen,
+        [
+            ("EC.ICT.1C", Some(80.0), "no_target"),
+            ("EC.ICT.2C", Some(61.0), "imputed")
+        ]
+    );
+    let kpi = nodes.iter().find(|n| n.level == Level::Kpi).unwrap();
+    assert_eq!(
+        (kpi.city.as_str(), kpi.node.as_str(), kpi.score),
+        ("bergen", "EC.ICT.1C", Some(40.0))
+    );
+    assert_eq!(s.integrity().unwrap(), Vec::<String>::new());
+}
+
+#[test]
+fn verify_finds_scores_whose_city_is_no_longer_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v5.duckdb");
+    version_5_with_a_run(&path);
+    drop(Store::open(&path, Access::ReadWrite).unwrap());
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute("DELETE FROM score_cities WHERE city = 'bergen'", [])
+            .unwrap();
+    }
+    let s = Store::open(&path, Access::ReadOnly).unwrap();
+    let problems = s.integrity().unwrap();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems[0].contains("2 scores of run 1 name a city"),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn schema_is_versioned() {
+    let s = Store::open_in_memory().unwrap();
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+}
