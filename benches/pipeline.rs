@@ -1,6 +1,9 @@
 //! Benchmarks (never run as tests): `cargo bench --bench pipeline [-- 356 | -- world]`.
 //! Times the main jobs on synthetic worlds from the demo generator, medians of several runs.
 
+// a benchmark stops at the first failure, with the reason: expect is its error handling
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::time::Instant;
 use u4ssc::catalog::Catalog;
 use u4ssc::demo::{self, DemoSpec};

@@ -4,7 +4,7 @@
 
 use crate::context::Ctx;
 use crate::error::{Error, Result};
-use crate::store::{Access, Action, NewQuestion, Question, Status, Store};
+use crate::store::{Access, Action, NewQuestion, Status, Store};
 use crate::submission::{Finding, Severity, Subject};
 use crate::table::TextTable;
 use crate::table::{to_json, OutputFormat};
@@ -659,19 +659,4 @@ fn show(ctx: &Ctx, a: &ShowArgs, out: &mut dyn Write) -> Result<i32> {
     }
     w(out, &text)?;
     Ok(0)
-}
-
-/// Pending questions by the value they are about: (city, year, data point or None).
-pub type PendingByValue = std::collections::HashMap<(String, i32, Option<String>), Vec<Question>>;
-
-/// The questions still pending (open or answered), by the value they are about, for the
-/// TUI's markers.
-pub fn pending_by_value(store: &Store) -> Result<PendingByValue> {
-    let mut out = PendingByValue::new();
-    for q in store.questions(None, &[Status::Open, Status::Answered])? {
-        out.entry((q.city.clone(), q.year, q.data_point.clone()))
-            .or_default()
-            .push(q);
-    }
-    Ok(out)
 }

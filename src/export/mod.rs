@@ -625,5 +625,3 @@ fn manifest(written: &[PathBuf], run: &crate::store::RunInfo) -> Result<String> 
         "files": files,
     })))
 }
-
-pub use crate::rows::duck_columns;

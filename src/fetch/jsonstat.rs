@@ -46,8 +46,6 @@ enum Status {
 struct Raw {
     version: Option<String>,
     class: Option<String>,
-    label: Option<String>,
-    updated: Option<String>,
     id: Vec<String>,
     size: Vec<usize>,
     dimension: BTreeMap<String, Dimension>,
@@ -73,8 +71,6 @@ pub struct Cell {
 
 #[derive(Debug, Clone)]
 pub struct Cube {
-    pub label: Option<String>,
-    pub updated: Option<String>,
     pub dims: Vec<Dim>,
     pub values: Vec<Option<f64>>,
     pub status: Vec<Option<String>>,
@@ -223,8 +219,6 @@ impl Cube {
             }
         }
         Ok(Cube {
-            label: raw.label,
-            updated: raw.updated,
             dims,
             values,
             status,

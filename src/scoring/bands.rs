@@ -83,15 +83,8 @@ pub fn points(achievement_pct: f64) -> u8 {
     }
 }
 
-/// A group's score: (percentage, band points) from its items' points; None if no item scored.
-pub fn group_score(item_points: &[u8]) -> Option<(f64, u8)> {
-    group_score_of(
-        item_points.iter().map(|&p| u32::from(p)).sum(),
-        item_points.len(),
-    )
-}
-
-/// The same from the sum of the points and the number of scored items.
+/// A group's score: (percentage, band points) from the sum of its scored items' points
+/// and their number; None if no item scored.
 pub fn group_score_of(sum: u32, n: usize) -> Option<(f64, u8)> {
     if n == 0 {
         return None;
@@ -121,6 +114,14 @@ mod tests {
 
     fn dp(id: &str) -> DataPoint {
         Catalog::embedded().unwrap().get(id).unwrap().clone()
+    }
+
+    /// A group's score: (percentage, band points) from its items' points; None if no item scored.
+    fn group_score(item_points: &[u8]) -> Option<(f64, u8)> {
+        group_score_of(
+            item_points.iter().map(|&p| u32::from(p)).sum(),
+            item_points.len(),
+        )
     }
 
     #[test]

@@ -298,11 +298,6 @@ pub struct NodeScore {
     pub rank_p95: Option<f64>,
 }
 
-pub struct Scores {
-    pub dp: Vec<DpScore>,
-    pub nodes: Vec<NodeScore>,
-}
-
 /// Build each year's matrix from the current values, with outlier treatment and imputation.
 pub fn matrices(
     c: &Catalog,
@@ -465,50 +460,6 @@ pub fn base_weights(c: &Catalog, tree: &Tree, m: &RunMethod) -> Vec<f64> {
         .map(|d| m.weight(&d.id))
         .chain(tree.nodes.iter().map(|n| m.weight(&n.code)))
         .collect()
-}
-
-/// Score every year. U4SSC points use reported values only (never imputed ones).
-pub fn score(c: &Catalog, tree: &Tree, mats: &[Matrix], m: &RunMethod) -> Scores {
-    let weights = base_weights(c, tree, m);
-    let mut dp_rows = Vec::new();
-    let mut node_rows = Vec::new();
-    let mut flags = Flags::default();
-    for mat in mats {
-        let mut rows = Vec::new();
-        let done: Result<(), std::convert::Infallible> = score_year(
-            c,
-            tree,
-            mat,
-            m,
-            &weights,
-            None,
-            &mut flags,
-            &mut |row, _| {
-                rows.push(row);
-                Ok(())
-            },
-        );
-        if let Err(never) = done {
-            match never {}
-        }
-        let names = Names {
-            catalog: c,
-            tree,
-            year: mat.year,
-            cities: &mat.cities,
-            flags: flags.names(),
-        };
-        for row in rows {
-            match row {
-                Row::Dp(d) => dp_rows.push(names.dp(&d)),
-                Row::Node(n) => node_rows.push(names.node_score(&n)),
-            }
-        }
-    }
-    Scores {
-        dp: dp_rows,
-        nodes: node_rows,
-    }
 }
 
 /// One data point's scores for one city, by index: the city into the year's cities, the

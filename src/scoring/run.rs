@@ -3,14 +3,13 @@
 //! as it is made, so that a world of cities is stored without holding its values or scores
 //! in memory; [`compute`] collects the same rows into vectors.
 
-use super::engine::{self, DpRow, DpScore, Flags, Names, NodeRow, NodeScore, RawYear, Tree};
+use super::engine::{self, DpRow, Flags, Names, NodeRow, RawYear, Tree};
 use super::method::RunMethod;
 use super::trends::{self, Trend};
 use super::uncertainty;
 use crate::catalog::Catalog;
 use crate::registry::Registry;
-use crate::rows::CurrentValue;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// Where a run reads its values: one year at a time, on a thread of its own.
 pub trait ValueSource: Send {
@@ -28,13 +27,6 @@ pub trait RunIo {
     /// A batch of one year's node rows.
     fn node_rows(&mut self, names: &Names, rows: &[NodeRow]) -> Result<(), Self::Error>;
     fn trend(&mut self, row: Trend) -> Result<(), Self::Error>;
-}
-
-pub struct RunOutput {
-    pub dp: Vec<DpScore>,
-    pub nodes: Vec<NodeScore>,
-    pub trends: Vec<Trend>,
-    pub uncertainty_year: Option<i32>,
 }
 
 /// First and last reported value of one city and data point: all a trend needs.
@@ -275,74 +267,4 @@ fn scorer(
         }
     }
     let _ = outbox.send(Msg::Trends(trends));
-}
-
-/// Values held in memory, by year.
-struct InMemoryValues<'a> {
-    by_year: BTreeMap<i32, Vec<&'a CurrentValue>>,
-}
-
-impl ValueSource for InMemoryValues<'_> {
-    type Error = std::convert::Infallible;
-    fn year(&mut self, c: &Catalog, year: i32) -> Result<RawYear, Self::Error> {
-        let values = self
-            .by_year
-            .get(&year)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        Ok(RawYear::of(c, year, values.iter().copied()))
-    }
-}
-
-/// Rows collected into vectors.
-struct InMemory {
-    out: RunOutput,
-}
-
-impl RunIo for InMemory {
-    type Error = std::convert::Infallible;
-    fn dp_rows(&mut self, names: &Names, rows: &[DpRow]) -> Result<(), Self::Error> {
-        self.out.dp.extend(rows.iter().map(|r| names.dp(r)));
-        Ok(())
-    }
-    fn node_rows(&mut self, names: &Names, rows: &[NodeRow]) -> Result<(), Self::Error> {
-        self.out
-            .nodes
-            .extend(rows.iter().map(|r| names.node_score(r)));
-        Ok(())
-    }
-    fn trend(&mut self, row: Trend) -> Result<(), Self::Error> {
-        self.out.trends.push(row);
-        Ok(())
-    }
-}
-
-/// The whole run in memory.
-pub fn compute(
-    c: &Catalog,
-    reg: &Registry,
-    values: &[CurrentValue],
-    m: &RunMethod,
-    draws: usize,
-) -> RunOutput {
-    let mut by_year: BTreeMap<i32, Vec<&CurrentValue>> = BTreeMap::new();
-    for v in values {
-        by_year.entry(v.year).or_default().push(v);
-    }
-    let years: Vec<i32> = by_year.keys().copied().collect();
-    let mut io = InMemory {
-        out: RunOutput {
-            dp: Vec::new(),
-            nodes: Vec::new(),
-            trends: Vec::new(),
-            uncertainty_year: None,
-        },
-    };
-    let source = InMemoryValues { by_year };
-    let scored = match stream(c, reg, m, draws, &years, source, &mut io) {
-        Ok((s, _)) => s,
-        Err(never) => match never {},
-    };
-    io.out.uncertainty_year = scored.last().copied();
-    io.out
 }

@@ -25,9 +25,7 @@ mod stage;
 mod tests;
 mod values;
 pub use migrations::SCHEMA_VERSION;
-pub use questions::{Action, Event, NewQuestion, Question, QuestionCount, Status};
-pub use runs::{RunSink, YearReader};
-pub use stage::StagedJump;
+pub use questions::{Action, Event, NewQuestion, Question, Status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {

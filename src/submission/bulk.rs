@@ -272,11 +272,6 @@ pub enum RowWarning {
 }
 
 impl RowWarning {
-    pub fn line(&self) -> usize {
-        match self {
-            RowWarning::Former { line, .. } | RowWarning::Implausible { line, .. } => *line,
-        }
-    }
     fn shift(&mut self, by: usize) {
         match self {
             RowWarning::Former { line, .. } | RowWarning::Implausible { line, .. } => *line += by,

@@ -11,7 +11,7 @@ pub mod validate;
 pub mod values;
 
 pub use read::{read_table, Format, Limits, Table};
-pub use validate::{validate, Checked, Observation};
+pub use validate::{validate, Observation};
 
 use serde::Serialize;
 use std::collections::HashMap;

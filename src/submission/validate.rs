@@ -77,12 +77,6 @@ impl Checked {
             .filter(|f| f.severity == Severity::Error)
             .count()
     }
-    pub fn warnings(&self) -> usize {
-        self.findings
-            .iter()
-            .filter(|f| f.severity == Severity::Warning)
-            .count()
-    }
 }
 
 /// A city as a submission named it, once resolved.

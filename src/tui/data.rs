@@ -13,7 +13,6 @@ use crate::store::{
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     pub demo: bool,
-    pub db: String,
     pub runs: Vec<RunInfo>,
     pub run: Option<RunInfo>,
     pub years: Vec<i32>,
@@ -145,7 +144,6 @@ pub fn load(ctx: &Ctx, run: Option<i64>, year: Option<i32>) -> Result<Snapshot> 
     let revisions = store.revisions()?;
     let mut snap = Snapshot {
         demo: revisions.iter().any(|r| r.kind == "demo"),
-        db: ctx.db.display().to_string(),
         runs: runs.clone(),
         run: run.clone(),
         ..Snapshot::default()

@@ -441,3 +441,47 @@ fn peer_groups_from_the_registry() {
     );
     assert!(peer_set(&r, "bodo", "northern", &all).contains("tromso"));
 }
+
+/// Every year scored into rows in memory (the stored run streams them instead).
+struct Scores {
+    nodes: Vec<NodeScore>,
+}
+
+fn score(c: &Catalog, tree: &Tree, mats: &[Matrix], m: &RunMethod) -> Scores {
+    let weights = base_weights(c, tree, m);
+    let mut node_rows = Vec::new();
+    let mut flags = Flags::default();
+    for mat in mats {
+        let mut rows = Vec::new();
+        let done: Result<(), std::convert::Infallible> = score_year(
+            c,
+            tree,
+            mat,
+            m,
+            &weights,
+            None,
+            &mut flags,
+            &mut |row, _| {
+                rows.push(row);
+                Ok(())
+            },
+        );
+        if let Err(never) = done {
+            match never {}
+        }
+        let names = Names {
+            catalog: c,
+            tree,
+            year: mat.year,
+            cities: &mat.cities,
+            flags: flags.names(),
+        };
+        for row in rows {
+            match row {
+                Row::Dp(_) => {}
+                Row::Node(n) => node_rows.push(names.node_score(&n)),
+            }
+        }
+    }
+    Scores { nodes: node_rows }
+}
