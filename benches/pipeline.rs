@@ -95,6 +95,78 @@ fn global(db: Option<std::path::PathBuf>) -> u4ssc::context::Settings {
     }
 }
 
+/// A Python snippet or script run to the end; its standard output, or why it was skipped.
+fn python(args: &[&str]) -> std::result::Result<String, String> {
+    let out = std::process::Command::new("python3")
+        .args(args)
+        .output()
+        .map_err(|e| format!("no python3 ({e})"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(err.lines().last().unwrap_or("failed").to_string());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The official DuckDB (the Python wheel users install) running the floor's SQL on the
+/// same file, into a table of a database file, timed from connecting to closing.
+fn wheel_floor(
+    csv: &std::path::Path,
+    db: &std::path::Path,
+) -> std::result::Result<(f64, String), String> {
+    let code = format!(
+        "import duckdb, time\n\
+         t = time.perf_counter()\n\
+         c = duckdb.connect({db:?})\n\
+         c.execute(\"SET enable_progress_bar = false\")\n\
+         c.execute(\"SET memory_limit = '256MB'\")\n\
+         c.execute(\"CREATE TABLE floor AS SELECT * FROM read_csv(?, header = true, all_varchar = true)\", [{csv:?}])\n\
+         c.close()\n\
+         print(time.perf_counter() - t, duckdb.__version__)\n",
+        db = db.display().to_string(),
+        csv = csv.display().to_string(),
+    );
+    let out = python(&["-c", &code])?;
+    let mut f = out.split_whitespace();
+    let t = f
+        .next()
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(|| format!("unexpected output {out:?}"))?;
+    Ok((t, f.next().unwrap_or("?").to_string()))
+}
+
+/// The same-work pandas pipeline (`../shared/bench/baseline_pandas_full.py`): import and
+/// score --draws 0 of the same file, its own timing (interpreter start and imports excluded).
+fn pandas_pipeline(
+    csv: &std::path::Path,
+    kpis_json: &std::path::Path,
+    out: &std::path::Path,
+) -> std::result::Result<f64, String> {
+    let script = std::path::Path::new("../shared/bench/baseline_pandas_full.py");
+    if !script.exists() {
+        return Err(format!("{} not found", script.display()));
+    }
+    python(&["-c", "import pandas, pyarrow"])?;
+    let text = python(&[
+        &script.display().to_string(),
+        &csv.display().to_string(),
+        &kpis_json.display().to_string(),
+        &out.display().to_string(),
+    ])?;
+    text.split_whitespace()
+        .find_map(|w| w.strip_prefix("seconds=")?.parse().ok())
+        .ok_or_else(|| format!("unexpected output {text:?}"))
+}
+
+/// A row for a job in another process, whose peak memory this process cannot see.
+fn row_no_peak(what: &str, seconds: f64) {
+    println!("{what:<52} {seconds:>9.3} {:>9}", "-");
+}
+
+fn skipped(what: &str, why: &str) {
+    println!("{what:<52} {:>9} ({why})", "skipped");
+}
+
 fn row(what: &str, seconds: f64, peak: f64) {
     println!("{what:<52} {seconds:>9.3} {peak:>9.0}");
 }
@@ -192,6 +264,25 @@ fn measure(cities: usize, years: i32, runs: usize) {
         p_floor,
     );
     println!("{:<52} {:>8.1}x", "import / floor", t_import / t_floor);
+    match wheel_floor(&csv, &dir.path().join("wheel_floor.duckdb")) {
+        Ok((t, version)) => {
+            row_no_peak(
+                &format!("official DuckDB {version} (Python wheel), same SQL"),
+                t,
+            );
+            println!(
+                "{:<52} {:>8.1}x",
+                "import / official DuckDB floor",
+                t_import / t
+            );
+            println!(
+                "{:<52} {:>8.1}x",
+                "bundled DuckDB floor / official floor",
+                t_floor / t
+            );
+        }
+        Err(why) => skipped("official DuckDB (Python wheel), same SQL", &why),
+    }
     if let Some((t, p)) = rows_path {
         row("  row-by-row import, for comparison", t, p);
     }
@@ -235,6 +326,28 @@ fn measure(cities: usize, years: i32, runs: usize) {
         p_store,
     );
     println!("{:<52} {:>8.1}x", "score / floor", t_score / t_store);
+    // what a user would do instead: the same work in pandas
+    let kpis_json = dir.path().join("kpis.json");
+    {
+        let mut text = Vec::new();
+        let args = u4ssc::app::KpisArgs {
+            search: None,
+            format: u4ssc::table::OutputFormat::Json,
+        };
+        u4ssc::app::kpis(&ctx, &args, &mut text).expect("kpis");
+        std::fs::write(&kpis_json, text).expect("write kpis.json");
+    }
+    match pandas_pipeline(&csv, &kpis_json, &dir.path().join("pandas")) {
+        Ok(t) => {
+            row_no_peak("pandas pipeline, same work (import + score)", t);
+            println!(
+                "{:<52} {:>8.1}x",
+                "pandas / u4ssc (import + score --draws 0)",
+                t / (t_import + t_score)
+            );
+        }
+        Err(why) => skipped("pandas pipeline, same work (import + score)", &why),
+    }
     if cities <= 356 {
         let store = ctx.open(Access::ReadOnly).expect("open");
         let latest = store
