@@ -3,8 +3,10 @@
 use crate::catalog::{normalise_code, KpiType};
 use crate::context::Ctx;
 use crate::error::Result;
+use crate::rows::CurrentValue;
 use crate::scoring::bands::band_label;
-use crate::scoring::engine::{peer_set, Level, Tree};
+use crate::scoring::engine::{peer_set, DpScore, Level, NodeScore, Tree};
+use crate::scoring::trends::Trend;
 use crate::stats;
 use crate::store::{RunInfo, Store};
 use std::collections::{BTreeMap, BTreeSet};
@@ -32,13 +34,42 @@ impl Selection {
     }
 }
 
-pub fn build(ctx: &Ctx, store: &Store, run: &RunInfo, sel: &Selection) -> Result<Vec<DataTable>> {
-    let tree = Tree::new(&ctx.catalog);
-    let revisions: BTreeMap<i64, crate::store::RevisionInfo> = store
+/// Where a table's rows go: kept in the table (an export built in memory) or written out as
+/// they come (a large export, streamed file by file).
+pub trait Sink {
+    fn row(&mut self, cells: Vec<Cell>) -> Result<()>;
+}
+
+impl Sink for DataTable {
+    fn row(&mut self, cells: Vec<Cell>) -> Result<()> {
+        self.rows.push(cells);
+        Ok(())
+    }
+}
+
+/// The tables whose rows grow with the cities and years, in the order an export holds them.
+pub const LARGE: [&str; 7] = [
+    "raw_values",
+    "data_point_scores",
+    "aggregate_scores",
+    "ranks",
+    "peers",
+    "trends",
+    "coverage",
+];
+
+pub fn revisions_of(store: &Store) -> Result<BTreeMap<i64, crate::store::RevisionInfo>> {
+    Ok(store
         .revisions()?
         .into_iter()
         .map(|r| (r.revision_id, r))
-        .collect();
+        .collect())
+}
+
+/// Every table of an export, built in memory.
+pub fn build(ctx: &Ctx, store: &Store, run: &RunInfo, sel: &Selection) -> Result<Vec<DataTable>> {
+    let tree = Tree::new(&ctx.catalog);
+    let revisions = revisions_of(store)?;
     // the selected year only, when there is one (every table below filters by it)
     let values = store.current_values_where(&crate::store::Filter {
         year: sel.year,
@@ -47,349 +78,33 @@ pub fn build(ctx: &Ctx, store: &Store, run: &RunInfo, sel: &Selection) -> Result
     let dps = store.dp_scores(run.run_id, None, sel.year)?;
     let nodes = store.node_scores(run.run_id, None, sel.year)?;
     let trends = store.trends(run.run_id, None)?;
+    let mut raw = raw_values_table();
+    raw_values_rows(ctx, &revisions, &values, sel, &mut raw)?;
+    let mut dp = data_point_scores_table();
+    data_point_score_rows(ctx, &dps, sel, &mut dp)?;
+    let (mut agg, mut ranks) = (aggregate_scores_table(), ranks_table());
+    node_rows(&tree, &nodes, sel, &mut agg, &mut ranks)?;
+    let mut peers = peers_table();
+    peer_rows(ctx, &nodes, sel, &mut peers)?;
+    let mut tr = trends_table();
+    trend_rows(&trends, sel, &mut tr)?;
+    let mut cov = coverage_table();
+    coverage_rows(ctx, &values, sel, &mut cov)?;
+    let mut out = vec![raw, dp, agg, ranks, peers, tr, cov];
+    out.extend(small_tables(ctx, store, run, sel, &values)?);
+    Ok(out)
+}
+
+/// The tables that do not grow with the cities: catalog, method, sensitivity (one year's
+/// values, `values`, are enough) and the questions log.
+pub fn small_tables(
+    ctx: &Ctx,
+    store: &Store,
+    run: &RunInfo,
+    sel: &Selection,
+    values: &[CurrentValue],
+) -> Result<Vec<DataTable>> {
     let mut out = Vec::new();
-
-    // 1. raw values with provenance
-    let mut t = DataTable {
-        name: "raw_values",
-        columns: vec![
-            col("city", Text, "city slug"),
-            col("year", Int, "year the value refers to"),
-            col("data_point", Text, "catalog id"),
-            col("kpi", Text, "U4SSC code"),
-            col("part", Text, "data point of a split KPI"),
-            col("value", Num, "in the catalog unit; empty = not reported"),
-            col("unit", Text, "catalog unit"),
-            col("revision", Int, "revision the value came from"),
-            col("source_file", Text, "file of that revision"),
-            col("revision_kind", Text, "submission, demo (SYNTHETIC) or ssb"),
-            col("source", Text, "source given in the submission"),
-            col("quality", Text, "U4SSC data-quality level"),
-            col("verified", Text, "yes/no"),
-        ],
-        rows: vec![],
-    };
-    for v in values
-        .iter()
-        .filter(|v| sel.city(&v.city) && sel.year(v.year))
-    {
-        let Some(dp) = ctx.catalog.get(&v.data_point) else {
-            continue;
-        };
-        let rev = revisions.get(&v.revision_id);
-        t.rows.push(vec![
-            Cell::text(&v.city),
-            Cell::Int(v.year.into()),
-            Cell::text(&dp.id),
-            Cell::text(&dp.code),
-            Cell::text(&dp.part),
-            Cell::opt(v.value),
-            Cell::text(&dp.unit),
-            Cell::Int(v.revision_id),
-            Cell::opt_text(rev.map(|r| r.source_file.as_str())),
-            Cell::opt_text(rev.map(|r| r.kind.as_str())),
-            Cell::opt_text(v.source.as_deref()),
-            Cell::opt_text(v.quality.as_deref()),
-            Cell::opt_text(v.verified.map(|b| if b { "yes" } else { "no" })),
-        ]);
-    }
-    out.push(t);
-
-    // 2. data-point scores
-    let mut t = DataTable {
-        name: "data_point_scores",
-        columns: vec![
-            col("city", Text, "city slug"),
-            col("year", Int, "year"),
-            col("data_point", Text, "catalog id"),
-            col("value", Num, "reported value"),
-            col("target", Num, "the project's target (empty: none)"),
-            col(
-                "target_basis",
-                Text,
-                "sdg, who_eu, national, best_performer, expert, none",
-            ),
-            col(
-                "achievement_pct",
-                Num,
-                "percent of target achieved, uncapped",
-            ),
-            col("points", Int, "U4SSC points 1-4"),
-            col("band", Text, "U4SSC band"),
-            col("score", Num, "composite score of the run's method"),
-            col("rank", Int, "rank among the cities of the year"),
-            col("flags", Text, "imputed, winsorised, capped, no_target"),
-        ],
-        rows: vec![],
-    };
-    for d in dps.iter().filter(|d| sel.city(&d.city) && sel.year(d.year)) {
-        let Some(dp) = ctx.catalog.get(&d.data_point) else {
-            continue;
-        };
-        let basis = serde_json::to_value(dp.target.basis)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default();
-        t.rows.push(vec![
-            Cell::text(&d.city),
-            Cell::Int(d.year.into()),
-            Cell::text(&d.data_point),
-            Cell::opt(d.value),
-            Cell::opt(dp.target.value),
-            Cell::text(basis),
-            Cell::opt(d.achievement),
-            Cell::opt_int(d.points),
-            Cell::opt_text(d.points.map(band_label)),
-            Cell::opt(d.score),
-            Cell::opt_int(d.rank.map(|r| r as i64)),
-            Cell::text(&d.flags),
-        ]);
-    }
-    out.push(t);
-
-    // 3. aggregate scores and 4. ranks
-    let mut agg = DataTable {
-        name: "aggregate_scores",
-        columns: vec![
-            col("city", Text, "city slug"),
-            col("year", Int, "year"),
-            col(
-                "level",
-                Text,
-                "kpi, category, subdimension, dimension, overall",
-            ),
-            col(
-                "node",
-                Text,
-                "code of the KPI, category, sub-dimension or dimension",
-            ),
-            col("name", Text, "its name"),
-            col("u4ssc_pct", Num, "points / (4 x scored items) x 100"),
-            col("band", Text, "U4SSC band of u4ssc_pct"),
-            col("scored_items", Int, "data points with points"),
-            col("total_items", Int, "data points with a target"),
-            col("score", Num, "composite score; empty = insufficient data"),
-            col("coverage", Num, "share of data points with a score (0-1)"),
-        ],
-        rows: vec![],
-    };
-    let mut ranks = DataTable {
-        name: "ranks",
-        columns: vec![
-            col("city", Text, "city slug"),
-            col("year", Int, "year"),
-            col("level", Text, "level"),
-            col("node", Text, "node code"),
-            col("rank", Int, "rank by composite score, ties shared"),
-            col(
-                "rank_median",
-                Num,
-                "median rank over the Monte Carlo draws (latest year)",
-            ),
-            col("rank_p05", Num, "5th percentile rank"),
-            col("rank_p95", Num, "95th percentile rank"),
-        ],
-        rows: vec![],
-    };
-    for n in nodes
-        .iter()
-        .filter(|n| sel.city(&n.city) && sel.year(n.year))
-    {
-        let name = tree
-            .find(&n.node)
-            .map(|i| tree.nodes[i].name.clone())
-            .unwrap_or_default();
-        agg.rows.push(vec![
-            Cell::text(&n.city),
-            Cell::Int(n.year.into()),
-            Cell::text(n.level.as_str()),
-            Cell::text(&n.node),
-            Cell::text(name),
-            Cell::opt(n.u4ssc_pct),
-            Cell::opt_text(n.band.map(band_label)),
-            Cell::Int(n.scored_items as i64),
-            Cell::Int(n.total_items as i64),
-            Cell::opt(n.score),
-            Cell::Num(n.coverage),
-        ]);
-        if matches!(
-            n.level,
-            Level::Overall | Level::Dimension | Level::Subdimension | Level::Category
-        ) {
-            ranks.rows.push(vec![
-                Cell::text(&n.city),
-                Cell::Int(n.year.into()),
-                Cell::text(n.level.as_str()),
-                Cell::text(&n.node),
-                Cell::opt_int(n.rank.map(|r| r as i64)),
-                Cell::opt(n.rank_median),
-                Cell::opt(n.rank_p05),
-                Cell::opt(n.rank_p95),
-            ]);
-        }
-    }
-    out.push(agg);
-    out.push(ranks);
-
-    // 5. peers: each city's rank within each of its groups, overall and per dimension
-    let mut peers = DataTable {
-        name: "peers",
-        columns: vec![
-            col("city", Text, "city slug"),
-            col("year", Int, "year"),
-            col("node", Text, "overall or dimension code"),
-            col("group", Text, "peer group"),
-            col("group_size", Int, "cities in the group with a score"),
-            col("rank_in_group", Int, "rank within the group"),
-            col("score", Num, "composite score"),
-            col(
-                "group_median",
-                Num,
-                "median score of the other group members",
-            ),
-            col("group_best", Num, "best score of the other group members"),
-        ],
-        rows: vec![],
-    };
-    let mut by_key: BTreeMap<(i32, &str), Vec<&crate::scoring::engine::NodeScore>> =
-        BTreeMap::new();
-    for n in nodes
-        .iter()
-        .filter(|n| matches!(n.level, Level::Overall | Level::Dimension))
-    {
-        by_key.entry((n.year, n.node.as_str())).or_default().push(n);
-    }
-    for ((year, node), rows) in &by_key {
-        if !sel.year(*year) {
-            continue;
-        }
-        let cities: Vec<String> = rows.iter().map(|r| r.city.clone()).collect();
-        for me in rows.iter().filter(|r| sel.city(&r.city)) {
-            let Some(c) = ctx.registry.get(&me.city) else {
-                continue;
-            };
-            for (kind, label) in ctx.registry.groups_of(c) {
-                let set = match kind.as_str() {
-                    "all" => cities.iter().cloned().collect(),
-                    "custom" => peer_set(&ctx.registry, &me.city, &label, &cities),
-                    k => peer_set(&ctx.registry, &me.city, k, &cities),
-                };
-                let members: Vec<&&crate::scoring::engine::NodeScore> =
-                    rows.iter().filter(|r| set.contains(&r.city)).collect();
-                let scores: Vec<Option<f64>> = members.iter().map(|r| r.score).collect();
-                let rk = stats::rank_desc(&scores);
-                let pos = members
-                    .iter()
-                    .position(|r| r.city == me.city)
-                    .and_then(|i| rk[i]);
-                let others: Vec<f64> = members
-                    .iter()
-                    .filter(|r| r.city != me.city)
-                    .filter_map(|r| r.score)
-                    .collect();
-                peers.rows.push(vec![
-                    Cell::text(&me.city),
-                    Cell::Int((*year).into()),
-                    Cell::text(*node),
-                    Cell::text(label),
-                    Cell::Int(scores.iter().flatten().count() as i64),
-                    Cell::opt_int(pos.map(|p| p as i64)),
-                    Cell::opt(me.score),
-                    Cell::opt(stats::median(&others)),
-                    Cell::opt(others.iter().cloned().reduce(f64::max)),
-                ]);
-            }
-        }
-    }
-    out.push(peers);
-
-    // 6. trends
-    let mut tr = DataTable {
-        name: "trends",
-        columns: vec![
-            col("city", Text, "city slug"), col("data_point", Text, "catalog id"), col("first_year", Int, "first year"), col("last_year", Int, "last year"),
-            col("first_value", Num, "value in the first year"), col("last_value", Num, "value in the last year"),
-            col("cagr", Num, "growth a year, direction applied (positive = better)"), col("required_cagr", Num, "growth a year needed to reach the target by its year (2030 unless the catalog says otherwise)"),
-            col("ratio", Num, "cagr / required_cagr"), col("category", Text, "target achieved, on track, moderate progress, limited progress, deteriorating, cannot assess"),
-            col("reason", Text, "why it cannot be assessed, or the thresholds used"),
-        ],
-        rows: vec![],
-    };
-    for x in trends.iter().filter(|x| sel.city(&x.city)) {
-        tr.rows.push(vec![
-            Cell::text(&x.city),
-            Cell::text(&x.data_point),
-            Cell::Int(x.first_year.into()),
-            Cell::Int(x.last_year.into()),
-            Cell::Num(x.first_value),
-            Cell::Num(x.last_value),
-            Cell::opt(x.cagr),
-            Cell::opt(x.required_cagr),
-            Cell::opt(x.ratio),
-            Cell::text(x.category),
-            Cell::text(&x.reason),
-        ]);
-    }
-    out.push(tr);
-
-    // 7. coverage
-    let mut cov = DataTable {
-        name: "coverage",
-        columns: vec![
-            col("city", Text, "city slug"),
-            col("year", Int, "year"),
-            col("core_reported", Int, "core data points with a value"),
-            col("core_total", Int, "core data points in the catalog"),
-            col(
-                "advanced_reported",
-                Int,
-                "advanced data points with a value",
-            ),
-            col("advanced_total", Int, "advanced data points in the catalog"),
-            col("verified", Int, "values marked verified"),
-            col("not_reported", Int, "rows saying not reported"),
-        ],
-        rows: vec![],
-    };
-    let core_total = ctx
-        .catalog
-        .data_points
-        .iter()
-        .filter(|d| d.kpi_type == KpiType::Core)
-        .count() as i64;
-    let adv_total = ctx.catalog.data_points.len() as i64 - core_total;
-    let mut counts: BTreeMap<(&str, i32), [i64; 4]> = BTreeMap::new();
-    for v in values
-        .iter()
-        .filter(|v| sel.city(&v.city) && sel.year(v.year))
-    {
-        let Some(dp) = ctx.catalog.get(&v.data_point) else {
-            continue;
-        };
-        let c = counts.entry((v.city.as_str(), v.year)).or_default();
-        match (v.value.is_some(), dp.kpi_type) {
-            (false, _) => c[3] += 1,
-            (true, KpiType::Core) => c[0] += 1,
-            (true, KpiType::Advanced) => c[1] += 1,
-        }
-        if v.value.is_some() && v.verified == Some(true) {
-            c[2] += 1;
-        }
-    }
-    for ((city, year), c) in counts {
-        cov.rows.push(vec![
-            Cell::text(city),
-            Cell::Int(year.into()),
-            Cell::Int(c[0]),
-            Cell::Int(core_total),
-            Cell::Int(c[1]),
-            Cell::Int(adv_total),
-            Cell::Int(c[2]),
-            Cell::Int(c[3]),
-        ]);
-    }
-    out.push(cov);
-
     // 8. catalog
     let mut cat = DataTable {
         name: "catalog",
@@ -583,4 +298,405 @@ pub fn build(ctx: &Ctx, store: &Store, run: &RunInfo, sel: &Selection) -> Result
     }
     out.push(qs);
     Ok(out)
+}
+
+pub fn raw_values_table() -> DataTable {
+    DataTable {
+        name: "raw_values",
+        columns: vec![
+            col("city", Text, "city slug"),
+            col("year", Int, "year the value refers to"),
+            col("data_point", Text, "catalog id"),
+            col("kpi", Text, "U4SSC code"),
+            col("part", Text, "data point of a split KPI"),
+            col("value", Num, "in the catalog unit; empty = not reported"),
+            col("unit", Text, "catalog unit"),
+            col("revision", Int, "revision the value came from"),
+            col("source_file", Text, "file of that revision"),
+            col("revision_kind", Text, "submission, demo (SYNTHETIC) or ssb"),
+            col("source", Text, "source given in the submission"),
+            col("quality", Text, "U4SSC data-quality level"),
+            col("verified", Text, "yes/no"),
+        ],
+        rows: vec![],
+    }
+}
+
+/// 1. Raw values with provenance, in the order of `values`.
+pub fn raw_values_rows(
+    ctx: &Ctx,
+    revisions: &BTreeMap<i64, crate::store::RevisionInfo>,
+    values: &[CurrentValue],
+    sel: &Selection,
+    out: &mut dyn Sink,
+) -> Result<()> {
+    for v in values
+        .iter()
+        .filter(|v| sel.city(&v.city) && sel.year(v.year))
+    {
+        let Some(dp) = ctx.catalog.get(&v.data_point) else {
+            continue;
+        };
+        let rev = revisions.get(&v.revision_id);
+        out.row(vec![
+            Cell::text(&v.city),
+            Cell::Int(v.year.into()),
+            Cell::text(&dp.id),
+            Cell::text(&dp.code),
+            Cell::text(&dp.part),
+            Cell::opt(v.value),
+            Cell::text(&dp.unit),
+            Cell::Int(v.revision_id),
+            Cell::opt_text(rev.map(|r| r.source_file.as_str())),
+            Cell::opt_text(rev.map(|r| r.kind.as_str())),
+            Cell::opt_text(v.source.as_deref()),
+            Cell::opt_text(v.quality.as_deref()),
+            Cell::opt_text(v.verified.map(|b| if b { "yes" } else { "no" })),
+        ])?;
+    }
+    Ok(())
+}
+
+pub fn data_point_scores_table() -> DataTable {
+    DataTable {
+        name: "data_point_scores",
+        columns: vec![
+            col("city", Text, "city slug"),
+            col("year", Int, "year"),
+            col("data_point", Text, "catalog id"),
+            col("value", Num, "reported value"),
+            col("target", Num, "the project's target (empty: none)"),
+            col(
+                "target_basis",
+                Text,
+                "sdg, who_eu, national, best_performer, expert, none",
+            ),
+            col(
+                "achievement_pct",
+                Num,
+                "percent of target achieved, uncapped",
+            ),
+            col("points", Int, "U4SSC points 1-4"),
+            col("band", Text, "U4SSC band"),
+            col("score", Num, "composite score of the run's method"),
+            col("rank", Int, "rank among the cities of the year"),
+            col("flags", Text, "imputed, winsorised, capped, no_target"),
+        ],
+        rows: vec![],
+    }
+}
+
+/// 2. Data-point scores, in the order of `dps`.
+pub fn data_point_score_rows(
+    ctx: &Ctx,
+    dps: &[DpScore],
+    sel: &Selection,
+    out: &mut dyn Sink,
+) -> Result<()> {
+    for d in dps.iter().filter(|d| sel.city(&d.city) && sel.year(d.year)) {
+        let Some(dp) = ctx.catalog.get(&d.data_point) else {
+            continue;
+        };
+        let basis = serde_json::to_value(dp.target.basis)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        out.row(vec![
+            Cell::text(&d.city),
+            Cell::Int(d.year.into()),
+            Cell::text(&d.data_point),
+            Cell::opt(d.value),
+            Cell::opt(dp.target.value),
+            Cell::text(basis),
+            Cell::opt(d.achievement),
+            Cell::opt_int(d.points),
+            Cell::opt_text(d.points.map(band_label)),
+            Cell::opt(d.score),
+            Cell::opt_int(d.rank.map(|r| r as i64)),
+            Cell::text(&d.flags),
+        ])?;
+    }
+    Ok(())
+}
+
+pub fn aggregate_scores_table() -> DataTable {
+    DataTable {
+        name: "aggregate_scores",
+        columns: vec![
+            col("city", Text, "city slug"),
+            col("year", Int, "year"),
+            col(
+                "level",
+                Text,
+                "kpi, category, subdimension, dimension, overall",
+            ),
+            col(
+                "node",
+                Text,
+                "code of the KPI, category, sub-dimension or dimension",
+            ),
+            col("name", Text, "its name"),
+            col("u4ssc_pct", Num, "points / (4 x scored items) x 100"),
+            col("band", Text, "U4SSC band of u4ssc_pct"),
+            col("scored_items", Int, "data points with points"),
+            col("total_items", Int, "data points with a target"),
+            col("score", Num, "composite score; empty = insufficient data"),
+            col("coverage", Num, "share of data points with a score (0-1)"),
+        ],
+        rows: vec![],
+    }
+}
+
+pub fn ranks_table() -> DataTable {
+    DataTable {
+        name: "ranks",
+        columns: vec![
+            col("city", Text, "city slug"),
+            col("year", Int, "year"),
+            col("level", Text, "level"),
+            col("node", Text, "node code"),
+            col("rank", Int, "rank by composite score, ties shared"),
+            col(
+                "rank_median",
+                Num,
+                "median rank over the Monte Carlo draws (latest year)",
+            ),
+            col("rank_p05", Num, "5th percentile rank"),
+            col("rank_p95", Num, "95th percentile rank"),
+        ],
+        rows: vec![],
+    }
+}
+
+/// 3. Aggregate scores and 4. ranks, in the order of `nodes`.
+pub fn node_rows(
+    tree: &Tree,
+    nodes: &[NodeScore],
+    sel: &Selection,
+    agg_out: &mut dyn Sink,
+    ranks_out: &mut dyn Sink,
+) -> Result<()> {
+    for n in nodes
+        .iter()
+        .filter(|n| sel.city(&n.city) && sel.year(n.year))
+    {
+        let name = tree
+            .find(&n.node)
+            .map(|i| tree.nodes[i].name.clone())
+            .unwrap_or_default();
+        agg_out.row(vec![
+            Cell::text(&n.city),
+            Cell::Int(n.year.into()),
+            Cell::text(n.level.as_str()),
+            Cell::text(&n.node),
+            Cell::text(name),
+            Cell::opt(n.u4ssc_pct),
+            Cell::opt_text(n.band.map(band_label)),
+            Cell::Int(n.scored_items as i64),
+            Cell::Int(n.total_items as i64),
+            Cell::opt(n.score),
+            Cell::Num(n.coverage),
+        ])?;
+        if matches!(
+            n.level,
+            Level::Overall | Level::Dimension | Level::Subdimension | Level::Category
+        ) {
+            ranks_out.row(vec![
+                Cell::text(&n.city),
+                Cell::Int(n.year.into()),
+                Cell::text(n.level.as_str()),
+                Cell::text(&n.node),
+                Cell::opt_int(n.rank.map(|r| r as i64)),
+                Cell::opt(n.rank_median),
+                Cell::opt(n.rank_p05),
+                Cell::opt(n.rank_p95),
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+pub fn peers_table() -> DataTable {
+    DataTable {
+        name: "peers",
+        columns: vec![
+            col("city", Text, "city slug"),
+            col("year", Int, "year"),
+            col("node", Text, "overall or dimension code"),
+            col("group", Text, "peer group"),
+            col("group_size", Int, "cities in the group with a score"),
+            col("rank_in_group", Int, "rank within the group"),
+            col("score", Num, "composite score"),
+            col(
+                "group_median",
+                Num,
+                "median score of the other group members",
+            ),
+            col("group_best", Num, "best score of the other group members"),
+        ],
+        rows: vec![],
+    }
+}
+
+/// 5. Peers: each city's rank within each of its groups, overall and per dimension, by
+/// year and node (`nodes` holds every city of the years it covers).
+pub fn peer_rows(
+    ctx: &Ctx,
+    nodes: &[NodeScore],
+    sel: &Selection,
+    out: &mut dyn Sink,
+) -> Result<()> {
+    let mut by_key: BTreeMap<(i32, &str), Vec<&crate::scoring::engine::NodeScore>> =
+        BTreeMap::new();
+    for n in nodes
+        .iter()
+        .filter(|n| matches!(n.level, Level::Overall | Level::Dimension))
+    {
+        by_key.entry((n.year, n.node.as_str())).or_default().push(n);
+    }
+    for ((year, node), rows) in &by_key {
+        if !sel.year(*year) {
+            continue;
+        }
+        let cities: Vec<String> = rows.iter().map(|r| r.city.clone()).collect();
+        for me in rows.iter().filter(|r| sel.city(&r.city)) {
+            let Some(c) = ctx.registry.get(&me.city) else {
+                continue;
+            };
+            for (kind, label) in ctx.registry.groups_of(c) {
+                let set = match kind.as_str() {
+                    "all" => cities.iter().cloned().collect(),
+                    "custom" => peer_set(&ctx.registry, &me.city, &label, &cities),
+                    k => peer_set(&ctx.registry, &me.city, k, &cities),
+                };
+                let members: Vec<&&crate::scoring::engine::NodeScore> =
+                    rows.iter().filter(|r| set.contains(&r.city)).collect();
+                let scores: Vec<Option<f64>> = members.iter().map(|r| r.score).collect();
+                let rk = stats::rank_desc(&scores);
+                let pos = members
+                    .iter()
+                    .position(|r| r.city == me.city)
+                    .and_then(|i| rk[i]);
+                let others: Vec<f64> = members
+                    .iter()
+                    .filter(|r| r.city != me.city)
+                    .filter_map(|r| r.score)
+                    .collect();
+                out.row(vec![
+                    Cell::text(&me.city),
+                    Cell::Int((*year).into()),
+                    Cell::text(*node),
+                    Cell::text(label),
+                    Cell::Int(scores.iter().flatten().count() as i64),
+                    Cell::opt_int(pos.map(|p| p as i64)),
+                    Cell::opt(me.score),
+                    Cell::opt(stats::median(&others)),
+                    Cell::opt(others.iter().cloned().reduce(f64::max)),
+                ])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn trends_table() -> DataTable {
+    DataTable {
+        name: "trends",
+        columns: vec![
+            col("city", Text, "city slug"), col("data_point", Text, "catalog id"), col("first_year", Int, "first year"), col("last_year", Int, "last year"),
+            col("first_value", Num, "value in the first year"), col("last_value", Num, "value in the last year"),
+            col("cagr", Num, "growth a year, direction applied (positive = better)"), col("required_cagr", Num, "growth a year needed to reach the target by its year (2030 unless the catalog says otherwise)"),
+            col("ratio", Num, "cagr / required_cagr"), col("category", Text, "target achieved, on track, moderate progress, limited progress, deteriorating, cannot assess"),
+            col("reason", Text, "why it cannot be assessed, or the thresholds used"),
+        ],
+        rows: vec![],
+    }
+}
+
+/// 6. Trends, in the order of `trends`.
+pub fn trend_rows(trends: &[Trend], sel: &Selection, out: &mut dyn Sink) -> Result<()> {
+    for x in trends.iter().filter(|x| sel.city(&x.city)) {
+        out.row(vec![
+            Cell::text(&x.city),
+            Cell::text(&x.data_point),
+            Cell::Int(x.first_year.into()),
+            Cell::Int(x.last_year.into()),
+            Cell::Num(x.first_value),
+            Cell::Num(x.last_value),
+            Cell::opt(x.cagr),
+            Cell::opt(x.required_cagr),
+            Cell::opt(x.ratio),
+            Cell::text(x.category),
+            Cell::text(&x.reason),
+        ])?;
+    }
+    Ok(())
+}
+
+pub fn coverage_table() -> DataTable {
+    DataTable {
+        name: "coverage",
+        columns: vec![
+            col("city", Text, "city slug"),
+            col("year", Int, "year"),
+            col("core_reported", Int, "core data points with a value"),
+            col("core_total", Int, "core data points in the catalog"),
+            col(
+                "advanced_reported",
+                Int,
+                "advanced data points with a value",
+            ),
+            col("advanced_total", Int, "advanced data points in the catalog"),
+            col("verified", Int, "values marked verified"),
+            col("not_reported", Int, "rows saying not reported"),
+        ],
+        rows: vec![],
+    }
+}
+
+/// 7. Coverage by city and year, from the current values of whole cities.
+pub fn coverage_rows(
+    ctx: &Ctx,
+    values: &[CurrentValue],
+    sel: &Selection,
+    out: &mut dyn Sink,
+) -> Result<()> {
+    let core_total = ctx
+        .catalog
+        .data_points
+        .iter()
+        .filter(|d| d.kpi_type == KpiType::Core)
+        .count() as i64;
+    let adv_total = ctx.catalog.data_points.len() as i64 - core_total;
+    let mut counts: BTreeMap<(&str, i32), [i64; 4]> = BTreeMap::new();
+    for v in values
+        .iter()
+        .filter(|v| sel.city(&v.city) && sel.year(v.year))
+    {
+        let Some(dp) = ctx.catalog.get(&v.data_point) else {
+            continue;
+        };
+        let c = counts.entry((v.city.as_str(), v.year)).or_default();
+        match (v.value.is_some(), dp.kpi_type) {
+            (false, _) => c[3] += 1,
+            (true, KpiType::Core) => c[0] += 1,
+            (true, KpiType::Advanced) => c[1] += 1,
+        }
+        if v.value.is_some() && v.verified == Some(true) {
+            c[2] += 1;
+        }
+    }
+    for ((city, year), c) in counts {
+        out.row(vec![
+            Cell::text(city),
+            Cell::Int(year.into()),
+            Cell::Int(c[0]),
+            Cell::Int(core_total),
+            Cell::Int(c[1]),
+            Cell::Int(adv_total),
+            Cell::Int(c[2]),
+            Cell::Int(c[3]),
+        ])?;
+    }
+    Ok(())
 }
