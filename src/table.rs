@@ -99,9 +99,9 @@ impl TextTable {
 /// The one CSV writer of every output u4ssc writes for people (command output, exports,
 /// the TUI's `e`, pipeline stages): every cell goes through [`neutralise`], so a city or
 /// unit named `=HYPERLINK(..)` is text in a spreadsheet, never a formula. Writes into
-/// memory, which cannot fail.
-pub struct CsvOut {
-    w: csv::Writer<Vec<u8>>,
+/// memory (which cannot fail) or, for a streamed export, into a file.
+pub struct CsvOut<W: std::io::Write = Vec<u8>> {
+    w: csv::Writer<W>,
 }
 
 impl Default for CsvOut {
@@ -112,9 +112,7 @@ impl Default for CsvOut {
 
 impl CsvOut {
     pub fn new() -> CsvOut {
-        CsvOut {
-            w: csv::Writer::from_writer(Vec::new()),
-        }
+        CsvOut::to(Vec::new())
     }
     /// One record, every cell neutralised.
     pub fn row<I, T>(&mut self, cells: I)
@@ -122,15 +120,39 @@ impl CsvOut {
         I: IntoIterator<Item = T>,
         T: AsRef<str>,
     {
-        let _ = self
-            .w
-            .write_record(cells.into_iter().map(|c| neutralise(c.as_ref())));
+        let _ = self.record(cells);
     }
     pub fn into_bytes(self) -> Vec<u8> {
         self.w.into_inner().unwrap_or_default()
     }
     pub fn into_string(self) -> String {
         String::from_utf8_lossy(&self.into_bytes()).into_owned()
+    }
+}
+
+impl<W: std::io::Write> CsvOut<W> {
+    pub fn to(w: W) -> CsvOut<W> {
+        CsvOut {
+            w: csv::Writer::from_writer(w),
+        }
+    }
+    /// One record, every cell neutralised; an error of the writer underneath is returned.
+    pub fn record<I, T>(&mut self, cells: I) -> std::io::Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<str>,
+    {
+        self.w
+            .write_record(cells.into_iter().map(|c| neutralise(c.as_ref())))
+            .map_err(std::io::Error::other)
+    }
+    /// Everything written through to the writer underneath.
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.w.flush()
+    }
+    /// The writer underneath, everything written through to it.
+    pub fn into_inner(self) -> std::io::Result<W> {
+        self.w.into_inner().map_err(|e| e.into_error())
     }
 }
 

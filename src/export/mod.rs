@@ -3,6 +3,7 @@
 //! (HTML and Markdown), a network dashboard, an SDG view and linked data (JSON-LD).
 
 pub mod html;
+mod stream;
 pub mod tables;
 
 use crate::context::Ctx;
@@ -84,35 +85,44 @@ pub fn csv_bytes(t: &DataTable) -> Vec<u8> {
 pub fn json_bytes(t: &DataTable) -> Vec<u8> {
     // one object per line, written directly: diff-friendly, and far faster than building a
     // serde_json::Value per row
-    let names: Vec<String> = t
-        .columns
-        .iter()
-        .map(|c| serde_json::to_string(c.name).unwrap_or_default())
-        .collect();
+    let names = json_names(t);
     let mut s = String::with_capacity(t.rows.len() * 160 + 4);
     s.push_str("[\n");
     for (i, r) in t.rows.iter().enumerate() {
         if i > 0 {
             s.push_str(",\n");
         }
-        s.push('{');
-        for (k, (name, v)) in names.iter().zip(r).enumerate() {
-            if k > 0 {
-                s.push(',');
-            }
-            s.push_str(name);
-            s.push(':');
-            match v {
-                Cell::Text(x) => s.push_str(&serde_json::to_string(x).unwrap_or_default()),
-                Cell::Num(x) if x.is_finite() => s.push_str(&format!("{x}")),
-                Cell::Int(x) => s.push_str(&x.to_string()),
-                Cell::Num(_) | Cell::Null => s.push_str("null"),
-            }
-        }
-        s.push('}');
+        json_row(&names, r, &mut s);
     }
     s.push_str("\n]\n");
     s.into_bytes()
+}
+
+/// The column names of a table as JSON strings, for [`json_row`].
+fn json_names(t: &DataTable) -> Vec<String> {
+    t.columns
+        .iter()
+        .map(|c| serde_json::to_string(c.name).unwrap_or_default())
+        .collect()
+}
+
+/// One row as a JSON object on one line.
+fn json_row(names: &[String], r: &[Cell], s: &mut String) {
+    s.push('{');
+    for (k, (name, v)) in names.iter().zip(r).enumerate() {
+        if k > 0 {
+            s.push(',');
+        }
+        s.push_str(name);
+        s.push(':');
+        match v {
+            Cell::Text(x) => s.push_str(&serde_json::to_string(x).unwrap_or_default()),
+            Cell::Num(x) if x.is_finite() => s.push_str(&format!("{x}")),
+            Cell::Int(x) => s.push_str(&x.to_string()),
+            Cell::Num(_) | Cell::Null => s.push_str("null"),
+        }
+    }
+    s.push('}');
 }
 
 fn xlsx_bytes(
@@ -121,6 +131,7 @@ fn xlsx_bytes(
     demo: bool,
     run: &crate::store::RunInfo,
     city_sheets: bool,
+    notes: &[String],
 ) -> Result<Vec<u8>> {
     use rust_xlsxwriter::{Color, Format, FormatBorder, Workbook};
     let err =
@@ -191,6 +202,10 @@ fn xlsx_bytes(
         ]) {
             ws.write_string(r, 0, k).map_err(err)?;
             ws.write_string(r, 1, neutralise(&v)).map_err(err)?;
+        }
+        for (r, note) in (8u32..).zip(notes) {
+            ws.write_string(r, 0, "note").map_err(err)?;
+            ws.write_string(r, 1, neutralise(note)).map_err(err)?;
         }
         ws.set_column_width(0, 18).map_err(err)?;
         ws.set_column_width(1, 90).map_err(err)?;
@@ -363,8 +378,17 @@ fn xlsx_bytes(
     wb.save_to_buffer().map_err(err)
 }
 
-/// Rows (values, scores, trends) an export may hold in memory.
-pub const EXPORT_MAX_ROWS: i64 = 2_000_000;
+/// Rows (values, scores, trends) above which an export is streamed: the tables that grow
+/// with cities and years are written batch by batch instead of being built in memory.
+/// `U4SSC_EXPORT_STREAM_ROWS` sets another threshold (0 streams every export).
+pub const STREAM_ROWS: i64 = 2_000_000;
+
+fn stream_rows() -> i64 {
+    std::env::var("U4SSC_EXPORT_STREAM_ROWS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(STREAM_ROWS)
+}
 
 pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
     let store = ctx.open(Access::ReadOnly)?;
@@ -391,16 +415,24 @@ pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
         cities: (!cities.is_empty()).then_some(cities),
         year: a.year,
     };
-    // an export is built in memory: a selection too large for that is refused up front
-    // (at about 800 bytes a row, 2 M rows take 1.6 GB) rather than run out of it
+    // a large selection is streamed: its large tables go to their files batch by batch,
+    // and only the small ones (catalog, method, sensitivity, questions) are held
     let cities: Option<Vec<String>> = sel.cities.as_ref().map(|c| c.iter().cloned().collect());
     let rows = store.export_rows(run.run_id, sel.year, cities.as_deref())?;
-    if rows > EXPORT_MAX_ROWS {
-        return Err(Error::Usage(format!(
-            "this export would hold {rows} rows in memory (at most {EXPORT_MAX_ROWS}): select a year (--year) and fewer cities (--city)"
-        )));
-    }
-    let tables = tables::build(ctx, &store, &run, &sel)?;
+    let streamed = rows > stream_rows();
+    let tables = if streamed {
+        let year = match sel.year {
+            Some(y) => Some(y),
+            None => store.current_years()?.last().copied(),
+        };
+        let values = store.current_values_where(&crate::store::Filter {
+            year,
+            ..Default::default()
+        })?;
+        tables::small_tables(ctx, &store, &run, &sel, &values)?
+    } else {
+        tables::build(ctx, &store, &run, &sel)?
+    };
     let demo = store.revisions()?.iter().any(|r| r.kind == "demo");
     std::fs::create_dir_all(&a.out).map_err(|source| Error::Write {
         path: a.out.clone(),
@@ -424,14 +456,52 @@ pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
         progress: total > 5,
         total,
     };
+    let metadata = [
+        ("u4ssc_run", run.run_id.to_string()),
+        ("u4ssc_method", run.method_name.clone()),
+        ("u4ssc_method_sha256", run.method_hash.clone()),
+        ("u4ssc_revisions", run.revisions.clone()),
+        ("u4ssc_program_version", run.program_version.clone()),
+        ("u4ssc_catalog_version", run.catalog_version.clone()),
+    ];
+    let mut notes = Vec::new();
+    if streamed {
+        let flat: BTreeSet<ExportFormat> = formats
+            .iter()
+            .copied()
+            .filter(|f| {
+                matches!(
+                    f,
+                    ExportFormat::Csv | ExportFormat::Json | ExportFormat::Parquet
+                )
+            })
+            .collect();
+        if !flat.is_empty() {
+            o.written.extend(stream::write_large(
+                ctx, &store, &run, &sel, &a.out, &flat, &metadata,
+            )?);
+        }
+        if formats.contains(&ExportFormat::Xlsx) {
+            notes.push(format!(
+                "u4ssc.xlsx holds the small tables only: the {rows} rows of values, scores, ranks, peers, trends and coverage are in the CSV, JSON or Parquet files"
+            ));
+        }
+        if formats.contains(&ExportFormat::Jsonld) {
+            notes.push(format!(
+                "linked-data.jsonld is not written for {rows} rows (select --year or --city for linked data; Parquet holds everything)"
+            ));
+        }
+    }
     // the workbook is the slowest file: build it on the other core meanwhile
     let want_xlsx = formats.contains(&ExportFormat::Xlsx);
     let city_sheets = a.xlsx_city_sheets;
     let run_ref = &run;
     let tables_ref = &tables;
+    let notes_ref = &notes;
     std::thread::scope(|scope| -> Result<()> {
-        let xlsx = want_xlsx
-            .then(|| scope.spawn(move || xlsx_bytes(ctx, tables_ref, demo, run_ref, city_sheets)));
+        let xlsx = want_xlsx.then(|| {
+            scope.spawn(move || xlsx_bytes(ctx, tables_ref, demo, run_ref, city_sheets, notes_ref))
+        });
         for f in &formats {
             match f {
                 ExportFormat::Csv => {
@@ -453,14 +523,6 @@ pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
                     )?;
                 }
                 ExportFormat::Parquet => {
-                    let metadata = [
-                        ("u4ssc_run", run.run_id.to_string()),
-                        ("u4ssc_method", run.method_name.clone()),
-                        ("u4ssc_method_sha256", run.method_hash.clone()),
-                        ("u4ssc_revisions", run.revisions.clone()),
-                        ("u4ssc_program_version", run.program_version.clone()),
-                        ("u4ssc_catalog_version", run.catalog_version.clone()),
-                    ];
                     for t in &tables {
                         let path = a.out.join(format!("{}.parquet", t.name));
                         if o.progress {
@@ -494,6 +556,7 @@ pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
                         dash.as_bytes(),
                     )?;
                 }
+                ExportFormat::Jsonld if streamed => {}
                 ExportFormat::Jsonld => {
                     o.write("linked-data.jsonld", &html::jsonld(ctx, &tables))?
                 }
@@ -534,6 +597,12 @@ pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
     })?;
     for n in names {
         writeln!(out, "  {n}").map_err(|source| Error::Write {
+            path: "<stdout>".into(),
+            source,
+        })?;
+    }
+    for n in &notes {
+        writeln!(out, "note: {n}").map_err(|source| Error::Write {
             path: "<stdout>".into(),
             source,
         })?;

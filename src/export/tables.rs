@@ -9,7 +9,7 @@ use crate::scoring::engine::{peer_set, DpScore, Level, NodeScore, Tree};
 use crate::scoring::trends::Trend;
 use crate::stats;
 use crate::store::{RunInfo, Store};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub use crate::rows::{Cell, ColType, Column, DataTable};
 
@@ -26,10 +26,10 @@ pub struct Selection {
 }
 
 impl Selection {
-    fn city(&self, c: &str) -> bool {
+    pub(crate) fn city(&self, c: &str) -> bool {
         self.cities.as_ref().map(|s| s.contains(c)).unwrap_or(true)
     }
-    fn year(&self, y: i32) -> bool {
+    pub(crate) fn year(&self, y: i32) -> bool {
         self.year.map(|s| s == y).unwrap_or(true)
     }
 }
@@ -211,7 +211,7 @@ pub fn small_tables(
         for x in crate::scoring::sensitivity::one_at_a_time(
             &ctx.catalog,
             &ctx.registry,
-            &values,
+            values,
             &method,
             sel.year,
         )
@@ -538,16 +538,15 @@ pub fn peers_table() -> DataTable {
     }
 }
 
-/// 5. Peers: each city's rank within each of its groups, overall and per dimension, by
-/// year and node (`nodes` holds every city of the years it covers).
+/// Peers (table 5): each city's rank within each of its groups, overall and per dimension,
+/// by year and node (`nodes` holds every city of the years it covers).
 pub fn peer_rows(
     ctx: &Ctx,
     nodes: &[NodeScore],
     sel: &Selection,
     out: &mut dyn Sink,
 ) -> Result<()> {
-    let mut by_key: BTreeMap<(i32, &str), Vec<&crate::scoring::engine::NodeScore>> =
-        BTreeMap::new();
+    let mut by_key: BTreeMap<(i32, &str), Vec<&NodeScore>> = BTreeMap::new();
     for n in nodes
         .iter()
         .filter(|n| matches!(n.level, Level::Overall | Level::Dimension))
@@ -559,44 +558,99 @@ pub fn peer_rows(
             continue;
         }
         let cities: Vec<String> = rows.iter().map(|r| r.city.clone()).collect();
+        // a group's members depend on the group only (its kind and label), so each group is
+        // ranked once, not once per member: a world of cities stays linear
+        let mut groups: HashMap<(String, String), Group> = HashMap::new();
         for me in rows.iter().filter(|r| sel.city(&r.city)) {
             let Some(c) = ctx.registry.get(&me.city) else {
                 continue;
             };
             for (kind, label) in ctx.registry.groups_of(c) {
-                let set = match kind.as_str() {
-                    "all" => cities.iter().cloned().collect(),
-                    "custom" => peer_set(&ctx.registry, &me.city, &label, &cities),
-                    k => peer_set(&ctx.registry, &me.city, k, &cities),
-                };
-                let members: Vec<&&crate::scoring::engine::NodeScore> =
-                    rows.iter().filter(|r| set.contains(&r.city)).collect();
-                let scores: Vec<Option<f64>> = members.iter().map(|r| r.score).collect();
-                let rk = stats::rank_desc(&scores);
-                let pos = members
-                    .iter()
-                    .position(|r| r.city == me.city)
-                    .and_then(|i| rk[i]);
-                let others: Vec<f64> = members
-                    .iter()
-                    .filter(|r| r.city != me.city)
-                    .filter_map(|r| r.score)
-                    .collect();
+                let g = groups
+                    .entry((kind.clone(), label.clone()))
+                    .or_insert_with(|| {
+                        let set = match kind.as_str() {
+                            "all" => cities.iter().cloned().collect(),
+                            "custom" => peer_set(&ctx.registry, &me.city, &label, &cities),
+                            k => peer_set(&ctx.registry, &me.city, k, &cities),
+                        };
+                        Group::of(rows, &set)
+                    });
+                let pos = g.rank.get(me.city.as_str()).copied().flatten();
                 out.row(vec![
                     Cell::text(&me.city),
                     Cell::Int((*year).into()),
                     Cell::text(*node),
                     Cell::text(label),
-                    Cell::Int(scores.iter().flatten().count() as i64),
+                    Cell::Int(g.sorted.len() as i64),
                     Cell::opt_int(pos.map(|p| p as i64)),
                     Cell::opt(me.score),
-                    Cell::opt(stats::median(&others)),
-                    Cell::opt(others.iter().cloned().reduce(f64::max)),
+                    Cell::opt(g.median_without(me.score)),
+                    Cell::opt(g.best_without(me.score)),
                 ])?;
             }
         }
     }
     Ok(())
+}
+
+/// One peer group of one node and year: its members' ranks and their scores in order.
+struct Group {
+    rank: HashMap<String, Option<usize>>,
+    /// the members' scores, ascending (members without a score left out)
+    sorted: Vec<f64>,
+}
+
+impl Group {
+    fn of(rows: &[&NodeScore], set: &BTreeSet<String>) -> Group {
+        let members: Vec<&&NodeScore> = rows.iter().filter(|r| set.contains(&r.city)).collect();
+        let scores: Vec<Option<f64>> = members.iter().map(|r| r.score).collect();
+        let rk = stats::rank_desc(&scores);
+        let mut sorted: Vec<f64> = scores.iter().flatten().copied().collect();
+        sorted.sort_by(f64::total_cmp);
+        Group {
+            rank: members
+                .iter()
+                .zip(rk)
+                .map(|(r, k)| (r.city.clone(), k))
+                .collect(),
+            sorted,
+        }
+    }
+
+    /// Where one occurrence of `mine` is among the sorted scores (none: no score of mine).
+    fn position(&self, mine: Option<f64>) -> Option<usize> {
+        mine.and_then(|v| self.sorted.binary_search_by(|x| x.total_cmp(&v)).ok())
+    }
+
+    /// The median of the other members' scores, as `stats::median` gives it.
+    fn median_without(&self, mine: Option<f64>) -> Option<f64> {
+        let skip = self.position(mine);
+        let n = self.sorted.len() - usize::from(skip.is_some());
+        if n == 0 {
+            return None;
+        }
+        // the k-th of the others, in ascending order
+        let at = |k: usize| match skip {
+            Some(s) if k >= s => self.sorted[k + 1],
+            _ => self.sorted[k],
+        };
+        Some(if n % 2 == 1 {
+            at(n / 2)
+        } else {
+            (at(n / 2 - 1) + at(n / 2)) / 2.0
+        })
+    }
+
+    /// The best of the other members' scores.
+    fn best_without(&self, mine: Option<f64>) -> Option<f64> {
+        let n = self.sorted.len();
+        match self.position(mine) {
+            // mine is the best (or ties it): the next one down
+            Some(s) if s + 1 == n => n.checked_sub(2).map(|k| self.sorted[k]),
+            _ => self.sorted.last().copied(),
+        }
+    }
 }
 
 pub fn trends_table() -> DataTable {
@@ -699,4 +753,49 @@ pub fn coverage_rows(
         ])?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each member's median and best of the others, from one sorted list, equal the naive
+    /// computation over the other members (ties, one member, no score of mine).
+    #[test]
+    fn a_group_gives_each_member_the_median_and_best_of_the_others() {
+        for scores in [
+            vec![3.0, 1.0, 2.0, 2.0, 5.0],
+            vec![7.5],
+            vec![4.0, 4.0],
+            vec![9.0, 1.0, 9.0, 3.5, 0.0, 2.25],
+        ] {
+            let g = Group {
+                rank: HashMap::new(),
+                sorted: {
+                    let mut s = scores.clone();
+                    s.sort_by(f64::total_cmp);
+                    s
+                },
+            };
+            for (i, mine) in scores.iter().enumerate() {
+                let others: Vec<f64> = scores
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, x)| *x)
+                    .collect();
+                assert_eq!(g.median_without(Some(*mine)), stats::median(&others));
+                assert_eq!(
+                    g.best_without(Some(*mine)),
+                    others.iter().cloned().reduce(f64::max)
+                );
+            }
+            // a member without a score: every score is another's
+            assert_eq!(g.median_without(None), stats::median(&scores));
+            assert_eq!(
+                g.best_without(None),
+                scores.iter().cloned().reduce(f64::max)
+            );
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! One scoring run from current values: scores for every year, rank intervals for the latest
 //! year, and trends. Years are scored one at a time and every row is handed to a [`RunIo`]
 //! as it is made, so that a world of cities is stored without holding its values or scores
-//! in memory; [`compute`] collects the same rows into vectors.
+//! in memory.
 
 use super::engine::{self, DpRow, Flags, Names, NodeRow, RawYear, Tree};
 use super::method::RunMethod;

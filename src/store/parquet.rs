@@ -3,8 +3,6 @@
 use super::*;
 
 impl Store {
-    /// Write an export table as Parquet with DuckDB's own writer. Table and column names are
-    /// the program's own constants; the output path is checked and quoted.
     /// Write an export table as Parquet, with `metadata` as the file's key-value metadata
     /// (run, method hash, input revisions: a file handed on says where it came from).
     pub fn write_parquet(
@@ -13,18 +11,73 @@ impl Store {
         path: &Path,
         metadata: &[(&str, String)],
     ) -> Result<()> {
-        use crate::rows::Cell;
-        use duckdb::types::Value;
+        self.parquet_begin(t)?;
+        self.parquet_append(t.name, &t.rows)?;
+        self.parquet_finish(t.name, path, metadata)
+    }
+
+    /// Start a Parquet file for an export table (its columns; rows follow by
+    /// [`Store::parquet_append`]): a temporary table of this connection, which DuckDB spills
+    /// to disk past the memory limit. Table and column names are the program's own constants.
+    pub fn parquet_begin(&self, t: &crate::rows::DataTable) -> Result<()> {
         let cols = crate::rows::duck_columns(t);
-        let ident_ok = |s: &str| {
-            !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        };
         if !ident_ok(t.name) || !cols.iter().all(|(n, _)| ident_ok(n)) {
             return Err(Error::Invalid(format!(
                 "export table '{}' has a name DuckDB cannot take",
                 t.name
+            )));
+        }
+        let defs: Vec<String> = cols.iter().map(|(n, ty)| format!("\"{n}\" {ty}")).collect();
+        self.conn
+            .execute_batch(&format!(
+                "CREATE OR REPLACE TEMP TABLE export_{} ({})",
+                t.name,
+                defs.join(", ")
+            ))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Append rows to a Parquet file begun with [`Store::parquet_begin`].
+    pub fn parquet_append(&self, name: &str, rows: &[Vec<crate::rows::Cell>]) -> Result<()> {
+        use crate::rows::Cell;
+        use duckdb::types::Value;
+        if !ident_ok(name) {
+            return Err(Error::Invalid(format!(
+                "export table '{name}' has a name DuckDB cannot take"
+            )));
+        }
+        let mut app = self
+            .conn
+            .appender(&format!("export_{name}"))
+            .map_err(|e| self.err(e))?;
+        for row in rows {
+            let vals: Vec<Value> = row
+                .iter()
+                .map(|c| match c {
+                    Cell::Text(s) => Value::Text(s.clone()),
+                    Cell::Num(x) => Value::Double(*x),
+                    Cell::Int(i) => Value::BigInt(*i),
+                    Cell::Null => Value::Null,
+                })
+                .collect();
+            app.append_row(duckdb::appender_params_from_iter(vals))
+                .map_err(|e| self.err(e))?;
+        }
+        app.flush().map_err(|e| self.err(e))
+    }
+
+    /// Write the rows appended since [`Store::parquet_begin`] to `path` (through a temporary
+    /// file beside it, renamed when complete) with DuckDB's own writer; the output path is
+    /// checked and quoted.
+    pub fn parquet_finish(
+        &self,
+        name: &str,
+        path: &Path,
+        metadata: &[(&str, String)],
+    ) -> Result<()> {
+        if !ident_ok(name) {
+            return Err(Error::Invalid(format!(
+                "export table '{name}' has a name DuckDB cannot take"
             )));
         }
         let p = path.display().to_string();
@@ -33,31 +86,7 @@ impl Store {
                 "the output path {p} contains a quote; choose another --out"
             )));
         }
-        let table = format!("export_{}", t.name);
-        let defs: Vec<String> = cols.iter().map(|(n, ty)| format!("\"{n}\" {ty}")).collect();
-        self.conn
-            .execute_batch(&format!(
-                "CREATE OR REPLACE TEMP TABLE {table} ({})",
-                defs.join(", ")
-            ))
-            .map_err(|e| self.err(e))?;
-        {
-            let mut app = self.conn.appender(&table).map_err(|e| self.err(e))?;
-            for row in &t.rows {
-                let vals: Vec<Value> = row
-                    .iter()
-                    .map(|c| match c {
-                        Cell::Text(s) => Value::Text(s.clone()),
-                        Cell::Num(x) => Value::Double(*x),
-                        Cell::Int(i) => Value::BigInt(*i),
-                        Cell::Null => Value::Null,
-                    })
-                    .collect();
-                app.append_row(duckdb::appender_params_from_iter(vals))
-                    .map_err(|e| self.err(e))?;
-            }
-            app.flush().map_err(|e| self.err(e))?;
-        }
+        let table = format!("export_{name}");
         let tmp = format!("{p}.tmp");
         // keys are fixed identifiers; values are SQL string literals, quotes doubled
         let kv: Vec<String> = metadata
@@ -158,4 +187,11 @@ impl Store {
             )
             .map_err(|e| self.err(e))
     }
+}
+
+/// A table or column name DuckDB takes without quoting trouble: the program's own constants.
+fn ident_ok(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }

@@ -152,22 +152,27 @@ impl Store {
             "SELECT city, data_point, first_year, last_year, first_value, last_value, cagr, required_cagr, ratio, category, reason
                  FROM trends WHERE run_id = ? AND (? IS NULL OR city = ?) AND (? IS NULL OR data_point = ?) ORDER BY city, data_point",
             params![run, f.city, f.city, f.data_point, f.data_point],
-                |r| {
-                    let category: String = r.get(9)?;
-                    Ok(Trend {
-                        city: r.get(0)?,
-                        data_point: r.get(1)?,
-                        first_year: r.get(2)?,
-                        last_year: r.get(3)?,
-                        first_value: r.get(4)?,
-                        last_value: r.get(5)?,
-                        cagr: r.get(6)?,
-                        required_cagr: r.get(7)?,
-                        ratio: r.get(8)?,
-                        category: crate::scoring::trends::category_static(&category),
-                        reason: r.get(10)?,
-                    })
-                })
+            trend_row,
+        )
+    }
+
+    /// Trends of some cities, in the order of [`Store::trends`] (an export streamed city by
+    /// city).
+    pub fn trends_of(&self, run: i64, cities: &[String]) -> Result<Vec<Trend>> {
+        if cities.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.all(
+            "SELECT city, data_point, first_year, last_year, first_value, last_value, cagr, required_cagr, ratio, category, reason
+                 FROM trends WHERE run_id = ? AND city IN (SELECT unnest(string_split(?, chr(31)))) ORDER BY city, data_point",
+            params![run, cities.join("\u{1f}")],
+            trend_row,
+        )
+    }
+
+    /// Every city with a stored value, in the order the tables list them.
+    pub fn value_cities(&self) -> Result<Vec<String>> {
+        self.column("SELECT DISTINCT city FROM observations ORDER BY city")
     }
 
     /// The revision each current value came from, for `explain`.
@@ -196,4 +201,21 @@ impl Store {
         let info = self.revisions()?.into_iter().find(|r| r.revision_id == rev);
         Ok(info.map(|i| (obs, i)))
     }
+}
+
+fn trend_row(r: &duckdb::Row) -> std::result::Result<Trend, duckdb::Error> {
+    let category: String = r.get(9)?;
+    Ok(Trend {
+        city: r.get(0)?,
+        data_point: r.get(1)?,
+        first_year: r.get(2)?,
+        last_year: r.get(3)?,
+        first_value: r.get(4)?,
+        last_value: r.get(5)?,
+        cagr: r.get(6)?,
+        required_cagr: r.get(7)?,
+        ratio: r.get(8)?,
+        category: crate::scoring::trends::category_static(&category),
+        reason: r.get(10)?,
+    })
 }

@@ -25,6 +25,75 @@ fn export(home: &Path, out: &Path, extra: &[&str]) -> crate::cli::Run {
     run(u4ssc(home).arg("export").arg("--out").arg(out).args(extra))
 }
 
+/// An export too large to build in memory is streamed (forced here on the demo with
+/// `U4SSC_EXPORT_STREAM_ROWS=0`): it is never refused, and every table file it writes is byte
+/// for byte the file of the export built in memory; the workbook keeps the small tables and
+/// says where the rest is, and linked data is left out with a note.
+#[test]
+fn a_streamed_export_writes_the_same_tables_as_one_built_in_memory() {
+    let home = demo_home();
+    let (mem, streamed) = (home.path().join("mem"), home.path().join("streamed"));
+    let r = export(home.path(), &mem, &[]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let r = run(u4ssc(home.path())
+        .env("U4SSC_EXPORT_STREAM_ROWS", "0")
+        .args(["export", "--out"])
+        .arg(&streamed));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("note: u4ssc.xlsx holds the small tables only")
+            && r.stdout.contains("note: linked-data.jsonld is not written"),
+        "{}",
+        r.stdout
+    );
+    let mut compared = 0;
+    for table in [
+        "raw_values",
+        "data_point_scores",
+        "aggregate_scores",
+        "ranks",
+        "peers",
+        "trends",
+        "coverage",
+        "catalog",
+        "method",
+        "sensitivity",
+        "questions",
+    ] {
+        for ext in ["csv", "json", "parquet"] {
+            let name = format!("{table}.{ext}");
+            let want = std::fs::read(mem.join(&name)).unwrap();
+            let got = std::fs::read(streamed.join(&name)).unwrap();
+            assert!(want == got, "{name} differs when streamed");
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 33);
+    assert!(!streamed.join("linked-data.jsonld").exists());
+    // no temporary file is left behind
+    let left: Vec<String> = std::fs::read_dir(&streamed)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    // the workbook opens with its summary note and without the large tables' sheets
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(streamed.join("u4ssc.xlsx")).unwrap();
+    let names = calamine::Reader::sheet_names(&wb);
+    assert!(
+        names.contains(&"KPIs".to_string()) && !names.contains(&"Scores".to_string()),
+        "{names:?}"
+    );
+    let summary = calamine::Reader::worksheet_range(&mut wb, "Summary").unwrap();
+    assert!(
+        summary.rows().any(|r| r
+            .iter()
+            .any(|c| c.to_string().contains("in the CSV, JSON or Parquet files"))),
+        "the summary says where the large tables are"
+    );
+}
+
 #[test]
 fn export_writes_every_format_and_the_same_bytes_twice() {
     let home = demo_home();
