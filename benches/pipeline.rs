@@ -398,6 +398,7 @@ fn measure(cities: usize, years: i32, runs: usize) {
                 year: None,
                 run: None,
                 xlsx_city_sheets: false,
+                partition_by: None,
             };
             reset_peak();
             u4ssc::export::export(&ctx, &args, &mut std::io::sink()).expect("export");

@@ -47,6 +47,57 @@ pub struct ExportArgs {
     /// Add a sheet per city to the workbook (its aggregate scores, all years)
     #[arg(long)]
     pub xlsx_city_sheets: bool,
+    /// Write each Parquet table that has this column as Hive-style folders
+    /// (`aggregate_scores/year=2024/…`), read back as one table by DuckDB, Spark, Trino or Polars
+    #[arg(long, value_enum)]
+    pub partition_by: Option<PartitionBy>,
+}
+
+/// The column that splits a Parquet table into folders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PartitionBy {
+    Year,
+    City,
+}
+
+impl PartitionBy {
+    fn column(self) -> &'static str {
+        match self {
+            PartitionBy::Year => "year",
+            PartitionBy::City => "city",
+        }
+    }
+}
+
+/// Where a table's Parquet goes: `NAME.parquet`, or the folder `NAME/` split by the
+/// partition column when the table has it.
+fn parquet_target(
+    dir: &Path,
+    t: &DataTable,
+    by: Option<PartitionBy>,
+) -> (PathBuf, Option<&'static str>) {
+    match by.map(PartitionBy::column) {
+        Some(col) if t.columns.iter().any(|c| c.name == col) => (dir.join(t.name), Some(col)),
+        _ => (dir.join(format!("{}.parquet", t.name)), None),
+    }
+}
+
+/// The files a written path holds: itself, or every file in its folders, in order.
+fn files_under(path: &Path) -> Result<Vec<PathBuf>> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    let entries = std::fs::read_dir(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        out.extend(files_under(&p)?);
+    }
+    Ok(out)
 }
 
 /// Writes files under one directory; names never come from user text.
@@ -478,7 +529,14 @@ pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
             .collect();
         if !flat.is_empty() {
             o.written.extend(stream::write_large(
-                ctx, &store, &run, &sel, &a.out, &flat, &metadata,
+                ctx,
+                &store,
+                &run,
+                &sel,
+                &a.out,
+                &flat,
+                &metadata,
+                a.partition_by,
             )?);
         }
         if formats.contains(&ExportFormat::Xlsx) {
@@ -524,12 +582,12 @@ pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
                 }
                 ExportFormat::Parquet => {
                     for t in &tables {
-                        let path = a.out.join(format!("{}.parquet", t.name));
+                        let (path, by) = parquet_target(&a.out, t, a.partition_by);
                         if o.progress {
                             crate::progress::note("export", &format!("writing {}.parquet", t.name));
                         }
-                        store.write_parquet(t, &path, &metadata)?;
-                        o.written.push(path);
+                        store.write_parquet_by(t, &path, &metadata, by)?;
+                        o.written.extend(files_under(&path)?);
                     }
                 }
                 ExportFormat::Xlsx => {}
@@ -572,7 +630,7 @@ pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
             o.write("u4ssc.xlsx", &bytes)?;
         }
         // last: what the folder holds, so whoever it is handed to can check it
-        let manifest = manifest(&o.written, &run)?;
+        let manifest = manifest(&a.out, &o.written, &run)?;
         o.write("manifest.json", manifest.as_bytes())?;
         Ok(())
     })?;
@@ -580,7 +638,11 @@ pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
     let mut names: Vec<String> = o
         .written
         .iter()
-        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .filter_map(|p| {
+            p.strip_prefix(&a.out)
+                .ok()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
         .collect();
     names.sort();
     writeln!(
@@ -631,6 +693,11 @@ fn fitting_width(t: &DataTable, j: usize) -> f64 {
 
 /// What an exported file holds, from its name.
 fn holds(name: &str) -> String {
+    // a partitioned table's file: `aggregate_scores/year=2024/data_0.parquet`
+    if let Some((table, part)) = name.split_once('/') {
+        let part = part.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
+        return format!("the {table} table (Parquet; the rows of {part}; columns in README)");
+    }
     let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
     let format = match ext {
         "csv" => "CSV",
@@ -659,13 +726,18 @@ fn holds(name: &str) -> String {
 
 /// manifest.json: every written file with its SHA-256, size and what it holds, sorted by
 /// name, and the run they come from.
-fn manifest(written: &[PathBuf], run: &crate::store::RunInfo) -> Result<String> {
+fn manifest(dir: &Path, written: &[PathBuf], run: &crate::store::RunInfo) -> Result<String> {
     let mut files = Vec::new();
     for path in written {
+        // the path inside the export folder (a partitioned table's files are in folders)
         let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+            .strip_prefix(dir)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| {
+                path.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            });
         let bytes = std::fs::metadata(path)
             .map_err(|source| Error::Read {
                 path: path.clone(),

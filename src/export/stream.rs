@@ -5,7 +5,7 @@
 //! streamed file is byte for byte the file a small export writes.
 
 use super::tables::{self, Selection, Sink};
-use super::{json_names, json_row, ExportFormat};
+use super::{files_under, json_names, json_row, parquet_target, ExportFormat, PartitionBy};
 use crate::context::Ctx;
 use crate::error::{Error, Result};
 use crate::rows::{Cell, DataTable};
@@ -62,7 +62,7 @@ struct FileSink<'a> {
     table: DataTable,
     csv: Option<Part<CsvOut<BufWriter<File>>>>,
     json: Option<(Part<BufWriter<File>>, Vec<String>, bool)>,
-    parquet: Option<(&'a Store, PathBuf)>,
+    parquet: Option<(&'a Store, PathBuf, Option<&'static str>)>,
     line: String,
 }
 
@@ -72,6 +72,7 @@ impl<'a> FileSink<'a> {
         dir: &Path,
         formats: &BTreeSet<ExportFormat>,
         store: &'a Store,
+        by: Option<PartitionBy>,
     ) -> Result<FileSink<'a>> {
         let csv = match formats.contains(&ExportFormat::Csv) {
             true => {
@@ -104,7 +105,8 @@ impl<'a> FileSink<'a> {
         let parquet = match formats.contains(&ExportFormat::Parquet) {
             true => {
                 store.parquet_begin(&table)?;
-                Some((store, dir.join(format!("{}.parquet", table.name))))
+                let (path, col) = parquet_target(dir, &table, by);
+                Some((store, path, col))
             }
             false => None,
         };
@@ -139,11 +141,11 @@ impl<'a> FileSink<'a> {
             })?;
             done.push(finish(p.w, &p.tmp, &p.path)?);
         }
-        if let Some((store, path)) = self.parquet.take() {
+        if let Some((store, path, col)) = self.parquet.take() {
             store.parquet_append(self.table.name, &self.table.rows)?;
             self.table.rows.clear();
-            store.parquet_finish(self.table.name, &path, metadata)?;
-            done.push(path);
+            store.parquet_finish_by(self.table.name, &path, metadata, col)?;
+            done.extend(files_under(&path)?);
         }
         Ok(done)
     }
@@ -171,7 +173,7 @@ impl Sink for FileSink<'_> {
                     source,
                 })?;
         }
-        if let Some((store, _)) = &self.parquet {
+        if let Some((store, _, _)) = &self.parquet {
             self.table.rows.push(cells);
             if self.table.rows.len() >= PARQUET_BATCH {
                 store.parquet_append(self.table.name, &self.table.rows)?;
@@ -184,7 +186,8 @@ impl Sink for FileSink<'_> {
 
 /// Write the tables that grow with cities and years (raw values, data-point scores,
 /// aggregate scores, ranks, peers, trends, coverage) in the CSV, JSON and Parquet `formats`
-/// asked for, batch by batch. Returns the files written.
+/// asked for, batch by batch (Parquet split into folders by `by`). Returns the files written.
+#[allow(clippy::too_many_arguments)]
 pub fn write_large(
     ctx: &Ctx,
     store: &Store,
@@ -193,8 +196,9 @@ pub fn write_large(
     dir: &Path,
     formats: &BTreeSet<ExportFormat>,
     metadata: &[(&str, String)],
+    by: Option<PartitionBy>,
 ) -> Result<Vec<PathBuf>> {
-    let open = |t: DataTable| FileSink::open(t, dir, formats, store);
+    let open = |t: DataTable| FileSink::open(t, dir, formats, store, by);
     let mut raw = open(tables::raw_values_table())?;
     let mut dp = open(tables::data_point_scores_table())?;
     let mut agg = open(tables::aggregate_scores_table())?;

@@ -11,9 +11,20 @@ impl Store {
         path: &Path,
         metadata: &[(&str, String)],
     ) -> Result<()> {
+        self.write_parquet_by(t, path, metadata, None)
+    }
+
+    /// The same, split into Hive-style folders by the column `partition`.
+    pub fn write_parquet_by(
+        &self,
+        t: &crate::rows::DataTable,
+        path: &Path,
+        metadata: &[(&str, String)],
+        partition: Option<&str>,
+    ) -> Result<()> {
         self.parquet_begin(t)?;
         self.parquet_append(t.name, &t.rows)?;
-        self.parquet_finish(t.name, path, metadata)
+        self.parquet_finish_by(t.name, path, metadata, partition)
     }
 
     /// Start a Parquet file for an export table (its columns; rows follow by
@@ -75,6 +86,19 @@ impl Store {
         path: &Path,
         metadata: &[(&str, String)],
     ) -> Result<()> {
+        self.parquet_finish_by(name, path, metadata, None)
+    }
+
+    /// The same, with `partition` the column whose values split the rows into Hive-style
+    /// folders (`path/year=2024/data_0.parquet`), which DuckDB, Spark, Trino and Polars read
+    /// back as one table; `path` is then a folder, written beside and renamed when complete.
+    pub fn parquet_finish_by(
+        &self,
+        name: &str,
+        path: &Path,
+        metadata: &[(&str, String)],
+        partition: Option<&str>,
+    ) -> Result<()> {
         if !ident_ok(name) {
             return Err(Error::Invalid(format!(
                 "export table '{name}' has a name DuckDB cannot take"
@@ -99,11 +123,30 @@ impl Store {
         } else {
             format!(", KV_METADATA {{{}}}", kv.join(", "))
         };
+        let by = match partition {
+            Some(col) if ident_ok(col) => format!(", PARTITION_BY (\"{col}\")"),
+            Some(col) => {
+                return Err(Error::Invalid(format!(
+                    "'{col}' is not a column DuckDB can partition by"
+                )))
+            }
+            None => String::new(),
+        };
+        if partition.is_some() {
+            // a folder of an earlier export of the same name is replaced, never mixed in
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
         self.conn
             .execute_batch(&format!(
-                "COPY {table} TO '{tmp}' (FORMAT parquet{kv}); DROP TABLE {table};"
+                "COPY {table} TO '{tmp}' (FORMAT parquet{by}{kv}); DROP TABLE {table};"
             ))
             .map_err(|e| self.err(e))?;
+        if partition.is_some() && path.exists() {
+            std::fs::remove_dir_all(path).map_err(|source| Error::Write {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
         std::fs::rename(&tmp, path).map_err(|source| Error::Write {
             path: path.to_path_buf(),
             source,

@@ -94,6 +94,62 @@ fn a_streamed_export_writes_the_same_tables_as_one_built_in_memory() {
     );
 }
 
+/// `--partition-by year` writes each Parquet table with a year column as Hive-style folders
+/// that DuckDB reads back as one table with the same rows; the manifest names each file by
+/// its path in the export.
+#[test]
+fn parquet_partitioned_by_year_reads_back_as_one_table() {
+    let home = demo_home();
+    let (flat, parts) = (home.path().join("flat"), home.path().join("parts"));
+    assert_eq!(export(home.path(), &flat, &["--format", "parquet"]).code, 0);
+    let r = export(
+        home.path(),
+        &parts,
+        &["--format", "parquet", "--partition-by", "year"],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("aggregate_scores/year=2024/data_0.parquet"),
+        "{}",
+        r.stdout
+    );
+    for year in 2019..=2024 {
+        assert!(parts
+            .join(format!("data_point_scores/year={year}/data_0.parquet"))
+            .exists());
+    }
+    // a table without a year column stays one file
+    assert!(parts.join("trends.parquet").exists() && !parts.join("trends").exists());
+    let store = u4ssc::store::Store::open_in_memory().unwrap();
+    for table in [
+        "aggregate_scores",
+        "data_point_scores",
+        "raw_values",
+        "ranks",
+    ] {
+        let whole = store
+            .parquet_rows(&flat.join(format!("{table}.parquet")))
+            .unwrap();
+        let split = store
+            .parquet_rows(&parts.join(format!("{table}/*/*.parquet")))
+            .unwrap();
+        assert_eq!(whole.len(), split.len(), "{table}");
+        // the year comes back from the folder names (hive partitioning), as the last column
+        let key = |r: &Vec<String>, year: &str| format!("{}|{year}", r[0]);
+        let mut a: Vec<String> = whole.iter().map(|r| key(r, &r[1])).collect();
+        let mut b: Vec<String> = split.iter().map(|r| key(r, r.last().unwrap())).collect();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b, "{table}");
+    }
+    let manifest = std::fs::read_to_string(parts.join("manifest.json")).unwrap();
+    assert!(
+        manifest.contains("\"file\": \"ranks/year=2024/data_0.parquet\""),
+        "{manifest}"
+    );
+}
+
 #[test]
 fn export_writes_every_format_and_the_same_bytes_twice() {
     let home = demo_home();
