@@ -39,7 +39,7 @@ pub fn check(ctx: &Ctx, a: &CheckArgs, out: &mut dyn Write) -> Result<i32> {
     };
     let mut all = Vec::new();
     for file in &a.files {
-        let findings = import::check_file(ctx, file, &rules, store.as_ref())?.findings;
+        let findings = import::check_findings(ctx, file, &rules, store.as_ref())?;
         if a.format == CheckFormat::Text {
             w(out, &crate::submission::grouped_text(&findings))?;
             w(out, &summary_line(file, &findings))?;

@@ -394,16 +394,18 @@ enum DbUse {
 
 fn db_use(command: &Option<Command>) -> DbUse {
     match command {
+        // check and template read the database only when --db names one (for earlier values),
+        // never the default one, and no population
         Some(
             Command::Kpis(_)
             | Command::Pipeline(_)
             | Command::Framework(_)
+            | Command::Check(_)
+            | Command::Template(_)
             | Command::Completions { .. }
             | Command::Man,
         ) => DbUse::None,
-        Some(Command::Check(_) | Command::Template(_) | Command::Cities(_) | Command::Demo(_)) => {
-            DbUse::Populations
-        }
+        Some(Command::Cities(_) | Command::Demo(_)) => DbUse::Populations,
         _ => DbUse::Database,
     }
 }

@@ -13,7 +13,7 @@ use crate::registry::Registry;
 use crate::store::Store;
 use crate::submission::bulk::{self, Layout, RowWarning, Survey};
 use crate::submission::validate::{implausible_message, jump_message, missing_core_finding};
-use crate::submission::{Finding, Limits};
+use crate::submission::{Finding, Limits, Subject};
 use crate::trace::Trace;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -113,52 +113,22 @@ fn insert(
         return Ok(None);
     }
     trace.mark("rows inserted (not yet committed)");
-    // warnings in the order the row-by-row path gives them: by line, then city, value, jump
     let file = layout.table.file.as_str();
-    let loc = |i: usize| Some(layout.table.column_label(i));
-    let mut located: Vec<(usize, u8, Finding)> = Vec::new();
-    for w in survey.warnings {
-        match w {
-            RowWarning::Former { line, message } => located.push((
-                line,
-                0,
-                Finding::warning("former_municipality_number", file, message).at(line, loc(c.city)),
-            )),
-            RowWarning::Implausible { line, dp, value } => {
-                let dp = &catalog.data_points[dp];
-                located.push((
-                    line,
-                    1,
-                    Finding::warning("implausible_value", file, implausible_message(value, dp))
-                        .at(line, loc(c.value)),
-                ));
-            }
-        }
-    }
+    let mut jumps = Vec::new();
     for j in store.stage_jumps(rules.jump_factor)? {
         if let Some(msg) = catalog
             .get(&j.data_point)
             .and_then(|dp| jump_message(j.value, j.prev_year, j.prev_value, dp, rules.jump_factor))
         {
-            located.push((
+            let at = Some(layout.table.column_label(c.value));
+            jumps.push((
                 j.line,
-                2,
-                Finding::warning("jump_from_previous_year", file, msg).at(j.line, loc(c.value)),
+                Finding::warning("jump_from_previous_year", file, msg).at(j.line, at),
             ));
         }
     }
-    located.sort_by_key(|(line, seq, _)| (*line, *seq));
-    let mut findings: Vec<Finding> = located.into_iter().map(|(_, _, f)| f).collect();
+    let findings = survey_findings(layout, catalog, survey.warnings, survey.missing_core, jumps);
     trace.mark("warnings");
-    let mut missing: BTreeMap<(String, i32), BTreeSet<String>> = BTreeMap::new();
-    for (city, year, dp) in survey.missing_core {
-        missing.entry((city, year)).or_default().insert(dp);
-    }
-    for ((city, year), absent) in &missing {
-        findings.extend(missing_core_finding(catalog, file, city, *year, |id| {
-            !absent.contains(id)
-        }));
-    }
     let diff = store.stage_diff(survey.rows)?;
     trace.mark("compared with the current values");
     Ok(Some(Staged {
@@ -167,4 +137,94 @@ fn insert(
         diff,
         content_hash: String::new(),
     }))
+}
+
+/// The findings of a surveyed file in the order the row-by-row path gives them: by line,
+/// then city, value and jump (`jumps`, found by the caller, by line), then the core data
+/// points missing by city and year.
+fn survey_findings(
+    layout: &Layout,
+    catalog: &Catalog,
+    warnings: Vec<RowWarning>,
+    missing_core: Vec<(String, i32, String)>,
+    jumps: Vec<(usize, Finding)>,
+) -> Vec<Finding> {
+    let c = &layout.columns;
+    let file = layout.table.file.as_str();
+    let loc = |i: usize| Some(layout.table.column_label(i));
+    let mut located: Vec<(usize, u8, Finding)> = Vec::new();
+    for w in warnings {
+        match w {
+            RowWarning::Former { line, message } => located.push((
+                line,
+                0,
+                Finding::warning("former_municipality_number", file, message).at(line, loc(c.city)),
+            )),
+            RowWarning::Implausible {
+                line,
+                dp,
+                value,
+                city,
+                year,
+            } => {
+                let dp = &catalog.data_points[dp];
+                located.push((
+                    line,
+                    1,
+                    Finding::warning("implausible_value", file, implausible_message(value, dp))
+                        .at(line, loc(c.value))
+                        .about(Subject {
+                            city,
+                            year,
+                            data_point: Some(dp.id.clone()),
+                            value: Some(value),
+                        }),
+                ));
+            }
+        }
+    }
+    located.extend(jumps.into_iter().map(|(line, f)| (line, 2, f)));
+    located.sort_by_key(|(line, seq, _)| (*line, *seq));
+    let mut findings: Vec<Finding> = located.into_iter().map(|(_, _, f)| f).collect();
+    let mut missing: BTreeMap<(String, i32), BTreeSet<String>> = BTreeMap::new();
+    for (city, year, dp) in missing_core {
+        missing.entry((city, year)).or_default().insert(dp);
+    }
+    for ((city, year), absent) in &missing {
+        findings.extend(
+            missing_core_finding(catalog, file, city, *year, |id| !absent.contains(id)).map(|f| {
+                f.about(Subject {
+                    city: city.clone(),
+                    year: *year,
+                    data_point: None,
+                    value: None,
+                })
+            }),
+        );
+    }
+    findings
+}
+
+/// `check` of a large plain CSV file on the bulk path: the survey alone, with no database,
+/// gives the row-by-row path's findings without holding the file in memory. `None`: the file
+/// is small or not plain, or the survey cannot vouch for every row (the row-by-row path then
+/// locates and explains what it is).
+pub fn check(
+    path: &Path,
+    catalog: &Catalog,
+    registry: &Registry,
+    rules: &Rules,
+    limits: &Limits,
+) -> Option<Vec<Finding>> {
+    let trace = Trace::new();
+    let layout = eligible(path, limits)?;
+    let survey = bulk::survey(path, &layout, limits, catalog, registry, rules.years)?;
+    trace.mark("check: surveyed on the bulk path");
+    Some(survey_findings(
+        &layout,
+        catalog,
+        survey.warnings,
+        survey.missing_core,
+        Vec::new(),
+    ))
 }

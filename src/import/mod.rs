@@ -115,7 +115,28 @@ pub fn check_file(ctx: &Ctx, file: &Path, rules: &Rules, store: Option<&Store>) 
 /// Every finding of one file as `check` gives it (without --previous), with a store for the
 /// jump and peer checks.
 pub fn findings_of(ctx: &Ctx, file: &Path, store: Option<&Store>) -> Result<Vec<Finding>> {
-    Ok(check_file(ctx, file, &Rules::default(), store)?.findings)
+    check_findings(ctx, file, &Rules::default(), store)
+}
+
+/// Every finding of one file, as `check` reports them. A large plain CSV file checked on its
+/// own (no database, no `--previous`, no `--city`/`--year`) takes the bulk path, which gives
+/// the same findings without holding the file in memory; anything else goes row by row.
+pub fn check_findings(
+    ctx: &Ctx,
+    file: &Path,
+    rules: &Rules,
+    store: Option<&Store>,
+) -> Result<Vec<Finding>> {
+    let alone = store.is_none()
+        && rules.previous.is_empty()
+        && rules.given.city.is_none()
+        && rules.given.year.is_none();
+    if alone {
+        if let Some(findings) = bulk::check(file, &ctx.catalog, &ctx.registry, rules, &ctx.limits) {
+            return Ok(findings);
+        }
+    }
+    Ok(check_file(ctx, file, rules, store)?.findings)
 }
 
 /// The values of last year's file (`check --previous`), as history for the jump check. A

@@ -267,8 +267,14 @@ type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fx>>;
 pub enum RowWarning {
     /// the city was named by a former municipality number
     Former { line: usize, message: String },
-    /// a value outside its data point's plausible range
-    Implausible { line: usize, dp: usize, value: f64 },
+    /// a value outside its data point's plausible range (of this city and year)
+    Implausible {
+        line: usize,
+        dp: usize,
+        value: f64,
+        city: String,
+        year: i32,
+    },
 }
 
 impl RowWarning {
@@ -618,6 +624,8 @@ impl RowState {
                     line: at + 2,
                     dp: dp_i,
                     value: x,
+                    city: part.cities[cy].0.slug.clone(),
+                    year: part.cities[cy].0.year,
                 });
             }
         }

@@ -395,3 +395,101 @@ fn small_files_through_the_bulk_path_equal_the_row_path_or_go_row_by_row() {
         &small, &cat, &reg, &limits, &rules, "one year"
     ));
 }
+
+/// `check` of a large plain CSV file on its own takes the bulk path (the survey, no file in
+/// memory) and reports exactly what the row-by-row path reports: warnings by line (former
+/// municipality numbers), missing core data points, and, for a file with an error, the
+/// row path's located error (the survey cannot vouch for it and hands it on).
+#[test]
+fn check_of_large_files_on_the_bulk_path_equals_the_row_path() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let text = demo(home, 2026);
+    // Ålesund by its municipality numbers (the former one in 2020-2023) and every 13th row
+    // left out: warnings by line and missing core data points
+    let warned = map_rows(&text, |_, line| {
+        let mut cells = split_csv(line);
+        if cells[0] == "alesund" {
+            let year: i32 = cells[1].parse().unwrap();
+            cells[0] = if (2020..=2023).contains(&year) {
+                "1507"
+            } else {
+                "1508"
+            }
+            .into();
+        }
+        cells
+            .iter()
+            .map(|c| {
+                if c.contains([',', '"']) {
+                    format!("\"{}\"", c.replace('"', "\"\""))
+                } else {
+                    c.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    });
+    let gaps: String = warned
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| *i == 0 || i % 13 != 0)
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    let bad = map_rows(&text, |i, l| {
+        if i == 4321 {
+            set_cell(l, 4, "-5")
+        } else {
+            l.to_string()
+        }
+    });
+    let files = [
+        (write(home, "clean.csv", &text), true),
+        (write(home, "warned.csv", &gaps), true),
+        (write(home, "bad.csv", &bad), false),
+    ];
+    for (file, takes_bulk) in &files {
+        let check = |bulk: bool| {
+            let mut cmd = u4ssc(home);
+            cmd.args(["check", "--format", "json"])
+                .arg(file)
+                .env("U4SSC_TRACE", "1")
+                .env("U4SSC_NO_BULK", if bulk { "0" } else { "1" });
+            run(&mut cmd)
+        };
+        let (b, r) = (check(true), check(false));
+        assert_eq!(
+            (b.code, &b.stdout),
+            (r.code, &r.stdout),
+            "{}: the bulk check differs",
+            file.display()
+        );
+        assert_eq!(
+            b.stderr.contains("check: surveyed on the bulk path"),
+            *takes_bulk,
+            "{}: {}",
+            file.display(),
+            b.stderr
+        );
+    }
+    let warned_json = {
+        let mut cmd = u4ssc(home);
+        cmd.args(["check", "--format", "json"]).arg(&files[1].0);
+        run(&mut cmd).stdout
+    };
+    assert!(
+        warned_json.contains("former_municipality_number")
+            && warned_json.contains("missing_core_kpi"),
+        "{}",
+        &warned_json[..400.min(warned_json.len())]
+    );
+    let bad_json = run(u4ssc(home)
+        .args(["check", "--format", "json"])
+        .arg(&files[2].0))
+    .stdout;
+    assert!(
+        bad_json.contains("\"line\": 4322"),
+        "{}",
+        &bad_json[..600.min(bad_json.len())]
+    );
+}
