@@ -142,7 +142,7 @@ impl<'a> FileSink<'a> {
             done.push(finish(p.w, &p.tmp, &p.path)?);
         }
         if let Some((store, path, col)) = self.parquet.take() {
-            store.parquet_append(self.table.name, &self.table.rows)?;
+            store.parquet_append(&self.table)?;
             self.table.rows.clear();
             store.parquet_finish_by(self.table.name, &path, metadata, col)?;
             done.extend(files_under(&path)?);
@@ -176,7 +176,7 @@ impl Sink for FileSink<'_> {
         if let Some((store, _, _)) = &self.parquet {
             self.table.rows.push(cells);
             if self.table.rows.len() >= PARQUET_BATCH {
-                store.parquet_append(self.table.name, &self.table.rows)?;
+                store.parquet_append(&self.table)?;
                 self.table.rows.clear();
             }
         }

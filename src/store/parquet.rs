@@ -23,7 +23,7 @@ impl Store {
         partition: Option<&str>,
     ) -> Result<()> {
         self.parquet_begin(t)?;
-        self.parquet_append(t.name, &t.rows)?;
+        self.parquet_append(t)?;
         self.parquet_finish_by(t.name, path, metadata, partition)
     }
 
@@ -48,32 +48,58 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Append rows to a Parquet file begun with [`Store::parquet_begin`].
-    pub fn parquet_append(&self, name: &str, rows: &[Vec<crate::rows::Cell>]) -> Result<()> {
-        use crate::rows::Cell;
-        use duckdb::types::Value;
-        if !ident_ok(name) {
+    /// Append a table's rows to its Parquet file begun with [`Store::parquet_begin`], as one
+    /// Arrow batch a column at a time (DuckDB's data-chunk appender).
+    pub fn parquet_append(&self, t: &crate::rows::DataTable) -> Result<()> {
+        use crate::rows::{Cell, ColType};
+        use duckdb::arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
+        if !ident_ok(t.name) {
             return Err(Error::Invalid(format!(
-                "export table '{name}' has a name DuckDB cannot take"
+                "export table '{}' has a name DuckDB cannot take",
+                t.name
             )));
         }
+        if t.rows.is_empty() {
+            return Ok(());
+        }
+        let cols: Vec<ArrayRef> = t
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(j, c)| -> ArrayRef {
+                let cells = t.rows.iter().map(move |r| r.get(j).unwrap_or(&Cell::Null));
+                match c.ty {
+                    ColType::Text => {
+                        std::sync::Arc::new(StringArray::from_iter(cells.map(|x| match x {
+                            Cell::Null => None,
+                            Cell::Text(s) => Some(s.clone()),
+                            other => Some(other.render()),
+                        })))
+                    }
+                    ColType::Num => {
+                        std::sync::Arc::new(Float64Array::from_iter(cells.map(|x| match x {
+                            Cell::Num(v) => Some(*v),
+                            Cell::Int(i) => Some(*i as f64),
+                            Cell::Text(s) => s.parse().ok(),
+                            Cell::Null => None,
+                        })))
+                    }
+                    ColType::Int => {
+                        std::sync::Arc::new(Int64Array::from_iter(cells.map(|x| match x {
+                            Cell::Int(i) => Some(*i),
+                            Cell::Num(v) => Some(v.round() as i64),
+                            Cell::Text(s) => s.parse().ok(),
+                            Cell::Null => None,
+                        })))
+                    }
+                }
+            })
+            .collect();
         let mut app = self
             .conn
-            .appender(&format!("export_{name}"))
+            .appender(&format!("export_{}", t.name))
             .map_err(|e| self.err(e))?;
-        for row in rows {
-            let vals: Vec<Value> = row
-                .iter()
-                .map(|c| match c {
-                    Cell::Text(s) => Value::Text(s.clone()),
-                    Cell::Num(x) => Value::Double(*x),
-                    Cell::Int(i) => Value::BigInt(*i),
-                    Cell::Null => Value::Null,
-                })
-                .collect();
-            app.append_row(duckdb::appender_params_from_iter(vals))
-                .map_err(|e| self.err(e))?;
-        }
+        super::runs::append_batch(&mut app, cols).map_err(|e| self.err(e))?;
         app.flush().map_err(|e| self.err(e))
     }
 

@@ -385,7 +385,7 @@ impl RunSink<'_> {
 }
 
 /// Columns (in the table's order and types) as one record batch through an appender.
-fn append_batch(
+pub(super) fn append_batch(
     app: &mut duckdb::Appender,
     cols: Vec<duckdb::arrow::array::ArrayRef>,
 ) -> duckdb::Result<()> {
