@@ -332,6 +332,11 @@ fn files_the_bulk_path_cannot_vouch_for_go_row_by_row_with_the_same_errors() {
 fn set_cell(line: &str, i: usize, value: &str) -> String {
     let mut cells = split_csv(line);
     cells[i] = value.to_string();
+    join_csv(&cells)
+}
+
+/// One CSV line of cells, quoted where they hold a comma or a quote.
+fn join_csv(cells: &[String]) -> String {
     cells
         .iter()
         .map(|c| {
@@ -418,17 +423,7 @@ fn check_of_large_files_on_the_bulk_path_equals_the_row_path() {
             }
             .into();
         }
-        cells
-            .iter()
-            .map(|c| {
-                if c.contains([',', '"']) {
-                    format!("\"{}\"", c.replace('"', "\"\""))
-                } else {
-                    c.clone()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(",")
+        join_csv(&cells)
     });
     let gaps: String = warned
         .lines()
