@@ -207,20 +207,7 @@ pub fn clean_text(what: &str, text: &str, max: usize) -> Result<String> {
 }
 
 fn city_slug(ctx: &Ctx, text: &str) -> Result<String> {
-    match ctx.registry.resolve(text, None) {
-        Some((c, _)) => Ok(c.slug.clone()),
-        None => {
-            let hint = ctx
-                .registry
-                .suggest(text)
-                .map(|c| format!("; did you mean '{}' ({})?", c.slug, c.name))
-                .unwrap_or_else(|| "; see `u4ssc cities`".to_string());
-            Err(Error::Usage(format!(
-                "{} is not a city in the registry{hint}",
-                crate::text::shown(text)
-            )))
-        }
-    }
+    ctx.registry.slug_for(text, None)
 }
 
 /// The data point a KPI (code or name) and data point name.

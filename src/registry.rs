@@ -247,6 +247,22 @@ impl Registry {
             .map(|(_, c)| c)
     }
 
+    /// The slug of the city a text names (slug, name or municipality number, former ones by
+    /// `year`); an unknown one is a usage error with the nearest city as a suggestion.
+    pub fn slug_for(&self, text: &str, year: Option<i32>) -> Result<String> {
+        if let Some((c, _)) = self.resolve(text, year) {
+            return Ok(c.slug.clone());
+        }
+        let hint = self
+            .suggest(text)
+            .map(|c| format!("; did you mean '{}' ({})?", c.slug, c.name))
+            .unwrap_or_else(|| "; see `u4ssc cities`".to_string());
+        Err(Error::Usage(format!(
+            "{} is not a city in the registry{hint}",
+            crate::text::shown(text)
+        )))
+    }
+
     /// Peer groups a city belongs to, as (group kind, group value).
     pub fn groups_of(&self, c: &City) -> Vec<(String, String)> {
         let mut g = vec![("all".to_string(), "all cities".to_string())];

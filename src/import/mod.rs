@@ -179,20 +179,14 @@ pub fn previous_history(ctx: &Ctx, file: &Path, given: &Given) -> Result<validat
 pub fn resolve_given(ctx: &Ctx, given: &Given) -> Result<Given> {
     let city = match &given.city {
         None => None,
-        Some(text) => match ctx.registry.resolve(text, given.year) {
-            Some((c, _)) => Some(c.slug.clone()),
-            None => {
-                let hint = ctx
-                    .registry
-                    .suggest(text)
-                    .map(|c| format!("; did you mean '{}' ({})?", c.slug, c.name))
-                    .unwrap_or_else(|| "; see `u4ssc cities`".to_string());
-                return Err(Error::Usage(format!(
-                    "--city {} is not a city in the registry{hint}",
-                    crate::text::shown(text)
-                )));
-            }
-        },
+        Some(text) => Some(
+            ctx.registry
+                .slug_for(text, given.year)
+                .map_err(|e| match e {
+                    Error::Usage(m) => Error::Usage(format!("--city {m}")),
+                    e => e,
+                })?,
+        ),
     };
     Ok(Given {
         city,

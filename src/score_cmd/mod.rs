@@ -162,13 +162,7 @@ fn parse_level(s: &str) -> Result<Level> {
 }
 
 fn city_slug(reg: &Registry, text: &str) -> Result<String> {
-    reg.resolve(text, None)
-        .map(|(c, _)| c.slug.clone())
-        .ok_or_else(|| {
-            Error::Usage(format!(
-                "'{text}' is not a city in the registry; see `u4ssc cities`"
-            ))
-        })
+    reg.slug_for(text, None)
 }
 
 pub fn score(ctx: &Ctx, a: &ScoreArgs, out: &mut dyn Write) -> Result<i32> {
