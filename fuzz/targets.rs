@@ -316,7 +316,7 @@ pub fn bulk_equals_rows(
         source_file: "case.csv",
         content_hash: &staged.content_hash,
         format: "csv",
-        kind: "submission",
+        kind: u4ssc::store::RevisionKind::Submission,
     };
     let id = store
         .commit_staged(&meta, staged.rows, &staged.findings)

@@ -17,6 +17,31 @@ pub struct CurrentValue {
     pub revision_id: i64,
 }
 
+/// What one city reported for one year (over the catalog's data points).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusCount {
+    pub city: String,
+    pub year: i32,
+    /// core data points with a value
+    pub core: i64,
+    /// advanced data points with a value
+    pub advanced: i64,
+    /// values marked verified
+    pub verified: i64,
+    /// rows saying not reported
+    pub not_reported: i64,
+}
+
+/// A finding kept with its revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFinding {
+    pub severity: String,
+    pub rule: String,
+    pub line: Option<i64>,
+    pub column: Option<String>,
+    pub message: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Cell {

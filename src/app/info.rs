@@ -17,17 +17,26 @@ pub fn status(ctx: &Ctx, format: OutputFormat, out: &mut dyn Write) -> Result<i3
     let by: BTreeMap<(String, i32), Count> = store
         .status_counts(&core, &advanced)?
         .into_iter()
-        .map(|(city, year, core, adv, verified, not_reported)| {
-            (
-                (city, year),
-                Count {
-                    core: core as usize,
-                    adv: adv as usize,
-                    verified: verified as usize,
-                    not_reported: not_reported as usize,
-                },
-            )
-        })
+        .map(
+            |crate::store::StatusCount {
+                 city,
+                 year,
+                 core,
+                 advanced: adv,
+                 verified,
+                 not_reported,
+             }| {
+                (
+                    (city, year),
+                    Count {
+                        core: core as usize,
+                        adv: adv as usize,
+                        verified: verified as usize,
+                        not_reported: not_reported as usize,
+                    },
+                )
+            },
+        )
         .collect();
     // the verification round: questions still open or answered but not closed
     let questions: HashMap<(String, i32), (i64, i64)> = store
@@ -66,7 +75,7 @@ pub fn status(ctx: &Ctx, format: OutputFormat, out: &mut dyn Write) -> Result<i3
         ]);
     }
     if format == OutputFormat::Text {
-        if revisions.iter().any(|r| r.kind == "demo") {
+        if revisions.iter().any(|r| r.is_demo()) {
             w(out, &format!("!! {SYNTHETIC_LABEL}: this database holds the generated demo, not real city data\n"))?;
         }
         w(

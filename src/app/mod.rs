@@ -453,7 +453,7 @@ fn load_demo(ctx: &Ctx, store: &mut Store) -> Result<()> {
             source_file: "demo: 17 cities 2019-2024 (SYNTHETIC)",
             content_hash: &table.content_hash,
             format: "csv",
-            kind: "demo",
+            kind: crate::store::RevisionKind::Demo,
         },
         &checked.observations,
     )?;

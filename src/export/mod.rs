@@ -484,7 +484,7 @@ pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
     } else {
         tables::build(ctx, &store, &run, &sel)?
     };
-    let demo = store.revisions()?.iter().any(|r| r.kind == "demo");
+    let demo = store.revisions()?.iter().any(|r| r.is_demo());
     std::fs::create_dir_all(&a.out).map_err(|source| Error::Write {
         path: a.out.clone(),
         source,

@@ -442,7 +442,7 @@ pub fn fetch(ctx: &Ctx, src: &FetchSource, out: &mut dyn Write) -> Result<i32> {
                 return Ok(0);
             }
             let name = format!("SSB fetch {year} ({})", map.display());
-            let id = store.insert_revision(&NewRevision { source_file: &name, content_hash: &hash, format: "ssb", kind: "ssb" }, &obs)?;
+            let id = store.insert_revision(&NewRevision { source_file: &name, content_hash: &hash, format: "ssb", kind: crate::store::RevisionKind::Ssb }, &obs)?;
             say(out, format!("imported {} value(s) for {year} from SSB as revision {id}{}\n", obs.len(), provenance(cached, requests, oldest, a.offline)))?;
             for n in &notes {
                 say(out, format!("  {n}\n"))?;

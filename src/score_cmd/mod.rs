@@ -274,7 +274,7 @@ pub fn score_into(
 }
 
 fn demo_banner(store: &Store, out: &mut dyn Write) -> Result<()> {
-    if store.revisions()?.iter().any(|r| r.kind == "demo") {
+    if store.revisions()?.iter().any(|r| r.is_demo()) {
         w(
             out,
             &format!("!! {SYNTHETIC_LABEL}: scores of the generated demo, not of real cities\n"),

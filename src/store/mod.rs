@@ -55,8 +55,35 @@ pub struct NewRevision<'a> {
     pub source_file: &'a str,
     pub content_hash: &'a str,
     pub format: &'a str,
-    /// "submission", "demo" (synthetic) or "ssb"
-    pub kind: &'a str,
+    pub kind: RevisionKind,
+}
+
+/// Where a revision's values came from (stored as its text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevisionKind {
+    /// a city's submission file
+    Submission,
+    /// the synthetic demo (never real city data)
+    Demo,
+    /// fetched from Statistics Norway
+    Ssb,
+}
+
+impl RevisionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevisionKind::Submission => "submission",
+            RevisionKind::Demo => "demo",
+            RevisionKind::Ssb => "ssb",
+        }
+    }
+}
+
+impl RevisionInfo {
+    /// The revision holds the synthetic demo.
+    pub fn is_demo(&self) -> bool {
+        self.kind == RevisionKind::Demo.as_str()
+    }
 }
 
 pub use crate::rows::CurrentValue;
@@ -270,11 +297,7 @@ pub struct Filter<'a> {
     pub data_point: Option<&'a str>,
 }
 
-/// Per city and year: (city, year, core reported, advanced reported, verified, not reported).
-pub type StatusCount = (String, i32, i64, i64, i64, i64);
-
-/// A finding kept with its revision: (severity, rule, line, column, message).
-pub type StoredFinding = (String, String, Option<i64>, Option<String>, String);
+pub use crate::rows::{StatusCount, StoredFinding};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RunInfo {

@@ -281,7 +281,7 @@ impl Store {
             .conn
             .execute(
                 "INSERT INTO revisions (revision_id, source_file, content_hash, format, kind, row_count) VALUES (?, ?, ?, ?, ?, ?)",
-                params![id, meta.source_file, meta.content_hash, meta.format, meta.kind, rows as i64],
+                params![id, meta.source_file, meta.content_hash, meta.format, meta.kind.as_str(), rows as i64],
             )
             .map_err(e)
             .and_then(|_| super::insert_findings(&self.conn, id, findings).map_err(e))

@@ -24,7 +24,7 @@ fn meta<'a>(hash: &'a str) -> NewRevision<'a> {
         source_file: "a.csv",
         content_hash: hash,
         format: "csv",
-        kind: "submission",
+        kind: RevisionKind::Submission,
     }
 }
 

@@ -53,7 +53,7 @@ impl Store {
             .map_err(e)?;
         tx.execute(
             "INSERT INTO revisions (revision_id, source_file, content_hash, format, kind, row_count) VALUES (?, ?, ?, ?, ?, ?)",
-            params![id, meta.source_file, meta.content_hash, meta.format, meta.kind, obs.len() as i64],
+            params![id, meta.source_file, meta.content_hash, meta.format, meta.kind.as_str(), obs.len() as i64],
         )
         .map_err(e)?;
         {
@@ -98,7 +98,13 @@ impl Store {
         self.all(
             "SELECT severity, rule, line, col, message FROM findings WHERE revision_id = ? ORDER BY line NULLS LAST, rule",
             params![revision_id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                Ok(StoredFinding {
+                    severity: r.get(0)?,
+                    rule: r.get(1)?,
+                    line: r.get(2)?,
+                    column: r.get(3)?,
+                    message: r.get(4)?,
+                })
             })
     }
 
@@ -154,14 +160,14 @@ impl Store {
                  GROUP BY o.city, o.year ORDER BY o.city, o.year",
             params![core.join(","), advanced.join(",")],
             |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
+                Ok(StatusCount {
+                    city: r.get(0)?,
+                    year: r.get(1)?,
+                    core: r.get(2)?,
+                    advanced: r.get(3)?,
+                    verified: r.get(4)?,
+                    not_reported: r.get(5)?,
+                })
             },
         )
     }

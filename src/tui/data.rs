@@ -143,7 +143,7 @@ pub fn load(ctx: &Ctx, run: Option<i64>, year: Option<i32>) -> Result<Snapshot> 
     };
     let revisions = store.revisions()?;
     let mut snap = Snapshot {
-        demo: revisions.iter().any(|r| r.kind == "demo"),
+        demo: revisions.iter().any(|r| r.is_demo()),
         runs: runs.clone(),
         run: run.clone(),
         ..Snapshot::default()

@@ -588,17 +588,26 @@ pub fn status(app: &App) -> Vec<(String, i32, usize, usize, usize, usize)> {
     status_order(app)
         .into_iter()
         .filter_map(|k| st.get(k))
-        .map(|(c, y, core, adv, ver, nr)| {
-            let name = app.registry.name_of(c);
-            (
-                name,
-                *y,
-                *core as usize,
-                *adv as usize,
-                *ver as usize,
-                *nr as usize,
-            )
-        })
+        .map(
+            |crate::store::StatusCount {
+                 city: c,
+                 year: y,
+                 core,
+                 advanced: adv,
+                 verified: ver,
+                 not_reported: nr,
+             }| {
+                let name = app.registry.name_of(c);
+                (
+                    name,
+                    *y,
+                    *core as usize,
+                    *adv as usize,
+                    *ver as usize,
+                    *nr as usize,
+                )
+            },
+        )
         .collect()
 }
 
@@ -622,14 +631,21 @@ pub fn status_order(app: &App) -> Vec<usize> {
     let mut order: Vec<usize> = (0..st.len()).collect();
     if let Some(f) = filter_of(app, super::state::View::Submissions) {
         order.retain(|&k| {
-            let (city, year, ..) = &st[k];
+            let crate::store::StatusCount { city, year, .. } = &st[k];
             contains(&format!("{} {year}", app.registry.name_of(city)), &f)
         });
     }
     if let Some((c, desc)) = app.sorts[super::state::View::Submissions.index()] {
         let tally = question_tally(app);
         let key = |k: usize| -> SortKey {
-            let (city, y, core, adv, ver, nr) = &st[k];
+            let crate::store::StatusCount {
+                city,
+                year: y,
+                core,
+                advanced: adv,
+                verified: ver,
+                not_reported: nr,
+            } = &st[k];
             match c {
                 0 => SortKey::text(&app.registry.name_of(city)),
                 1 => SortKey::num(Some(*y as f64)),

@@ -426,7 +426,7 @@ fn control_characters_never_reach_the_terminal() {
                     source_file: "old.csv",
                     content_hash: "old",
                     format: "csv",
-                    kind: "submission",
+                    kind: u4ssc::store::RevisionKind::Submission,
                 },
                 &[Observation {
                     line: 2,

@@ -35,7 +35,7 @@ pub(crate) fn selected_value(app: &App) -> Option<(String, i32, Option<String>)>
         View::Submissions => {
             let k = *model::status_order(app).get(app.row())?;
             let d = app.status_data.as_ref()?.get(k)?;
-            Some((d.0.clone(), d.1, None))
+            Some((d.city.clone(), d.year, None))
         }
         View::Overview => {
             let r = model::overview(app).rows.get(app.row())?.city.clone();

@@ -17,7 +17,7 @@ pub(crate) fn submissions(f: &mut Frame, app: &App, area: Rect) {
         .map(|d| {
             model::status_order(app)
                 .into_iter()
-                .filter_map(|k| d.get(k).map(|r| r.0.clone()))
+                .filter_map(|k| d.get(k).map(|r| r.city.clone()))
                 .collect()
         })
         .unwrap_or_default();
@@ -102,11 +102,17 @@ pub(crate) fn submissions(f: &mut Frame, app: &App, area: Rect) {
     if s.findings.is_empty() {
         lines.push(Line::from("latest submission: no findings stored"));
     }
-    for (sev, rule, line, col, msg) in &s.findings {
+    for f in &s.findings {
         lines.push(Line::from(format!(
-            "{sev}[{rule}] {}{}: {msg}",
-            line.map(|l| format!("line {l}")).unwrap_or_default(),
-            col.clone().map(|c| format!(":{c}")).unwrap_or_default()
+            "{}[{}] {}{}: {}",
+            f.severity,
+            f.rule,
+            f.line.map(|l| format!("line {l}")).unwrap_or_default(),
+            f.column
+                .clone()
+                .map(|c| format!(":{c}"))
+                .unwrap_or_default(),
+            f.message
         )));
     }
     f.render_widget(
