@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -261,6 +262,49 @@ impl Registry {
             "{} is not a city in the registry{hint}",
             crate::text::shown(text)
         )))
+    }
+
+    /// The cities among `cities` in `city`'s peer group: `kind` as [`Registry::groups_of`]
+    /// gives it ("all", "kostra", "population", "county", or "custom" with `label` the
+    /// group's name). Every peer table, profile, comparison and TUI view asks this.
+    pub fn group_members(
+        &self,
+        city: &str,
+        kind: &str,
+        label: &str,
+        cities: &[String],
+    ) -> BTreeSet<String> {
+        match kind {
+            "all" => cities.iter().cloned().collect(),
+            "custom" => self.peer_set(city, label, cities),
+            k => self.peer_set(city, k, cities),
+        }
+    }
+
+    /// The cities among `cities` that share `city`'s `group`: "all", "kostra", "population",
+    /// "county", or the name of a custom group (optionally "custom:NAME").
+    pub fn peer_set(&self, city: &str, group: &str, cities: &[String]) -> BTreeSet<String> {
+        let me = self.get(city);
+        cities
+            .iter()
+            .filter(|other| {
+                let o = self.get(other);
+                match (group, me, o) {
+                    ("all", _, _) => true,
+                    ("kostra", Some(a), Some(b)) => {
+                        a.kostra_group.is_some() && a.kostra_group == b.kostra_group
+                    }
+                    ("population", Some(a), Some(b)) => a.population_band() == b.population_band(),
+                    ("county", Some(a), Some(b)) => a.county == b.county,
+                    (g, Some(a), Some(b)) => {
+                        let name = g.strip_prefix("custom:").unwrap_or(g);
+                        a.groups.iter().any(|x| x == name) && b.groups.iter().any(|x| x == name)
+                    }
+                    _ => false,
+                }
+            })
+            .cloned()
+            .collect()
     }
 
     /// Peer groups a city belongs to, as (group kind, group value).

@@ -348,11 +348,7 @@ pub fn city_profile(
                 .filter(|n| n.node == "overall")
                 .map(|n| n.city.clone())
                 .collect();
-            let set = match kind.as_str() {
-                "all" => cities.iter().cloned().collect(),
-                "custom" => crate::scoring::engine::peer_set(&ctx.registry, slug, &label, &cities),
-                k => crate::scoring::engine::peer_set(&ctx.registry, slug, k, &cities),
-            };
+            let set = ctx.registry.group_members(slug, &kind, &label, &cities);
             let members: Vec<&NodeScore> = nodes
                 .iter()
                 .filter(|n| n.node == "overall" && set.contains(&n.city))

@@ -5,7 +5,7 @@ use crate::context::Ctx;
 use crate::error::Result;
 use crate::rows::CurrentValue;
 use crate::scoring::bands::band_label;
-use crate::scoring::engine::{peer_set, DpScore, Level, NodeScore, Tree};
+use crate::scoring::engine::{DpScore, Level, NodeScore, Tree};
 use crate::scoring::trends::Trend;
 use crate::stats;
 use crate::store::{RunInfo, Store};
@@ -569,11 +569,7 @@ pub fn peer_rows(
                 let g = groups
                     .entry((kind.clone(), label.clone()))
                     .or_insert_with(|| {
-                        let set = match kind.as_str() {
-                            "all" => cities.iter().cloned().collect(),
-                            "custom" => peer_set(&ctx.registry, &me.city, &label, &cities),
-                            k => peer_set(&ctx.registry, &me.city, k, &cities),
-                        };
+                        let set = ctx.registry.group_members(&me.city, &kind, &label, &cities);
                         Group::of(rows, &set)
                     });
                 let pos = g.rank.get(me.city.as_str()).copied().flatten();

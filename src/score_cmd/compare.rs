@@ -107,11 +107,7 @@ pub fn compare(ctx: &Ctx, a: &CompareArgs, out: &mut dyn Write) -> Result<i32> {
         .unwrap_or_default()
         .into_iter()
         .map(|(kind, label)| {
-            let set = match kind.as_str() {
-                "all" => cities.iter().cloned().collect(),
-                "custom" => peer_set(&ctx.registry, &me, &label, &cities),
-                k => peer_set(&ctx.registry, &me, k, &cities),
-            };
+            let set = ctx.registry.group_members(&me, &kind, &label, &cities);
             (label, set)
         })
         .collect();

@@ -216,7 +216,7 @@ pub fn diff(ctx: &Ctx, a: &DiffArgs, out: &mut dyn Write) -> Result<i32> {
     let store = ctx.open(Access::ReadOnly)?;
     let ra = pick_run(&store, Some(a.run_a))?;
     let rb = pick_run(&store, Some(a.run_b))?;
-    let level = parse_level(&a.level)?;
+    let level = Level::from(a.level);
     let year = match a.year {
         Some(y) => y,
         None => latest_year(&store, rb.run_id)?,

@@ -6,7 +6,7 @@ use crate::demo::SYNTHETIC_LABEL;
 use crate::error::{Error, Result};
 use crate::registry::Registry;
 use crate::scoring::bands::{band_glyph, band_label};
-use crate::scoring::engine::{peer_set, Level, NodeScore, Tree};
+use crate::scoring::engine::{Level, NodeScore, Tree};
 use crate::scoring::method::{self, RunMethod};
 use crate::scoring::run;
 use crate::scoring::trends::arrow;
@@ -68,8 +68,8 @@ pub struct RunSel {
 #[derive(Debug, Args)]
 pub struct RankArgs {
     /// The level ranked: overall, dimension, subdimension, category, kpi or data-point
-    #[arg(long, default_value = "overall", value_parser = level_values())]
-    pub level: String,
+    #[arg(long, value_enum, default_value = "overall")]
+    pub level: LevelArg,
     /// Peer group: all, kostra=N, county=NAME, population=BAND, group=NAME, or like=CITY
     /// (CITY's KOSTRA group)
     #[arg(long, default_value = "all", value_parser = PeersParser, hide_possible_values = true)]
@@ -125,8 +125,8 @@ pub struct DiffArgs {
     /// The later run
     pub run_b: i64,
     /// The level ranked: overall, dimension, subdimension, category, kpi or data-point
-    #[arg(long, default_value = "overall", value_parser = level_values())]
-    pub level: String,
+    #[arg(long, value_enum, default_value = "overall")]
+    pub level: LevelArg,
     /// Year [default: the latest year of the later run]
     #[arg(long)]
     pub year: Option<i32>,
@@ -135,30 +135,29 @@ pub struct DiffArgs {
     pub format: OutputFormat,
 }
 
-/// The levels as clap's possible values (so completions offer them); `data_point` is
-/// accepted for `data-point`.
-fn level_values() -> clap::builder::PossibleValuesParser {
-    clap::builder::PossibleValuesParser::new(Level::ALL.iter().map(|l| {
-        let v = clap::builder::PossibleValue::new(l.as_str());
-        if *l == Level::DataPoint {
-            v.alias("data_point")
-        } else {
-            v
-        }
-    }))
+/// A level on the command line (completions offer them; `data_point` is also taken).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LevelArg {
+    #[value(name = "data-point", alias = "data_point")]
+    DataPoint,
+    Kpi,
+    Category,
+    Subdimension,
+    Dimension,
+    Overall,
 }
 
-fn parse_level(s: &str) -> Result<Level> {
-    Level::parse(s).ok_or_else(|| {
-        Error::Usage(format!(
-            "unknown level '{s}'; use one of: {}",
-            Level::ALL
-                .iter()
-                .map(|l| l.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    })
+impl From<LevelArg> for Level {
+    fn from(l: LevelArg) -> Level {
+        match l {
+            LevelArg::DataPoint => Level::DataPoint,
+            LevelArg::Kpi => Level::Kpi,
+            LevelArg::Category => Level::Category,
+            LevelArg::Subdimension => Level::Subdimension,
+            LevelArg::Dimension => Level::Dimension,
+            LevelArg::Overall => Level::Overall,
+        }
+    }
 }
 
 fn city_slug(reg: &Registry, text: &str) -> Result<String> {
@@ -474,7 +473,7 @@ fn peers_of(ctx: &Ctx, spec: &str, cities: &[String]) -> Result<BTreeSet<String>
     let set: BTreeSet<String> = match kind {
         "like" => {
             let slug = city_slug(&ctx.registry, value)?;
-            peer_set(&ctx.registry, &slug, "kostra", cities)
+            ctx.registry.peer_set(&slug, "kostra", cities)
         }
         "kostra" => cities.iter().filter(|c| ctx.registry.get(c).and_then(|x| x.kostra_group).map(|g| g.to_string()) == Some(value.to_string())).cloned().collect(),
         "county" => cities.iter().filter(|c| ctx.registry.get(c).map(|x| x.county.eq_ignore_ascii_case(value)).unwrap_or(false)).cloned().collect(),
@@ -506,7 +505,7 @@ fn rerank(rows: &mut [NodeScore]) {
 pub fn rank(ctx: &Ctx, a: &RankArgs, out: &mut dyn Write) -> Result<i32> {
     let store = ctx.open(Access::ReadOnly)?;
     let run = pick_run(&store, a.sel.run)?;
-    let level = parse_level(&a.level)?;
+    let level = Level::from(a.level);
     let year = match a.sel.year {
         Some(y) => y,
         None => latest_year(&store, run.run_id)?,

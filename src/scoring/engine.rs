@@ -10,7 +10,7 @@ use crate::registry::Registry;
 use crate::rows::CurrentValue;
 use crate::stats;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 mod raw;
 mod tree;
@@ -728,32 +728,6 @@ pub fn score_year<E>(
         }
     }
     Ok(())
-}
-
-/// Cities that share a peer group with `city`. `group` is `all`, `kostra`, `population`,
-/// `county`, a custom group name, or `custom:NAME`.
-pub fn peer_set(reg: &Registry, city: &str, group: &str, cities: &[String]) -> BTreeSet<String> {
-    let me = reg.get(city);
-    cities
-        .iter()
-        .filter(|other| {
-            let o = reg.get(other);
-            match (group, me, o) {
-                ("all", _, _) => true,
-                ("kostra", Some(a), Some(b)) => {
-                    a.kostra_group.is_some() && a.kostra_group == b.kostra_group
-                }
-                ("population", Some(a), Some(b)) => a.population_band() == b.population_band(),
-                ("county", Some(a), Some(b)) => a.county == b.county,
-                (g, Some(a), Some(b)) => {
-                    let name = g.strip_prefix("custom:").unwrap_or(g);
-                    a.groups.iter().any(|x| x == name) && b.groups.iter().any(|x| x == name)
-                }
-                _ => false,
-            }
-        })
-        .cloned()
-        .collect()
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use super::state::App;
 use crate::scoring::bands::band_label;
-use crate::scoring::engine::{peer_set, Level, NodeScore, Tree};
+use crate::scoring::engine::{Level, NodeScore, Tree};
 use crate::scoring::trends::arrow;
 use crate::stats;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -73,7 +73,7 @@ fn peers(app: &App) -> BTreeSet<String> {
     let g = app.peer_group();
     match (g.as_str(), app.focus_city()) {
         ("all", _) | (_, None) => cities.into_iter().collect(),
-        (g, Some(c)) => peer_set(&app.registry, &c, g, &cities),
+        (g, Some(c)) => app.registry.peer_set(&c, g, &cities),
     }
 }
 
@@ -290,11 +290,7 @@ pub fn city(app: &App) -> Option<City> {
         .unwrap_or_default()
         .into_iter()
         .map(|(kind, label)| {
-            let set = match kind.as_str() {
-                "all" => cities.iter().cloned().collect(),
-                "custom" => peer_set(&app.registry, &slug, &label, &cities),
-                k => peer_set(&app.registry, &slug, k, &cities),
-            };
+            let set = app.registry.group_members(&slug, &kind, &label, &cities);
             let members: Vec<&NodeScore> = s
                 .nodes
                 .iter()

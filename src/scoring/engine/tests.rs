@@ -434,12 +434,12 @@ fn u4ssc_points_aggregate_over_the_group() {
 fn peer_groups_from_the_registry() {
     let r = Registry::embedded().unwrap();
     let all: Vec<String> = r.cities.iter().map(|c| c.slug.clone()).collect();
-    let nordland = peer_set(&r, "bodo", "county", &all);
+    let nordland = r.peer_set("bodo", "county", &all);
     assert_eq!(
         nordland.into_iter().collect::<Vec<_>>(),
         vec!["bodo", "narvik", "rana"]
     );
-    assert!(peer_set(&r, "bodo", "northern", &all).contains("tromso"));
+    assert!(r.peer_set("bodo", "northern", &all).contains("tromso"));
 }
 
 /// Every year scored into rows in memory (the stored run streams them instead).
