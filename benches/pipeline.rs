@@ -76,6 +76,11 @@ fn tui_open(db: &std::path::Path, registry: &Registry) {
     );
 }
 
+/// The latest run of a store.
+fn run_id(store: &Store) -> i64 {
+    store.runs().expect("runs").last().expect("a run").run_id
+}
+
 /// Reset the peak resident set size, so that each job's peak is its own.
 fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
@@ -377,6 +382,46 @@ fn measure(cities: usize, years: i32, runs: usize) {
             t_mc,
             peak_mb(),
         );
+    }
+    if cities > 17 {
+        // the analysts' batch export of everything (streamed past 2 M rows) beside DuckDB's
+        // own COPY of the same rows
+        let out = dir.path().join("export_flat");
+        let args = u4ssc::export::ExportArgs {
+            out: out.clone(),
+            format: vec![ExportFormat::Csv, ExportFormat::Parquet],
+            city: Vec::new(),
+            year: None,
+            run: None,
+            xlsx_city_sheets: false,
+            partition_by: None,
+        };
+        reset_peak();
+        let (t_export, _) = time(1, || {
+            u4ssc::export::export(&ctx, &args, &mut std::io::sink()).expect("export")
+        });
+        let p_export = peak_mb();
+        row(
+            "export --format csv,parquet (everything)",
+            t_export,
+            p_export,
+        );
+        let floor_dir = dir.path().join("copy_floor");
+        std::fs::create_dir_all(&floor_dir).expect("floor dir");
+        let store = ctx.open(Access::ReadOnly).expect("open");
+        reset_peak();
+        let (t_copy, copied) = time(1, || {
+            store.copy_floor(run_id(&store), &floor_dir).expect("copy")
+        });
+        row(
+            &format!(
+                "DuckDB COPY of the {:.2} M rows to CSV + Parquet (floor)",
+                copied as f64 / 1e6
+            ),
+            t_copy,
+            peak_mb(),
+        );
+        println!("{:<52} {:>8.1}x", "export / floor", t_export / t_copy);
     }
     if cities <= 17 {
         let out = dir.path().join("export");

@@ -17,6 +17,47 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// DuckDB's own `COPY … TO` of a run's rows (current values, data-point and node scores,
+    /// trends) as CSV and Parquet files in `dir`: the floor a full export is measured against.
+    /// Returns the rows copied.
+    pub fn copy_floor(&self, run: i64, dir: &Path) -> Result<i64> {
+        let d = dir.display().to_string();
+        if d.contains('\'') || d.contains('\0') {
+            return Err(Error::Usage(format!("{d}: a quote in the folder name")));
+        }
+        let mut rows = 0;
+        for (name, query) in [
+            ("values", "SELECT * FROM current_observations".to_string()),
+            (
+                "dp",
+                format!("SELECT * FROM dp_scores WHERE run_id = {run}"),
+            ),
+            (
+                "nodes",
+                format!("SELECT * FROM node_scores WHERE run_id = {run}"),
+            ),
+            (
+                "trends",
+                format!("SELECT * FROM trends WHERE run_id = {run}"),
+            ),
+        ] {
+            for format in ["csv", "parquet"] {
+                self.conn
+                    .execute_batch(&format!(
+                        "COPY ({query}) TO '{d}/floor_{name}.{format}' (FORMAT {format})"
+                    ))
+                    .map_err(|e| self.err(e))?;
+            }
+            rows += self
+                .conn
+                .query_row(&format!("SELECT count(*) FROM ({query})"), [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(rows)
+    }
+
     /// The data-point and node score rows a run stored.
     pub fn run_row_counts(&self, run: i64) -> Result<(i64, i64)> {
         self.conn
