@@ -151,6 +151,18 @@ impl<'a> FileSink<'a> {
     }
 }
 
+/// A sink dropped before it was closed (an error on the way) leaves no temporary file.
+impl Drop for FileSink<'_> {
+    fn drop(&mut self) {
+        if let Some(p) = self.csv.take() {
+            let _ = std::fs::remove_file(&p.tmp);
+        }
+        if let Some((p, _, _)) = self.json.take() {
+            let _ = std::fs::remove_file(&p.tmp);
+        }
+    }
+}
+
 impl Sink for FileSink<'_> {
     fn row(&mut self, cells: Vec<Cell>) -> Result<()> {
         if let Some(p) = &mut self.csv {
