@@ -264,6 +264,55 @@ impl Registry {
         )))
     }
 
+    /// The cities among `cities` that a peer group given on the command line names (`like`
+    /// resolves its city; a group with no city in `cities` is a usage error).
+    pub fn members_of(&self, spec: &PeerSpec, cities: &[String]) -> Result<BTreeSet<String>> {
+        let set: BTreeSet<String> = match spec {
+            PeerSpec::All => cities.iter().cloned().collect(),
+            PeerSpec::Like(city) => {
+                let slug = self.slug_for(city, None)?;
+                self.peer_set(&slug, "kostra", cities)
+            }
+            PeerSpec::Kostra(k) => cities
+                .iter()
+                .filter(|c| {
+                    self.get(c)
+                        .and_then(|x| x.kostra_group)
+                        .map(|g| g.to_string())
+                        == Some(k.clone())
+                })
+                .cloned()
+                .collect(),
+            PeerSpec::County(name) => cities
+                .iter()
+                .filter(|c| {
+                    self.get(c)
+                        .is_some_and(|x| x.county.eq_ignore_ascii_case(name))
+                })
+                .cloned()
+                .collect(),
+            PeerSpec::Population(band) => cities
+                .iter()
+                .filter(|c| self.get(c).is_some_and(|x| x.population_band() == band))
+                .cloned()
+                .collect(),
+            PeerSpec::Group(name) => cities
+                .iter()
+                .filter(|c| {
+                    self.get(c)
+                        .is_some_and(|x| x.groups.iter().any(|g| g == name))
+                })
+                .cloned()
+                .collect(),
+        };
+        if set.is_empty() {
+            return Err(Error::Usage(format!(
+                "--peers '{spec}' matches no city in this run"
+            )));
+        }
+        Ok(set)
+    }
+
     /// The cities among `cities` in `city`'s peer group: `kind` as [`Registry::groups_of`]
     /// gives it ("all", "kostra", "population", "county", or "custom" with `label` the
     /// group's name). Every peer table, profile, comparison and TUI view asks this.
@@ -322,9 +371,86 @@ impl Registry {
     }
 }
 
+/// A peer group as the command line names it: `all`, or `KIND=VALUE` (`:` also taken).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerSpec {
+    All,
+    /// a KOSTRA group number
+    Kostra(String),
+    County(String),
+    /// a population band as `cities` shows it
+    Population(String),
+    /// a custom group (`group=` or `custom=`)
+    Group(String),
+    /// the KOSTRA group of a city
+    Like(String),
+}
+
+impl PeerSpec {
+    /// The kinds `KIND=VALUE` may name.
+    pub const KINDS: [&'static str; 5] = ["kostra", "county", "population", "group", "like"];
+
+    /// Parse `all` or `KIND=VALUE`; `None` for anything else.
+    pub fn parse(text: &str) -> Option<PeerSpec> {
+        if text == "all" {
+            return Some(PeerSpec::All);
+        }
+        let (kind, value) = text.split_once(['=', ':'])?;
+        if value.is_empty() {
+            return None;
+        }
+        let v = value.to_string();
+        Some(match kind {
+            "kostra" => PeerSpec::Kostra(v),
+            "county" => PeerSpec::County(v),
+            "population" => PeerSpec::Population(v),
+            "group" | "custom" => PeerSpec::Group(v),
+            "like" => PeerSpec::Like(v),
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for PeerSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PeerSpec::All => write!(f, "all"),
+            PeerSpec::Kostra(v) => write!(f, "kostra={v}"),
+            PeerSpec::County(v) => write!(f, "county={v}"),
+            PeerSpec::Population(v) => write!(f, "population={v}"),
+            PeerSpec::Group(v) => write!(f, "group={v}"),
+            PeerSpec::Like(v) => write!(f, "like={v}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--peers` is read into a typed group and written back in one spelling.
+    #[test]
+    fn peer_specs_parse_and_print() {
+        assert_eq!(PeerSpec::parse("all"), Some(PeerSpec::All));
+        assert_eq!(
+            PeerSpec::parse("kostra:12"),
+            Some(PeerSpec::Kostra("12".into()))
+        );
+        assert_eq!(
+            PeerSpec::parse("custom=northern").map(|p| p.to_string()),
+            Some("group=northern".into())
+        );
+        for bad in ["", "kostra=", "planet=mars", "nordland"] {
+            assert_eq!(PeerSpec::parse(bad), None, "{bad}");
+        }
+        let r = Registry::embedded().unwrap();
+        let all: Vec<String> = r.cities.iter().map(|c| c.slug.clone()).collect();
+        let like = r.members_of(&PeerSpec::Like("Bodø".into()), &all).unwrap();
+        assert!(like.contains("bodo"));
+        assert!(r
+            .members_of(&PeerSpec::County("Atlantis".into()), &all)
+            .is_err());
+    }
 
     #[test]
     fn embedded_registry_has_the_17_network_cities() {

@@ -40,7 +40,7 @@ pub fn compare(ctx: &Ctx, a: &CompareArgs, out: &mut dyn Write) -> Result<i32> {
             run.run_id
         )));
     }
-    let peers = peers_of(ctx, &a.peers, &cities)?;
+    let peers = ctx.registry.members_of(&a.peers, &cities)?;
     if !a.with.is_empty() {
         let mut list = vec![me.clone()];
         for c in &a.with {
@@ -228,7 +228,7 @@ pub fn compare(ctx: &Ctx, a: &CompareArgs, out: &mut dyn Write) -> Result<i32> {
         w(
             out,
             &to_json(
-                &serde_json::json!({"city": me, "year": year, "run": run.run_id, "peers": a.peers, "levels": lines, "strengths": strengths, "weaknesses": weaknesses, "most_similar": similar}),
+                &serde_json::json!({"city": me, "year": year, "run": run.run_id, "peers": a.peers.to_string(), "levels": lines, "strengths": strengths, "weaknesses": weaknesses, "most_similar": similar}),
             ),
         )?;
         return Ok(0);

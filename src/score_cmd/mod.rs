@@ -4,7 +4,7 @@ use crate::catalog::{normalise_code, normalise_part};
 use crate::context::Ctx;
 use crate::demo::SYNTHETIC_LABEL;
 use crate::error::{Error, Result};
-use crate::registry::Registry;
+use crate::registry::{PeerSpec, Registry};
 use crate::scoring::bands::{band_glyph, band_label};
 use crate::scoring::engine::{Level, NodeScore, Tree};
 use crate::scoring::method::{self, RunMethod};
@@ -73,7 +73,7 @@ pub struct RankArgs {
     /// Peer group: all, kostra=N, county=NAME, population=BAND, group=NAME, or like=CITY
     /// (CITY's KOSTRA group)
     #[arg(long, default_value = "all", value_parser = PeersParser, hide_possible_values = true)]
-    pub peers: String,
+    pub peers: PeerSpec,
     #[command(flatten)]
     pub sel: RunSel,
     /// Output: text (aligned columns), csv or json
@@ -94,7 +94,7 @@ pub struct CompareArgs {
     pub with: Vec<String>,
     /// Peer group for the comparison (as in rank) [default: all]
     #[arg(long, default_value = "all", value_parser = PeersParser, hide_possible_values = true)]
-    pub peers: String,
+    pub peers: PeerSpec,
     #[command(flatten)]
     pub sel: RunSel,
     /// Output: text (aligned columns), csv or json
@@ -408,7 +408,6 @@ fn rank_table(ctx: &Ctx, rows: &[&NodeScore], level: Level, intervals: bool) -> 
 }
 
 /// The kinds of peer group `--peers` takes: `all`, or `KIND=VALUE`.
-const PEER_KINDS: &[&str] = &["kostra", "county", "population", "group", "like"];
 /// The same, as completions offer them.
 const PEER_STARTS: &[&str] = &["kostra=", "county=", "population=", "group=", "like="];
 
@@ -418,21 +417,17 @@ const PEER_STARTS: &[&str] = &["kostra=", "county=", "population=", "group=", "l
 struct PeersParser;
 
 impl clap::builder::TypedValueParser for PeersParser {
-    type Value = String;
+    type Value = PeerSpec;
 
     fn parse_ref(
         &self,
         cmd: &clap::Command,
         arg: Option<&clap::Arg>,
         value: &std::ffi::OsStr,
-    ) -> std::result::Result<String, clap::Error> {
+    ) -> std::result::Result<PeerSpec, clap::Error> {
         let text = value.to_string_lossy().into_owned();
-        let ok = text == "all"
-            || text
-                .split_once(['=', ':'])
-                .is_some_and(|(k, v)| !v.is_empty() && (PEER_KINDS.contains(&k) || k == "custom"));
-        if ok {
-            return Ok(text);
+        if let Some(spec) = PeerSpec::parse(&text) {
+            return Ok(spec);
         }
         let mut err = clap::Error::new(clap::error::ErrorKind::InvalidValue).with_cmd(cmd);
         use clap::error::{ContextKind, ContextValue};
@@ -444,7 +439,7 @@ impl clap::builder::TypedValueParser for PeersParser {
             ContextKind::ValidValue,
             ContextValue::Strings(
                 std::iter::once("all".to_string())
-                    .chain(PEER_KINDS.iter().map(|k| format!("{k}=VALUE")))
+                    .chain(PeerSpec::KINDS.iter().map(|k| format!("{k}=VALUE")))
                     .collect(),
             ),
         );
@@ -462,31 +457,6 @@ impl clap::builder::TypedValueParser for PeersParser {
             ),
         ))
     }
-}
-
-/// Resolve a --peers expression to the set of cities (given the run's cities).
-fn peers_of(ctx: &Ctx, spec: &str, cities: &[String]) -> Result<BTreeSet<String>> {
-    if spec == "all" {
-        return Ok(cities.iter().cloned().collect());
-    }
-    let (kind, value) = spec.split_once(['=', ':']).ok_or_else(|| Error::Usage(format!("--peers '{spec}': use all, kostra=N, county=NAME, population=BAND, group=NAME or like=CITY")))?;
-    let set: BTreeSet<String> = match kind {
-        "like" => {
-            let slug = city_slug(&ctx.registry, value)?;
-            ctx.registry.peer_set(&slug, "kostra", cities)
-        }
-        "kostra" => cities.iter().filter(|c| ctx.registry.get(c).and_then(|x| x.kostra_group).map(|g| g.to_string()) == Some(value.to_string())).cloned().collect(),
-        "county" => cities.iter().filter(|c| ctx.registry.get(c).map(|x| x.county.eq_ignore_ascii_case(value)).unwrap_or(false)).cloned().collect(),
-        "population" => cities.iter().filter(|c| ctx.registry.get(c).map(|x| x.population_band() == value).unwrap_or(false)).cloned().collect(),
-        "group" | "custom" => cities.iter().filter(|c| ctx.registry.get(c).map(|x| x.groups.iter().any(|g| g == value)).unwrap_or(false)).cloned().collect(),
-        _ => return Err(Error::Usage(format!("--peers '{spec}': unknown kind '{kind}'; use all, kostra, county, population, group or like"))),
-    };
-    if set.is_empty() {
-        return Err(Error::Usage(format!(
-            "--peers '{spec}' matches no city in this run"
-        )));
-    }
-    Ok(set)
 }
 
 fn rerank(rows: &mut [NodeScore]) {
@@ -545,8 +515,8 @@ pub fn rank(ctx: &Ctx, a: &RankArgs, out: &mut dyn Write) -> Result<i32> {
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let peers = peers_of(ctx, &a.peers, &cities)?;
-    let all = a.peers == "all";
+    let peers = ctx.registry.members_of(&a.peers, &cities)?;
+    let all = a.peers == PeerSpec::All;
     rows.retain(|r| peers.contains(&r.city));
     if !all {
         rerank(&mut rows);
