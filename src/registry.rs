@@ -264,6 +264,22 @@ impl Registry {
         )))
     }
 
+    /// The peer groups one can cycle through for a city (the TUI's `p`): all, kostra,
+    /// county, population and the city's custom groups, each a group [`Registry::peer_set`]
+    /// takes.
+    pub fn peer_choices(&self, city: Option<&City>) -> Vec<String> {
+        let mut v = vec![
+            "all".to_string(),
+            "kostra".into(),
+            "county".into(),
+            "population".into(),
+        ];
+        if let Some(c) = city {
+            v.extend(c.groups.iter().cloned());
+        }
+        v
+    }
+
     /// The cities among `cities` that a peer group given on the command line names (`like`
     /// resolves its city; a group with no city in `cities` is a usage error).
     pub fn members_of(&self, spec: &PeerSpec, cities: &[String]) -> Result<BTreeSet<String>> {

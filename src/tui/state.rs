@@ -343,16 +343,9 @@ impl App {
 
     /// The peer-group choices for the filter key, relative to the focused city.
     pub fn peer_choices(&self) -> Vec<String> {
-        let mut v = vec![
-            "all".to_string(),
-            "kostra".into(),
-            "county".into(),
-            "population".into(),
-        ];
-        if let Some(c) = self.focus_city().and_then(|c| self.registry.get(&c)) {
-            v.extend(c.groups.iter().cloned());
-        }
-        v
+        let city = self.focus_city();
+        self.registry
+            .peer_choices(city.as_deref().and_then(|c| self.registry.get(c)))
     }
 
     pub fn peer_group(&self) -> String {
