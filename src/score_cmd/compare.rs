@@ -19,11 +19,7 @@ pub(crate) struct PeerLine {
 
 pub fn compare(ctx: &Ctx, a: &CompareArgs, out: &mut dyn Write) -> Result<i32> {
     let store = ctx.open(Access::ReadOnly)?;
-    let run = pick_run(&store, a.sel.run)?;
-    let year = match a.sel.year {
-        Some(y) => y,
-        None => latest_year(&store, run.run_id)?,
-    };
+    let (run, year) = run_and_year(&store, &a.sel)?;
     let me = city_slug(&ctx.registry, &a.city)?;
     let tree = Tree::new(&ctx.catalog);
     let all_nodes = store.node_scores(run.run_id, None, Some(year))?;

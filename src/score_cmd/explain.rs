@@ -4,11 +4,7 @@ use super::*;
 
 pub fn explain(ctx: &Ctx, a: &ExplainArgs, out: &mut dyn Write) -> Result<i32> {
     let store = ctx.open(Access::ReadOnly)?;
-    let run = pick_run(&store, a.sel.run)?;
-    let year = match a.sel.year {
-        Some(y) => y,
-        None => latest_year(&store, run.run_id)?,
-    };
+    let (run, year) = run_and_year(&store, &a.sel)?;
     let me = city_slug(&ctx.registry, &a.city)?;
     let mut dps: Vec<_> = match ctx.catalog.get(&a.kpi) {
         Some(d) => vec![d],

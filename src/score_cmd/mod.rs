@@ -295,6 +295,16 @@ fn pick_run(store: &Store, run: Option<i64>) -> Result<RunInfo> {
     }
 }
 
+/// The run and year a command shows: the ones given, else the latest run and its latest year.
+fn run_and_year(store: &Store, sel: &RunSel) -> Result<(RunInfo, i32)> {
+    let run = pick_run(store, sel.run)?;
+    let year = match sel.year {
+        Some(y) => y,
+        None => latest_year(store, run.run_id)?,
+    };
+    Ok((run, year))
+}
+
 fn latest_year(store: &Store, run: i64) -> Result<i32> {
     store
         .node_scores(run, Some(Level::Overall), None)?
@@ -474,12 +484,8 @@ fn rerank(rows: &mut [NodeScore]) {
 
 pub fn rank(ctx: &Ctx, a: &RankArgs, out: &mut dyn Write) -> Result<i32> {
     let store = ctx.open(Access::ReadOnly)?;
-    let run = pick_run(&store, a.sel.run)?;
+    let (run, year) = run_and_year(&store, &a.sel)?;
     let level = Level::from(a.level);
-    let year = match a.sel.year {
-        Some(y) => y,
-        None => latest_year(&store, run.run_id)?,
-    };
     let mut rows = store.node_scores(run.run_id, Some(level), Some(year))?;
     if level == Level::DataPoint {
         rows = store
