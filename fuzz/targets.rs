@@ -275,7 +275,7 @@ fn fuzz_coinr_tables() {
         if let Ok(p) =
             u4ssc::pipeline::Panel::from_idata_years(&String::from_utf8_lossy(&d), &fw, "d")
         {
-            let _ = u4ssc::convert::convert(&fw, &p, "fuzz", "m", "d");
+            let _ = u4ssc::convert::convert(&fw, &p, "fuzz", "m", "d", None);
         }
     }
     eprintln!("fuzz coinr tables: {n} inputs ran clean");

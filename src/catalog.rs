@@ -163,13 +163,122 @@ pub struct CatalogInfo {
     pub targets: String,
 }
 
+/// An aggregate level between the KPIs and the overall score, as a catalog names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LevelName {
+    /// A slug (`category`, `pillar`): what `--level` takes and exports print.
+    pub key: String,
+    /// The name shown to people (`Sub-dimension`, `Pillar`).
+    pub name: String,
+}
+
+/// An aggregate of a catalog in the generic form (`[[node]]`), at any level.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSpec {
+    pub code: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name_nb: String,
+    /// The key of its `[[level]]`.
+    pub level: String,
+    /// The aggregate above it; none: it sits directly under the overall score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+}
+
+/// An aggregate node of the loaded catalog, whichever form the file used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Aggregate {
+    pub code: String,
+    pub name: String,
+    pub name_nb: String,
+    /// Index into `Catalog::levels` (0 = the lowest aggregate level).
+    pub level: usize,
+    /// The aggregate above it; none: directly under the overall score.
+    pub parent: Option<String>,
+}
+
+/// The depth of a node in the scoring tree: data point, KPI, the catalog's aggregate levels
+/// bottom-up, the overall score. U4SSC's three aggregate levels are category, sub-dimension and
+/// dimension; a framework may have any number, named in its catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Level(u8);
+
+#[allow(non_upper_case_globals)]
+impl Level {
+    pub const DataPoint: Level = Level(0);
+    pub const Kpi: Level = Level(1);
+    /// U4SSC's aggregate levels (the first three aggregate levels of any catalog).
+    pub const Category: Level = Level(2);
+    pub const Subdimension: Level = Level(3);
+    pub const Dimension: Level = Level(4);
+    pub const Overall: Level = Level(u8::MAX);
+    /// The most aggregate levels a catalog may have.
+    pub const MAX_AGGREGATE_LEVELS: usize = 200;
+
+    /// Aggregate level `i` of a catalog (0 = the lowest).
+    pub fn aggregate(i: usize) -> Level {
+        Level((i.min(Self::MAX_AGGREGATE_LEVELS) + 2) as u8)
+    }
+    /// Which aggregate level of the catalog this is (0 = the lowest), if it is one.
+    pub fn aggregate_index(self) -> Option<usize> {
+        (self.0 >= 2 && self != Level::Overall).then(|| usize::from(self.0) - 2)
+    }
+    /// The key the database keeps, fixed by depth whatever the catalog calls the level:
+    /// `data-point`, `kpi`, `category`, `subdimension`, `dimension`, `level-5`, …, `overall`.
+    pub fn key(self) -> std::borrow::Cow<'static, str> {
+        match self {
+            Level::DataPoint => "data-point".into(),
+            Level::Kpi => "kpi".into(),
+            Level::Category => "category".into(),
+            Level::Subdimension => "subdimension".into(),
+            Level::Dimension => "dimension".into(),
+            Level::Overall => "overall".into(),
+            Level(d) => format!("level-{d}").into(),
+        }
+    }
+    /// A stored key back to its level.
+    pub fn parse(s: &str) -> Option<Level> {
+        let s = s.replace('_', "-");
+        match s.as_str() {
+            "data-point" => Some(Level::DataPoint),
+            "kpi" => Some(Level::Kpi),
+            "category" => Some(Level::Category),
+            "subdimension" => Some(Level::Subdimension),
+            "dimension" => Some(Level::Dimension),
+            "overall" => Some(Level::Overall),
+            _ => s
+                .strip_prefix("level-")
+                .and_then(|d| d.parse::<u8>().ok())
+                .filter(|d| (5..u8::MAX).contains(d))
+                .map(Level),
+        }
+    }
+}
+
+impl Serialize for Level {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.key().replace('-', "_"))
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CatalogFile {
     catalog: CatalogInfo,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     dimension: Vec<Node>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     subdimension: Vec<Node>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     category: Vec<Node>,
+    /// The generic form: aggregate levels bottom-up, and nodes on them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    level: Vec<LevelName>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    node: Vec<NodeSpec>,
     data_point: Vec<DataPoint>,
 }
 
@@ -177,9 +286,10 @@ struct CatalogFile {
 #[derive(Debug, Clone)]
 pub struct Catalog {
     pub info: CatalogInfo,
-    pub dimensions: Vec<Node>,
-    pub subdimensions: Vec<Node>,
-    pub categories: Vec<Node>,
+    /// The aggregate levels between KPIs and the overall score, bottom-up.
+    pub levels: Vec<LevelName>,
+    /// Every aggregate below the overall score, lowest level first (file order within a level).
+    pub aggregates: Vec<Aggregate>,
     pub data_points: Vec<DataPoint>,
     by_id: HashMap<String, usize>,
     /// normalised code -> indexes of its data points
@@ -203,19 +313,20 @@ pub fn normalise_part(part: &str) -> String {
 }
 
 impl Catalog {
-    /// A catalog file's text from its parts (what `Catalog::parse` reads back).
+    /// A catalog file's text in the generic form (what `Catalog::parse` reads back).
     pub fn to_toml(
         info: CatalogInfo,
-        dimension: Vec<Node>,
-        subdimension: Vec<Node>,
-        category: Vec<Node>,
+        level: Vec<LevelName>,
+        node: Vec<NodeSpec>,
         data_point: Vec<DataPoint>,
     ) -> Result<String> {
         toml::to_string(&CatalogFile {
             catalog: info,
-            dimension,
-            subdimension,
-            category,
+            dimension: vec![],
+            subdimension: vec![],
+            category: vec![],
+            level,
+            node,
             data_point,
         })
         .map_err(|e| Error::Invalid(format!("the catalog cannot be written: {e}")))
@@ -235,7 +346,8 @@ impl Catalog {
 
     /// Parse and validate. Errors name the file, line and column, or the data point.
     pub fn parse(text: &str, origin: &str) -> Result<Catalog> {
-        let file: CatalogFile = toml::from_str(text).map_err(|e| toml_error(origin, text, &e))?;
+        let mut file: CatalogFile =
+            toml::from_str(text).map_err(|e| toml_error(origin, text, &e))?;
         let invalid = |msg: String| Error::Invalid(format!("{origin}: {msg}"));
         if let Ok(value) = toml::from_str::<toml::Value>(text) {
             if let Some((key, s, at, c)) = crate::text::control_in_toml(&value, "") {
@@ -246,36 +358,7 @@ impl Catalog {
                 )));
             }
         }
-        let mut seen = HashSet::new();
-        for d in &file.dimension {
-            if !seen.insert(d.code.clone()) {
-                return Err(invalid(format!("dimension {} is listed twice", d.code)));
-            }
-        }
-        for s in &file.subdimension {
-            let parent = s.dimension.as_deref().unwrap_or_default();
-            if !file.dimension.iter().any(|d| d.code == parent) {
-                return Err(invalid(format!(
-                    "sub-dimension {} names dimension '{parent}', which is not in the catalog",
-                    s.code
-                )));
-            }
-            if !seen.insert(s.code.clone()) {
-                return Err(invalid(format!("sub-dimension {} is listed twice", s.code)));
-            }
-        }
-        for c in &file.category {
-            let parent = c.subdimension.as_deref().unwrap_or_default();
-            if !file.subdimension.iter().any(|s| s.code == parent) {
-                return Err(invalid(format!(
-                    "category {} names sub-dimension '{parent}', which is not in the catalog",
-                    c.code
-                )));
-            }
-            if !seen.insert(c.code.clone()) {
-                return Err(invalid(format!("category {} is listed twice", c.code)));
-            }
-        }
+        let (levels, aggregates) = aggregates_of(&mut file, origin)?;
         let mut by_id = HashMap::new();
         let mut by_code: HashMap<String, Vec<usize>> = HashMap::new();
         let mut keys = HashSet::new();
@@ -297,7 +380,9 @@ impl Catalog {
             if !keys.insert((normalise_code(&dp.code), normalise_part(&dp.part))) {
                 return Err(invalid(format!("{at}: code and part are used twice")));
             }
-            if !file.category.iter().any(|c| c.code == dp.category) {
+            // a data point sits under an aggregate, or (a framework's indicator directly
+            // under its index) under the overall score
+            if dp.category != "overall" && !aggregates.iter().any(|c| c.code == dp.category) {
                 return Err(invalid(format!(
                     "{at}: category '{}' is not in the catalog",
                     dp.category
@@ -362,9 +447,8 @@ impl Catalog {
         }
         Ok(Catalog {
             info: file.catalog,
-            dimensions: file.dimension,
-            subdimensions: file.subdimension,
-            categories: file.category,
+            levels,
+            aggregates,
             data_points: file.data_point,
             by_id,
             by_code,
@@ -481,28 +565,57 @@ impl Catalog {
         NameMatch::Unknown(out)
     }
 
-    pub fn category(&self, code: &str) -> Option<&Node> {
-        self.categories.iter().find(|c| c.code == code)
-    }
-    pub fn subdimension(&self, code: &str) -> Option<&Node> {
-        self.subdimensions.iter().find(|c| c.code == code)
-    }
-    pub fn dimension(&self, code: &str) -> Option<&Node> {
-        self.dimensions.iter().find(|c| c.code == code)
+    /// An aggregate by code.
+    pub fn aggregate(&self, code: &str) -> Option<&Aggregate> {
+        self.aggregates.iter().find(|c| c.code == code)
     }
 
-    /// (dimension, sub-dimension, category) codes of a data point.
-    pub fn path_of(&self, dp: &DataPoint) -> (String, String, String) {
-        let cat = dp.category.clone();
-        let sub = self
-            .category(&cat)
-            .and_then(|c| c.subdimension.clone())
-            .unwrap_or_default();
-        let dim = self
-            .subdimension(&sub)
-            .and_then(|s| s.dimension.clone())
-            .unwrap_or_default();
-        (dim, sub, cat)
+    /// The key of a level as this catalog names it (`category`, `pillar`, `overall`).
+    pub fn level_key(&self, level: Level) -> std::borrow::Cow<'_, str> {
+        level_key(&self.levels, level)
+    }
+
+    /// The aggregate levels that hold nodes, from the top down (U4SSC: dimension,
+    /// sub-dimension, category): the levels a view walks from the overall score.
+    pub fn levels_top_down(&self) -> Vec<Level> {
+        let mut v: Vec<usize> = self.aggregates.iter().map(|a| a.level).collect();
+        v.sort_unstable();
+        v.dedup();
+        v.into_iter().rev().map(Level::aggregate).collect()
+    }
+
+    /// A level's name shown to people (`Sub-dimension`, `Pillar`).
+    pub fn level_name(&self, level: Level) -> String {
+        level_name(&self.levels, level)
+    }
+
+    /// The highest aggregate level (U4SSC: dimension), the one views and peer tables take
+    /// below the overall score.
+    pub fn top_level(&self) -> Level {
+        self.aggregates
+            .iter()
+            .map(|a| a.level)
+            .max()
+            .map_or(Level::Kpi, Level::aggregate)
+    }
+
+    /// A level by the key this catalog gives it, for `--level`.
+    pub fn level_by_key(&self, key: &str) -> Option<Level> {
+        let k = key.trim().to_lowercase().replace('_', "-");
+        match self.levels.iter().position(|l| l.key == k) {
+            Some(i) => Some(Level::aggregate(i)),
+            None => [Level::DataPoint, Level::Kpi, Level::Overall]
+                .into_iter()
+                .find(|l| l.key() == k),
+        }
+    }
+
+    /// Every level's key, bottom-up: data-point, kpi, the aggregate levels, overall.
+    pub fn level_keys(&self) -> Vec<String> {
+        let mut v = vec!["data-point".to_string(), "kpi".to_string()];
+        v.extend(self.levels.iter().map(|l| l.key.clone()));
+        v.push("overall".into());
+        v
     }
 
     /// Case-insensitive search over id, code, part and both names.
@@ -520,6 +633,191 @@ impl Catalog {
             })
             .collect()
     }
+}
+
+/// The key of a level as `levels` name it (`category`, `pillar`, `overall`): what exports
+/// print and `--level` takes.
+pub fn level_key(levels: &[LevelName], level: Level) -> std::borrow::Cow<'_, str> {
+    match level.aggregate_index().and_then(|i| levels.get(i)) {
+        Some(l) => l.key.as_str().into(),
+        None => level.key(),
+    }
+}
+
+/// The name of a level shown to people (`Sub-dimension`, `Pillar`, `Overall`).
+pub fn level_name(levels: &[LevelName], level: Level) -> String {
+    match level.aggregate_index().and_then(|i| levels.get(i)) {
+        Some(l) => l.name.clone(),
+        None => match level {
+            Level::DataPoint => "Data point".into(),
+            Level::Kpi => "KPI".into(),
+            _ => "Overall".into(),
+        },
+    }
+}
+
+/// The aggregate levels and nodes of a catalog file, from U4SSC's three lists (dimension,
+/// sub-dimension, category) or from the generic `[[level]]` and `[[node]]`, checked.
+fn aggregates_of(file: &mut CatalogFile, origin: &str) -> Result<(Vec<LevelName>, Vec<Aggregate>)> {
+    let invalid = |msg: String| Error::Invalid(format!("{origin}: {msg}"));
+    let lists =
+        !file.dimension.is_empty() || !file.subdimension.is_empty() || !file.category.is_empty();
+    if lists && (!file.node.is_empty() || !file.level.is_empty()) {
+        return Err(invalid(
+            "a catalog lists its aggregates either as [[dimension]], [[subdimension]] and [[category]] or as [[level]] and [[node]], not both".into(),
+        ));
+    }
+    let mut seen = HashSet::new();
+    if !file.node.is_empty() || !file.level.is_empty() {
+        let levels = std::mem::take(&mut file.level);
+        if levels.is_empty() {
+            return Err(invalid("[[node]] needs the [[level]]s it names".into()));
+        }
+        if levels.len() > Level::MAX_AGGREGATE_LEVELS {
+            return Err(invalid(format!(
+                "{} aggregate levels; at most {} are supported",
+                levels.len(),
+                Level::MAX_AGGREGATE_LEVELS
+            )));
+        }
+        let mut keys = HashSet::new();
+        for l in &levels {
+            let slug = !l.key.is_empty()
+                && l.key
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !slug {
+                return Err(invalid(format!(
+                    "level key '{}' must be lowercase letters, digits and '-'",
+                    l.key
+                )));
+            }
+            if ["data-point", "kpi", "overall"].contains(&l.key.as_str()) {
+                return Err(invalid(format!(
+                    "level key '{}' is the name of another level; choose another",
+                    l.key
+                )));
+            }
+            if !keys.insert(l.key.as_str()) {
+                return Err(invalid(format!("level '{}' is listed twice", l.key)));
+            }
+        }
+        let mut aggregates = Vec::new();
+        for n in std::mem::take(&mut file.node) {
+            let Some(level) = levels.iter().position(|l| l.key == n.level) else {
+                return Err(invalid(format!(
+                    "node {} names level '{}', which is not a [[level]] (the levels are {})",
+                    n.code,
+                    n.level,
+                    levels
+                        .iter()
+                        .map(|l| l.key.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            };
+            if !seen.insert(n.code.clone()) {
+                return Err(invalid(format!("node {} is listed twice", n.code)));
+            }
+            if n.code == "overall" {
+                return Err(invalid(
+                    "a node cannot be called 'overall': that is the overall score's code".into(),
+                ));
+            }
+            aggregates.push(Aggregate {
+                code: n.code,
+                name: n.name.clone(),
+                name_nb: if n.name_nb.is_empty() {
+                    n.name
+                } else {
+                    n.name_nb
+                },
+                level,
+                parent: n.parent,
+            });
+        }
+        for n in &aggregates {
+            if let Some(p) = &n.parent {
+                match aggregates.iter().find(|a| &a.code == p) {
+                    None => {
+                        return Err(invalid(format!(
+                            "node {} names parent '{p}', which is not in the catalog",
+                            n.code
+                        )))
+                    }
+                    Some(a) if a.level <= n.level => {
+                        return Err(invalid(format!(
+                            "node {} (level {}) names parent '{p}' on level {}; a parent must be on a higher level",
+                            n.code, levels[n.level].key, levels[a.level].key
+                        )))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        // children before parents: lowest level first, file order within a level
+        aggregates.sort_by_key(|a| a.level);
+        return Ok((levels, aggregates));
+    }
+    for d in &file.dimension {
+        if !seen.insert(d.code.clone()) {
+            return Err(invalid(format!("dimension {} is listed twice", d.code)));
+        }
+    }
+    for s in &file.subdimension {
+        let parent = s.dimension.as_deref().unwrap_or_default();
+        if !file.dimension.iter().any(|d| d.code == parent) {
+            return Err(invalid(format!(
+                "sub-dimension {} names dimension '{parent}', which is not in the catalog",
+                s.code
+            )));
+        }
+        if !seen.insert(s.code.clone()) {
+            return Err(invalid(format!("sub-dimension {} is listed twice", s.code)));
+        }
+    }
+    for c in &file.category {
+        let parent = c.subdimension.as_deref().unwrap_or_default();
+        if !file.subdimension.iter().any(|s| s.code == parent) {
+            return Err(invalid(format!(
+                "category {} names sub-dimension '{parent}', which is not in the catalog",
+                c.code
+            )));
+        }
+        if !seen.insert(c.code.clone()) {
+            return Err(invalid(format!("category {} is listed twice", c.code)));
+        }
+    }
+    let levels = [
+        ("category", "Category"),
+        ("subdimension", "Sub-dimension"),
+        ("dimension", "Dimension"),
+    ]
+    .map(|(key, name)| LevelName {
+        key: key.into(),
+        name: name.into(),
+    })
+    .to_vec();
+    let node = |n: &Node, level: usize, parent: Option<String>| Aggregate {
+        code: n.code.clone(),
+        name: n.name.clone(),
+        name_nb: n.name_nb.clone(),
+        level,
+        parent,
+    };
+    let mut aggregates: Vec<Aggregate> = Vec::new();
+    aggregates.extend(
+        file.category
+            .iter()
+            .map(|c| node(c, 0, c.subdimension.clone())),
+    );
+    aggregates.extend(
+        file.subdimension
+            .iter()
+            .map(|s| node(s, 1, s.dimension.clone())),
+    );
+    aggregates.extend(file.dimension.iter().map(|d| node(d, 2, None)));
+    Ok((levels, aggregates))
 }
 
 /// Edit distance (Levenshtein) between two texts, by strsim (the crate clap uses for its own
@@ -542,8 +840,8 @@ mod tests {
             .map(|d| normalise_code(&d.code))
             .collect();
         assert_eq!(codes.len(), 91);
-        assert_eq!(c.dimensions.len(), 3);
-        assert_eq!(c.subdimensions.len(), 7);
+        let on = |l: usize| c.aggregates.iter().filter(|a| a.level == l).count();
+        assert_eq!((on(0), on(1), on(2)), (27, 7, 3));
         // every blank unit and direction was filled
         assert!(c
             .data_points
@@ -587,6 +885,58 @@ mod tests {
         text = text.replacen("id = \"ec-ict-ict-2c\"", "id = \"ec-ict-ict-1c\"", 1);
         let msg = Catalog::parse(&text, "dup.toml").unwrap_err().to_string();
         assert!(msg.contains("id is used twice"), "{msg}");
+    }
+
+    /// A generic catalog: two levels, one data point, with `extra` inserted before it.
+    fn generic(nodes: &str) -> String {
+        format!(
+            "[catalog]\nname = \"g\"\nedition = \"e\"\nversion = \"1\"\ntargets = \"t\"\n\n\
+             [[level]]\nkey = \"pillar\"\nname = \"Pillar\"\n\n[[level]]\nkey = \"sub-index\"\nname = \"Sub-index\"\n\n\
+             {nodes}\n\
+             [[data_point]]\nid = \"x\"\ncode = \"x\"\npart = \"\"\nname = \"X\"\nname_nb = \"X\"\ncategory = \"P\"\n\
+             type = \"core\"\nunit = \"value\"\nunit_kind = \"value\"\nunit_basis = \"b\"\ndirection = \"higher_better\"\n\
+             direction_basis = \"b\"\nplausible = [0.0, 1.0]\n\n[data_point.target]\nbasis = \"none\"\nsource = \"\"\n"
+        )
+    }
+
+    #[test]
+    fn a_generic_catalog_names_its_levels_and_refuses_a_broken_tree() {
+        let ok = "[[node]]\ncode = \"P\"\nname = \"P\"\nlevel = \"pillar\"\nparent = \"S\"\n\n\
+                  [[node]]\ncode = \"S\"\nname = \"S\"\nlevel = \"sub-index\"\n";
+        let c = Catalog::parse(&generic(ok), "g.toml").unwrap();
+        assert_eq!(
+            c.level_keys(),
+            ["data-point", "kpi", "pillar", "sub-index", "overall"]
+        );
+        assert_eq!(c.level_by_key("Sub_index"), Some(Level::aggregate(1)));
+        assert_eq!(c.level_by_key("category"), None);
+        assert_eq!(c.top_level(), Level::aggregate(1));
+        assert_eq!(c.level_name(Level::aggregate(0)), "Pillar");
+        // the database key stays fixed by depth
+        assert_eq!(Level::aggregate(0).key(), "category");
+        assert_eq!(Level::aggregate(3).key(), "level-5");
+        assert_eq!(Level::parse("level-5"), Some(Level::aggregate(3)));
+        for (nodes, says) in [
+            (
+                "[[node]]\ncode = \"P\"\nname = \"P\"\nlevel = \"area\"\n",
+                "node P names level 'area', which is not a [[level]] (the levels are pillar, sub-index)",
+            ),
+            (
+                "[[node]]\ncode = \"P\"\nname = \"P\"\nlevel = \"sub-index\"\nparent = \"S\"\n\n[[node]]\ncode = \"S\"\nname = \"S\"\nlevel = \"pillar\"\n",
+                "node P (level sub-index) names parent 'S' on level pillar; a parent must be on a higher level",
+            ),
+            (
+                "[[node]]\ncode = \"P\"\nname = \"P\"\nlevel = \"pillar\"\nparent = \"Q\"\n",
+                "node P names parent 'Q', which is not in the catalog",
+            ),
+            (
+                "[[dimension]]\ncode = \"D\"\nname = \"D\"\nname_nb = \"D\"\n\n[[node]]\ncode = \"P\"\nname = \"P\"\nlevel = \"pillar\"\n",
+                "either as [[dimension]], [[subdimension]] and [[category]] or as [[level]] and [[node]]",
+            ),
+        ] {
+            let e = Catalog::parse(&generic(nodes), "g.toml").unwrap_err().to_string();
+            assert!(e.starts_with("g.toml: ") && e.contains(says), "{e}");
+        }
     }
 
     #[test]

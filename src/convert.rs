@@ -8,13 +8,13 @@
 //! Per-node aggregation methods carry over (`[aggregation_by_node]` in the method); dashboard
 //! thresholds and shown-only indicators stay with `u4ssc pipeline`.
 //!
-//! The engine's tree has three aggregate levels between indicators and the index (category,
-//! sub-dimension, dimension). A framework with fewer is padded with pass-through nodes (one
-//! child each, so they carry their child's score unchanged under any mean); one with more is
-//! refused.
+//! The catalog takes the framework's tree as it is: its aggregate levels below the index, any
+//! number of them, named as COINr's `level_names` name them (`--level-names`) or by COINr's
+//! level numbers; the index is the overall score.
 
 use crate::catalog::{
-    Catalog, CatalogInfo, DataPoint, Direction, KpiType, Node, Target, TargetBasis, UnitKind,
+    Catalog, CatalogInfo, DataPoint, Direction, KpiType, LevelName, NodeSpec, Target, TargetBasis,
+    UnitKind,
 };
 use crate::error::{Error, Result};
 use crate::framework::{FNode, Framework, NodeKind};
@@ -57,6 +57,7 @@ pub fn convert(
     name: &str,
     origin: &str,
     data_origin: &str,
+    level_names: Option<&[String]>,
 ) -> Result<Converted> {
     let bad = |m: String| Error::Invalid(format!("{origin}: {m}"));
     let mut notes = Vec::new();
@@ -72,6 +73,7 @@ pub fn convert(
             roots.len()
         )));
     };
+    // the framework's aggregate levels below the index, bottom-up, as COINr numbers them
     let mut levels: Vec<u32> = aggregates
         .iter()
         .filter(|n| n.parent.is_some())
@@ -79,92 +81,66 @@ pub fn convert(
         .collect();
     levels.sort_unstable();
     levels.dedup();
-    if levels.len() > 3 {
-        return Err(bad(format!(
-            "the scoring engine has three aggregate levels between indicators and the index; this framework has {}",
-            levels.len()
-        )));
-    }
-    let by_code: BTreeMap<&str, &FNode> = fw.nodes.iter().map(|n| (n.code.as_str(), n)).collect();
-    // each node's parent must sit on the next level up (the engine's levels are strict)
-    let rank_of = |n: &FNode| -> usize {
-        match n.kind {
-            NodeKind::Indicator => 0,
-            NodeKind::Aggregate if n.parent.is_none() => levels.len() + 1,
-            NodeKind::Aggregate => levels.iter().position(|l| *l == n.level).unwrap_or(0) + 1,
+    let level_names: Vec<LevelName> = match level_names {
+        Some(names) => {
+            // COINr's level_names: one per level, indicators (1) to the index
+            let want = root.level as usize;
+            if names.len() != want {
+                return Err(Error::Usage(format!(
+                    "--level-names gives {} name(s); the framework has {want} levels (indicators on level 1 to the index on level {want}), one name each",
+                    names.len()
+                )));
+            }
+            levels
+                .iter()
+                .map(|l| {
+                    let name = names[*l as usize - 1].trim().to_string();
+                    LevelName {
+                        key: slug_of(&name),
+                        name,
+                    }
+                })
+                .collect()
         }
+        None => levels
+            .iter()
+            .map(|l| LevelName {
+                key: format!("level-{l}"),
+                name: format!("Level {l}"),
+            })
+            .collect(),
     };
-    for n in fw.nodes.iter().filter(|n| n.scored) {
-        if let Some(p) = n.parent.as_deref().and_then(|p| by_code.get(p)) {
-            if rank_of(p) != rank_of(n) + 1 {
-                return Err(bad(format!(
-                    "'{}' skips a level (its parent '{}' is not on the next level up); the scoring engine needs every level filled",
-                    n.code, p.code
+    {
+        let mut keys = HashSet::new();
+        for l in &level_names {
+            if l.key.is_empty()
+                || ["data-point", "kpi", "overall"].contains(&l.key.as_str())
+                || !keys.insert(l.key.clone())
+            {
+                return Err(Error::Usage(format!(
+                    "--level-names: '{}' cannot name a level (each needs letters or digits, differs from the others, and is not data-point, kpi or overall)",
+                    l.name
                 )));
             }
         }
     }
-    let node = |code: &str, name: &str, sub: Option<String>, dim: Option<String>| Node {
-        code: code.to_string(),
-        name: name.to_string(),
-        name_nb: name.to_string(),
-        dimension: dim,
-        subdimension: sub,
-    };
-    let on = |k: usize| -> Vec<&FNode> {
-        aggregates
-            .iter()
-            .filter(|n| n.parent.is_some() && rank_of(n) == k)
-            .copied()
-            .collect()
-    };
-    let (mut cats, mut subs, mut dims) = (Vec::new(), Vec::new(), Vec::new());
-    // the category of each indicator's parent code
-    let mut category_of: BTreeMap<String, String> = BTreeMap::new();
-    match levels.len() {
-        3 => {
-            for n in on(1) {
-                cats.push(node(&n.code, &n.name, n.parent.clone(), None));
-            }
-            for n in on(2) {
-                subs.push(node(&n.code, &n.name, None, n.parent.clone()));
-            }
-            for n in on(3) {
-                dims.push(node(&n.code, &n.name, None, None));
-            }
+    let mut nodes: Vec<NodeSpec> = Vec::new();
+    for n in aggregates.iter().filter(|n| n.parent.is_some()) {
+        if n.code.eq_ignore_ascii_case("overall") {
+            return Err(bad(format!(
+                "aggregate '{}' takes the name of the overall score; rename it",
+                n.code
+            )));
         }
-        2 => {
-            for n in on(1) {
-                let sub = format!("{}.sub", n.code);
-                cats.push(node(&n.code, &n.name, Some(sub.clone()), None));
-                subs.push(node(&sub, &n.name, None, n.parent.clone()));
-            }
-            for n in on(2) {
-                dims.push(node(&n.code, &n.name, None, None));
-            }
-        }
-        1 => {
-            for n in on(1) {
-                let (sub, dim) = (format!("{}.sub", n.code), format!("{}.dim", n.code));
-                cats.push(node(&n.code, &n.name, Some(sub.clone()), None));
-                subs.push(node(&sub, &n.name, None, Some(dim.clone())));
-                dims.push(node(&dim, &n.name, None, None));
-            }
-        }
-        _ => {
-            cats.push(node("all", &root.name, Some("all.sub".into()), None));
-            subs.push(node("all.sub", &root.name, None, Some("all.dim".into())));
-            dims.push(node("all.dim", &root.name, None, None));
-            category_of.insert(root.code.clone(), "all".into());
-        }
-    }
-    if levels.is_empty() {
-        notes.push("the framework has no level between indicators and the index: one pass-through category, sub-dimension and dimension were added".into());
-    } else if levels.len() < 3 {
-        notes.push(format!(
-            "the framework has {} aggregate level(s) below the index; pass-through levels (one child each, same score) fill the engine's three",
-            levels.len()
-        ));
+        let level = levels.iter().position(|l| *l == n.level).unwrap_or(0);
+        nodes.push(NodeSpec {
+            code: n.code.clone(),
+            name: n.name.clone(),
+            name_nb: String::new(),
+            level: level_names[level].key.clone(),
+            // the index is the overall score: its children sit directly under it
+            parent: n.parent.clone().filter(|p| *p != root.code),
+        });
     }
     // data points: every scored indicator
     let mut dps = Vec::new();
@@ -180,7 +156,12 @@ pub fn convert(
             continue;
         }
         let parent = n.parent.clone().unwrap_or_default();
-        let category = category_of.get(&parent).cloned().unwrap_or(parent);
+        // an indicator directly under the index sits directly under the overall score
+        let category = if parent == root.code {
+            "overall".to_string()
+        } else {
+            parent
+        };
         if !codes.insert(crate::catalog::normalise_code(&n.code)) {
             return Err(bad(format!(
                 "indicator codes '{}' and another differ only in case or spaces",
@@ -264,9 +245,8 @@ pub fn convert(
             targets: "The framework's own targets (iMeta Target column), where it gives any."
                 .into(),
         },
-        dims,
-        subs,
-        cats,
+        level_names,
+        nodes,
         dps,
     )?;
     // read it back: the converted catalog must pass the same checks as any other
@@ -428,7 +408,7 @@ pub fn convert(
 mod tests {
     use super::*;
 
-    fn converted(meta: &str) -> Converted {
+    fn converted(meta: &str, level_names: Option<&[String]>) -> Converted {
         let fw = Framework::from_imeta(meta, "m").unwrap();
         let mut data = String::from("uCode,Time");
         let inds: Vec<&str> = fw.indicators().map(|n| n.code.as_str()).collect();
@@ -446,30 +426,105 @@ mod tests {
             data.push('\n');
         }
         let panel = Panel::from_idata_years(&data, &fw, "d").unwrap();
-        convert(&fw, &panel, "t", "m", "d").unwrap()
+        convert(&fw, &panel, "t", "m", "d", level_names).unwrap()
     }
 
     #[test]
-    fn indicators_straight_under_the_index_get_pass_through_levels() {
-        let c = converted("Level,iCode,Direction,Weight,Parent,Type\n1,x,1,2,I,Indicator\n1,y,-1,1,I,Indicator\n2,I,1,1,,Aggregate\n");
+    fn indicators_straight_under_the_index_sit_under_the_overall_score() {
+        let c = converted("Level,iCode,Direction,Weight,Parent,Type\n1,x,1,2,I,Indicator\n1,y,-1,1,I,Indicator\n2,I,1,1,,Aggregate\n", None);
         let cat = Catalog::parse(&c.catalog, "c").unwrap();
-        assert_eq!(cat.categories.len(), 1);
+        // no pass-through nodes: the index is the overall score, the indicators its children
+        assert!(cat.aggregates.is_empty(), "{:?}", cat.aggregates);
         assert_eq!(cat.data_points.len(), 2);
-        assert!(cat.data_points.iter().all(|d| d.category == "all"));
+        assert!(cat.data_points.iter().all(|d| d.category == "overall"));
+        let tree = crate::scoring::engine::Tree::new(&cat);
+        let overall = tree.find("overall").unwrap();
+        let x = tree.find("X").unwrap();
+        assert_eq!(tree.nodes[x].parent, Some(overall));
+        assert_eq!(tree.nodes[overall].dps.len(), 2);
         assert_eq!(cat.get("y").unwrap().direction, Direction::LowerBetter);
         // the weight of x on its data point and on the KPI node above it
         assert!(c.method.contains("\"x\" = 2.0") && c.method.contains("\"X\" = 2.0"));
-        assert!(c.notes.iter().any(|n| n.contains("no level between")));
+        assert!(c.notes.is_empty(), "{:?}", c.notes);
+    }
+
+    /// Five aggregate levels below the index (COINr levels 2-6, the index on 7).
+    const DEEP: &str = "Level,iCode,Direction,Weight,Parent,Type\n1,x,1,1,A,Indicator\n1,y,1,1,B,Indicator\n2,A,1,1,B,Aggregate\n3,B,1,1,C,Aggregate\n4,C,1,1,D,Aggregate\n5,D,1,1,E,Aggregate\n6,E,1,1,I,Aggregate\n7,I,1,1,,Aggregate\n";
+
+    #[test]
+    fn a_framework_of_any_depth_keeps_its_levels_and_their_names() {
+        let c = converted(DEEP, None);
+        let cat = Catalog::parse(&c.catalog, "c").unwrap();
+        let keys: Vec<&str> = cat.levels.iter().map(|l| l.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["level-2", "level-3", "level-4", "level-5", "level-6"]
+        );
+        let parent = |code: &str| cat.aggregate(code).unwrap().parent.clone();
+        assert_eq!(parent("A").as_deref(), Some("B"));
+        assert_eq!(
+            parent("E"),
+            None,
+            "the index's children sit under the overall score"
+        );
+        // y skips level 2: its KPI goes straight into B
+        assert_eq!(cat.get("y").unwrap().category, "B");
+        let tree = crate::scoring::engine::Tree::new(&cat);
+        assert_eq!(tree.levels_top_down().len(), 5);
+        let b = tree.find("B").unwrap();
+        assert_eq!(tree.level_key(tree.nodes[b].level), "level-3");
+        assert_eq!(tree.nodes[b].dps.len(), 2);
+        assert!(c.notes.is_empty(), "{:?}", c.notes);
+        // COINr's level_names name them, indicators to index
+        let names: Vec<String> = [
+            "Indicator",
+            "Pillar",
+            "Sub-pillar",
+            "Area",
+            "Sector",
+            "Sub-index",
+            "Index",
+        ]
+        .map(String::from)
+        .to_vec();
+        let c = converted(DEEP, Some(&names));
+        let cat = Catalog::parse(&c.catalog, "c").unwrap();
+        let keys: Vec<&str> = cat.levels.iter().map(|l| l.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["pillar", "sub-pillar", "area", "sector", "sub-index"]
+        );
+        assert_eq!(
+            cat.level_name(crate::catalog::Level::aggregate(4)),
+            "Sub-index"
+        );
+        // one name short is refused, with the count
+        let fw = Framework::from_imeta(DEEP, "m").unwrap();
+        let data = "uCode,Time,x,y\nA,2024,1,2\nB,2024,2,3\n";
+        let panel = Panel::from_idata_years(data, &fw, "d").unwrap();
+        let e = convert(&fw, &panel, "t", "m", "d", Some(&names[1..]))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("gives 6 name(s); the framework has 7 levels"),
+            "{e}"
+        );
     }
 
     #[test]
-    fn three_levels_map_onto_category_subdimension_dimension() {
-        let c = converted("Level,iCode,Direction,Weight,Parent,Type\n1,x,1,1,P,Indicator\n2,P,1,1,S,Aggregate\n3,S,1,1,D,Aggregate\n4,D,1,1,I,Aggregate\n5,I,1,1,,Aggregate\n");
+    fn three_levels_keep_their_parents() {
+        let c = converted("Level,iCode,Direction,Weight,Parent,Type\n1,x,1,1,P,Indicator\n2,P,1,1,S,Aggregate\n3,S,1,1,D,Aggregate\n4,D,1,1,I,Aggregate\n5,I,1,1,,Aggregate\n", None);
         let cat = Catalog::parse(&c.catalog, "c").unwrap();
-        assert_eq!(cat.categories[0].code, "P");
-        assert_eq!(cat.categories[0].subdimension.as_deref(), Some("S"));
-        assert_eq!(cat.subdimensions[0].dimension.as_deref(), Some("D"));
-        assert_eq!(cat.dimensions[0].code, "D");
+        let codes: Vec<(&str, usize, Option<&str>)> = cat
+            .aggregates
+            .iter()
+            .map(|a| (a.code.as_str(), a.level, a.parent.as_deref()))
+            .collect();
+        assert_eq!(
+            codes,
+            [("P", 0, Some("S")), ("S", 1, Some("D")), ("D", 2, None)]
+        );
         assert!(c.notes.is_empty(), "{:?}", c.notes);
         let reg = Registry::parse(&c.registry, "r").unwrap();
         assert_eq!(reg.cities.len(), 2);

@@ -436,8 +436,8 @@ impl Framework {
         Ok(fw)
     }
 
-    /// The U4SSC catalog as a framework: data point -> category -> sub-dimension ->
-    /// dimension -> index. Data points without a direction-able target still take part in
+    /// A catalog as a framework (U4SSC: data point -> category -> sub-dimension -> dimension
+    /// -> index). Data points without a direction-able target still take part in
     /// peer methods; target bands count as higher-is-better on closeness to the band.
     pub fn from_catalog(c: &Catalog) -> Framework {
         let mut nodes = Vec::new();
@@ -464,21 +464,22 @@ impl Framework {
                 line: None,
             });
         }
-        for (level, list) in [
-            (2, &c.categories),
-            (3, &c.subdimensions),
-            (4, &c.dimensions),
-        ] {
-            for n in list.iter() {
-                let parent = match level {
-                    2 => n.subdimension.clone(),
-                    3 => n.dimension.clone(),
-                    _ => Some("index".to_string()),
-                };
-                nodes.push(FNode::aggregate(&n.code, &n.name, level, parent));
-            }
+        // the catalog's aggregate levels sit on COINr levels 2, 3, …; the index above them
+        for n in &c.aggregates {
+            let parent = n.parent.clone().or(Some("index".to_string()));
+            nodes.push(FNode::aggregate(
+                &n.code,
+                &n.name,
+                n.level as u32 + 2,
+                parent,
+            ));
         }
-        nodes.push(FNode::aggregate("index", "Overall", 5, None));
+        nodes.push(FNode::aggregate(
+            "index",
+            "Overall",
+            c.levels.len() as u32 + 2,
+            None,
+        ));
         Framework {
             nodes,
             groups: vec![],

@@ -33,6 +33,7 @@ pub fn framework_cmd(a: &FrameworkArgs, out: &mut dyn Write) -> Result<i32> {
         &name,
         &meta_origin,
         &a.idata.display().to_string(),
+        a.level_names.as_deref(),
     )?;
     std::fs::create_dir_all(&a.out).map_err(|source| Error::Write {
         path: a.out.clone(),

@@ -211,6 +211,11 @@ pub struct FrameworkArgs {
     /// The framework's name [default: the iMeta file's directory name]
     #[arg(long)]
     pub name: Option<String>,
+    /// Names of the framework's levels, as COINr's `level_names`: one per level from the
+    /// indicators (level 1) to the index, comma-separated, e.g. "Indicator,Pillar,Sub-index,Index"
+    /// [default: "Level 2", "Level 3", … for the aggregate levels]
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub level_names: Option<Vec<String>>,
 }
 
 #[derive(Debug, Args)]

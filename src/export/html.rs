@@ -113,22 +113,18 @@ fn arc(cx: f64, cy: f64, r0: f64, r1: f64, a0: f64, a1: f64) -> String {
 /// The benchmarking wheel: dimensions, sub-dimensions and categories coloured by U4SSC band.
 fn wheel(tree: &Tree, scores: &BTreeMap<&str, &NodeScore>) -> String {
     let mut svg = String::from("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 360 360\" width=\"360\" height=\"360\" role=\"img\" aria-label=\"Benchmarking wheel\">");
+    let top = tree.top_level();
     let total: usize = tree
         .nodes
         .iter()
-        .filter(|n| n.level == Level::Dimension)
+        .filter(|n| n.level == top)
         .map(|n| n.dps.len())
         .sum();
-    let rings = [
-        (Level::Dimension, 40.0, 85.0),
-        (Level::Subdimension, 87.0, 125.0),
-        (Level::Category, 127.0, 172.0),
-    ];
-    for (level, r0, r1) in rings {
+    for (level, r0, r1) in rings(&tree.levels_top_down()) {
         let mut a = 0.0f64;
         // walk in tree order so that children sit under their parents
         let mut order: Vec<&crate::scoring::engine::TNode> = Vec::new();
-        for d in tree.nodes.iter().filter(|n| n.level == Level::Dimension) {
+        for d in tree.nodes.iter().filter(|n| n.level == top) {
             collect(tree, d, level, &mut order);
         }
         for n in order {
@@ -153,6 +149,56 @@ fn wheel(tree: &Tree, scores: &BTreeMap<&str, &NodeScore>) -> String {
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// The wheel's rings, inner to outer, one per aggregate level from the top down (U4SSC:
+/// dimensions, sub-dimensions, categories), between radii 40 and 172.
+fn rings(levels: &[Level]) -> Vec<(Level, f64, f64)> {
+    if levels.len() == 3 {
+        return vec![
+            (levels[0], 40.0, 85.0),
+            (levels[1], 87.0, 125.0),
+            (levels[2], 127.0, 172.0),
+        ];
+    }
+    let step = 132.0 / levels.len().max(1) as f64;
+    levels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            (
+                *l,
+                40.0 + i as f64 * step,
+                40.0 + (i + 1) as f64 * step - 2.0,
+            )
+        })
+        .collect()
+}
+
+/// An aggregate and the aggregates under it, top-down and in tree order (a dimension, its
+/// first sub-dimension, that one's categories, the next sub-dimension, …).
+fn top_down<'a>(
+    tree: &'a Tree,
+    n: &'a crate::scoring::engine::TNode,
+    out: &mut Vec<&'a crate::scoring::engine::TNode>,
+) {
+    out.push(n);
+    for ch in &n.children {
+        if let crate::scoring::engine::Child::Node(k) = ch {
+            if tree.nodes[*k].level > Level::Kpi {
+                top_down(tree, &tree.nodes[*k], out);
+            }
+        }
+    }
+}
+
+/// A level's name in the plural, lower case unless it starts a sentence.
+fn plural(name: &str) -> String {
+    if name.ends_with('x') || name.ends_with('s') {
+        format!("{name}es")
+    } else {
+        format!("{name}s")
+    }
 }
 
 fn collect<'a>(
@@ -328,16 +374,22 @@ pub fn city_profile(
             .collect();
         stats::mean(&s)
     };
-    let dims: Vec<&crate::scoring::engine::TNode> = tree
-        .nodes
-        .iter()
-        .filter(|n| n.level == Level::Dimension)
-        .collect();
-    let subs: Vec<&crate::scoring::engine::TNode> = tree
-        .nodes
-        .iter()
-        .filter(|n| n.level == Level::Subdimension)
-        .collect();
+    // the two highest aggregate levels (U4SSC: dimensions and sub-dimensions)
+    let tops = tree.levels_top_down();
+    let on = |l: Option<&Level>| -> Vec<&crate::scoring::engine::TNode> {
+        l.map(|l| tree.nodes.iter().filter(|n| n.level == *l).collect())
+            .unwrap_or_default()
+    };
+    let (dims, subs) = (on(tops.first()), on(tops.get(1)));
+    let heading = match (tops.first(), tops.get(1)) {
+        (Some(a), Some(b)) => format!(
+            "{} and {}",
+            plural(&tree.level_name(*a)),
+            plural(&tree.level_name(*b)).to_lowercase()
+        ),
+        (Some(a), None) => plural(&tree.level_name(*a)),
+        _ => "Overall".into(),
+    };
     let peer_groups: Vec<(String, Option<usize>, usize)> = city
         .map(|c| ctx.registry.groups_of(c))
         .unwrap_or_default()
@@ -410,13 +462,13 @@ pub fn city_profile(
             }
             s.push('\n');
         }
-        let _ = writeln!(s, "## Dimensions and sub-dimensions\n\n| level | node | U4SSC % | band | scored items | score | network average |\n|---|---|---|---|---|---|---|");
+        let _ = writeln!(s, "## {heading}\n\n| level | node | U4SSC % | band | scored items | score | network average |\n|---|---|---|---|---|---|---|");
         for n in dims.iter().chain(subs.iter()) {
             let m = mine.get(n.code.as_str());
             let _ = writeln!(
                 s,
                 "| {} | {} {} | {} | {} | {}/{} | {} | {} |",
-                n.level.as_str(),
+                tree.level_key(n.level),
                 n.code,
                 mdc(&n.name),
                 f1(m.and_then(|m| m.u4ssc_pct)),
@@ -522,31 +574,42 @@ pub fn city_profile(
         esc(&name), f1(o.and_then(|o| o.u4ssc_pct)), esc(o.and_then(|o| o.band).map(band_label).unwrap_or("–")), f1(o.and_then(|o| o.score)),
         o.and_then(|o| o.rank).map(|r| r.to_string()).unwrap_or_else(|| "–".into()), nodes.iter().filter(|n| n.node == "overall").count(),
         o.and_then(|o| o.rank_p05.zip(o.rank_p95)).map(|(a, b)| format!("{a:.0}–{b:.0}")).unwrap_or_else(|| "–".into()));
-    h.push_str("<h2>Benchmarking wheel</h2><p class=\"small\">Inner ring: dimensions; middle: sub-dimensions; outer: categories. Colour and the glyphs in the table below give the U4SSC band.</p>");
+    let ring_names: Vec<String> = tops
+        .iter()
+        .map(|l| plural(&tree.level_name(*l)).to_lowercase())
+        .collect();
+    let ring_text = match ring_names.as_slice() {
+        [a, b, c] => format!("Inner ring: {a}; middle: {b}; outer: {c}."),
+        [a] => format!("One ring: {a}."),
+        [a, rest @ ..] => format!("Inner ring: {a}; outwards: {}.", rest.join(", ")),
+        [] => String::new(),
+    };
+    let _ = write!(h, "<h2>Benchmarking wheel</h2><p class=\"small\">{ring_text} Colour and the glyphs in the table below give the U4SSC band.</p>");
     h.push_str(&wheel(&tree, &mine));
     h.push_str(&legend());
     h.push_str("<table><tr><th>level</th><th>node</th><th>U4SSC %</th><th>band</th><th>scored</th><th>score</th><th>network avg</th></tr>");
     // top-down: each dimension, its sub-dimensions, their categories
     let mut order: Vec<&crate::scoring::engine::TNode> = Vec::new();
-    for d in tree.nodes.iter().filter(|n| n.level == Level::Dimension) {
-        order.push(d);
-        let mut subs = Vec::new();
-        collect(&tree, d, Level::Subdimension, &mut subs);
-        for sd in subs {
-            order.push(sd);
-            collect(&tree, sd, Level::Category, &mut order);
-        }
+    for d in &dims {
+        top_down(&tree, d, &mut order);
     }
     for n in order {
         let m = mine.get(n.code.as_str());
         let _ = write!(h, "<tr><td>{}</td><td>{} {}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}/{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            n.level.as_str(), esc(&n.code), esc(&n.name), f1(m.and_then(|m| m.u4ssc_pct)),
+            esc(&tree.level_key(n.level)), esc(&n.code), esc(&n.name), f1(m.and_then(|m| m.u4ssc_pct)),
             m.and_then(|m| m.band).map(|b| format!("{} {}", band_glyph(b), esc(band_label(b)))).unwrap_or_else(|| "–".into()),
             m.map(|m| m.scored_items).unwrap_or(0), m.map(|m| m.total_items).unwrap_or(0), f1(m.and_then(|m| m.score)), f1(avg(&n.code)));
     }
-    h.push_str("</table><h2>Dimensions against the network average</h2>");
+    let top_name = tops
+        .first()
+        .map_or("Overall".into(), |l| tree.level_name(*l));
+    let _ = write!(
+        h,
+        "</table><h2>{} against the network average</h2>",
+        esc(&plural(&top_name))
+    );
     let bar_h = 26.0;
-    let _ = write!(h, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"{}\" role=\"img\" aria-label=\"Scores by dimension\">", (dims.len() as f64) * bar_h + 10.0);
+    let _ = write!(h, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"{}\" role=\"img\" aria-label=\"Scores by {}\">", (dims.len() as f64) * bar_h + 10.0, esc(&top_name.to_lowercase()));
     for (i, d) in dims.iter().enumerate() {
         let y = i as f64 * bar_h + 4.0;
         let s = mine

@@ -487,7 +487,7 @@ pub fn node_rows(
         agg_out.row(vec![
             Cell::text(&n.city),
             Cell::Int(n.year.into()),
-            Cell::text(n.level.as_str()),
+            Cell::text(tree.level_key(n.level)),
             Cell::text(&n.node),
             Cell::text(name),
             Cell::opt(n.u4ssc_pct),
@@ -497,14 +497,12 @@ pub fn node_rows(
             Cell::opt(n.score),
             Cell::Num(n.coverage),
         ])?;
-        if matches!(
-            n.level,
-            Level::Overall | Level::Dimension | Level::Subdimension | Level::Category
-        ) {
+        // every aggregate level and the overall score are ranked
+        if n.level > Level::Kpi {
             ranks_out.row(vec![
                 Cell::text(&n.city),
                 Cell::Int(n.year.into()),
-                Cell::text(n.level.as_str()),
+                Cell::text(tree.level_key(n.level)),
                 Cell::text(&n.node),
                 Cell::opt_int(n.rank.map(|r| r as i64)),
                 Cell::opt(n.rank_median),
@@ -547,9 +545,10 @@ pub fn peer_rows(
     out: &mut dyn Sink,
 ) -> Result<()> {
     let mut by_key: BTreeMap<(i32, &str), Vec<&NodeScore>> = BTreeMap::new();
+    let top = ctx.catalog.top_level();
     for n in nodes
         .iter()
-        .filter(|n| matches!(n.level, Level::Overall | Level::Dimension))
+        .filter(|n| n.level == Level::Overall || n.level == top)
     {
         by_key.entry((n.year, n.node.as_str())).or_default().push(n);
     }

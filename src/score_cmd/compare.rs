@@ -4,7 +4,7 @@ use super::*;
 
 #[derive(serde::Serialize)]
 pub(crate) struct PeerLine {
-    level: &'static str,
+    level: String,
     node: String,
     name: String,
     score: Option<f64>,
@@ -49,12 +49,11 @@ pub fn compare(ctx: &Ctx, a: &CompareArgs, out: &mut dyn Write) -> Result<i32> {
             header: head,
             rows: vec![],
         };
-        for level in [
-            Level::Overall,
-            Level::Dimension,
-            Level::Subdimension,
-            Level::Category,
-        ] {
+        // the overall score, then every aggregate level from the top down
+        let levels: Vec<Level> = std::iter::once(Level::Overall)
+            .chain(tree.levels_top_down())
+            .collect();
+        for level in levels {
             for node in tree.nodes.iter().filter(|n| n.level == level) {
                 let vals: Vec<Option<f64>> = list
                     .iter()
@@ -73,7 +72,7 @@ pub fn compare(ctx: &Ctx, a: &CompareArgs, out: &mut dyn Write) -> Result<i32> {
                     0.0
                 };
                 let mut r = vec![
-                    level.as_str().to_string(),
+                    tree.level_key(level).into_owned(),
                     format!("{} {}", node.code, node.name),
                 ];
                 r.extend(vals.iter().map(|v| f1(*v)));
@@ -108,7 +107,11 @@ pub fn compare(ctx: &Ctx, a: &CompareArgs, out: &mut dyn Write) -> Result<i32> {
         })
         .collect();
     let mut lines = Vec::new();
-    for level in [Level::Overall, Level::Dimension, Level::Subdimension] {
+    // the overall score and the two highest aggregate levels (U4SSC: dimension, sub-dimension)
+    let levels: Vec<Level> = std::iter::once(Level::Overall)
+        .chain(tree.levels_top_down().into_iter().take(2))
+        .collect();
+    for level in levels {
         for node in tree.nodes.iter().filter(|n| n.level == level) {
             let rows: Vec<&NodeScore> = all_nodes.iter().filter(|n| n.node == node.code).collect();
             let Some(mine) = rows.iter().find(|n| n.city == me) else {
@@ -133,7 +136,7 @@ pub fn compare(ctx: &Ctx, a: &CompareArgs, out: &mut dyn Write) -> Result<i32> {
             let all_scores: Vec<Option<f64>> = rows.iter().map(|n| n.score).collect();
             let pct = stats::percentile_rank(&all_scores);
             lines.push(PeerLine {
-                level: level.as_str(),
+                level: tree.level_key(level).into_owned(),
                 node: node.code.clone(),
                 name: node.name.clone(),
                 score: mine.score,
@@ -255,7 +258,7 @@ pub fn compare(ctx: &Ctx, a: &CompareArgs, out: &mut dyn Write) -> Result<i32> {
     ]);
     for l in &lines {
         t.push(vec![
-            l.level.into(),
+            l.level.clone(),
             format!("{} {}", l.node, l.name),
             f1(l.score),
             l.band

@@ -87,7 +87,7 @@ pub fn explain(ctx: &Ctx, a: &ExplainArgs, out: &mut dyn Write) -> Result<i32> {
             let n = &tree.nodes[k];
             if let Some(ns) = nodes.iter().find(|x| x.node == n.code && x.city == me) {
                 up.push(serde_json::json!({
-                    "level": n.level.as_str(), "node": n.code, "name": n.name, "score": ns.score,
+                    "level": tree.level_key(n.level), "node": n.code, "name": n.name, "score": ns.score,
                     "u4ssc_pct": ns.u4ssc_pct, "scored_items": ns.scored_items,
                     "total_items": ns.total_items, "rank": ns.rank,
                 }));
@@ -188,7 +188,7 @@ pub fn explain(ctx: &Ctx, a: &ExplainArgs, out: &mut dyn Write) -> Result<i32> {
                     out,
                     &format!(
                         "  {:<12} {} {}: score {}, U4SSC {} % ({} of {} items), rank {}\n",
-                        n.level.as_str(),
+                        tree.level_key(n.level),
                         n.code,
                         n.name,
                         f1(ns.score),
@@ -212,7 +212,7 @@ pub fn diff(ctx: &Ctx, a: &DiffArgs, out: &mut dyn Write) -> Result<i32> {
     let store = ctx.open(Access::ReadOnly)?;
     let ra = pick_run(&store, Some(a.run_a))?;
     let rb = pick_run(&store, Some(a.run_b))?;
-    let level = Level::from(a.level);
+    let level = a.level.resolve(&ctx.catalog)?;
     let year = match a.year {
         Some(y) => y,
         None => latest_year(&store, rb.run_id)?,
@@ -265,7 +265,7 @@ pub fn diff(ctx: &Ctx, a: &DiffArgs, out: &mut dyn Write) -> Result<i32> {
                 ra.method_name,
                 rb.run_id,
                 rb.method_name,
-                level.as_str()
+                ctx.catalog.level_key(level)
             ),
         )?;
     }

@@ -67,8 +67,9 @@ pub struct RunSel {
 
 #[derive(Debug, Args)]
 pub struct RankArgs {
-    /// The level ranked: overall, dimension, subdimension, category, kpi or data-point
-    #[arg(long, value_enum, default_value = "overall")]
+    /// The level ranked: overall, dimension, subdimension, category, kpi or data-point (or the
+    /// level names of a framework's catalog)
+    #[arg(long, default_value = "overall", value_parser = LevelParser, hide_possible_values = true)]
     pub level: LevelArg,
     /// Peer group: all, kostra=N, county=NAME, population=BAND, group=NAME, or like=CITY
     /// (CITY's KOSTRA group)
@@ -124,8 +125,9 @@ pub struct DiffArgs {
     pub run_a: i64,
     /// The later run
     pub run_b: i64,
-    /// The level ranked: overall, dimension, subdimension, category, kpi or data-point
-    #[arg(long, value_enum, default_value = "overall")]
+    /// The level ranked: overall, dimension, subdimension, category, kpi or data-point (or the
+    /// level names of a framework's catalog)
+    #[arg(long, default_value = "overall", value_parser = LevelParser, hide_possible_values = true)]
     pub level: LevelArg,
     /// Year [default: the latest year of the later run]
     #[arg(long)]
@@ -135,28 +137,82 @@ pub struct DiffArgs {
     pub format: OutputFormat,
 }
 
-/// A level on the command line (completions offer them; `data_point` is also taken).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LevelArg {
-    #[value(name = "data-point", alias = "data_point")]
-    DataPoint,
-    Kpi,
-    Category,
-    Subdimension,
-    Dimension,
-    Overall,
+/// A level on the command line, by the key the catalog gives it: U4SSC's `overall`,
+/// `dimension`, `subdimension`, `category`, `kpi`, `data-point`, or a framework's own level
+/// names (`pillar`). Completions offer U4SSC's; the catalog in use decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LevelArg(pub String);
+
+impl LevelArg {
+    /// The level this key names in the catalog, or an error that lists the catalog's levels.
+    pub fn resolve(&self, c: &crate::catalog::Catalog) -> Result<Level> {
+        c.level_by_key(&self.0).ok_or_else(|| {
+            crate::error::Error::Usage(format!(
+                "--level {}: the catalog has no such level; its levels are {}",
+                self.0,
+                c.level_keys().join(", ")
+            ))
+        })
+    }
 }
 
-impl From<LevelArg> for Level {
-    fn from(l: LevelArg) -> Level {
-        match l {
-            LevelArg::DataPoint => Level::DataPoint,
-            LevelArg::Kpi => Level::Kpi,
-            LevelArg::Category => Level::Category,
-            LevelArg::Subdimension => Level::Subdimension,
-            LevelArg::Dimension => Level::Dimension,
-            LevelArg::Overall => Level::Overall,
+#[derive(Clone)]
+struct LevelParser;
+
+const U4SSC_LEVELS: [&str; 6] = [
+    "data-point",
+    "kpi",
+    "category",
+    "subdimension",
+    "dimension",
+    "overall",
+];
+
+impl clap::builder::TypedValueParser for LevelParser {
+    type Value = LevelArg;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> std::result::Result<LevelArg, clap::Error> {
+        let text = value
+            .to_string_lossy()
+            .trim()
+            .to_lowercase()
+            .replace('_', "-");
+        if !text.is_empty()
+            && text
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Ok(LevelArg(text));
         }
+        let mut err = clap::Error::new(clap::error::ErrorKind::InvalidValue).with_cmd(cmd);
+        use clap::error::{ContextKind, ContextValue};
+        if let Some(a) = arg {
+            err.insert(ContextKind::InvalidArg, ContextValue::String(a.to_string()));
+        }
+        err.insert(
+            ContextKind::InvalidValue,
+            ContextValue::String(value.to_string_lossy().into_owned()),
+        );
+        err.insert(
+            ContextKind::ValidValue,
+            ContextValue::Strings(U4SSC_LEVELS.iter().map(|l| l.to_string()).collect()),
+        );
+        Err(err)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            U4SSC_LEVELS
+                .iter()
+                .map(|l| clap::builder::PossibleValue::new(*l)),
+        ))
     }
 }
 
@@ -485,7 +541,7 @@ fn rerank(rows: &mut [NodeScore]) {
 pub fn rank(ctx: &Ctx, a: &RankArgs, out: &mut dyn Write) -> Result<i32> {
     let store = ctx.open(Access::ReadOnly)?;
     let (run, year) = run_and_year(&store, &a.sel)?;
-    let level = Level::from(a.level);
+    let level = a.level.resolve(&ctx.catalog)?;
     let mut rows = store.node_scores(run.run_id, Some(level), Some(year))?;
     if level == Level::DataPoint {
         rows = store
@@ -549,7 +605,7 @@ pub fn rank(ctx: &Ctx, a: &RankArgs, out: &mut dyn Write) -> Result<i32> {
                     "run {} ({}), {year}, level {}, peers {} ({} cities){}\n",
                     run.run_id,
                     run.method_name,
-                    level.as_str(),
+                    ctx.catalog.level_key(level),
                     a.peers,
                     peers.len(),
                     if all {

@@ -127,10 +127,11 @@ pub fn one_at_a_time(
             );
         }
     }
-    // weights: each dimension removed in turn
+    // weights: each dimension (the highest aggregate level) removed in turn
     let n_dp = c.data_points.len();
+    let top = tree.top_level();
     for (k, node) in tree.nodes.iter().enumerate() {
-        if node.level != super::engine::Level::Dimension {
+        if node.level != top {
             continue;
         }
         let mut w = weights.clone();

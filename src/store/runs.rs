@@ -108,9 +108,9 @@ impl<'a> ScoreKeys<'a> {
             }
             for n in &names.tree.nodes {
                 let app = &mut self.new_items;
-                let key = (n.level.as_str().to_string(), n.code.clone());
+                let key = (n.level.key().into_owned(), n.code.clone());
                 self.node_ids.push(key_of(&mut self.items, key, |id| {
-                    app.append_row(params![id, n.level.as_str(), n.code])
+                    app.append_row(params![id, n.level.key().as_ref(), n.code])
                 })?);
             }
         }

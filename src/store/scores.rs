@@ -55,7 +55,7 @@ impl Store {
 
     /// Node scores of a run, by any of level, year and city.
     pub fn node_scores_where(&self, run: i64, f: &Filter) -> Result<Vec<NodeScore>> {
-        let lv = f.level.map(|l| l.as_str().to_string());
+        let lv = f.level.map(|l| l.key().into_owned());
         self.node_scores_levels(run, lv.as_deref(), f)
     }
 
@@ -65,8 +65,7 @@ impl Store {
             levels
                 .get(i)
                 .or(levels.first())
-                .map(|l| l.as_str())
-                .unwrap_or("overall")
+                .map_or("overall".to_string(), |l| l.key().into_owned())
         };
         self.all(
             "SELECT city, year, level, node, u4ssc_pct, band, scored_items, total_items, score, coverage, rank, rank_median, rank_p05, rank_p95

@@ -164,7 +164,11 @@ pub fn load(ctx: &Ctx, run: Option<i64>, year: Option<i32>) -> Result<Snapshot> 
     snap.years = years;
     snap.nodes = store.node_scores_in(
         run.run_id,
-        &[Level::Overall, Level::Dimension, Level::Subdimension],
+        // the overall score and the two highest aggregate levels (U4SSC: dimension and
+        // sub-dimension), what the overview shows
+        &std::iter::once(Level::Overall)
+            .chain(ctx.catalog.levels_top_down().into_iter().take(2))
+            .collect::<Vec<_>>(),
         y,
     )?;
     snap.top = snap
@@ -194,7 +198,7 @@ pub fn load_detail(ctx: &Ctx, run: i64, year: i32, key: &DetailKey) -> Result<De
             history.extend(store.node_scores_where(
                 run,
                 &Filter {
-                    level: Some(Level::Dimension),
+                    level: Some(ctx.catalog.top_level()),
                     city,
                     ..Filter::default()
                 },

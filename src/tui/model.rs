@@ -27,14 +27,32 @@ pub struct Overview {
     pub average: Vec<Option<f64>>,
 }
 
+/// The level the overview shows beside the overall score: the highest aggregate level
+/// (U4SSC: dimensions), or the one below it when `d` toggled (sub-dimensions).
+pub fn overview_level(app: &App) -> Level {
+    let tops = app.catalog.levels_top_down();
+    let pick = if app.subdimensions {
+        tops.get(1).or(tops.first())
+    } else {
+        tops.first()
+    };
+    pick.copied().unwrap_or(Level::Overall)
+}
+
+/// A level's name in the plural and lower case, for titles ("dimensions", "pillars").
+pub fn level_plural(app: &App, level: Level) -> String {
+    let name = app.catalog.level_name(level).to_lowercase();
+    if name.ends_with('x') || name.ends_with('s') {
+        format!("{name}es")
+    } else {
+        format!("{name}s")
+    }
+}
+
 /// Node columns of the overview: overall, then dimensions or sub-dimensions.
 pub fn overview_columns(app: &App) -> Vec<(String, String)> {
     let tree = Tree::new(&app.catalog);
-    let level = if app.subdimensions {
-        Level::Subdimension
-    } else {
-        Level::Dimension
-    };
+    let level = overview_level(app);
     let mut cols = vec![("overall".to_string(), "Overall".to_string())];
     for n in tree.nodes.iter().filter(|n| n.level == level) {
         let short = n.code.rsplit(':').next().unwrap_or(&n.code).to_string();
@@ -223,13 +241,12 @@ pub fn city(app: &App) -> Option<City> {
     let mut rows = Vec::new();
     fn walk(tree: &Tree, k: usize, depth: usize, out: &mut Vec<(usize, usize)>) {
         out.push((k, depth));
-        let n = &tree.nodes[k];
-        if n.level == Level::Category {
-            return;
-        }
-        for ch in &n.children {
+        // down to the lowest aggregates (U4SSC: categories), not into their KPIs
+        for ch in &tree.nodes[k].children {
             if let crate::scoring::engine::Child::Node(c) = ch {
-                walk(tree, *c, depth + 1, out);
+                if tree.nodes[*c].level > Level::Kpi {
+                    walk(tree, *c, depth + 1, out);
+                }
             }
         }
     }
@@ -353,7 +370,7 @@ pub fn city(app: &App) -> Option<City> {
     let dimension_history = tree2
         .nodes
         .iter()
-        .filter(|n| n.level == Level::Dimension)
+        .filter(|n| n.level == tree2.top_level())
         .map(|dim| {
             let mut h: Vec<(i32, f64)> = d
                 .history

@@ -243,11 +243,7 @@ fn overview(f: &mut Frame, app: &App, area: Rect) {
     let widths: Vec<Constraint> = lengths.iter().map(|w| Constraint::Length(*w)).collect();
     let title = format!(
         " cities × {} — U4SSC band glyph and composite score ",
-        if app.subdimensions {
-            "sub-dimensions"
-        } else {
-            "dimensions"
-        }
+        super::model::level_plural(app, super::model::overview_level(app))
     );
     f.render_widget(
         Table::new(rows, widths)
@@ -368,7 +364,12 @@ fn city(f: &mut Frame, app: &App, area: Rect) {
     );
     let mut lines: Vec<Line> = Vec::new();
     lines.push(Line::styled(
-        "trends by dimension (score by year)",
+        format!(
+            "trends by {} (score by year)",
+            app.catalog
+                .level_name(app.catalog.top_level())
+                .to_lowercase()
+        ),
         Style::new().add_modifier(Modifier::BOLD),
     ));
     for (name, h) in &c.dimension_history {

@@ -22,17 +22,27 @@ fn on_framework(home: &Path, dir: &Path, db: &Path) -> assert_cmd::Command {
 }
 
 /// Convert, import and score a framework; return the output directory and the database.
-fn convert_import_score(home: &Path, idata: &Path, imeta: &Path) -> (PathBuf, PathBuf) {
+fn convert_import_score(
+    home: &Path,
+    idata: &Path,
+    imeta: &Path,
+    level_names: Option<&str>,
+) -> (PathBuf, PathBuf) {
     let dir = home.join("converted");
-    let r = run(u4ssc(home)
-        .arg("framework")
+    let mut c = u4ssc(home);
+    c.arg("framework")
         .arg("--idata")
         .arg(idata)
         .arg("--imeta")
         .arg(imeta)
         .arg("--out")
-        .arg(&dir));
+        .arg(&dir);
+    if let Some(n) = level_names {
+        c.args(["--level-names", n]);
+    }
+    let r = run(&mut c);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains("pass-through"), "{}", r.stdout);
     let db = dir.join("f.duckdb");
     let with = |args: &[&str]| run(on_framework(home, &dir, &db).args(args));
     let r = with(&["import", dir.join("values.csv").to_str().unwrap()]);
@@ -46,61 +56,97 @@ fn convert_import_score(home: &Path, idata: &Path, imeta: &Path) -> (PathBuf, Pa
     (dir, db)
 }
 
-#[test]
-fn asem_scored_by_the_engine_equals_the_pipeline_with_the_same_method() {
-    let home = tempfile::tempdir().unwrap();
-    let home = home.path();
-    let (idata, imeta) = (data("coinr_asem/iData.csv"), data("coinr_asem/iMeta.csv"));
-    let (dir, db) = convert_import_score(home, &idata, &imeta);
-    // the pipeline with no imputation or treatment, min-max 0-100, arithmetic means
+/// `u4ssc pipeline` with no imputation or treatment, min-max 0-100 and arithmetic means (what
+/// `u4ssc framework` gives the engine): every aggregate's (score, rank) by (unit, code).
+fn pipeline_scores(
+    home: &Path,
+    idata: &Path,
+    imeta: &Path,
+) -> HashMap<(String, String), (f64, usize)> {
     let out = home.join("pipeline");
     let r = run(u4ssc(home)
         .arg("pipeline")
         .arg("--idata")
-        .arg(&idata)
+        .arg(idata)
         .arg("--imeta")
-        .arg(&imeta)
+        .arg(imeta)
         .arg("--method")
         .arg(data("frameworks/asem_plain_method.toml"))
         .arg("--out")
         .arg(&out));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let mut published: HashMap<(String, String), f64> = HashMap::new();
-    for line in std::fs::read_to_string(out.join("results.csv"))
-        .unwrap()
-        .lines()
-        .skip(1)
-    {
+    let mut scores = HashMap::new();
+    let text = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    assert!(
+        text.starts_with("uCode,iCode,Level,score,rank\n"),
+        "{}",
+        &text[..60]
+    );
+    for line in text.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
-        if let Ok(v) = f[3].parse::<f64>() {
-            published.insert((f[0].to_lowercase(), f[1].to_string()), v);
+        if let (Ok(v), Ok(r)) = (f[3].parse::<f64>(), f[4].parse::<usize>()) {
+            scores.insert((f[0].to_lowercase(), f[1].to_string()), (v, r));
         }
     }
-    let store = Store::open(&db, Access::ReadOnly).unwrap();
+    scores
+}
+
+/// Every aggregate score the engine stored equals the pipeline's to 1e-9, with the same rank;
+/// returns how many were compared.
+fn engine_equals_pipeline(
+    db: &Path,
+    index: &str,
+    want: &HashMap<(String, String), (f64, usize)>,
+) -> usize {
+    let store = Store::open(db, Access::ReadOnly).unwrap();
     let run_id = store.runs().unwrap().last().unwrap().run_id;
     let mut compared = 0;
-    for (level, code) in [
-        (Level::Overall, None),
-        (Level::Dimension, Some("Conn")),
-        (Level::Dimension, Some("Sust")),
-    ] {
-        for n in store.node_scores(run_id, Some(level), None).unwrap() {
-            if code.is_some_and(|c| c != n.node) {
-                continue;
-            }
-            let key = (n.city.clone(), code.unwrap_or("Index").to_string());
-            let want = published[&key];
-            let got = n.score.unwrap();
-            assert!(
-                (got - want).abs() < 1e-9,
-                "{key:?}: engine {got}, pipeline {want}"
-            );
+    for n in store.node_scores(run_id, None, None).unwrap() {
+        if n.level <= Level::Kpi {
+            continue;
+        }
+        let code = if n.node == "overall" {
+            index
+        } else {
+            n.node.as_str()
+        };
+        let key = (n.city.clone(), code.to_string());
+        let (score, rank) = want[&key];
+        let got = n.score.unwrap();
+        assert!(
+            (got - score).abs() < 1e-9,
+            "{key:?}: engine {got}, pipeline {score}"
+        );
+        assert_eq!(
+            n.rank,
+            Some(rank),
+            "{key:?}: engine rank {:?}, pipeline {rank}",
+            n.rank
+        );
+        if n.node == "overall" {
             // and the engine's Monte Carlo gave every unit a rank interval
             assert!(n.rank_p05.is_some() && n.rank_p95.is_some());
-            compared += 1;
         }
+        compared += 1;
     }
-    assert_eq!(compared, 51 * 3);
+    compared
+}
+
+#[test]
+fn asem_scored_by_the_engine_equals_the_pipeline_with_the_same_method() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let (idata, imeta) = (data("coinr_asem/iData.csv"), data("coinr_asem/iMeta.csv"));
+    // COINr's own level names for ASEM
+    let (dir, db) = convert_import_score(
+        home,
+        &idata,
+        &imeta,
+        Some("Indicator,Pillar,Sub-index,Index"),
+    );
+    let want = pipeline_scores(home, &idata, &imeta);
+    // 8 pillars, 2 sub-indices and the index for each of the 51 units
+    assert_eq!(engine_equals_pipeline(&db, "Index", &want), 51 * 11);
     // peer groups from the iData group columns
     let r =
         run(on_framework(home, &dir, &db).args(["rank", "--peers", "group=EurAsia_group=Asia"]));
@@ -111,7 +157,28 @@ fn asem_scored_by_the_engine_equals_the_pipeline_with_the_same_method() {
         r.stdout
     );
     assert!(!r.stdout.contains("Austria"), "{}", r.stdout);
-    // exports name the framework's nodes
+    // the levels go by their names: rank takes them, exports print them
+    let r = run(on_framework(home, &dir, &db).args([
+        "rank",
+        "--level",
+        "sub-index",
+        "--format",
+        "csv",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("Sust") && !r.stdout.contains("Physical"),
+        "{}",
+        r.stdout
+    );
+    let r = run(on_framework(home, &dir, &db).args(["rank", "--level", "dimension"]));
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(
+        r.stderr
+            .contains("its levels are data-point, kpi, pillar, sub-index, overall"),
+        "{}",
+        r.stderr
+    );
     let ex = home.join("export");
     let r = run(on_framework(home, &dir, &db)
         .args(["export", "--format", "csv", "--out"])
@@ -120,14 +187,69 @@ fn asem_scored_by_the_engine_equals_the_pipeline_with_the_same_method() {
     let agg = std::fs::read_to_string(ex.join("aggregate_scores.csv")).unwrap();
     assert!(
         agg.lines()
-            .any(|l| l.starts_with("che,2018,dimension,Sust,Sustainability,")),
+            .any(|l| l.starts_with("che,2018,sub-index,Sust,Sustainability,")),
         "{}",
         &agg[..400]
     );
+    assert!(agg
+        .lines()
+        .any(|l| l.starts_with("che,2018,pillar,Physical,Physical,")));
+    // no pass-through nodes anywhere
+    assert!(!agg.contains(".sub") && !agg.contains(".dim"));
 }
 
 #[test]
-fn a_framework_over_two_years_has_trends_and_a_deeper_one_is_refused() {
+fn a_framework_with_four_levels_below_its_index_equals_the_pipeline() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    // ASEM regrouped: pillars -> clusters -> sub-indices -> one domain -> index, with weights
+    // off 1 on an indicator (LPI 2), a cluster (0.5) and a sub-index (2)
+    let (idata, imeta) = (
+        data("coinr_asem/iData.csv"),
+        data("frameworks/asem_four_levels_below_index/iMeta.csv"),
+    );
+    let (dir, db) = convert_import_score(
+        home,
+        &idata,
+        &imeta,
+        Some("Indicator,Pillar,Cluster,Sub-index,Domain,Index"),
+    );
+    let want = pipeline_scores(home, &idata, &imeta);
+    // 8 pillars, 4 clusters, 2 sub-indices, 1 domain and the index, for 51 units
+    assert_eq!(engine_equals_pipeline(&db, "Index", &want), 51 * 16);
+    let with = |args: &[&str]| run(on_framework(home, &dir, &db).args(args));
+    // rank and compare walk the real levels, by name
+    let r = with(&["rank", "--level", "cluster", "--format", "csv"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("ConnHard") && r.stdout.contains("SustSoc"),
+        "{}",
+        r.stdout
+    );
+    let r = with(&["compare", "che", "--with", "jpn"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for level in ["overall", "domain", "sub-index", "cluster", "pillar"] {
+        assert!(r.stdout.contains(level), "{level}: {}", r.stdout);
+    }
+    let ex = home.join("export");
+    let r = run(on_framework(home, &dir, &db)
+        .args(["export", "--format", "csv", "--out"])
+        .arg(&ex));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let ranks = std::fs::read_to_string(ex.join("ranks.csv")).unwrap();
+    for level in ["overall", "domain", "sub-index", "cluster", "pillar"] {
+        assert!(
+            ranks
+                .lines()
+                .any(|l| l.starts_with(&format!("che,2018,{level},"))),
+            "{level}: {}",
+            &ranks[..300]
+        );
+    }
+}
+
+#[test]
+fn a_framework_over_two_years_has_trends() {
     let home = tempfile::tempdir().unwrap();
     let home = home.path();
     // the local-goals framework, with a 2023 year whose values are 20 % lower
@@ -144,7 +266,8 @@ fn a_framework_over_two_years_has_trends_and_a_deeper_one_is_refused() {
     }
     let path = home.join("iData.csv");
     std::fs::write(&path, two).unwrap();
-    let (_, db) = convert_import_score(home, &path, &data("frameworks/local_goals/iMeta.csv"));
+    let (_, db) =
+        convert_import_score(home, &path, &data("frameworks/local_goals/iMeta.csv"), None);
     let store = Store::open(&db, Access::ReadOnly).unwrap();
     let run_id = store.runs().unwrap().last().unwrap().run_id;
     let trends = store.trends(run_id, Some("bod")).unwrap();
@@ -172,23 +295,4 @@ fn a_framework_over_two_years_has_trends_and_a_deeper_one_is_refused() {
         (mobility - (on(60.0) * on(car)).sqrt()).abs() < 1e-9,
         "{mobility}"
     );
-
-    // five aggregate levels below the index do not fit the engine's three
-    let deep = "Level,iCode,Direction,Weight,Parent,Type\n1,x,1,1,A,Indicator\n2,A,1,1,B,Aggregate\n3,B,1,1,C,Aggregate\n4,C,1,1,D,Aggregate\n5,D,1,1,E,Aggregate\n6,E,1,1,,Aggregate\n";
-    std::fs::write(home.join("deep.csv"), deep).unwrap();
-    std::fs::write(
-        home.join("deep_data.csv"),
-        "uCode,Time,x\nA1,2024,1\nA2,2024,2\n",
-    )
-    .unwrap();
-    let r = run(u4ssc(home)
-        .arg("framework")
-        .arg("--idata")
-        .arg(home.join("deep_data.csv"))
-        .arg("--imeta")
-        .arg(home.join("deep.csv"))
-        .arg("--out")
-        .arg(home.join("deep")));
-    assert_eq!(r.code, 2, "{}", r.stdout);
-    assert!(r.stderr.contains("three aggregate levels"), "{}", r.stderr);
 }

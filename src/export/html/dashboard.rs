@@ -101,6 +101,10 @@ pub fn dashboard(
     md: bool,
 ) -> Result<String> {
     let tree = Tree::new(&ctx.catalog);
+    // the overall score and the two highest aggregate levels (U4SSC: dimension, sub-dimension)
+    let shown: Vec<Level> = std::iter::once(Level::Overall)
+        .chain(tree.levels_top_down().into_iter().take(2))
+        .collect();
     let all = store.node_scores(run.run_id, None, year)?;
     let year = year
         .or_else(|| all.iter().map(|n| n.year).max())
@@ -139,12 +143,7 @@ pub fn dashboard(
             s.push_str("> **SYNTHETIC demo data — not real city data.**\n\n");
         }
         s.push_str("## Average of the city evaluations\n\n| node | mean U4SSC % | mean score |\n|---|---|---|\n");
-        for n in tree.nodes.iter().filter(|n| {
-            matches!(
-                n.level,
-                Level::Overall | Level::Dimension | Level::Subdimension
-            )
-        }) {
+        for n in tree.nodes.iter().filter(|n| shown.contains(&n.level)) {
             let _ = writeln!(
                 s,
                 "| {} {} | {} | {} |",
@@ -183,12 +182,7 @@ pub fn dashboard(
     }
     let _ = write!(h, "<h1>Network dashboard {year}</h1><p>{} cities, run {} (method '{}'). Scored against u4ssc toolkit targets, not official U4SSC targets.</p>", overall.len(), run.run_id, esc(&run.method_name));
     h.push_str("<h2>Average of the city evaluations</h2><table><tr><th>node</th><th>mean U4SSC %</th><th>mean score</th></tr>");
-    for n in tree.nodes.iter().filter(|n| {
-        matches!(
-            n.level,
-            Level::Overall | Level::Dimension | Level::Subdimension
-        )
-    }) {
+    for n in tree.nodes.iter().filter(|n| shown.contains(&n.level)) {
         let _ = write!(
             h,
             "<tr><td>{} {}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",

@@ -2,42 +2,7 @@
 
 use super::*;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Hash)]
-#[serde(rename_all = "snake_case")]
-pub enum Level {
-    DataPoint,
-    Kpi,
-    Category,
-    Subdimension,
-    Dimension,
-    Overall,
-}
-
-impl Level {
-    pub const ALL: [Level; 6] = [
-        Level::DataPoint,
-        Level::Kpi,
-        Level::Category,
-        Level::Subdimension,
-        Level::Dimension,
-        Level::Overall,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::DataPoint => "data-point",
-            Level::Kpi => "kpi",
-            Level::Category => "category",
-            Level::Subdimension => "subdimension",
-            Level::Dimension => "dimension",
-            Level::Overall => "overall",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Level> {
-        Level::ALL
-            .into_iter()
-            .find(|l| l.as_str() == s || l.as_str().replace('-', "_") == s)
-    }
-}
+pub use crate::catalog::Level;
 
 #[derive(Debug, Clone, Copy)]
 pub enum Child {
@@ -60,6 +25,8 @@ pub struct TNode {
 #[derive(Debug, Clone)]
 pub struct Tree {
     pub nodes: Vec<TNode>,
+    /// The catalog's aggregate levels, bottom-up, for their names.
+    pub levels: Vec<crate::catalog::LevelName>,
 }
 
 impl Tree {
@@ -91,27 +58,18 @@ impl Tree {
             };
             kpi_of.push(add(&mut nodes, normalise_code(&dp.code), name, Level::Kpi));
         }
-        let cats: Vec<usize> = c
-            .categories
-            .iter()
-            .map(|n| add(&mut nodes, n.code.clone(), n.name.clone(), Level::Category))
-            .collect();
-        let subs: Vec<usize> = c
-            .subdimensions
+        // the aggregates, lowest level first, then the overall score
+        let aggs: Vec<usize> = c
+            .aggregates
             .iter()
             .map(|n| {
                 add(
                     &mut nodes,
                     n.code.clone(),
                     n.name.clone(),
-                    Level::Subdimension,
+                    Level::aggregate(n.level),
                 )
             })
-            .collect();
-        let dims: Vec<usize> = c
-            .dimensions
-            .iter()
-            .map(|n| add(&mut nodes, n.code.clone(), n.name.clone(), Level::Dimension))
             .collect();
         let overall = add(
             &mut nodes,
@@ -130,18 +88,11 @@ impl Tree {
                 nodes[k].parent = find(&nodes, &dp.category);
             }
         }
-        for (list, ids) in [(&c.categories, &cats), (&c.subdimensions, &subs)] {
-            for (n, &id) in list.iter().zip(ids.iter()) {
-                let parent_code = n
-                    .subdimension
-                    .clone()
-                    .or(n.dimension.clone())
-                    .unwrap_or_default();
-                nodes[id].parent = find(&nodes, &parent_code);
-            }
-        }
-        for &d in &dims {
-            nodes[d].parent = Some(overall);
+        for (n, &id) in c.aggregates.iter().zip(aggs.iter()) {
+            nodes[id].parent = match &n.parent {
+                Some(p) => find(&nodes, p),
+                None => Some(overall),
+            };
         }
         for i in 0..nodes.len() {
             if let Some(p) = nodes[i].parent {
@@ -170,7 +121,39 @@ impl Tree {
             dps.sort_unstable();
             nodes[i].dps = dps;
         }
-        Tree { nodes }
+        Tree {
+            nodes,
+            levels: c.levels.clone(),
+        }
+    }
+    /// The aggregate levels from the top down (U4SSC: dimension, sub-dimension, category), the
+    /// levels a view walks from the overall score.
+    pub fn levels_top_down(&self) -> Vec<Level> {
+        let mut v: Vec<Level> = self
+            .nodes
+            .iter()
+            .map(|n| n.level)
+            .filter(|l| l.aggregate_index().is_some())
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v.reverse();
+        v
+    }
+    /// The highest level below the overall score (U4SSC: dimension).
+    pub fn top_level(&self) -> Level {
+        self.levels_top_down()
+            .first()
+            .copied()
+            .unwrap_or(Level::Kpi)
+    }
+    /// A level's key as the catalog names it (`category`, `pillar`): what exports print.
+    pub fn level_key(&self, level: Level) -> std::borrow::Cow<'_, str> {
+        crate::catalog::level_key(&self.levels, level)
+    }
+    /// A level's name shown to people (`Sub-dimension`, `Pillar`).
+    pub fn level_name(&self, level: Level) -> String {
+        crate::catalog::level_name(&self.levels, level)
     }
     pub fn find(&self, code: &str) -> Option<usize> {
         self.nodes.iter().position(|n| n.code == code)

@@ -202,11 +202,7 @@ pub fn view_csv(app: &App, view: super::super::state::View) -> (String, String) 
             }
             cmd = format!(
                 "u4ssc rank --level {} --year {y} --format csv",
-                if app.subdimensions {
-                    "subdimension"
-                } else {
-                    "dimension"
-                }
+                app.catalog.level_key(super::overview_level(app))
             );
         }
         View::City => {
