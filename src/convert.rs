@@ -18,7 +18,7 @@ use crate::catalog::{
 };
 use crate::error::{Error, Result};
 use crate::framework::{FNode, Framework, NodeKind};
-use crate::pipeline::{AggregateMethod, Panel};
+use crate::pipeline::{Aggregation, Panel};
 use crate::registry::{City, Registry};
 use std::collections::{BTreeMap, HashSet};
 
@@ -363,9 +363,9 @@ pub fn convert(
     for n in fw.nodes.iter().filter(|n| n.scored) {
         if let Some(a) = n.aggregation {
             let name = match a {
-                AggregateMethod::Arithmetic => "arithmetic",
-                AggregateMethod::Geometric => "geometric",
-                AggregateMethod::Harmonic => "harmonic",
+                Aggregation::Arithmetic => "arithmetic",
+                Aggregation::Geometric => "geometric",
+                Aggregation::Harmonic => "harmonic",
             };
             let code = if n.parent.is_none() {
                 "overall"

@@ -4,18 +4,10 @@
 
 use crate::catalog::{Catalog, Direction};
 use crate::error::{Error, Result};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
-/// How a node combines its children (a method default, or a per-node override).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum AggregateMethod {
-    #[default]
-    Arithmetic,
-    Geometric,
-    Harmonic,
-}
+pub use crate::steps::Aggregation;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -74,7 +66,7 @@ pub struct FNode {
     pub target: Option<f64>,
     pub goalposts: Option<Goalposts>,
     /// How an aggregate combines its children; `None`: the method file's choice.
-    pub aggregation: Option<AggregateMethod>,
+    pub aggregation: Option<Aggregation>,
     /// Dashboard thresholds of an indicator.
     pub dashboard: Option<Dashboard>,
     /// False: shown (kept in every stage) but not normalised or aggregated.
@@ -383,9 +375,9 @@ impl Framework {
             };
             let aggregation = match get(c_agg).map(str::to_ascii_lowercase).as_deref() {
                 None => None,
-                Some("arithmetic") => Some(AggregateMethod::Arithmetic),
-                Some("geometric") => Some(AggregateMethod::Geometric),
-                Some("harmonic") => Some(AggregateMethod::Harmonic),
+                Some("arithmetic") => Some(Aggregation::Arithmetic),
+                Some("geometric") => Some(Aggregation::Geometric),
+                Some("harmonic") => Some(Aggregation::Harmonic),
                 Some(other) => {
                     return Err(Error::Invalid(format!(
                         "{origin}:{line}: Aggregation '{other}' of '{code}' is not arithmetic, geometric or harmonic"

@@ -23,6 +23,7 @@ mod rows;
 pub mod score_cmd;
 pub mod scoring;
 pub mod stats;
+pub mod steps;
 pub mod store;
 pub mod submission;
 pub mod table;

@@ -5,6 +5,7 @@
 use crate::error::{Error, Result};
 use crate::framework::{FNode, Framework, NodeKind};
 use crate::stats;
+use crate::steps::{impute_column, normalise_directed, Kernel, Stat};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -286,32 +287,7 @@ pub struct Impute {
     pub group: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum TreatMethod {
-    #[default]
-    None,
-    Coinr,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Treat {
-    pub method: TreatMethod,
-    pub winmax: usize,
-    pub skew: f64,
-    pub kurtosis: f64,
-}
-impl Default for Treat {
-    fn default() -> Self {
-        Treat {
-            method: TreatMethod::None,
-            winmax: 5,
-            skew: 2.0,
-            kurtosis: 3.5,
-        }
-    }
-}
+pub use crate::steps::{treat_column, Treat, TreatMethod, TreatReport};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -350,12 +326,12 @@ impl Default for Normalise {
     }
 }
 
-pub use crate::framework::AggregateMethod;
+pub use crate::steps::Aggregation;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Aggregate {
-    pub method: AggregateMethod,
+    pub method: Aggregation,
     /// Share of an aggregate's children (by count) that must have a value, else the
     /// aggregate is missing.
     pub coverage: f64,
@@ -363,7 +339,7 @@ pub struct Aggregate {
 impl Default for Aggregate {
     fn default() -> Self {
         Aggregate {
-            method: AggregateMethod::Arithmetic,
+            method: Aggregation::Arithmetic,
             coverage: 0.0,
         }
     }
@@ -414,114 +390,25 @@ pub fn impute(panel: &Panel, m: &Impute) -> Result<(Panel, Vec<(usize, usize)>)>
     } else {
         None
     };
-    let key = |u: &Unit| group.as_ref().and_then(|g| u.groups.get(g).cloned());
+    let keys: Option<Vec<Option<String>>> = group.as_ref().map(|g| {
+        panel
+            .units
+            .iter()
+            .map(|u| u.groups.get(g).cloned())
+            .collect()
+    });
+    let stat = match m.method {
+        ImputeMethod::Mean | ImputeMethod::GroupMean => Stat::Mean,
+        _ => Stat::Median,
+    };
     for j in 0..panel.columns.len() {
-        for i in 0..panel.units.len() {
-            if panel.values[i][j].is_some() {
-                continue;
-            }
-            let k = key(&panel.units[i]);
-            let pool: Vec<f64> = (0..panel.units.len())
-                .filter(|&o| !grouped || key(&panel.units[o]) == k)
-                .filter_map(|o| panel.values[o][j])
-                .collect();
-            let v = match m.method {
-                ImputeMethod::Mean | ImputeMethod::GroupMean => stats::mean(&pool),
-                _ => stats::median(&pool),
-            };
-            if v.is_some() {
-                out.values[i][j] = v;
-                filled.push((i, j));
-            }
+        // COINr leaves a unit without a group, or whose group has no value, missing
+        for (i, v) in impute_column(&panel.column(j), keys.as_deref(), stat, false) {
+            out.values[i][j] = Some(v);
+            filled.push((i, j));
         }
     }
     Ok((out, filled))
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct TreatReport {
-    pub column: String,
-    pub low: usize,
-    pub high: usize,
-    pub log: bool,
-    /// Cells changed: (unit index, "high" / "low" / "log")
-    pub changed: Vec<(usize, &'static str)>,
-}
-
-fn passes(x: &[f64], t: &Treat) -> bool {
-    match (stats::skew(x), stats::kurtosis(x)) {
-        (Some(s), Some(k)) => s.abs() < t.skew || k < t.kurtosis,
-        _ => true,
-    }
-}
-
-/// COINr outlier treatment of one column (missing values left as they are).
-pub fn treat_column(col: &[Option<f64>], t: &Treat) -> (Vec<Option<f64>>, TreatReport) {
-    let idx: Vec<usize> = (0..col.len()).filter(|&i| col[i].is_some()).collect();
-    let mut x: Vec<f64> = idx.iter().filter_map(|&i| col[i]).collect();
-    let mut rep = TreatReport::default();
-    if t.method == TreatMethod::None || passes(&x, t) {
-        return (col.to_vec(), rep);
-    }
-    let mut side = vec![None::<&'static str>; x.len()];
-    while !passes(&x, t) && side.iter().filter(|s| s.is_some()).count() < t.winmax {
-        let skew = stats::skew(&x).unwrap_or(0.0);
-        let high = skew >= 0.0;
-        let extreme = if high {
-            x.iter().copied().fold(f64::NEG_INFINITY, f64::max)
-        } else {
-            x.iter().copied().fold(f64::INFINITY, f64::min)
-        };
-        let others = x.iter().copied().filter(|v| *v != extreme);
-        let next = if high {
-            others.fold(f64::NEG_INFINITY, f64::max)
-        } else {
-            others.fold(f64::INFINITY, f64::min)
-        };
-        if !next.is_finite() {
-            break; // all values equal
-        }
-        for (v, s) in x.iter_mut().zip(side.iter_mut()) {
-            if *v == extreme {
-                *v = next;
-                *s = Some(if high { "high" } else { "low" });
-            }
-        }
-    }
-    let mut out = col.to_vec();
-    if passes(&x, t) {
-        for (k, &i) in idx.iter().enumerate() {
-            out[i] = Some(x[k]);
-            if let Some(s) = side[k] {
-                rep.changed.push((i, s));
-                if s == "high" {
-                    rep.high += 1
-                } else {
-                    rep.low += 1
-                }
-            }
-        }
-    } else {
-        // winsorising could not pass: log transform of the untreated values
-        let orig: Vec<f64> = idx.iter().filter_map(|&i| col[i]).collect();
-        let skew = stats::skew(&orig).unwrap_or(0.0);
-        let (mn, mx) = orig
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-                (a.min(*v), b.max(*v))
-            });
-        for &i in &idx {
-            let v = col[i].unwrap_or(0.0);
-            out[i] = Some(if skew >= 0.0 {
-                (v - mn + 0.01 * (mx - mn)).ln()
-            } else {
-                -((mx - v + 0.01 * (mx - mn)).ln())
-            });
-            rep.changed.push((i, "log"));
-        }
-        rep.log = true;
-    }
-    (out, rep)
 }
 
 pub fn treat(panel: &Panel, t: &Treat) -> (Panel, Vec<TreatReport>) {
@@ -543,57 +430,29 @@ pub fn normalise_column(
     n: &Normalise,
 ) -> Result<Vec<Option<f64>>> {
     let d = node.direction;
-    let xs: Vec<f64> = col.iter().flatten().map(|v| v * d).collect();
-    let (mn, mx) = xs
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-            (a.min(*v), b.max(*v))
-        });
-    let out = match n.method {
-        NormaliseMethod::Minmax => col
-            .iter()
-            .map(|v| {
-                v.map(|v| {
-                    if mx > mn {
-                        (v * d - mn) / (mx - mn) * (n.upper - n.lower) + n.lower
-                    } else {
-                        (n.upper + n.lower) / 2.0
-                    }
-                })
-            })
-            .collect(),
-        NormaliseMethod::Zscore => {
-            let m = stats::mean(&xs).unwrap_or(0.0);
-            let s = stats::sd(&xs).unwrap_or(0.0);
-            col.iter()
-                .map(|v| {
-                    v.map(|v| {
-                        if s > 0.0 {
-                            (v * d - m) / s * n.sd + n.mean
-                        } else {
-                            n.mean
-                        }
-                    })
-                })
-                .collect()
-        }
-        NormaliseMethod::Rank => {
-            // COINr's n_rank: rank(x, ties.method = "min"), ascending, direction applied: the
-            // worst gets 1 and the best the highest rank, so higher is better. Ascending ranks
-            // of x are descending ranks of -x.
-            let dv: Vec<Option<f64>> = col.iter().map(|v| v.map(|v| -v * d)).collect();
-            stats::rank_desc(&dv)
-                .into_iter()
-                .map(|r| r.map(|r| r as f64))
-                .collect()
-        }
-        NormaliseMethod::PercentileRank => {
-            let dv: Vec<Option<f64>> = col.iter().map(|v| v.map(|v| v * d)).collect();
-            stats::percentile_rank(&dv)
-                .into_iter()
-                .map(|p| p.map(|p| p * (n.upper - n.lower) + n.lower))
-                .collect()
-        }
+    let directed: Vec<Option<f64>> = col.iter().map(|v| v.map(|v| v * d)).collect();
+    let (lower, upper) = (n.lower, n.upper);
+    let kernel = match n.method {
+        NormaliseMethod::Minmax => Kernel::Minmax { lower, upper },
+        NormaliseMethod::Zscore => Kernel::Zscore {
+            mean: n.mean,
+            sd: n.sd,
+        },
+        NormaliseMethod::Rank => Kernel::Rank,
+        NormaliseMethod::PercentileRank => Kernel::PercentileRank { lower, upper },
+        NormaliseMethod::DistanceToTarget => Kernel::DistanceToTarget {
+            target: Some(
+                node.target.ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "indicator '{}' has no target for distance-to-target normalisation",
+                        node.code
+                    ))
+                })? * d,
+            ),
+            lower,
+            upper,
+            cap: n.cap,
+        },
         NormaliseMethod::Goalposts => {
             let gp = node.goalposts.clone().ok_or_else(|| {
                 Error::Invalid(format!(
@@ -601,52 +460,26 @@ pub fn normalise_column(
                     node.code
                 ))
             })?;
-            col.iter()
+            let (worst, best) = if d > 0.0 {
+                (gp.lower, gp.upper)
+            } else {
+                (gp.upper, gp.lower)
+            };
+            return Ok(col
+                .iter()
                 .map(|v| {
                     v.map(|v| {
-                        let mut s = if d > 0.0 {
-                            (v - gp.lower) / (gp.upper - gp.lower)
-                        } else {
-                            (gp.upper - v) / (gp.upper - gp.lower)
-                        };
+                        let mut s = crate::steps::goalpost_share(v, worst, best, d > 0.0);
                         if gp.truncate {
                             s = s.clamp(0.0, 1.0);
                         }
                         s * gp.scale
                     })
                 })
-                .collect()
-        }
-        NormaliseMethod::DistanceToTarget => {
-            let t = node.target.ok_or_else(|| {
-                Error::Invalid(format!(
-                    "indicator '{}' has no target for distance-to-target normalisation",
-                    node.code
-                ))
-            })?;
-            let raw: Vec<f64> = col.iter().flatten().copied().collect();
-            let (rmn, rmx) = raw
-                .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-                    (a.min(*v), b.max(*v))
-                });
-            col.iter()
-                .map(|v| {
-                    v.map(|v| {
-                        let s = if d > 0.0 {
-                            (v - rmn) / (t - rmn)
-                        } else {
-                            (rmx - v) / (rmx - t)
-                        };
-                        let s = if s.is_finite() { s } else { 1.0 };
-                        let s = if n.cap { s.min(1.0) } else { s };
-                        s * (n.upper - n.lower) + n.lower
-                    })
-                })
-                .collect()
+                .collect());
         }
     };
-    Ok(out)
+    Ok(normalise_directed(&directed, kernel).0)
 }
 
 pub fn normalise(panel: &Panel, fw: &Framework, n: &Normalise) -> Result<Panel> {
@@ -662,28 +495,7 @@ pub fn normalise(panel: &Panel, fw: &Framework, n: &Normalise) -> Result<Panel> 
     Ok(out)
 }
 
-/// Weighted mean of (value, weight) pairs by the chosen method; weights rescaled to 1.
-pub fn weighted_mean(pairs: &[(f64, f64)], m: AggregateMethod) -> Option<f64> {
-    let wsum: f64 = pairs.iter().map(|p| p.1).sum();
-    if pairs.is_empty() || wsum <= 0.0 {
-        return None;
-    }
-    Some(match m {
-        AggregateMethod::Arithmetic => pairs.iter().map(|(x, w)| x * w).sum::<f64>() / wsum,
-        AggregateMethod::Geometric => {
-            if pairs.iter().any(|(x, _)| *x <= 0.0) {
-                return None;
-            }
-            (pairs.iter().map(|(x, w)| w * x.ln()).sum::<f64>() / wsum).exp()
-        }
-        AggregateMethod::Harmonic => {
-            if pairs.iter().any(|(x, _)| *x <= 0.0) {
-                return None;
-            }
-            wsum / pairs.iter().map(|(x, w)| w / x).sum::<f64>()
-        }
-    })
-}
+pub use crate::steps::weighted_mean;
 
 /// Add every aggregate as a column, bottom-up.
 pub fn aggregate(panel: &Panel, fw: &Framework, a: &Aggregate) -> Panel {

@@ -73,9 +73,9 @@ fn distance_to_target_caps_at_the_target() {
 #[test]
 fn geometric_is_at_most_arithmetic() {
     let p = [(10.0, 1.0), (90.0, 1.0), (40.0, 2.0)];
-    let a = weighted_mean(&p, AggregateMethod::Arithmetic).unwrap();
-    let g = weighted_mean(&p, AggregateMethod::Geometric).unwrap();
-    let h = weighted_mean(&p, AggregateMethod::Harmonic).unwrap();
+    let a = weighted_mean(&p, Aggregation::Arithmetic).unwrap();
+    let g = weighted_mean(&p, Aggregation::Geometric).unwrap();
+    let h = weighted_mean(&p, Aggregation::Harmonic).unwrap();
     assert!(h <= g && g <= a, "{h} {g} {a}");
     assert_eq!(a, 45.0);
 }
@@ -93,7 +93,7 @@ fn winsorising_replaces_the_extreme_and_ties_together() {
     let (out, rep) = treat_column(&v, &t);
     assert_eq!(rep.high, 1);
     assert_eq!(out[20], Some(20.0));
-    assert!(passes(
+    assert!(crate::steps::passes(
         &out.iter().flatten().copied().collect::<Vec<_>>(),
         &t
     ));

@@ -5,10 +5,12 @@
 use super::bands;
 use super::method::{Aggregation, Impute, Normalisation, Outliers, RunMethod};
 use crate::catalog::{normalise_code, Catalog, DataPoint, Direction, UnitKind};
-use crate::pipeline::{treat_column, Treat, TreatMethod};
 use crate::registry::Registry;
 use crate::rows::CurrentValue;
 use crate::stats;
+use crate::steps::{
+    impute_column, normalise_directed, treat_column, weighted_mean, Kernel, Stat, Treat,
+};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -45,109 +47,60 @@ pub fn goalposts(dp: &DataPoint) -> (f64, f64) {
 }
 
 /// Normalise one data point across the cities of a year. Returns scores and "capped" flags.
+/// The peer methods are the shared kernels (`steps`) on the directed values, onto 0-100
+/// (grades 1-6, z-scores mean 0 sd 1); goalposts are U4SSC's own (catalog goalposts, yes/no
+/// answers, target bands).
 pub fn normalise(
     dp: &DataPoint,
     col: &[Option<f64>],
     method: Normalisation,
 ) -> (Vec<Option<f64>>, Vec<bool>) {
-    let mut capped = vec![false; col.len()];
     let d: Vec<Option<f64>> = col.iter().map(|v| v.map(|x| directed(dp, x))).collect();
-    let present: Vec<f64> = d.iter().flatten().copied().collect();
-    let (mn, mx) = present
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-            (a.min(*v), b.max(*v))
-        });
-    let out: Vec<Option<f64>> = match method {
-        Normalisation::Goalposts => col
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                v.map(|x| {
-                    let s = if dp.unit_kind == UnitKind::YesNo {
-                        x * 100.0
-                    } else if dp.direction == Direction::TargetBand {
-                        bands::achievement(dp, x).unwrap_or(0.0)
-                    } else {
-                        let (worst, opt) = goalposts(dp);
-                        if opt == worst {
-                            if directed(dp, x) >= directed(dp, opt) {
-                                100.0
-                            } else {
-                                0.0
-                            }
-                        } else {
-                            (x - worst) / (opt - worst) * 100.0
-                        }
-                    };
-                    if !(0.0..=100.0).contains(&s) {
-                        capped[i] = true;
-                    }
-                    s.clamp(0.0, 100.0)
-                })
-            })
-            .collect(),
-        Normalisation::Minmax => d
-            .iter()
-            .map(|v| {
-                v.map(|x| {
-                    if mx > mn {
-                        (x - mn) / (mx - mn) * 100.0
-                    } else {
-                        50.0
-                    }
-                })
-            })
-            .collect(),
-        Normalisation::Zscore => {
-            let m = stats::mean(&present).unwrap_or(0.0);
-            let s = stats::sd(&present).unwrap_or(0.0);
-            d.iter()
-                .map(|v| v.map(|x| if s > 0.0 { (x - m) / s } else { 0.0 }))
-                .collect()
-        }
-        Normalisation::PercentileRank => stats::percentile_rank(&d)
-            .into_iter()
-            .map(|p| p.map(|p| p * 100.0))
-            .collect(),
-        Normalisation::DistanceToTarget => {
-            let target = match dp.direction {
+    let (lower, upper) = (0.0, 100.0);
+    let kernel = match method {
+        Normalisation::Goalposts => return goalpost_scores(dp, col),
+        Normalisation::Minmax => Kernel::Minmax { lower, upper },
+        Normalisation::Zscore => Kernel::Zscore { mean: 0.0, sd: 1.0 },
+        Normalisation::PercentileRank => Kernel::PercentileRank { lower, upper },
+        Normalisation::Grade => Kernel::Grade,
+        Normalisation::DistanceToTarget => Kernel::DistanceToTarget {
+            target: match dp.direction {
                 Direction::TargetBand => Some(0.0),
                 _ => dp.target.value.map(|t| directed(dp, t)),
-            };
-            match target {
-                None => vec![None; col.len()],
-                Some(t) => d
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| {
-                        v.map(|x| {
-                            let s = if t > mn { (x - mn) / (t - mn) } else { 1.0 };
-                            if s > 1.0 {
-                                capped[i] = true;
-                            }
-                            s.min(1.0) * 100.0
-                        })
-                    })
-                    .collect(),
-            }
-        }
-        Normalisation::Grade => {
-            let m = stats::mean(&present).unwrap_or(0.0);
-            let dev = present.iter().map(|x| (x - m).abs()).fold(0.0, f64::max);
-            d.iter()
-                .map(|v| {
-                    v.map(|x| {
-                        if dev > 0.0 {
-                            (3.5 + 2.5 * (x - m) / dev).clamp(1.0, 6.0)
-                        } else {
-                            3.5
-                        }
-                    })
-                })
-                .collect()
-        }
+            },
+            lower,
+            upper,
+            cap: true,
+        },
     };
+    normalise_directed(&d, kernel)
+}
+
+/// U4SSC goalposts: 0-100 between the worst plausible value and the target (yes/no: 100 ×
+/// the answer; a target band: its achievement), clipped and flagged `capped` when clipped.
+fn goalpost_scores(dp: &DataPoint, col: &[Option<f64>]) -> (Vec<Option<f64>>, Vec<bool>) {
+    let mut capped = vec![false; col.len()];
+    let (worst, opt) = goalposts(dp);
+    let higher = dp.direction != Direction::LowerBetter;
+    let out = col
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.map(|x| {
+                let s = if dp.unit_kind == UnitKind::YesNo {
+                    x * 100.0
+                } else if dp.direction == Direction::TargetBand {
+                    bands::achievement(dp, x).unwrap_or(0.0)
+                } else {
+                    crate::steps::goalpost_share(x, worst, opt, higher) * 100.0
+                };
+                if !(0.0..=100.0).contains(&s) {
+                    capped[i] = true;
+                }
+                s.clamp(0.0, 100.0)
+            })
+        })
+        .collect();
     (out, capped)
 }
 
@@ -221,41 +174,27 @@ pub fn composite(
                 Child::Dp(d) => dp_scores[*d][i].map(|x| (x, weights[*d])),
                 Child::Node(n) => node_scores[*n][i].map(|x| (x, weights[n_dp + *n])),
             }));
-            let wsum: f64 = pairs.iter().map(|p| p.1).sum();
-            if pairs.is_empty() || wsum <= 0.0 {
-                continue;
-            }
-            // one definition of the geometric and harmonic means, whether the run or only this
-            // node asks for them: every child on [1, 100]. Data-point scores are moved there;
-            // an aggregate child already is when it is itself a geometric or harmonic mean,
-            // and is moved there when it is an arithmetic mean (once, one child at 0 zeroed a
-            // geometric node under an arithmetic run)
-            let on_1_100 = |n: usize| {
-                !matches!(
-                    node_agg.get(n).copied().flatten().unwrap_or(agg),
-                    Aggregation::Arithmetic
-                )
-            };
-            let positive = || {
-                node.children.iter().filter_map(|ch| match ch {
+            // the geometric and harmonic means are COINr's (no mean of a value <= 0); their
+            // children are first put on [1, 100], COINr's advice for them, whether the run or
+            // only this node asks for them. Data-point scores are moved there; an aggregate
+            // child already is when it is itself a geometric or harmonic mean, and is moved
+            // there when it is an arithmetic mean (once, one child at 0 zeroed a geometric
+            // node under an arithmetic run)
+            let how = node_agg.get(k).copied().flatten().unwrap_or(agg);
+            if how != Aggregation::Arithmetic {
+                let on_1_100 = |n: usize| {
+                    node_agg.get(n).copied().flatten().unwrap_or(agg) != Aggregation::Arithmetic
+                };
+                pairs.clear();
+                pairs.extend(node.children.iter().filter_map(|ch| match ch {
                     Child::Dp(d) => dp_scores[*d][i].map(|x| (norm.positive(x), weights[*d])),
                     Child::Node(n) => node_scores[*n][i].map(|x| {
                         let x = if on_1_100(*n) { x } else { norm.positive(x) };
                         (x, weights[n_dp + *n])
                     }),
-                })
-            };
-            node_scores[k][i] = Some(match node_agg.get(k).copied().flatten().unwrap_or(agg) {
-                Aggregation::Arithmetic => pairs.iter().map(|(x, w)| x * w).sum::<f64>() / wsum,
-                Aggregation::Geometric => {
-                    let lnsum: f64 = positive().map(|(x, w)| w * x.ln()).sum();
-                    (lnsum / wsum).exp()
-                }
-                Aggregation::Harmonic => {
-                    let inv: f64 = positive().map(|(x, w)| w / x).sum();
-                    wsum / inv
-                }
-            });
+                }));
+            }
+            node_scores[k][i] = weighted_mean(&pairs, how);
         }
     }
     Composite {
@@ -359,13 +298,45 @@ pub fn matrix(
 ) -> Matrix {
     let mut used = raw.clone();
     let mut flags = vec![vec![Vec::new(); c.data_points.len()]; cities.len()];
+    // COINr's order: denominate (counts per 100 000), impute, treat
+    if m.counts_per_100k {
+        // composite methods only; U4SSC points keep the raw count
+        for (j, dp) in c.data_points.iter().enumerate() {
+            if dp.unit_kind != UnitKind::Count {
+                continue;
+            }
+            for (i, city) in cities.iter().enumerate() {
+                let Some(v) = used[i][j] else { continue };
+                let people = reg.get(city).map(|c| c.population).filter(|&p| p > 0);
+                used[i][j] = people.map(|p| v / p as f64 * 100_000.0);
+                flags[i][j].push(if people.is_some() {
+                    "per_100k"
+                } else {
+                    "no_population"
+                });
+            }
+        }
+    }
+    if m.impute == Impute::PeerMedian {
+        // the median of the city's KOSTRA group, else of every city
+        let groups: Vec<Option<String>> = cities
+            .iter()
+            .map(|slug| {
+                reg.get(slug)
+                    .and_then(|c| c.kostra_group)
+                    .map(|g| g.to_string())
+            })
+            .collect();
+        for j in 0..c.data_points.len() {
+            let col: Vec<Option<f64>> = used.iter().map(|r| r[j]).collect();
+            for (i, v) in impute_column(&col, Some(&groups), Stat::Median, true) {
+                used[i][j] = Some(v);
+                flags[i][j].push("imputed");
+            }
+        }
+    }
     if m.outliers == Outliers::Coinr {
-        let t = Treat {
-            method: TreatMethod::Coinr,
-            winmax: 5,
-            skew: 2.0,
-            kurtosis: 3.5,
-        };
+        let t = Treat::coinr();
         for j in 0..c.data_points.len() {
             let col: Vec<Option<f64>> = used.iter().map(|r| r[j]).collect();
             let (treated, rep) = treat_column(&col, &t);
@@ -389,51 +360,6 @@ pub fn matrix(
             }
             for (r, v) in used.iter_mut().zip(treated) {
                 r[j] = v;
-            }
-        }
-    }
-    if m.counts_per_100k {
-        // after treatment and imputation, before any normalisation: composite methods only
-        for (j, dp) in c.data_points.iter().enumerate() {
-            if dp.unit_kind != UnitKind::Count {
-                continue;
-            }
-            for (i, city) in cities.iter().enumerate() {
-                let Some(v) = used[i][j] else { continue };
-                let people = reg.get(city).map(|c| c.population).filter(|&p| p > 0);
-                used[i][j] = people.map(|p| v / p as f64 * 100_000.0);
-                flags[i][j].push(if people.is_some() {
-                    "per_100k"
-                } else {
-                    "no_population"
-                });
-            }
-        }
-    }
-    if m.impute == Impute::PeerMedian {
-        let group = |slug: &str| reg.get(slug).and_then(|c| c.kostra_group);
-        for j in 0..c.data_points.len() {
-            for i in 0..cities.len() {
-                if used[i][j].is_some() {
-                    continue;
-                }
-                let g = group(&cities[i]);
-                let peers: Vec<f64> = (0..cities.len())
-                    .filter(|&o| o != i && g.is_some() && group(&cities[o]) == g)
-                    .filter_map(|o| raw[o][j])
-                    .collect();
-                let pool: Vec<f64> = if peers.is_empty() {
-                    (0..cities.len())
-                        .filter(|&o| o != i)
-                        .filter_map(|o| raw[o][j])
-                        .collect()
-                } else {
-                    peers
-                };
-                if let Some(v) = stats::median(&pool) {
-                    used[i][j] = Some(v);
-                    flags[i][j].push("imputed");
-                }
             }
         }
     }

@@ -38,13 +38,7 @@ impl Normalisation {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Aggregation {
-    Arithmetic,
-    Geometric,
-    Harmonic,
-}
+pub use crate::steps::Aggregation;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

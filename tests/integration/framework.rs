@@ -295,4 +295,35 @@ fn a_framework_over_two_years_has_trends() {
         (mobility - (on(60.0) * on(car)).sqrt()).abs() < 1e-9,
         "{mobility}"
     );
+    // which is COINr's geometric mean of indicators normalised min-max onto [1, 100], as the
+    // pipeline computes it with such a method
+    let method = home.join("one_to_hundred.toml");
+    std::fs::write(
+        &method,
+        "[impute]\nmethod = \"none\"\n[treat]\nmethod = \"none\"\n[normalise]\nmethod = \"minmax\"\nlower = 1.0\nupper = 100.0\n[aggregate]\nmethod = \"arithmetic\"\n",
+    )
+    .unwrap();
+    let out = home.join("pipeline");
+    let r = run(u4ssc(home)
+        .arg("pipeline")
+        .arg("--idata")
+        .arg(data("frameworks/local_goals/iData.csv"))
+        .arg("--imeta")
+        .arg(data("frameworks/local_goals/iMeta.csv"))
+        .arg("--method")
+        .arg(&method)
+        .arg("--out")
+        .arg(&out));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let results = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    let piped: f64 = results
+        .lines()
+        .find(|l| l.starts_with("TRD,Mobility,"))
+        .and_then(|l| l.split(',').nth(3))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{results}"));
+    assert!(
+        (mobility - piped).abs() < 1e-9,
+        "engine {mobility}, pipeline {piped}"
+    );
 }

@@ -116,6 +116,71 @@ fn counts_can_enter_composites_per_100k_inhabitants() {
     assert_eq!(plain.used[0][j], Some(268.0));
 }
 
+/// The engine prepares values in COINr's order, denominate -> impute -> treat: a missing count
+/// is imputed from the other cities' counts per 100 000 inhabitants (it once took their raw
+/// counts into a column of counts per inhabitant), and an imputed value is treated like a
+/// reported one.
+#[test]
+fn values_are_denominated_then_imputed_then_treated() {
+    let c = Catalog::embedded().unwrap();
+    let r = Registry::embedded().unwrap();
+    let text = DEFAULT
+        .replace(
+            "normalisation = \"goalposts\"",
+            "normalisation = \"minmax\"",
+        )
+        .replace("impute = \"none\"", "impute = \"peer_median\"")
+        .replace(
+            "outliers = \"none\"",
+            "outliers = \"coinr\"\ncounts_per_100k = true",
+        );
+    let m = RunMethod::parse(&text, "m.toml").unwrap();
+    let j = c
+        .data_points
+        .iter()
+        .position(|d| d.unit_kind == UnitKind::Count)
+        .unwrap();
+    let cities: Vec<String> = r.cities.iter().map(|c| c.slug.clone()).collect();
+    let pop = |s: &str| r.get(s).unwrap().population as f64;
+    // every city reports 100 except the last, which reports nothing
+    let mut raw = vec![vec![None; c.data_points.len()]; cities.len()];
+    let last = cities.len() - 1;
+    for row in raw.iter_mut().take(last) {
+        row[j] = Some(100.0);
+    }
+    let mx = matrix(&c, &r, &m, 2024, cities.clone(), raw);
+    let imputed = mx.used[last][j].unwrap();
+    assert!(mx.flags[last][j].contains(&"imputed"));
+    // the median of per-100k values (none of them near the raw 100)
+    let group = r.get(&cities[last]).unwrap().kostra_group;
+    let mut pool: Vec<f64> = cities[..last]
+        .iter()
+        .filter(|s| group.is_some() && r.get(s).unwrap().kostra_group == group)
+        .map(|s| 100.0 / pop(s) * 1e5)
+        .collect();
+    if pool.is_empty() {
+        pool = cities[..last]
+            .iter()
+            .map(|s| 100.0 / pop(s) * 1e5)
+            .collect();
+    }
+    let want = crate::stats::median(&pool).unwrap();
+    // treatment, which comes after, may have moved it only if it was an outlier
+    let treated =
+        mx.flags[last][j].contains(&"winsorised") || mx.flags[last][j].contains(&"log_transformed");
+    assert!(
+        treated || (imputed - want).abs() < 1e-9,
+        "imputed {imputed}, the per-100k median {want}"
+    );
+    assert!(
+        (imputed - 100.0).abs() > 1.0,
+        "a raw count was imputed: {imputed}"
+    );
+    // and treatment saw the per-100k column: Oslo's 100 per 718 000 is no count of 100
+    let oslo = cities.iter().position(|s| s == "oslo").unwrap();
+    assert!(mx.used[oslo][j].unwrap() < 100.0);
+}
+
 #[test]
 fn tree_has_every_level() {
     let c = Catalog::embedded().unwrap();
