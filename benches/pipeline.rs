@@ -10,7 +10,7 @@ use u4ssc::demo::{self, DemoSpec};
 use u4ssc::export::ExportFormat;
 use u4ssc::registry::Registry;
 use u4ssc::scoring::engine::{self, Tree};
-use u4ssc::scoring::method::{RunMethod, DEFAULT};
+use u4ssc::scoring::method::{Method, DEFAULT};
 use u4ssc::scoring::uncertainty;
 use u4ssc::store::{Access, Store};
 
@@ -294,7 +294,7 @@ fn measure(cities: usize, years: i32, runs: usize) {
     // score every year and level and store the run (what `u4ssc score --draws 0` does)
     let db = dir.path().join("import1.duckdb");
     let ctx = ctx_for(&db);
-    let m = RunMethod::parse(DEFAULT, "default").expect("method");
+    let m = Method::parse(DEFAULT, "default").expect("method");
     let mut p_score: f64 = 0.0;
     let (t_score, _) = time(runs, || {
         let mut store = ctx.open(Access::ReadWrite).expect("open");

@@ -394,7 +394,7 @@ pub fn convert(
          aggregations = [\"arithmetic\", \"geometric\"]\n",
         name = name.replace('"', "'"),
     );
-    crate::scoring::method::RunMethod::parse(&method, "the converted method")?;
+    crate::scoring::method::Method::parse(&method, "the converted method")?;
     Ok(Converted {
         catalog,
         registry,

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::framework::{FNode, Framework, NodeKind};
 use crate::stats;
 use crate::steps::{impute_column, normalise_directed, Kernel, Stat};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
@@ -222,21 +222,14 @@ impl Panel {
     }
 }
 
-// ---------------------------------------------------------------- method file
+// ---------------------------------------------------------------- method
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Method {
-    pub denominate: Denominate,
-    pub impute: Impute,
-    pub treat: Treat,
-    pub normalise: Normalise,
-    pub aggregate: Aggregate,
-    pub rank: Rank,
-}
+pub use crate::scoring::method::{CoverageOf, Impute, Method, Normalisation};
+pub use crate::steps::Aggregation;
+pub use crate::steps::{treat_column, Treat, TreatMethod, TreatReport};
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// How the results rank the scores.
+#[derive(Debug, Clone, Default)]
 pub struct Rank {
     /// Rank the scores rounded to this many decimals (COINr's results tables rank the scores
     /// as rounded for display, so that 6.616 and 6.619 share a rank at 2 decimals).
@@ -245,109 +238,7 @@ pub struct Rank {
 
 impl Rank {
     pub fn ranks(&self, col: &[Option<f64>]) -> Vec<Option<usize>> {
-        match self.decimals {
-            None => stats::rank_desc(col),
-            Some(d) => {
-                let f = 10f64.powi(d);
-                let r: Vec<Option<f64>> =
-                    col.iter().map(|v| v.map(|x| (x * f).round() / f)).collect();
-                stats::rank_desc(&r)
-            }
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Denominate {
-    pub enabled: bool,
-}
-impl Default for Denominate {
-    fn default() -> Self {
-        Denominate { enabled: true }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum ImputeMethod {
-    /// No imputation; aggregates use the available values.
-    #[default]
-    None,
-    Mean,
-    Median,
-    GroupMean,
-    GroupMedian,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Impute {
-    pub method: ImputeMethod,
-    pub group: Option<String>,
-}
-
-pub use crate::steps::{treat_column, Treat, TreatMethod, TreatReport};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum NormaliseMethod {
-    #[default]
-    Minmax,
-    Goalposts,
-    Zscore,
-    Rank,
-    PercentileRank,
-    DistanceToTarget,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Normalise {
-    pub method: NormaliseMethod,
-    pub lower: f64,
-    pub upper: f64,
-    /// z-score: the mean and standard deviation of the result
-    pub mean: f64,
-    pub sd: f64,
-    /// distance to target: cap at 1 (values past the target count as reaching it)
-    pub cap: bool,
-}
-impl Default for Normalise {
-    fn default() -> Self {
-        Normalise {
-            method: NormaliseMethod::Minmax,
-            lower: 0.0,
-            upper: 100.0,
-            mean: 0.0,
-            sd: 1.0,
-            cap: true,
-        }
-    }
-}
-
-pub use crate::steps::Aggregation;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Aggregate {
-    pub method: Aggregation,
-    /// Share of an aggregate's children (by count) that must have a value, else the
-    /// aggregate is missing.
-    pub coverage: f64,
-}
-impl Default for Aggregate {
-    fn default() -> Self {
-        Aggregate {
-            method: Aggregation::Arithmetic,
-            coverage: 0.0,
-        }
-    }
-}
-
-impl Method {
-    pub fn parse(text: &str, origin: &str) -> Result<Method> {
-        toml::from_str(text).map_err(|e| crate::error::toml_error(origin, text, &e))
+        stats::rank_desc_rounded(col, self.decimals)
     }
 }
 
@@ -373,22 +264,20 @@ pub fn denominate(panel: &Panel, fw: &Framework) -> Panel {
 }
 
 /// Fill missing values. Returns the panel and the (unit, column) cells that were imputed.
-pub fn impute(panel: &Panel, m: &Impute) -> Result<(Panel, Vec<(usize, usize)>)> {
+pub fn impute(panel: &Panel, m: &Method) -> Result<(Panel, Vec<(usize, usize)>)> {
     let mut out = panel.clone();
     let mut filled = Vec::new();
-    if m.method == ImputeMethod::None {
-        return Ok((out, filled));
-    }
-    let grouped = matches!(
-        m.method,
-        ImputeMethod::GroupMean | ImputeMethod::GroupMedian
-    );
-    let group = if grouped {
-        Some(m.group.clone().ok_or_else(|| {
+    let group = match m.impute {
+        Impute::None => return Ok((out, filled)),
+        Impute::PeerMedian => {
+            return Err(Error::Invalid(
+                "impute 'peer_median' takes the registry's KOSTRA groups, which a framework has not; the pipeline imputes with group_median and [impute] group = a group column".into(),
+            ))
+        }
+        Impute::GroupMean | Impute::GroupMedian => Some(m.impute_group.clone().ok_or_else(|| {
             Error::Invalid("the method imputes by group but names no [impute] group".into())
-        })?)
-    } else {
-        None
+        })?),
+        Impute::Mean | Impute::Median => None,
     };
     let keys: Option<Vec<Option<String>>> = group.as_ref().map(|g| {
         panel
@@ -397,8 +286,8 @@ pub fn impute(panel: &Panel, m: &Impute) -> Result<(Panel, Vec<(usize, usize)>)>
             .map(|u| u.groups.get(g).cloned())
             .collect()
     });
-    let stat = match m.method {
-        ImputeMethod::Mean | ImputeMethod::GroupMean => Stat::Mean,
+    let stat = match m.impute {
+        Impute::Mean | Impute::GroupMean => Stat::Mean,
         _ => Stat::Median,
     };
     for j in 0..panel.columns.len() {
@@ -424,23 +313,20 @@ pub fn treat(panel: &Panel, t: &Treat) -> (Panel, Vec<TreatReport>) {
 }
 
 /// Normalise one column of an indicator (direction applied).
-pub fn normalise_column(
-    col: &[Option<f64>],
-    node: &FNode,
-    n: &Normalise,
-) -> Result<Vec<Option<f64>>> {
+pub fn normalise_column(col: &[Option<f64>], node: &FNode, n: &Method) -> Result<Vec<Option<f64>>> {
     let d = node.direction;
     let directed: Vec<Option<f64>> = col.iter().map(|v| v.map(|v| v * d)).collect();
     let (lower, upper) = (n.lower, n.upper);
-    let kernel = match n.method {
-        NormaliseMethod::Minmax => Kernel::Minmax { lower, upper },
-        NormaliseMethod::Zscore => Kernel::Zscore {
-            mean: n.mean,
-            sd: n.sd,
+    let kernel = match n.normalisation {
+        Normalisation::Minmax => Kernel::Minmax { lower, upper },
+        Normalisation::Zscore => Kernel::Zscore {
+            mean: n.zscore_mean,
+            sd: n.zscore_sd,
         },
-        NormaliseMethod::Rank => Kernel::Rank,
-        NormaliseMethod::PercentileRank => Kernel::PercentileRank { lower, upper },
-        NormaliseMethod::DistanceToTarget => Kernel::DistanceToTarget {
+        Normalisation::Rank => Kernel::Rank,
+        Normalisation::Grade => Kernel::Grade,
+        Normalisation::PercentileRank => Kernel::PercentileRank { lower, upper },
+        Normalisation::DistanceToTarget => Kernel::DistanceToTarget {
             target: Some(
                 node.target.ok_or_else(|| {
                     Error::Invalid(format!(
@@ -453,7 +339,7 @@ pub fn normalise_column(
             upper,
             cap: n.cap,
         },
-        NormaliseMethod::Goalposts => {
+        Normalisation::Goalposts => {
             let gp = node.goalposts.clone().ok_or_else(|| {
                 Error::Invalid(format!(
                     "indicator '{}' has no goalposts for goalpost normalisation",
@@ -482,7 +368,7 @@ pub fn normalise_column(
     Ok(normalise_directed(&directed, kernel).0)
 }
 
-pub fn normalise(panel: &Panel, fw: &Framework, n: &Normalise) -> Result<Panel> {
+pub fn normalise(panel: &Panel, fw: &Framework, n: &Method) -> Result<Panel> {
     let mut out = panel.clone();
     let nodes = fw.by_code();
     for (j, code) in panel.columns.iter().enumerate() {
@@ -497,8 +383,10 @@ pub fn normalise(panel: &Panel, fw: &Framework, n: &Normalise) -> Result<Panel> 
 
 pub use crate::steps::weighted_mean;
 
-/// Add every aggregate as a column, bottom-up.
-pub fn aggregate(panel: &Panel, fw: &Framework, a: &Aggregate) -> Panel {
+/// Add every aggregate as a column, bottom-up. A node takes iMeta's `Aggregation`, else the
+/// method's `[aggregation_by_node]` (`overall` names the index), else the method's; a child's
+/// weight is the method's `[weights]` entry for its code, else iMeta's.
+pub fn aggregate(panel: &Panel, fw: &Framework, m: &Method) -> Panel {
     let mut out = panel.clone();
     let children = fw.children_map();
     let mut index: HashMap<String, usize> = out
@@ -507,6 +395,20 @@ pub fn aggregate(panel: &Panel, fw: &Framework, a: &Aggregate) -> Panel {
         .enumerate()
         .map(|(j, c)| (c.clone(), j))
         .collect();
+    // the scored indicators under each aggregate, for coverage by data points
+    let mut under: HashMap<&str, Vec<usize>> = HashMap::new();
+    if m.coverage_of == CoverageOf::DataPoints {
+        for n in fw.indicators() {
+            let Some(&j) = index.get(&n.code) else {
+                continue;
+            };
+            let mut cur = n.parent.as_deref();
+            while let Some(p) = cur {
+                under.entry(p).or_default().push(j);
+                cur = fw.node(p).and_then(|x| x.parent.as_deref());
+            }
+        }
+    }
     for node in fw.aggregates_bottom_up() {
         let kids = children
             .get(node.code.as_str())
@@ -514,19 +416,40 @@ pub fn aggregate(panel: &Panel, fw: &Framework, a: &Aggregate) -> Panel {
             .unwrap_or_default();
         let cols: Vec<(Option<usize>, f64)> = kids
             .iter()
-            .map(|k| (index.get(&k.code).copied(), k.weight))
+            .map(|k| {
+                let w = m.weights.get(&k.code).copied().unwrap_or(k.weight);
+                (index.get(&k.code).copied(), w)
+            })
             .collect();
+        let how = node
+            .aggregation
+            .or_else(|| {
+                let key = if node.parent.is_none() {
+                    "overall"
+                } else {
+                    node.code.as_str()
+                };
+                m.aggregation_by_node.get(key).copied()
+            })
+            .unwrap_or(m.aggregation);
+        let inds = under.get(node.code.as_str());
         let vals: Vec<Option<f64>> = (0..out.units.len())
             .map(|i| {
                 let pairs: Vec<(f64, f64)> = cols
                     .iter()
                     .filter_map(|(c, w)| c.and_then(|c| out.values[i][c]).map(|x| (x, *w)))
                     .collect();
-                let share = pairs.len() as f64 / kids.len() as f64;
-                if pairs.is_empty() || share + 1e-12 < a.coverage {
+                let share = match inds {
+                    Some(inds) if m.coverage_of == CoverageOf::DataPoints => {
+                        inds.iter().filter(|&&j| out.values[i][j].is_some()).count() as f64
+                            / inds.len() as f64
+                    }
+                    _ => pairs.len() as f64 / kids.len() as f64,
+                };
+                if pairs.is_empty() || share + 1e-12 < m.coverage {
                     None
                 } else {
-                    weighted_mean(&pairs, node.aggregation.unwrap_or(a.method))
+                    weighted_mean(&pairs, how)
                 }
             })
             .collect();
@@ -552,17 +475,19 @@ pub struct Outcome {
 }
 
 pub fn run(raw: &Panel, fw: &Framework, m: &Method) -> Result<Outcome> {
-    let denominated = if m.denominate.enabled {
+    let denominated = if m.denominate {
         denominate(raw, fw)
     } else {
         raw.clone()
     };
-    let (imputed, imputed_cells) = impute(&denominated, &m.impute)?;
+    let (imputed, imputed_cells) = impute(&denominated, m)?;
     let (treated, treatment) = treat(&imputed, &m.treat);
-    let normalised = normalise(&treated, fw, &m.normalise)?;
-    let aggregated = aggregate(&normalised, fw, &m.aggregate);
+    let normalised = normalise(&treated, fw, m)?;
+    let aggregated = aggregate(&normalised, fw, m);
     Ok(Outcome {
-        rank: m.rank.clone(),
+        rank: Rank {
+            decimals: m.rank_decimals,
+        },
         denominated,
         imputed,
         imputed_cells,

@@ -96,6 +96,19 @@ pub fn rank_desc(x: &[Option<f64>]) -> Vec<Option<usize>> {
     out
 }
 
+/// Ranks as [`rank_desc`], of the values rounded to `decimals` when given (COINr's results
+/// tables rank the scores as rounded for display: 6.616 and 6.619 share a rank at 2).
+pub fn rank_desc_rounded(x: &[Option<f64>], decimals: Option<i32>) -> Vec<Option<usize>> {
+    match decimals {
+        None => rank_desc(x),
+        Some(d) => {
+            let f = 10f64.powi(d);
+            let r: Vec<Option<f64>> = x.iter().map(|v| v.map(|x| (x * f).round() / f)).collect();
+            rank_desc(&r)
+        }
+    }
+}
+
 /// Percentile rank on [0, 1]: share of the other values that this value beats, ties counting
 /// half. Independent of how many values are missing.
 pub fn percentile_rank(x: &[Option<f64>]) -> Vec<Option<f64>> {

@@ -462,7 +462,7 @@ fn load_demo(ctx: &Ctx, store: &mut Store) -> Result<()> {
         },
         &checked.observations,
     )?;
-    let m = crate::scoring::method::RunMethod::parse(crate::scoring::method::DEFAULT, "default")?;
+    let m = crate::scoring::method::Method::parse(crate::scoring::method::DEFAULT, "default")?;
     crate::score_cmd::score_into(ctx, store, &m, crate::scoring::method::DEFAULT, None)?;
     eprintln!(
         "created {} with the 17-city demo ({SYNTHETIC_LABEL}, not real city data)",

@@ -206,8 +206,7 @@ pub fn small_tables(
         ],
         rows: vec![],
     };
-    if let Ok(method) = crate::scoring::method::RunMethod::parse(&run.method_text, &run.method_name)
-    {
+    if let Ok(method) = crate::scoring::method::Method::parse(&run.method_text, &run.method_name) {
         for x in crate::scoring::sensitivity::one_at_a_time(
             &ctx.catalog,
             &ctx.registry,

@@ -23,9 +23,9 @@ fn node(dir: f64) -> FNode {
 /// pipeline once gave [4, 3, 3, 1], inverting every rank-normalised indicator.
 #[test]
 fn rank_normalisation_is_coinr_n_rank() {
-    let n = Normalise {
-        method: NormaliseMethod::Rank,
-        ..Normalise::default()
+    let n = Method {
+        normalisation: Normalisation::Rank,
+        ..Method::default()
     };
     let col = [Some(1.0), Some(2.0), Some(2.0), Some(3.0), None];
     let up = normalise_column(&col, &node(1.0), &n).unwrap();
@@ -38,7 +38,7 @@ fn rank_normalisation_is_coinr_n_rank() {
 #[test]
 fn minmax_applies_direction_and_stays_in_bounds() {
     let col = [Some(1.0), Some(3.0), None, Some(5.0)];
-    let n = Normalise::default();
+    let n = Method::default();
     assert_eq!(
         normalise_column(&col, &node(1.0), &n).unwrap(),
         vec![Some(0.0), Some(50.0), None, Some(100.0)]
@@ -58,11 +58,11 @@ fn minmax_applies_direction_and_stays_in_bounds() {
 #[test]
 fn distance_to_target_caps_at_the_target() {
     let col = [Some(0.0), Some(5.0), Some(20.0)];
-    let n = Normalise {
-        method: NormaliseMethod::DistanceToTarget,
+    let n = Method {
+        normalisation: Normalisation::DistanceToTarget,
         lower: 0.0,
         upper: 1.0,
-        ..Normalise::default()
+        ..Method::default()
     };
     assert_eq!(
         normalise_column(&col, &node(1.0), &n).unwrap(),

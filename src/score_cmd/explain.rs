@@ -30,7 +30,7 @@ pub fn explain(ctx: &Ctx, a: &ExplainArgs, out: &mut dyn Write) -> Result<i32> {
             )));
         }
     }
-    let m = RunMethod::parse(&run.method_text, "stored method")?;
+    let m = Method::parse(&run.method_text, "stored method")?;
     let tree = Tree::new(&ctx.catalog);
     let scores = store.dp_scores(run.run_id, Some(&me), Some(year))?;
     let nodes = store.node_scores(run.run_id, None, Some(year))?;

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::registry::{PeerSpec, Registry};
 use crate::scoring::bands::{band_glyph, band_label};
 use crate::scoring::engine::{Level, NodeScore, Tree};
-use crate::scoring::method::{self, RunMethod};
+use crate::scoring::method::{self, Method};
 use crate::scoring::run;
 use crate::scoring::trends::arrow;
 use crate::stats;
@@ -235,7 +235,7 @@ pub fn score(ctx: &Ctx, a: &ScoreArgs, out: &mut dyn Write) -> Result<i32> {
             "kpis/methods/default.toml (embedded)".to_string(),
         ),
     };
-    let m = RunMethod::parse(&text, &origin)?;
+    let m = Method::parse(&text, &origin)?;
     let id = score_into(ctx, &mut store, &m, &text, a.draws)?;
     let runs = store.runs()?;
     let info = runs
@@ -287,7 +287,7 @@ pub fn score(ctx: &Ctx, a: &ScoreArgs, out: &mut dyn Write) -> Result<i32> {
 pub fn score_into(
     ctx: &Ctx,
     store: &mut Store,
-    m: &RunMethod,
+    m: &Method,
     text: &str,
     draws: Option<usize>,
 ) -> Result<i64> {

@@ -3,14 +3,12 @@
 //! U4SSC points and bands and a composite score by the run's method, with ranks.
 
 use super::bands;
-use super::method::{Aggregation, Impute, Normalisation, Outliers, RunMethod};
+use super::method::{Aggregation, CoverageOf, Impute, Method, Normalisation};
 use crate::catalog::{normalise_code, Catalog, DataPoint, Direction, UnitKind};
 use crate::registry::Registry;
 use crate::rows::CurrentValue;
 use crate::stats;
-use crate::steps::{
-    impute_column, normalise_directed, treat_column, weighted_mean, Kernel, Stat, Treat,
-};
+use crate::steps::{impute_column, normalise_directed, treat_column, weighted_mean, Kernel, Stat};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -55,14 +53,80 @@ pub fn normalise(
     col: &[Option<f64>],
     method: Normalisation,
 ) -> (Vec<Option<f64>>, Vec<bool>) {
+    normalise_on(dp, col, method, &Scale::default())
+}
+
+/// The scale a method gives its scores: min-max, percentile rank and distance to target onto
+/// [lower, upper], z-scores with this mean and sd, distance to target capped or not. U4SSC
+/// method files use the defaults (0-100, mean 0 sd 1, capped); goalposts are always 0-100.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scale {
+    pub lower: f64,
+    pub upper: f64,
+    pub zscore_mean: f64,
+    pub zscore_sd: f64,
+    pub cap: bool,
+}
+
+impl Default for Scale {
+    fn default() -> Scale {
+        Scale {
+            lower: 0.0,
+            upper: 100.0,
+            zscore_mean: 0.0,
+            zscore_sd: 1.0,
+            cap: true,
+        }
+    }
+}
+
+impl Scale {
+    pub fn of(m: &Method) -> Scale {
+        Scale {
+            lower: m.lower,
+            upper: m.upper,
+            zscore_mean: m.zscore_mean,
+            zscore_sd: m.zscore_sd,
+            cap: m.cap,
+        }
+    }
+    /// A score of `norm` on this scale moved onto [1, 100], for the geometric and harmonic
+    /// means (on the default scale exactly as `Normalisation::positive`).
+    pub fn positive(&self, norm: Normalisation, x: f64) -> f64 {
+        if *self == Scale::default() {
+            return norm.positive(x);
+        }
+        match norm {
+            Normalisation::Minmax
+            | Normalisation::PercentileRank
+            | Normalisation::DistanceToTarget => {
+                1.0 + 99.0 * (x - self.lower) / (self.upper - self.lower)
+            }
+            Normalisation::Zscore => norm.positive((x - self.zscore_mean) / self.zscore_sd),
+            _ => norm.positive(x),
+        }
+    }
+}
+
+/// Normalise one data point on a method's scale.
+pub fn normalise_on(
+    dp: &DataPoint,
+    col: &[Option<f64>],
+    method: Normalisation,
+    scale: &Scale,
+) -> (Vec<Option<f64>>, Vec<bool>) {
     let d: Vec<Option<f64>> = col.iter().map(|v| v.map(|x| directed(dp, x))).collect();
-    let (lower, upper) = (0.0, 100.0);
+    let (lower, upper) = (scale.lower, scale.upper);
     let kernel = match method {
         Normalisation::Goalposts => return goalpost_scores(dp, col),
         Normalisation::Minmax => Kernel::Minmax { lower, upper },
-        Normalisation::Zscore => Kernel::Zscore { mean: 0.0, sd: 1.0 },
+        Normalisation::Zscore => Kernel::Zscore {
+            mean: scale.zscore_mean,
+            sd: scale.zscore_sd,
+        },
         Normalisation::PercentileRank => Kernel::PercentileRank { lower, upper },
         Normalisation::Grade => Kernel::Grade,
+        Normalisation::Rank => Kernel::Rank,
         Normalisation::DistanceToTarget => Kernel::DistanceToTarget {
             target: match dp.direction {
                 Direction::TargetBand => Some(0.0),
@@ -70,7 +134,7 @@ pub fn normalise(
             },
             lower,
             upper,
-            cap: true,
+            cap: scale.cap,
         },
     };
     normalise_directed(&d, kernel)
@@ -122,6 +186,33 @@ pub struct Composite {
     pub capped: Vec<Vec<bool>>,
 }
 
+/// What a composite run holds fixed whatever its normalisation and aggregation: the coverage
+/// rule and the scores' scale.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    pub coverage: f64,
+    pub coverage_of: CoverageOf,
+    pub scale: Scale,
+}
+
+impl Rule {
+    pub fn of(m: &Method) -> Rule {
+        Rule {
+            coverage: m.coverage,
+            coverage_of: m.coverage_of,
+            scale: Scale::of(m),
+        }
+    }
+    /// A share of the data points under a node, on the default scale.
+    pub fn coverage(coverage: f64) -> Rule {
+        Rule {
+            coverage,
+            coverage_of: CoverageOf::DataPoints,
+            scale: Scale::default(),
+        }
+    }
+}
+
 /// weights: one per data point, then one per tree node.
 /// `node_agg`: per tree node, an aggregation that replaces `agg` there (may be empty).
 #[allow(clippy::too_many_arguments)]
@@ -133,15 +224,17 @@ pub fn composite(
     agg: Aggregation,
     node_agg: &[Option<Aggregation>],
     weights: &[f64],
-    coverage: f64,
+    rule: &Rule,
 ) -> Composite {
+    let coverage = rule.coverage;
+    let scale = &rule.scale;
     let n_dp = c.data_points.len();
     let n_city = m.cities.len();
     let mut dp_scores = Vec::with_capacity(n_dp);
     let mut capped = Vec::with_capacity(n_dp);
     for (j, dp) in c.data_points.iter().enumerate() {
         let col: Vec<Option<f64>> = (0..n_city).map(|i| m.used[i][j]).collect();
-        let (s, cap) = normalise(dp, &col, norm);
+        let (s, cap) = normalise_on(dp, &col, norm, scale);
         dp_scores.push(s);
         capped.push(cap);
     }
@@ -155,15 +248,31 @@ pub fn composite(
     for &k in &order {
         let node = &tree.nodes[k];
         for i in 0..n_city {
-            let have = node
-                .dps
-                .iter()
-                .filter(|&&d| dp_scores[d][i].is_some())
-                .count();
-            let share = if node.dps.is_empty() {
+            // the share of the data points under the node (U4SSC, JRC) or of its children
+            // (COINr's dat_thresh) that have a score
+            let (have, total) = match rule.coverage_of {
+                CoverageOf::DataPoints => (
+                    node.dps
+                        .iter()
+                        .filter(|&&d| dp_scores[d][i].is_some())
+                        .count(),
+                    node.dps.len(),
+                ),
+                CoverageOf::Children => (
+                    node.children
+                        .iter()
+                        .filter(|ch| match ch {
+                            Child::Dp(d) => dp_scores[*d][i].is_some(),
+                            Child::Node(n) => node_scores[*n][i].is_some(),
+                        })
+                        .count(),
+                    node.children.len(),
+                ),
+            };
+            let share = if total == 0 {
                 0.0
             } else {
-                have as f64 / node.dps.len() as f64
+                have as f64 / total as f64
             };
             cov[k][i] = share;
             if have == 0 || share + 1e-12 < coverage {
@@ -187,9 +296,15 @@ pub fn composite(
                 };
                 pairs.clear();
                 pairs.extend(node.children.iter().filter_map(|ch| match ch {
-                    Child::Dp(d) => dp_scores[*d][i].map(|x| (norm.positive(x), weights[*d])),
+                    Child::Dp(d) => {
+                        dp_scores[*d][i].map(|x| (scale.positive(norm, x), weights[*d]))
+                    }
                     Child::Node(n) => node_scores[*n][i].map(|x| {
-                        let x = if on_1_100(*n) { x } else { norm.positive(x) };
+                        let x = if on_1_100(*n) {
+                            x
+                        } else {
+                            scale.positive(norm, x)
+                        };
                         (x, weights[n_dp + *n])
                     }),
                 }));
@@ -238,12 +353,7 @@ pub struct NodeScore {
 }
 
 /// Build each year's matrix from the current values, with outlier treatment and imputation.
-pub fn matrices(
-    c: &Catalog,
-    reg: &Registry,
-    values: &[CurrentValue],
-    m: &RunMethod,
-) -> Vec<Matrix> {
+pub fn matrices(c: &Catalog, reg: &Registry, values: &[CurrentValue], m: &Method) -> Vec<Matrix> {
     let dp_index: BTreeMap<&str, usize> = c
         .data_points
         .iter()
@@ -291,7 +401,7 @@ pub fn treatable(dp: &crate::catalog::DataPoint, col: &[Option<f64>]) -> bool {
 pub fn matrix(
     c: &Catalog,
     reg: &Registry,
-    m: &RunMethod,
+    m: &Method,
     year: i32,
     cities: Vec<String>,
     raw: Vec<Vec<Option<f64>>>,
@@ -317,29 +427,45 @@ pub fn matrix(
             }
         }
     }
-    if m.impute == Impute::PeerMedian {
-        // the median of the city's KOSTRA group, else of every city
-        let groups: Vec<Option<String>> = cities
-            .iter()
-            .map(|slug| {
-                reg.get(slug)
-                    .and_then(|c| c.kostra_group)
-                    .map(|g| g.to_string())
-            })
-            .collect();
+    if m.impute != Impute::None {
+        // PeerMedian: the median of the city's KOSTRA group, else of every city; the group
+        // methods: within the registry group named by `impute_group` (a KOSTRA group, a
+        // county, or a custom group column such as a framework's), COINr's way
+        let group_of = |slug: &str| -> Option<String> {
+            let city = reg.get(slug)?;
+            match (m.impute, m.impute_group.as_deref()) {
+                (Impute::PeerMedian, _) | (_, Some("kostra")) => {
+                    city.kostra_group.map(|g| g.to_string())
+                }
+                (_, Some("county")) => Some(city.county.clone()),
+                (_, Some(column)) => city
+                    .groups
+                    .iter()
+                    .find_map(|g| g.strip_prefix(&format!("{column}=")).map(str::to_string)),
+                _ => None,
+            }
+        };
+        let groups: Vec<Option<String>> = cities.iter().map(|s| group_of(s)).collect();
+        let grouped = !matches!(m.impute, Impute::Mean | Impute::Median);
+        let stat = match m.impute {
+            Impute::Mean | Impute::GroupMean => Stat::Mean,
+            _ => Stat::Median,
+        };
+        let fall_back = m.impute == Impute::PeerMedian;
         for j in 0..c.data_points.len() {
             let col: Vec<Option<f64>> = used.iter().map(|r| r[j]).collect();
-            for (i, v) in impute_column(&col, Some(&groups), Stat::Median, true) {
+            let pools = grouped.then_some(groups.as_slice());
+            for (i, v) in impute_column(&col, pools, stat, fall_back) {
                 used[i][j] = Some(v);
                 flags[i][j].push("imputed");
             }
         }
     }
-    if m.outliers == Outliers::Coinr {
-        let t = Treat::coinr();
+    if m.treats() {
+        let t = &m.treat;
         for j in 0..c.data_points.len() {
             let col: Vec<Option<f64>> = used.iter().map(|r| r[j]).collect();
-            let (treated, rep) = treat_column(&col, &t);
+            let (treated, rep) = treat_column(&col, t);
             // a yes/no answer, or a column of few distinct values (16 cities at 100 % and one
             // at 81.57), is skewed by nature, not by an outlier: winsorising would turn every
             // "no" into "yes" and the one city below 100 into 100. COINr's documentation
@@ -373,14 +499,14 @@ pub fn matrix(
 }
 
 /// The method's per-node aggregations, by tree node (None: the method's own).
-pub fn node_aggregations(tree: &Tree, m: &RunMethod) -> Vec<Option<Aggregation>> {
+pub fn node_aggregations(tree: &Tree, m: &Method) -> Vec<Option<Aggregation>> {
     tree.nodes
         .iter()
         .map(|n| m.aggregation_by_node.get(&n.code).copied())
         .collect()
 }
 
-pub fn base_weights(c: &Catalog, tree: &Tree, m: &RunMethod) -> Vec<f64> {
+pub fn base_weights(c: &Catalog, tree: &Tree, m: &Method) -> Vec<f64> {
     c.data_points
         .iter()
         .map(|d| m.weight(&d.id))
@@ -564,7 +690,7 @@ pub fn score_year<E>(
     c: &Catalog,
     tree: &Tree,
     mat: &Matrix,
-    m: &RunMethod,
+    m: &Method,
     weights: &[f64],
     intervals: Option<&super::uncertainty::Intervals>,
     flags: &mut Flags,
@@ -578,7 +704,7 @@ pub fn score_year<E>(
         m.aggregation,
         &node_aggregations(tree, m),
         weights,
-        m.coverage,
+        &Rule::of(m),
     );
     let pts: Vec<Vec<Option<u8>>> = mat
         .raw
@@ -592,7 +718,7 @@ pub fn score_year<E>(
         })
         .collect();
     for (j, dp) in c.data_points.iter().enumerate() {
-        let ranks = stats::rank_desc(&comp.dp[j]);
+        let ranks = stats::rank_desc_rounded(&comp.dp[j], m.rank_decimals);
         for i in 0..mat.cities.len() {
             let raw = mat.raw[i][j];
             if raw.is_none() && mat.used[i][j].is_none() {
@@ -616,7 +742,7 @@ pub fn score_year<E>(
         }
     }
     for (k, node) in tree.nodes.iter().enumerate() {
-        let ranks = stats::rank_desc(&comp.node[k]);
+        let ranks = stats::rank_desc_rounded(&comp.node[k], m.rank_decimals);
         let total_items = node
             .dps
             .iter()

@@ -4,7 +4,7 @@
 //! in memory.
 
 use super::engine::{self, DpRow, Flags, Names, NodeRow, RawYear, Tree};
-use super::method::RunMethod;
+use super::method::Method;
 use super::trends::{self, Trend};
 use super::uncertainty;
 use crate::catalog::Catalog;
@@ -64,7 +64,7 @@ const AHEAD: usize = 32;
 pub fn stream<S: ValueSource, IO: RunIo<Error = S::Error>>(
     c: &Catalog,
     reg: &Registry,
-    m: &RunMethod,
+    m: &Method,
     draws: usize,
     years: &[i32],
     mut source: S,
@@ -133,7 +133,7 @@ pub fn stream<S: ValueSource, IO: RunIo<Error = S::Error>>(
 fn scorer(
     c: &Catalog,
     reg: &Registry,
-    m: &RunMethod,
+    m: &Method,
     draws: usize,
     inbox: std::sync::mpsc::Receiver<(RawYear, bool)>,
     outbox: std::sync::mpsc::SyncSender<Msg>,

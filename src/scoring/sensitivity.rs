@@ -4,7 +4,7 @@
 //! the targets (all lowered and all raised by the method's target share) and the imputation.
 
 use super::engine::{base_weights, composite, matrices, node_aggregations, Matrix, Tree};
-use super::method::{Impute, RunMethod};
+use super::method::{Impute, Method};
 use crate::catalog::Catalog;
 use crate::registry::Registry;
 use crate::rows::CurrentValue;
@@ -46,7 +46,7 @@ fn overall_ranks(
     c: &Catalog,
     tree: &Tree,
     mat: &Matrix,
-    m: &RunMethod,
+    m: &Method,
     weights: &[f64],
 ) -> Vec<Option<usize>> {
     let node_agg = node_aggregations(tree, m);
@@ -58,7 +58,7 @@ fn overall_ranks(
         m.aggregation,
         &node_agg,
         weights,
-        m.coverage,
+        &super::engine::Rule::of(m),
     );
     let k = tree.find("overall").unwrap_or(0);
     stats::rank_desc(&comp.node[k])
@@ -70,7 +70,7 @@ pub fn one_at_a_time(
     c: &Catalog,
     reg: &Registry,
     values: &[CurrentValue],
-    m: &RunMethod,
+    m: &Method,
     year: Option<i32>,
 ) -> Vec<Shift> {
     let Some(year) = year.or_else(|| values.iter().map(|v| v.year).max()) else {
@@ -102,7 +102,7 @@ pub fn one_at_a_time(
     // normalisation: every option the Monte Carlo may draw
     for n in super::uncertainty::draw_normalisations(c, m) {
         if n != m.normalisation {
-            let alt = RunMethod {
+            let alt = Method {
                 normalisation: n,
                 ..m.clone()
             };
@@ -116,7 +116,7 @@ pub fn one_at_a_time(
     // aggregation
     for &a in &m.uncertainty.aggregations {
         if a != m.aggregation {
-            let alt = RunMethod {
+            let alt = Method {
                 aggregation: a,
                 ..m.clone()
             };
@@ -166,9 +166,9 @@ pub fn one_at_a_time(
     // imputation: the other choice
     let other = match m.impute {
         Impute::None => Impute::PeerMedian,
-        Impute::PeerMedian => Impute::None,
+        _ => Impute::None,
     };
-    let alt = RunMethod {
+    let alt = Method {
         impute: other,
         ..m.clone()
     };
@@ -219,7 +219,7 @@ mod tests {
     fn each_assumption_is_changed_once_for_every_city() {
         let c = Catalog::embedded().unwrap();
         let r = Registry::embedded().unwrap();
-        let m = RunMethod::parse(DEFAULT, "default").unwrap();
+        let m = Method::parse(DEFAULT, "default").unwrap();
         let rows = one_at_a_time(&c, &r, &values(), &m, None);
         let mut assumptions: Vec<&str> = rows.iter().map(|s| s.assumption).collect();
         assumptions.dedup();

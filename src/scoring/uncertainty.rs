@@ -2,7 +2,7 @@
 //! geometric mean, weights perturbed by up to ±25 %), with a fixed seed.
 
 use super::engine::{base_weights, composite, Matrix, Tree};
-use super::method::{Normalisation, RunMethod};
+use super::method::{Method, Normalisation};
 use crate::catalog::{Catalog, Direction};
 use crate::demo::Rng;
 use crate::stats;
@@ -17,7 +17,7 @@ pub type Intervals = Vec<Vec<Option<(f64, f64, f64)>>>;
 /// the Productivity and Energy sub-dimensions among them, would vanish from those draws and
 /// the intervals would compare unlike things. If no listed option qualifies, the run's own
 /// normalisation is drawn.
-pub fn draw_normalisations(c: &Catalog, m: &RunMethod) -> Vec<Normalisation> {
+pub fn draw_normalisations(c: &Catalog, m: &Method) -> Vec<Normalisation> {
     let every_target = c
         .data_points
         .iter()
@@ -48,7 +48,7 @@ pub fn rank_intervals(
     c: &Catalog,
     tree: &Tree,
     mat: &Matrix,
-    m: &RunMethod,
+    m: &Method,
     draws: usize,
 ) -> Intervals {
     // a rank is a whole number up to the number of cities: kept in two bytes where that is
@@ -65,13 +65,14 @@ fn intervals_with<R: Copy + Into<f64> + TryFrom<usize>>(
     c: &Catalog,
     tree: &Tree,
     mat: &Matrix,
-    m: &RunMethod,
+    m: &Method,
     draws: usize,
 ) -> Intervals {
     let u = &m.uncertainty;
     let options = draw_normalisations(c, m);
     let base = base_weights(c, tree, m);
     let node_agg = super::engine::node_aggregations(tree, m);
+    let rule = super::engine::Rule::of(m);
     let mut rng = Rng::new(u.seed);
     let p = u.weight_perturbation;
     let jitter = Uniform::new(1.0 - p, 1.0 + p).ok();
@@ -108,7 +109,7 @@ fn intervals_with<R: Copy + Into<f64> + TryFrom<usize>>(
             }
             None => c,
         };
-        let comp = composite(cat, tree, mat, norm, agg, &node_agg, &w, m.coverage);
+        let comp = composite(cat, tree, mat, norm, agg, &node_agg, &w, &rule);
         for (k, scores) in comp.node.iter().enumerate() {
             for (i, r) in stats::rank_desc(scores).into_iter().enumerate() {
                 if let Some(r) = r.and_then(|r| R::try_from(r).ok()) {
@@ -153,7 +154,7 @@ mod tests {
     #[test]
     fn every_draw_scores_the_same_items() {
         let mut c = Catalog::embedded().unwrap();
-        let m = RunMethod::parse(DEFAULT, "default").unwrap();
+        let m = Method::parse(DEFAULT, "default").unwrap();
         assert!(m
             .uncertainty
             .normalisations
@@ -198,7 +199,7 @@ mod tests {
                 });
             }
         }
-        let mut m = RunMethod::parse(DEFAULT, "default").unwrap();
+        let mut m = Method::parse(DEFAULT, "default").unwrap();
         m.uncertainty.normalisations = vec![Normalisation::Goalposts];
         m.uncertainty.weight_perturbation = 0.0;
         let tree = Tree::new(&c);
@@ -218,6 +219,6 @@ mod tests {
             "weight_perturbation = 0.25",
             "weight_perturbation = 0.25\ntarget_perturbation = 1.5",
         );
-        assert!(RunMethod::parse(&bad, "m").is_err());
+        assert!(Method::parse(&bad, "m").is_err());
     }
 }

@@ -198,6 +198,94 @@ fn asem_scored_by_the_engine_equals_the_pipeline_with_the_same_method() {
     assert!(!agg.contains(".sub") && !agg.contains(".dim"));
 }
 
+/// One method type for both engines: COINr's own ASEM method file (stage layout: group-mean
+/// imputation within EurAsia_group, COINr treatment with winmax 6, min-max, arithmetic
+/// means, ranks on 2 decimals) given to `score` on the converted framework reproduces COINr's
+/// published aggregates, and the converted method (flat layout) given to `pipeline` gives
+/// the engine's scores.
+#[test]
+fn one_method_file_means_the_same_in_both_engines() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let (idata, imeta) = (data("coinr_asem/iData.csv"), data("coinr_asem/iMeta.csv"));
+    let (dir, db) = convert_import_score(home, &idata, &imeta, None);
+    // the converted flat method through the pipeline equals the engine's run of it
+    let out = home.join("pipeline-flat");
+    let r = run(u4ssc(home)
+        .arg("pipeline")
+        .arg("--idata")
+        .arg(&idata)
+        .arg("--imeta")
+        .arg(&imeta)
+        .arg("--method")
+        .arg(dir.join("method.toml"))
+        .arg("--out")
+        .arg(&out));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut flat = HashMap::new();
+    for line in std::fs::read_to_string(out.join("results.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+    {
+        let f: Vec<&str> = line.split(',').collect();
+        if let (Ok(v), Ok(r)) = (f[3].parse::<f64>(), f[4].parse::<usize>()) {
+            flat.insert((f[0].to_lowercase(), f[1].to_string()), (v, r));
+        }
+    }
+    assert_eq!(engine_equals_pipeline(&db, "Index", &flat), 51 * 11);
+
+    // COINr's method through the engine
+    let r = run(on_framework(home, &dir, &db).args([
+        "score",
+        "--draws",
+        "0",
+        "--method",
+        data("../../kpis/methods/coinr-asem.toml").to_str().unwrap(),
+    ]));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let read = |file: &str| -> Vec<HashMap<String, String>> {
+        let text = std::fs::read_to_string(data(&format!("coinr_asem/{file}"))).unwrap();
+        let mut rdr = csv::Reader::from_reader(text.as_bytes());
+        let head: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
+        rdr.records()
+            .map(|r| {
+                head.iter()
+                    .cloned()
+                    .zip(r.unwrap().iter().map(String::from))
+                    .collect()
+            })
+            .collect()
+    };
+    let (scores, ranks) = (read("stage_aggregated.csv"), read("results_ranks.csv"));
+    let store = Store::open(&db, Access::ReadOnly).unwrap();
+    let run_id = store.runs().unwrap().last().unwrap().run_id;
+    let nodes = store.node_scores(run_id, None, None).unwrap();
+    let mut compared = 0;
+    for n in nodes.iter().filter(|n| n.level > Level::Kpi) {
+        let code = if n.node == "overall" {
+            "Index"
+        } else {
+            n.node.as_str()
+        };
+        let unit = n.city.to_uppercase();
+        let want: f64 = scores.iter().find(|r| r["UnitCode"] == unit).unwrap()[code]
+            .parse()
+            .unwrap();
+        let got = n.score.unwrap();
+        assert!(
+            (got - want).abs() < 1e-9,
+            "{unit} {code}: engine {got}, COINr {want}"
+        );
+        let rank: usize = ranks.iter().find(|r| r["UnitCode"] == unit).unwrap()[code]
+            .parse::<f64>()
+            .unwrap() as usize;
+        assert_eq!(n.rank, Some(rank), "{unit} {code}");
+        compared += 1;
+    }
+    assert_eq!(compared, 51 * 11);
+}
+
 #[test]
 fn a_framework_with_four_levels_below_its_index_equals_the_pipeline() {
     let home = tempfile::tempdir().unwrap();

@@ -410,8 +410,8 @@ fn thirty_city_app(home: &std::path::Path) -> (App, Ctx, Vec<u4ssc::registry::Ci
         0
     );
     let mut store = ctx.open(u4ssc::store::Access::ReadWrite).unwrap();
-    let m = u4ssc::scoring::method::RunMethod::parse(u4ssc::scoring::method::DEFAULT, "default")
-        .unwrap();
+    let m =
+        u4ssc::scoring::method::Method::parse(u4ssc::scoring::method::DEFAULT, "default").unwrap();
     u4ssc::score_cmd::score_into(
         &ctx,
         &mut store,

@@ -1,10 +1,10 @@
 use super::*;
-use crate::scoring::method::{RunMethod, DEFAULT};
+use crate::scoring::method::{Method, DEFAULT};
 
-fn setup(values: &[(&str, &str, f64)]) -> (Catalog, Tree, Vec<Matrix>, RunMethod) {
+fn setup(values: &[(&str, &str, f64)]) -> (Catalog, Tree, Vec<Matrix>, Method) {
     let c = Catalog::embedded().unwrap();
     let r = Registry::embedded().unwrap();
-    let m = RunMethod::parse(DEFAULT, "default").unwrap();
+    let m = Method::parse(DEFAULT, "default").unwrap();
     let vals: Vec<CurrentValue> = values
         .iter()
         .map(|(city, dp, v)| CurrentValue {
@@ -30,12 +30,12 @@ fn setup(values: &[(&str, &str, f64)]) -> (Catalog, Tree, Vec<Matrix>, RunMethod
 fn outlier_treatment_skips_yes_no_and_saturated_columns() {
     let c = Catalog::embedded().unwrap();
     let r = Registry::embedded().unwrap();
-    let m = RunMethod::parse(
+    let m = Method::parse(
         include_str!("../../../kpis/methods/peer-minmax.toml"),
         "peer-minmax",
     )
     .unwrap();
-    assert_eq!(m.outliers, Outliers::Coinr);
+    assert!(m.treats());
     let at = |id: &str| c.data_points.iter().position(|d| d.id == id).unwrap();
     let (yes_no, share) = (at("ec-i-up-2a-compact"), at("ec-ict-ict-1c"));
     let cities: Vec<String> = r.cities.iter().map(|c| c.slug.clone()).collect();
@@ -74,12 +74,12 @@ fn counts_can_enter_composites_per_100k_inhabitants() {
         "outliers = \"none\"",
         "outliers = \"none\"\ncounts_per_100k = true",
     );
-    let e = RunMethod::parse(&text, "m.toml").unwrap_err().to_string();
+    let e = Method::parse(&text, "m.toml").unwrap_err().to_string();
     assert!(
         e.contains("counts_per_100k needs a peer normalisation"),
         "{e}"
     );
-    let m = RunMethod::parse(
+    let m = Method::parse(
         &text.replace(
             "normalisation = \"goalposts\"",
             "normalisation = \"minmax\"",
@@ -110,7 +110,7 @@ fn counts_can_enter_composites_per_100k_inhabitants() {
     assert_eq!(mx.raw, raw, "the raw counts stay as reported");
     assert!(mx.flags[0][j].contains(&"per_100k"));
     // off by default: the count is used as reported
-    let d = RunMethod::parse(DEFAULT, "default").unwrap();
+    let d = Method::parse(DEFAULT, "default").unwrap();
     assert!(!d.counts_per_100k);
     let plain = matrix(&c, &r, &d, 2024, vec!["oslo".into()], vec![raw[0].clone()]);
     assert_eq!(plain.used[0][j], Some(268.0));
@@ -134,7 +134,7 @@ fn values_are_denominated_then_imputed_then_treated() {
             "outliers = \"none\"",
             "outliers = \"coinr\"\ncounts_per_100k = true",
         );
-    let m = RunMethod::parse(&text, "m.toml").unwrap();
+    let m = Method::parse(&text, "m.toml").unwrap();
     let j = c
         .data_points
         .iter()
@@ -271,7 +271,7 @@ fn adding_a_constant_leaves_minmax_and_rank_based_scores_unchanged() {
 fn geometric_aggregates_never_exceed_arithmetic_ones() {
     let c = Catalog::embedded().unwrap();
     let r = Registry::embedded().unwrap();
-    let m = RunMethod::parse(DEFAULT, "default").unwrap();
+    let m = Method::parse(DEFAULT, "default").unwrap();
     let cities = crate::demo::world_cities(&r, 17);
     let mut vals = Vec::new();
     crate::demo::generate::<()>(
@@ -308,7 +308,7 @@ fn geometric_aggregates_never_exceed_arithmetic_ones() {
             Aggregation::Arithmetic,
             &[],
             &w,
-            0.0,
+            &Rule::coverage(0.0),
         );
         let g = composite(
             &c,
@@ -318,7 +318,7 @@ fn geometric_aggregates_never_exceed_arithmetic_ones() {
             Aggregation::Geometric,
             &[],
             &w,
-            0.0,
+            &Rule::coverage(0.0),
         );
         // compare on the same [1, 100] scale the geometric mean uses
         for (k, node) in tree
@@ -364,7 +364,7 @@ fn a_node_can_be_aggregated_otherwise_than_the_rest() {
         Aggregation::Arithmetic,
         &[],
         &w,
-        0.0,
+        &Rule::coverage(0.0),
     );
     let mixed = composite(
         &c,
@@ -374,7 +374,7 @@ fn a_node_can_be_aggregated_otherwise_than_the_rest() {
         Aggregation::Arithmetic,
         &node_agg,
         &w,
-        0.0,
+        &Rule::coverage(0.0),
     );
     // Tromsø: min-max 40 and 75, neither at an end
     let i = mats[0].cities.iter().position(|c| c == "tromso").unwrap();
@@ -422,7 +422,7 @@ fn a_geometric_node_is_not_zeroed_by_one_child_at_zero() {
         Aggregation::Arithmetic,
         &node_agg,
         &w,
-        0.0,
+        &Rule::coverage(0.0),
     );
     // Oslo is the worst on 1C (min-max 0) and the best on 2C (100)
     let i = mats[0].cities.iter().position(|c| c == "oslo").unwrap();
@@ -512,7 +512,7 @@ struct Scores {
     nodes: Vec<NodeScore>,
 }
 
-fn score(c: &Catalog, tree: &Tree, mats: &[Matrix], m: &RunMethod) -> Scores {
+fn score(c: &Catalog, tree: &Tree, mats: &[Matrix], m: &Method) -> Scores {
     let weights = base_weights(c, tree, m);
     let mut node_rows = Vec::new();
     let mut flags = Flags::default();
