@@ -1,8 +1,7 @@
 //! Indicator frameworks as data: a tree of any depth (indicators -> aggregates -> index).
-//! Loaded from COINr's iMeta table, or built from the U4SSC catalog, so one scoring engine
-//! serves every framework.
+//! Loaded from COINr's iMeta table; the scoring tree both engines aggregate over
+//! (`scoring::engine::Tree`) is built from it as from the U4SSC catalog.
 
-use crate::catalog::{Catalog, Direction};
 use crate::error::{Error, Result};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -76,26 +75,6 @@ pub struct FNode {
 }
 
 impl FNode {
-    /// An aggregate node with weight 1 and the method's aggregation.
-    fn aggregate(code: &str, name: &str, level: u32, parent: Option<String>) -> FNode {
-        FNode {
-            code: code.to_string(),
-            name: name.to_string(),
-            level,
-            parent,
-            kind: NodeKind::Aggregate,
-            direction: 1.0,
-            weight: 1.0,
-            denominator: None,
-            target: None,
-            goalposts: None,
-            aggregation: None,
-            dashboard: None,
-            scored: true,
-            line: None,
-        }
-    }
-
     /// The dashboard light of a raw value, if the indicator has thresholds.
     pub fn light(&self, x: f64) -> Option<Light> {
         let d = self.dashboard?;
@@ -427,57 +406,6 @@ impl Framework {
         fw.validate(origin)?;
         Ok(fw)
     }
-
-    /// A catalog as a framework (U4SSC: data point -> category -> sub-dimension -> dimension
-    /// -> index). Data points without a direction-able target still take part in
-    /// peer methods; target bands count as higher-is-better on closeness to the band.
-    pub fn from_catalog(c: &Catalog) -> Framework {
-        let mut nodes = Vec::new();
-        for dp in &c.data_points {
-            nodes.push(FNode {
-                code: dp.id.clone(),
-                name: dp.name.clone(),
-                level: 1,
-                parent: Some(dp.category.clone()),
-                kind: NodeKind::Indicator,
-                direction: if dp.direction == Direction::LowerBetter {
-                    -1.0
-                } else {
-                    1.0
-                },
-                weight: 1.0,
-                denominator: None,
-                target: dp.target.value,
-                goalposts: None,
-                aggregation: None,
-                dashboard: None,
-                // no direction: shown in every stage, never scored
-                scored: dp.direction != Direction::None,
-                line: None,
-            });
-        }
-        // the catalog's aggregate levels sit on COINr levels 2, 3, …; the index above them
-        for n in &c.aggregates {
-            let parent = n.parent.clone().or(Some("index".to_string()));
-            nodes.push(FNode::aggregate(
-                &n.code,
-                &n.name,
-                n.level as u32 + 2,
-                parent,
-            ));
-        }
-        nodes.push(FNode::aggregate(
-            "index",
-            "Overall",
-            c.levels.len() as u32 + 2,
-            None,
-        ));
-        Framework {
-            nodes,
-            groups: vec![],
-            denominators: vec![],
-        }
-    }
 }
 
 #[cfg(test)]
@@ -535,23 +463,5 @@ mod tests {
         assert_eq!(down.light(15.0), Some(Light::Amber));
         assert_eq!(down.light(30.0), Some(Light::Red));
         assert_eq!(f.node("P").unwrap().light(1.0), None);
-    }
-
-    #[test]
-    fn catalog_becomes_a_five_level_framework() {
-        let c = Catalog::embedded().unwrap();
-        let f = Framework::from_catalog(&c);
-        f.validate("catalog").unwrap();
-        // tourism employment has no direction: shown, not scored
-        assert_eq!(
-            f.nodes
-                .iter()
-                .filter(|n| n.kind == NodeKind::Indicator)
-                .count(),
-            112
-        );
-        assert_eq!(f.indicators().count(), 111);
-        assert!(!f.node("ec-p-em-3a").unwrap().scored);
-        assert_eq!(f.children("index").len(), 3);
     }
 }

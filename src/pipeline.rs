@@ -383,79 +383,67 @@ pub fn normalise(panel: &Panel, fw: &Framework, n: &Method) -> Result<Panel> {
 
 pub use crate::steps::weighted_mean;
 
-/// Add every aggregate as a column, bottom-up. A node takes iMeta's `Aggregation`, else the
-/// method's `[aggregation_by_node]` (`overall` names the index), else the method's; a child's
-/// weight is the method's `[weights]` entry for its code, else iMeta's.
+/// Add every aggregate as a column, bottom-up, by the one aggregation both engines use
+/// (`aggregate_tree`). A node takes iMeta's `Aggregation`, else the method's
+/// `[aggregation_by_node]` (`overall` names the index), else the method's; a weight is the
+/// method's `[weights]` entry for the code, else iMeta's.
 pub fn aggregate(panel: &Panel, fw: &Framework, m: &Method) -> Panel {
+    use crate::scoring::engine::{aggregate_tree, Rule, Scale, Tree};
     let mut out = panel.clone();
-    let children = fw.children_map();
-    let mut index: HashMap<String, usize> = out
-        .columns
+    let tree = Tree::from_framework(fw);
+    let cols = panel.col_index();
+    let by_code = fw.by_code();
+    let indicators: Vec<&FNode> = fw.indicators().collect();
+    let dp_scores: Vec<Vec<Option<f64>>> = indicators
         .iter()
-        .enumerate()
-        .map(|(j, c)| (c.clone(), j))
+        .map(|n| match cols.get(n.code.as_str()) {
+            Some(&j) => panel.column(j),
+            None => vec![None; panel.units.len()],
+        })
         .collect();
-    // the scored indicators under each aggregate, for coverage by data points
-    let mut under: HashMap<&str, Vec<usize>> = HashMap::new();
-    if m.coverage_of == CoverageOf::DataPoints {
-        for n in fw.indicators() {
-            let Some(&j) = index.get(&n.code) else {
-                continue;
+    let weight = |code: &str| {
+        m.weights
+            .get(code)
+            .copied()
+            .or_else(|| by_code.get(code).map(|n| n.weight))
+            .unwrap_or(1.0)
+    };
+    let weights: Vec<f64> = indicators
+        .iter()
+        .map(|n| weight(&n.code))
+        .chain(tree.nodes.iter().map(|n| weight(&n.code)))
+        .collect();
+    let how: Vec<Aggregation> = tree
+        .nodes
+        .iter()
+        .map(|n| {
+            let node = by_code.get(n.code.as_str());
+            let key = match node {
+                Some(f) if f.parent.is_none() => "overall",
+                _ => n.code.as_str(),
             };
-            let mut cur = n.parent.as_deref();
-            while let Some(p) = cur {
-                under.entry(p).or_default().push(j);
-                cur = fw.node(p).and_then(|x| x.parent.as_deref());
-            }
-        }
-    }
-    for node in fw.aggregates_bottom_up() {
-        let kids = children
-            .get(node.code.as_str())
-            .cloned()
-            .unwrap_or_default();
-        let cols: Vec<(Option<usize>, f64)> = kids
-            .iter()
-            .map(|k| {
-                let w = m.weights.get(&k.code).copied().unwrap_or(k.weight);
-                (index.get(&k.code).copied(), w)
-            })
-            .collect();
-        let how = node
-            .aggregation
-            .or_else(|| {
-                let key = if node.parent.is_none() {
-                    "overall"
-                } else {
-                    node.code.as_str()
-                };
-                m.aggregation_by_node.get(key).copied()
-            })
-            .unwrap_or(m.aggregation);
-        let inds = under.get(node.code.as_str());
-        let vals: Vec<Option<f64>> = (0..out.units.len())
-            .map(|i| {
-                let pairs: Vec<(f64, f64)> = cols
-                    .iter()
-                    .filter_map(|(c, w)| c.and_then(|c| out.values[i][c]).map(|x| (x, *w)))
-                    .collect();
-                let share = match inds {
-                    Some(inds) if m.coverage_of == CoverageOf::DataPoints => {
-                        inds.iter().filter(|&&j| out.values[i][j].is_some()).count() as f64
-                            / inds.len() as f64
-                    }
-                    _ => pairs.len() as f64 / kids.len() as f64,
-                };
-                if pairs.is_empty() || share + 1e-12 < m.coverage {
-                    None
-                } else {
-                    weighted_mean(&pairs, how)
-                }
-            })
-            .collect();
-        index.entry(node.code.clone()).or_insert(out.columns.len());
-        out.columns.push(node.code.clone());
-        for (r, v) in out.values.iter_mut().zip(vals) {
+            node.and_then(|f| f.aggregation)
+                .or_else(|| m.aggregation_by_node.get(key).copied())
+                .unwrap_or(m.aggregation)
+        })
+        .collect();
+    let rule = Rule {
+        coverage: m.coverage,
+        coverage_of: m.coverage_of,
+        scale: Scale::default(),
+    };
+    let scores = aggregate_tree(
+        &tree,
+        &dp_scores,
+        panel.units.len(),
+        &weights,
+        &how,
+        &rule,
+        None,
+    );
+    for (n, col) in tree.nodes.iter().zip(scores.node) {
+        out.columns.push(n.code.clone());
+        for (r, v) in out.values.iter_mut().zip(col) {
             r.push(v);
         }
     }

@@ -226,7 +226,6 @@ pub fn composite(
     weights: &[f64],
     rule: &Rule,
 ) -> Composite {
-    let coverage = rule.coverage;
     let scale = &rule.scale;
     let n_dp = c.data_points.len();
     let n_city = m.cities.len();
@@ -238,80 +237,24 @@ pub fn composite(
         dp_scores.push(s);
         capped.push(cap);
     }
-    let mut node_scores: Vec<Vec<Option<f64>>> = vec![vec![None; n_city]; tree.nodes.len()];
-    let mut cov: Vec<Vec<f64>> = vec![vec![0.0; n_city]; tree.nodes.len()];
-    // nodes are stored with KPIs first, then categories, sub-dimensions, dimensions, overall:
-    // children always come before parents
-    let mut order: Vec<usize> = (0..tree.nodes.len()).collect();
-    order.sort_by_key(|&i| tree.nodes[i].level);
-    let mut pairs: Vec<(f64, f64)> = Vec::new();
-    for &k in &order {
-        let node = &tree.nodes[k];
-        for i in 0..n_city {
-            // the share of the data points under the node (U4SSC, JRC) or of its children
-            // (COINr's dat_thresh) that have a score
-            let (have, total) = match rule.coverage_of {
-                CoverageOf::DataPoints => (
-                    node.dps
-                        .iter()
-                        .filter(|&&d| dp_scores[d][i].is_some())
-                        .count(),
-                    node.dps.len(),
-                ),
-                CoverageOf::Children => (
-                    node.children
-                        .iter()
-                        .filter(|ch| match ch {
-                            Child::Dp(d) => dp_scores[*d][i].is_some(),
-                            Child::Node(n) => node_scores[*n][i].is_some(),
-                        })
-                        .count(),
-                    node.children.len(),
-                ),
-            };
-            let share = if total == 0 {
-                0.0
-            } else {
-                have as f64 / total as f64
-            };
-            cov[k][i] = share;
-            if have == 0 || share + 1e-12 < coverage {
-                continue;
-            }
-            pairs.clear();
-            pairs.extend(node.children.iter().filter_map(|ch| match ch {
-                Child::Dp(d) => dp_scores[*d][i].map(|x| (x, weights[*d])),
-                Child::Node(n) => node_scores[*n][i].map(|x| (x, weights[n_dp + *n])),
-            }));
-            // the geometric and harmonic means are COINr's (no mean of a value <= 0); their
-            // children are first put on [1, 100], COINr's advice for them, whether the run or
-            // only this node asks for them. Data-point scores are moved there; an aggregate
-            // child already is when it is itself a geometric or harmonic mean, and is moved
-            // there when it is an arithmetic mean (once, one child at 0 zeroed a geometric
-            // node under an arithmetic run)
-            let how = node_agg.get(k).copied().flatten().unwrap_or(agg);
-            if how != Aggregation::Arithmetic {
-                let on_1_100 = |n: usize| {
-                    node_agg.get(n).copied().flatten().unwrap_or(agg) != Aggregation::Arithmetic
-                };
-                pairs.clear();
-                pairs.extend(node.children.iter().filter_map(|ch| match ch {
-                    Child::Dp(d) => {
-                        dp_scores[*d][i].map(|x| (scale.positive(norm, x), weights[*d]))
-                    }
-                    Child::Node(n) => node_scores[*n][i].map(|x| {
-                        let x = if on_1_100(*n) {
-                            x
-                        } else {
-                            scale.positive(norm, x)
-                        };
-                        (x, weights[n_dp + *n])
-                    }),
-                }));
-            }
-            node_scores[k][i] = weighted_mean(&pairs, how);
-        }
-    }
+    // every node's mean: the run's or the node's own; geometric and harmonic children moved
+    // onto [1, 100] first
+    let how: Vec<Aggregation> = (0..tree.nodes.len())
+        .map(|k| node_agg.get(k).copied().flatten().unwrap_or(agg))
+        .collect();
+    let positive = |x: f64| scale.positive(norm, x);
+    let Aggregated {
+        node: node_scores,
+        coverage: cov,
+    } = aggregate_tree(
+        tree,
+        &dp_scores,
+        n_city,
+        weights,
+        &how,
+        rule,
+        Some(&positive),
+    );
     Composite {
         dp: dp_scores,
         node: node_scores,

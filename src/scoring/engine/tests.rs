@@ -197,6 +197,33 @@ fn tree_has_every_level() {
     assert_eq!(t.nodes[t.find("EC:ICT:ICT:4C").unwrap()].dps.len(), 2);
 }
 
+/// The one tree a COINr framework loads into: scored indicators as data points, aggregates
+/// on their own levels, children in iMeta order; a shown-only indicator is in no aggregate.
+#[test]
+fn a_coinr_framework_loads_into_the_same_tree() {
+    let fw = crate::framework::Framework::from_imeta(
+        include_str!("../../../tests/data/frameworks/local_goals/iMeta.csv"),
+        "local_goals/iMeta.csv",
+    )
+    .unwrap();
+    let t = Tree::from_framework(&fw);
+    let codes: Vec<(&str, Level)> = t.nodes.iter().map(|n| (n.code.as_str(), n.level)).collect();
+    assert_eq!(
+        codes,
+        [
+            ("Mobility", Level::aggregate(0)),
+            ("Nature", Level::aggregate(0)),
+            ("Index", Level::aggregate(1))
+        ]
+    );
+    // Bus, Car | Green, Trees (Birds is shown, not scored)
+    assert_eq!(t.nodes[0].dps, [0, 1]);
+    assert_eq!(t.nodes[1].dps, [2, 3]);
+    assert_eq!(t.nodes[2].dps, [0, 1, 2, 3]);
+    assert_eq!(t.nodes[0].parent, Some(2));
+    assert_eq!(t.level_key(Level::aggregate(1)), "level-3");
+}
+
 #[test]
 fn reversing_direction_reverses_peer_ranks() {
     let c = Catalog::embedded().unwrap();

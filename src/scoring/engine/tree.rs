@@ -106,26 +106,65 @@ impl Tree {
                 }
             }
         }
-        // data points under each node, bottom-up
-        for i in 0..nodes.len() {
-            let mut dps = Vec::new();
-            let mut stack = vec![i];
-            while let Some(n) = stack.pop() {
-                for ch in &nodes[n].children {
-                    match ch {
-                        Child::Dp(d) => dps.push(*d),
-                        Child::Node(m) => stack.push(*m),
-                    }
-                }
-            }
-            dps.sort_unstable();
-            nodes[i].dps = dps;
-        }
+        fill_dps(&mut nodes);
         Tree {
             nodes,
             levels: c.levels.clone(),
         }
     }
+    /// A COINr framework as a tree: its scored indicators are the data points (in iMeta
+    /// order), its aggregates the nodes on their own levels (COINr level L is aggregate
+    /// level L - 2), children in iMeta order. The index keeps its code.
+    pub fn from_framework(fw: &crate::framework::Framework) -> Tree {
+        use crate::framework::NodeKind;
+        let dps: Vec<&str> = fw.indicators().map(|n| n.code.as_str()).collect();
+        let dp_index: BTreeMap<&str, usize> =
+            dps.iter().enumerate().map(|(i, c)| (*c, i)).collect();
+        let aggs = fw.aggregates_bottom_up();
+        let node_index: BTreeMap<&str, usize> = aggs
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.code.as_str(), i))
+            .collect();
+        let mut nodes: Vec<TNode> = aggs
+            .iter()
+            .map(|n| TNode {
+                code: n.code.clone(),
+                name: n.name.clone(),
+                level: Level::aggregate(n.level.saturating_sub(2) as usize),
+                parent: n.parent.as_deref().and_then(|p| node_index.get(p).copied()),
+                children: vec![],
+                dps: vec![],
+            })
+            .collect();
+        for n in fw.nodes.iter().filter(|n| n.scored) {
+            let Some(&p) = n.parent.as_deref().and_then(|p| node_index.get(p)) else {
+                continue;
+            };
+            let child = match n.kind {
+                NodeKind::Indicator => dp_index.get(n.code.as_str()).map(|&d| Child::Dp(d)),
+                NodeKind::Aggregate => node_index.get(n.code.as_str()).map(|&k| Child::Node(k)),
+            };
+            if let Some(ch) = child {
+                nodes[p].children.push(ch);
+            }
+        }
+        fill_dps(&mut nodes);
+        let mut levels: Vec<u32> = aggs.iter().map(|n| n.level).collect();
+        levels.sort_unstable();
+        levels.dedup();
+        Tree {
+            nodes,
+            levels: levels
+                .iter()
+                .map(|l| crate::catalog::LevelName {
+                    key: format!("level-{l}"),
+                    name: format!("Level {l}"),
+                })
+                .collect(),
+        }
+    }
+
     /// The aggregate levels from the top down (U4SSC: dimension, sub-dimension, category), the
     /// levels a view walks from the overall score.
     pub fn levels_top_down(&self) -> Vec<Level> {
@@ -157,5 +196,111 @@ impl Tree {
     }
     pub fn find(&self, code: &str) -> Option<usize> {
         self.nodes.iter().position(|n| n.code == code)
+    }
+}
+
+/// Every data point under each node.
+fn fill_dps(nodes: &mut [TNode]) {
+    for i in 0..nodes.len() {
+        let mut dps = Vec::new();
+        let mut stack = vec![i];
+        while let Some(n) = stack.pop() {
+            for ch in &nodes[n].children {
+                match ch {
+                    Child::Dp(d) => dps.push(*d),
+                    Child::Node(m) => stack.push(*m),
+                }
+            }
+        }
+        dps.sort_unstable();
+        nodes[i].dps = dps;
+    }
+}
+
+/// Every node's score for every unit, [node][unit], and its coverage share.
+pub struct Aggregated {
+    pub node: Vec<Vec<Option<f64>>>,
+    pub coverage: Vec<Vec<f64>>,
+}
+
+/// Aggregate a tree bottom-up: the one implementation of aggregation, for the U4SSC engine and
+/// the COINr pipeline alike. `dp_scores` are the normalised data points (indicators) [dp][unit];
+/// `weights` one per data point, then one per node; `how` each node's mean. A node is computed
+/// when the share the rule counts (data points under it, or its children) that have a score
+/// reaches `rule.coverage`, as COINr's weighted means (`steps::weighted_mean`) over the children
+/// that have one. With `positive`, the children of a geometric or harmonic node are moved onto
+/// [1, 100] first (an aggregate child only when it is an arithmetic mean; a geometric or
+/// harmonic one already is).
+#[allow(clippy::too_many_arguments)]
+pub fn aggregate_tree(
+    tree: &Tree,
+    dp_scores: &[Vec<Option<f64>>],
+    n_unit: usize,
+    weights: &[f64],
+    how: &[Aggregation],
+    rule: &Rule,
+    positive: Option<&dyn Fn(f64) -> f64>,
+) -> Aggregated {
+    let n_dp = dp_scores.len();
+    let mut node_scores: Vec<Vec<Option<f64>>> = vec![vec![None; n_unit]; tree.nodes.len()];
+    let mut cov: Vec<Vec<f64>> = vec![vec![0.0; n_unit]; tree.nodes.len()];
+    // children always come before parents in level order
+    let mut order: Vec<usize> = (0..tree.nodes.len()).collect();
+    order.sort_by_key(|&i| tree.nodes[i].level);
+    let mut pairs: Vec<(f64, f64)> = Vec::new();
+    for &k in &order {
+        let node = &tree.nodes[k];
+        let mean = how.get(k).copied().unwrap_or_default();
+        let moved = positive.filter(|_| mean != Aggregation::Arithmetic);
+        for i in 0..n_unit {
+            // the share of the data points under the node (U4SSC, JRC) or of its children
+            // (COINr's dat_thresh) that have a score
+            let (have, total) = match rule.coverage_of {
+                CoverageOf::DataPoints => (
+                    node.dps
+                        .iter()
+                        .filter(|&&d| dp_scores[d][i].is_some())
+                        .count(),
+                    node.dps.len(),
+                ),
+                CoverageOf::Children => (
+                    node.children
+                        .iter()
+                        .filter(|ch| match ch {
+                            Child::Dp(d) => dp_scores[*d][i].is_some(),
+                            Child::Node(n) => node_scores[*n][i].is_some(),
+                        })
+                        .count(),
+                    node.children.len(),
+                ),
+            };
+            let share = if total == 0 {
+                0.0
+            } else {
+                have as f64 / total as f64
+            };
+            cov[k][i] = share;
+            if have == 0 || share + 1e-12 < rule.coverage {
+                continue;
+            }
+            pairs.clear();
+            pairs.extend(node.children.iter().filter_map(|ch| match ch {
+                Child::Dp(d) => dp_scores[*d][i].map(|x| (moved.map_or(x, |p| p(x)), weights[*d])),
+                Child::Node(n) => node_scores[*n][i].map(|x| {
+                    let on_1_100 =
+                        how.get(*n).copied().unwrap_or_default() != Aggregation::Arithmetic;
+                    let x = match moved {
+                        Some(p) if !on_1_100 => p(x),
+                        _ => x,
+                    };
+                    (x, weights[n_dp + *n])
+                }),
+            }));
+            node_scores[k][i] = weighted_mean(&pairs, mean);
+        }
+    }
+    Aggregated {
+        node: node_scores,
+        coverage: cov,
     }
 }
