@@ -205,26 +205,114 @@ fn survey_findings(
     findings
 }
 
+/// The most rows a `check` on the bulk path leaves to the row-by-row path before it gives the
+/// whole file to it, and the most lines their cities and years may hold.
+const MAX_DOUBTS: usize = 1000;
+const MAX_DOUBT_LINES: usize = 200_000;
+
 /// `check` of a large plain CSV file on the bulk path: the survey alone, with no database,
-/// gives the row-by-row path's findings without holding the file in memory. `None`: the file
-/// is small or not plain, or the survey cannot vouch for every row (the row-by-row path then
-/// locates and explains what it is).
+/// gives the row-by-row path's findings without holding the file in memory. Rows the survey
+/// cannot vouch for (an unknown city, a value out of its limits, a duplicate, …) are checked
+/// row by row with every other row of their city and year, so a world-size file with a bad
+/// line is located without reading it into memory; their findings take the places the row
+/// path gives them. `None`: the file is small or not plain, or has too many such rows (the
+/// row-by-row path then takes the whole file).
 pub fn check(
+    ctx: &crate::context::Ctx,
     path: &Path,
-    catalog: &Catalog,
-    registry: &Registry,
     rules: &Rules,
-    limits: &Limits,
-) -> Option<Vec<Finding>> {
+) -> Result<Option<Vec<Finding>>> {
+    let (catalog, registry, limits) = (&ctx.catalog, &ctx.registry, &ctx.limits);
     let trace = Trace::new();
-    let layout = eligible(path, limits)?;
-    let survey = bulk::survey(path, &layout, limits, catalog, registry, rules.years)?;
-    trace.mark("check: surveyed on the bulk path");
-    Some(survey_findings(
+    let Some(layout) = eligible(path, limits) else {
+        return Ok(None);
+    };
+    let Some(survey) = bulk::survey_collecting(
+        path,
         &layout,
+        limits,
         catalog,
-        survey.warnings,
-        survey.missing_core,
-        Vec::new(),
-    ))
+        registry,
+        rules.years,
+        MAX_DOUBTS,
+    ) else {
+        return Ok(None);
+    };
+    trace.mark("check: surveyed on the bulk path");
+    if survey.doubts.is_empty() && survey.conflicts.is_empty() {
+        return Ok(Some(survey_findings(
+            &layout,
+            catalog,
+            survey.warnings,
+            survey.missing_core,
+            Vec::new(),
+        )));
+    }
+    // the cities and years of the doubtful rows, by their texts and by what they name
+    let mut texts = std::collections::HashSet::new();
+    let mut groups: std::collections::HashSet<(String, i32)> =
+        survey.conflicts.iter().cloned().collect();
+    for (_, city, year) in &survey.doubts {
+        if let Some(g) = bulk::city_year_of(city, year, registry, rules.years) {
+            groups.insert(g);
+        }
+        texts.insert((city.clone(), year.clone()));
+    }
+    let wanted = bulk::Wanted {
+        texts,
+        groups,
+        years: rules.years,
+    };
+    let Some((bytes, lines)) =
+        bulk::lines_of(path, &layout, limits, registry, &wanted, MAX_DOUBT_LINES)
+    else {
+        return Ok(None);
+    };
+    let file = path.display().to_string();
+    let Ok(mut table) = crate::submission::read::read_csv(&file, &bytes, limits) else {
+        return Ok(None);
+    };
+    if table.rows.len() != lines.len() {
+        return Ok(None);
+    }
+    for (row, line) in table.rows.iter_mut().zip(&lines) {
+        row.line = *line;
+    }
+    let checked = super::check_table(ctx, table, rules, None)?;
+    trace.mark("check: doubtful rows checked row by row");
+    // the survey's findings for every other line and city-year, the row path's for these
+    let taken: std::collections::HashSet<usize> = lines.iter().copied().collect();
+    let warnings = survey
+        .warnings
+        .into_iter()
+        .filter(|w| !taken.contains(&w.line()))
+        .collect();
+    let missing = survey
+        .missing_core
+        .into_iter()
+        .filter(|(c, y, _)| !wanted.groups.contains(&(c.clone(), *y)))
+        .collect();
+    let mine = survey_findings(&layout, catalog, warnings, missing, Vec::new());
+    Ok(Some(merge(mine, checked.findings)))
+}
+
+/// Two lists of findings in the row-by-row path's order, merged: findings on a line by line,
+/// then the core data points missing by city and year.
+fn merge(a: Vec<Finding>, b: Vec<Finding>) -> Vec<Finding> {
+    let key = |f: &Finding| match f.line {
+        Some(l) => (0, l, String::new(), 0),
+        None => (
+            1,
+            0,
+            f.subject
+                .as_ref()
+                .map(|s| s.city.clone())
+                .unwrap_or_default(),
+            f.subject.as_ref().map(|s| s.year).unwrap_or(0),
+        ),
+    };
+    let mut all: Vec<Finding> = a.into_iter().chain(b).collect();
+    // stable: within one line, or one city and year, the findings keep their order
+    all.sort_by_key(key);
+    all
 }

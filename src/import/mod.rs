@@ -65,6 +65,21 @@ pub fn check_file(ctx: &Ctx, file: &Path, rules: &Rules, store: Option<&Store>) 
         Err(findings) => return Ok(rejected(findings)),
         Ok(table) => table,
     };
+    check_table(ctx, table, rules, store)
+}
+
+/// [`check_file`] of a table already read.
+pub(crate) fn check_table(
+    ctx: &Ctx,
+    table: crate::submission::read::Table,
+    rules: &Rules,
+    store: Option<&Store>,
+) -> Result<Checked> {
+    let rejected = |findings| Checked {
+        accepted: None,
+        findings,
+        current: Vec::new(),
+    };
     let given = resolve_given(ctx, &rules.given)?;
     let table = match crate::submission::layout::to_long(table, &ctx.catalog, &ctx.registry, &given)
     {
@@ -132,7 +147,7 @@ pub fn check_findings(
         && rules.given.city.is_none()
         && rules.given.year.is_none();
     if alone {
-        if let Some(findings) = bulk::check(file, &ctx.catalog, &ctx.registry, rules, &ctx.limits) {
+        if let Some(findings) = bulk::check(ctx, file, rules)? {
             return Ok(findings);
         }
     }

@@ -278,6 +278,12 @@ pub enum RowWarning {
 }
 
 impl RowWarning {
+    /// The line the warning is on.
+    pub fn line(&self) -> usize {
+        match self {
+            RowWarning::Former { line, .. } | RowWarning::Implausible { line, .. } => *line,
+        }
+    }
     fn shift(&mut self, by: usize) {
         match self {
             RowWarning::Former { line, .. } | RowWarning::Implausible { line, .. } => *line += by,
@@ -310,6 +316,11 @@ pub struct Survey {
     pub warnings: Vec<RowWarning>,
     /// (city, year, core data point) without a row, by city and year
     pub missing_core: Vec<(String, i32, String)>,
+    /// In a collecting survey: the rows it could not vouch for, as (line, city text, year
+    /// text), and the (city, year) pairs given a data point twice across the file's parts.
+    /// The caller checks every row of their cities and years row by row.
+    pub doubts: Vec<(usize, String, String)>,
+    pub conflicts: Vec<(String, i32)>,
 }
 
 /// What one part of the file gathered.
@@ -326,6 +337,8 @@ struct Part {
     combos: Vec<(Combo, usize)>,
     values: FxMap<(usize, Box<[u8]>), Option<f64>>,
     warnings: Vec<RowWarning>,
+    /// rows not vouched for, in a collecting survey: (row index in the part, city, year)
+    doubts: Vec<(usize, String, String)>,
 }
 
 struct SurveyCtx<'a> {
@@ -336,6 +349,8 @@ struct SurveyCtx<'a> {
     years: super::validate::Years,
     dp_ix: HashMap<&'a str, usize>,
     words: usize,
+    /// collect the rows it cannot vouch for (up to this many) instead of giving up
+    collect: usize,
 }
 
 /// Survey a plain file with a layout from [`head`]; `None` unless every line is plain
@@ -352,6 +367,21 @@ pub fn survey(
     registry: &Registry,
     years: super::validate::Years,
 ) -> Option<Survey> {
+    survey_collecting(path, layout, limits, catalog, registry, years, 0)
+}
+
+/// [`survey`] that goes on past rows it cannot vouch for, up to `collect` of them, and lists
+/// them (`doubts`) with the (city, year) pairs given a data point twice (`conflicts`) for the
+/// caller to check row by row; `None` when a line is not plain or there are more doubts.
+pub fn survey_collecting(
+    path: &Path,
+    layout: &Layout,
+    limits: &Limits,
+    catalog: &Catalog,
+    registry: &Registry,
+    years: super::validate::Years,
+    collect: usize,
+) -> Option<Survey> {
     let len = std::fs::metadata(path).ok()?.len();
     let mid = split_point(path, len)?;
     let cx = SurveyCtx {
@@ -367,6 +397,7 @@ pub fn survey(
             .map(|(i, d)| (d.id.as_str(), i))
             .collect(),
         words: catalog.data_points.len().div_ceil(64).max(1),
+        collect,
     };
     let (a, b) = std::thread::scope(|s| {
         let second = s.spawn(|| survey_part(&cx, path, mid, len, false));
@@ -379,6 +410,21 @@ pub fn survey(
         return None;
     }
     let first_rows = a.rows;
+    let mut doubts: Vec<(usize, String, String)> = a
+        .doubts
+        .into_iter()
+        .chain(
+            b.doubts
+                .into_iter()
+                .map(|(at, c, y)| (at + first_rows, c, y)),
+        )
+        .map(|(at, c, y)| (at + 2, c, y))
+        .collect();
+    doubts.sort();
+    if doubts.len() > collect {
+        return None;
+    }
+    let mut conflicts: Vec<(String, i32)> = Vec::new();
     let mut warnings = a.warnings;
     warnings.extend(b.warnings.into_iter().map(|mut w| {
         w.shift(first_rows);
@@ -394,11 +440,16 @@ pub fn survey(
             .entry((cy.slug.clone(), cy.year))
             .or_insert_with(|| vec![0; cx.words]);
         let same_texts = !seen_texts.insert((cy.city_text.clone(), cy.year_text.clone()));
+        let mut twice = false;
         for (x, y) in acc.iter_mut().zip(&bits) {
-            if *x & *y != 0 {
+            twice |= *x & *y != 0;
+            *x |= *y;
+        }
+        if twice {
+            if collect == 0 {
                 return None;
             }
-            *x |= *y;
+            conflicts.push((cy.slug.clone(), cy.year));
         }
         if !same_texts {
             cities.push(cy);
@@ -438,7 +489,84 @@ pub fn survey(
         values,
         warnings,
         missing_core,
+        doubts,
+        conflicts,
     })
+}
+
+/// The cities and years whose lines [`lines_of`] takes: by their texts, or by the (city,
+/// year) the texts name.
+pub struct Wanted {
+    pub texts: std::collections::HashSet<(String, String)>,
+    pub groups: std::collections::HashSet<(String, i32)>,
+    pub years: super::validate::Years,
+}
+
+/// The lines of a plain file (header first) whose (city, year) texts are in `texts` or name a
+/// (city, year) in `groups`, as a small CSV file of their bytes with each line's number in the
+/// original: what the row-by-row path checks when a collecting survey had doubts. `None`
+/// when more than `max_lines` lines are taken or a line is not plain.
+pub fn lines_of(
+    path: &Path,
+    layout: &Layout,
+    limits: &Limits,
+    registry: &Registry,
+    wanted: &Wanted,
+    max_lines: usize,
+) -> Option<(Vec<u8>, Vec<usize>)> {
+    let (texts, groups, years) = (&wanted.texts, &wanted.groups, wanted.years);
+    let text = std::io::BufReader::new(std::fs::File::open(path).ok()?);
+    let c = &layout.columns;
+    let mut out: Vec<u8> = Vec::new();
+    let mut numbers = Vec::new();
+    let mut fields = Vec::new();
+    let mut resolved: HashMap<(String, String), Option<(String, i32)>> = HashMap::new();
+    for (i, line) in std::io::BufRead::split(text, b'\n').enumerate() {
+        let line = line.ok()?;
+        if i == 0 {
+            out.extend_from_slice(&line);
+            out.push(b'\n');
+            continue;
+        }
+        let line = std::str::from_utf8(&line).ok()?;
+        split_line(
+            line.as_bytes(),
+            layout.delimiter,
+            limits.max_field_chars,
+            &mut fields,
+        )?;
+        let key = (
+            cell(line, &fields, Some(c.city)).into_owned(),
+            cell(line, &fields, Some(c.year)).into_owned(),
+        );
+        let take = texts.contains(&key)
+            || resolved
+                .entry(key.clone())
+                .or_insert_with(|| {
+                    resolve_city(&key.0, &key.1, registry, years).map(|cy| (cy.slug, cy.year))
+                })
+                .as_ref()
+                .is_some_and(|g| groups.contains(g));
+        if take {
+            if numbers.len() >= max_lines {
+                return None;
+            }
+            out.extend_from_slice(line.as_bytes());
+            out.push(b'\n');
+            numbers.push(i + 1);
+        }
+    }
+    Some((out, numbers))
+}
+
+/// The (city, year) a pair of texts names, if it names one.
+pub fn city_year_of(
+    city: &str,
+    year: &str,
+    registry: &Registry,
+    years: super::validate::Years,
+) -> Option<(String, i32)> {
+    resolve_city(city, year, registry, years).map(|cy| (cy.slug, cy.year))
 }
 
 /// Where the second part starts: just after the first line feed from the middle on (the
@@ -517,7 +645,6 @@ impl RowState {
     }
 
     fn line(&mut self, cx: &SurveyCtx, part: &mut Part, line: &[u8], header: bool) -> Option<()> {
-        let c = &cx.layout.columns;
         let line = std::str::from_utf8(line).ok()?;
         split_line(
             line.as_bytes(),
@@ -534,6 +661,25 @@ impl RowState {
         }
         let at = part.rows; // the row's index in this part
         part.rows += 1;
+        if self.row(cx, part, line, at).is_some() {
+            return Some(());
+        }
+        // a row it cannot vouch for: given up, or noted for the caller to check row by row
+        if part.doubts.len() >= cx.collect {
+            return None;
+        }
+        let c = &cx.layout.columns;
+        let city = cell(line, &self.fields, Some(c.city)).to_string();
+        let year = cell(line, &self.fields, Some(c.year)).to_string();
+        part.doubts.push((at, city, year));
+        self.last_city = None;
+        Some(())
+    }
+
+    /// The checks of one data row (`at`: its index in the part); `None` when the survey cannot
+    /// vouch for it.
+    fn row(&mut self, cx: &SurveyCtx, part: &mut Part, line: &str, at: usize) -> Option<()> {
+        let c = &cx.layout.columns;
         let fields = &self.fields;
         // city and year
         let city = cell(line, fields, Some(c.city));

@@ -249,7 +249,7 @@ pub(crate) fn sniff_delimiter(header_line: &str) -> Option<u8> {
         .map(|(d, _)| *d)
 }
 
-fn read_csv(file: &str, bytes: &[u8], limits: &Limits) -> Result<Table, Vec<Finding>> {
+pub(crate) fn read_csv(file: &str, bytes: &[u8], limits: &Limits) -> Result<Table, Vec<Finding>> {
     let text = decode(file, bytes)?;
     if text.trim().is_empty() {
         return Err(vec![Finding::error(

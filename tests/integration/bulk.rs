@@ -435,10 +435,25 @@ fn check_of_large_files_on_the_bulk_path_equals_the_row_path() {
             l.to_string()
         }
     });
+    // rows the survey cannot vouch for, among the warnings and gaps: an unknown city, a KPI
+    // code that is no KPI, a row given twice (once within a half of the file, once across the
+    // halves), a value that is not a number
+    let lines: Vec<&str> = gaps.lines().collect();
+    let n = lines.len();
+    let mut rows: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    rows[300] = set_cell(&rows[300], 0, "Bodoe");
+    rows[5000] = set_cell(&rows[5000], 2, "EC: ICT: ICT: 9Z");
+    rows[n - 40] = set_cell(&rows[n - 40], 4, "12,5,5");
+    let dup_near = rows[7000].clone();
+    rows.insert(7001, dup_near);
+    let dup_far = rows[100].clone();
+    rows.push(dup_far);
+    let located = rows.join("\n") + "\n";
     let files = [
         (write(home, "clean.csv", &text), true),
         (write(home, "warned.csv", &gaps), true),
-        (write(home, "bad.csv", &bad), false),
+        (write(home, "bad.csv", &bad), true),
+        (write(home, "errors_among_warnings.csv", &located), true),
     ];
     for (file, takes_bulk) in &files {
         let check = |bulk: bool| {
@@ -462,6 +477,35 @@ fn check_of_large_files_on_the_bulk_path_equals_the_row_path() {
             "{}: {}",
             file.display(),
             b.stderr
+        );
+    }
+    for f in &files[2..] {
+        let mut cmd = u4ssc(home);
+        cmd.args(["check", "--format", "json"])
+            .arg(&f.0)
+            .env("U4SSC_TRACE", "1");
+        let r = run(&mut cmd);
+        assert!(
+            r.stderr.contains("check: doubtful rows checked row by row"),
+            "{}: {}",
+            f.0.display(),
+            r.stderr
+        );
+    }
+    let errors_json = run(u4ssc(home)
+        .args(["check", "--format", "json"])
+        .arg(&files[3].0))
+    .stdout;
+    for rule in [
+        "unknown_city",
+        "duplicate",
+        "missing_core_kpi",
+        "former_municipality_number",
+    ] {
+        assert!(
+            errors_json.contains(rule),
+            "{rule}: {}",
+            &errors_json[..2000.min(errors_json.len())]
         );
     }
     let warned_json = {
