@@ -19,6 +19,35 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<std::path::P
     Ok(path)
 }
 
+/// Write `dir/name` through `fill`, which writes into a buffered temporary file, and a
+/// rename: the file is the whole new one or not there; a failed fill leaves no file behind.
+pub fn write_atomic_with(
+    dir: &Path,
+    name: &str,
+    fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<std::path::PathBuf> {
+    let path = dir.join(name);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let fail = |source| Error::Write {
+        path: tmp.clone(),
+        source,
+    };
+    let written = (|| {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+        fill(&mut w)?;
+        std::io::Write::flush(&mut w)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(fail(e));
+    }
+    std::fs::rename(&tmp, &path).map_err(|source| Error::Write {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
+}
+
 /// Write `bytes` to `path` (a file name the user gave, with or without a directory), the
 /// same way: a hidden temporary file beside it, then a rename.
 pub fn write_atomic_to(path: &Path, bytes: &[u8]) -> Result<std::path::PathBuf> {

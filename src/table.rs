@@ -146,6 +146,40 @@ impl<W: std::io::Write> CsvOut<W> {
             .write_record(cells.into_iter().map(|c| neutralise(c.as_ref())))
             .map_err(std::io::Error::other)
     }
+    /// One record of typed cells: text neutralised, numbers written as `Cell::render` writes
+    /// them (a number is never a formula), without a string per cell.
+    pub fn cells(&mut self, row: &[crate::rows::Cell], buf: &mut String) -> std::io::Result<()> {
+        use crate::rows::Cell;
+        use std::fmt::Write;
+        for c in row {
+            let field: &str = match c {
+                Cell::Text(t) => {
+                    let n = neutralised(t);
+                    self.w
+                        .write_field(n.as_bytes())
+                        .map_err(std::io::Error::other)?;
+                    continue;
+                }
+                Cell::Num(v) => {
+                    buf.clear();
+                    let _ = write!(buf, "{v}");
+                    buf
+                }
+                Cell::Int(v) => {
+                    buf.clear();
+                    let _ = write!(buf, "{v}");
+                    buf
+                }
+                Cell::Null => "",
+            };
+            self.w
+                .write_field(field.as_bytes())
+                .map_err(std::io::Error::other)?;
+        }
+        self.w
+            .write_record(None::<&[u8]>)
+            .map_err(std::io::Error::other)
+    }
     /// Everything written through to the writer underneath.
     pub fn flush(&mut self) -> std::io::Result<()> {
         self.w.flush()
@@ -159,12 +193,17 @@ impl<W: std::io::Write> CsvOut<W> {
 /// Text that a spreadsheet would run as a formula gets a leading apostrophe; control
 /// characters (other than tab and line feed) are written as visible escapes.
 pub fn neutralise(cell: &str) -> String {
+    neutralised(cell).into_owned()
+}
+
+/// [`neutralise`], borrowing the text when it needs no change.
+pub fn neutralised(cell: &str) -> std::borrow::Cow<'_, str> {
     let cell = crate::text::printable(cell);
     match cell.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') if cell.parse::<f64>().is_err() => {
-            format!("'{cell}")
+            format!("'{cell}").into()
         }
-        _ => cell.into_owned(),
+        _ => cell,
     }
 }
 

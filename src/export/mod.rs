@@ -110,8 +110,17 @@ struct Out<'a> {
 
 impl Out<'_> {
     fn write(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
+        self.write_with(name, |w| w.write_all(bytes))
+    }
+
+    /// Write a file through `fill`, straight to disk.
+    fn write_with(
+        &mut self,
+        name: &str,
+        fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<()> {
         debug_assert!(!name.contains('/') && !name.contains(".."));
-        let path = crate::files::write_atomic(self.dir, name, bytes)?;
+        let path = crate::files::write_atomic_with(self.dir, name, fill)?;
         self.written.push(path);
         if self.progress {
             crate::progress::step(
@@ -125,12 +134,20 @@ impl Out<'_> {
 }
 
 pub fn csv_bytes(t: &DataTable) -> Vec<u8> {
-    let mut w = crate::table::CsvOut::new();
-    w.row(t.columns.iter().map(|c| c.name));
+    let mut out = Vec::new();
+    let _ = write_csv(t, &mut out);
+    out
+}
+
+/// A table as CSV into `w`, row by row (no copy of the whole file in memory).
+pub fn write_csv(t: &DataTable, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut c = crate::table::CsvOut::to(w);
+    c.record(t.columns.iter().map(|c| c.name))?;
+    let mut buf = String::new();
     for r in &t.rows {
-        w.row(r.iter().map(|c| c.render()));
+        c.cells(r, &mut buf)?;
     }
-    w.into_bytes()
+    c.flush()
 }
 
 pub fn json_bytes(t: &DataTable) -> Vec<u8> {
@@ -490,7 +507,9 @@ pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
         source,
     })?;
     let formats: BTreeSet<ExportFormat> = a.format.iter().copied().collect();
+    let trace = crate::trace::Trace::new();
     let profile_cities = html::profile_cities(ctx, &store, &run, &sel)?;
+    trace.mark("export: the cities to profile");
     let total = formats
         .iter()
         .map(|f| match f {
@@ -564,8 +583,9 @@ pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
             match f {
                 ExportFormat::Csv => {
                     for t in &tables {
-                        o.write(&format!("{}.csv", t.name), &csv_bytes(t))?;
+                        o.write_with(&format!("{}.csv", t.name), |w| write_csv(t, w))?;
                     }
+                    trace.mark("export: CSV tables written");
                     o.write(
                         "sdg_view.csv",
                         &csv_bytes(&html::sdg_table(ctx, &store, &run, &profile_cities)?),

@@ -64,6 +64,8 @@ struct FileSink<'a> {
     json: Option<(Part<BufWriter<File>>, Vec<String>, bool)>,
     parquet: Option<(&'a Store, PathBuf, Option<&'static str>)>,
     line: String,
+    /// a number's text, reused
+    num: String,
 }
 
 impl<'a> FileSink<'a> {
@@ -116,6 +118,7 @@ impl<'a> FileSink<'a> {
             json,
             parquet,
             line: String::new(),
+            num: String::new(),
         })
     }
 
@@ -166,7 +169,7 @@ impl Drop for FileSink<'_> {
 impl Sink for FileSink<'_> {
     fn row(&mut self, cells: Vec<Cell>) -> Result<()> {
         if let Some(p) = &mut self.csv {
-            p.w.record(cells.iter().map(Cell::render))
+            p.w.cells(&cells, &mut self.num)
                 .map_err(|source| Error::Write {
                     path: p.tmp.clone(),
                     source,

@@ -68,6 +68,7 @@ pub fn revisions_of(store: &Store) -> Result<BTreeMap<i64, crate::store::Revisio
 
 /// Every table of an export, built in memory.
 pub fn build(ctx: &Ctx, store: &Store, run: &RunInfo, sel: &Selection) -> Result<Vec<DataTable>> {
+    let trace = crate::trace::Trace::new();
     let tree = Tree::new(&ctx.catalog);
     let revisions = revisions_of(store)?;
     // the selected year only, when there is one (every table below filters by it)
@@ -78,20 +79,28 @@ pub fn build(ctx: &Ctx, store: &Store, run: &RunInfo, sel: &Selection) -> Result
     let dps = store.dp_scores(run.run_id, None, sel.year)?;
     let nodes = store.node_scores(run.run_id, None, sel.year)?;
     let trends = store.trends(run.run_id, None)?;
+    trace.mark("export: read values, scores and trends");
     let mut raw = raw_values_table();
     raw_values_rows(ctx, &revisions, &values, sel, &mut raw)?;
     let mut dp = data_point_scores_table();
     data_point_score_rows(ctx, &dps, sel, &mut dp)?;
+    // the rows read are let go as soon as their table is built: a large export holds one
+    // copy, not two
+    drop(dps);
     let (mut agg, mut ranks) = (aggregate_scores_table(), ranks_table());
     node_rows(&tree, &nodes, sel, &mut agg, &mut ranks)?;
     let mut peers = peers_table();
     peer_rows(ctx, &nodes, sel, &mut peers)?;
+    drop(nodes);
     let mut tr = trends_table();
     trend_rows(&trends, sel, &mut tr)?;
+    drop(trends);
     let mut cov = coverage_table();
     coverage_rows(ctx, &values, sel, &mut cov)?;
+    trace.mark("export: built the large tables");
     let mut out = vec![raw, dp, agg, ranks, peers, tr, cov];
     out.extend(small_tables(ctx, store, run, sel, &values)?);
+    trace.mark("export: built the small tables");
     Ok(out)
 }
 

@@ -45,7 +45,12 @@ pub fn sdg_table(
     run: &RunInfo,
     cities: &[(String, i32)],
 ) -> Result<DataTable> {
-    let dps = store.dp_scores(run.run_id, None, None)?;
+    // only the years the cities are shown in (each city's latest, as a rule one year)
+    let years: std::collections::BTreeSet<i32> = cities.iter().map(|(_, y)| *y).collect();
+    let mut dps = Vec::new();
+    for y in years {
+        dps.extend(store.dp_scores(run.run_id, None, Some(y))?);
+    }
     let trends = store.trends(run.run_id, None)?;
     let c = |name, ty, doc| Column { name, ty, doc };
     let mut t = DataTable {
