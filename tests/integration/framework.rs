@@ -63,6 +63,21 @@ fn pipeline_scores(
     idata: &Path,
     imeta: &Path,
 ) -> HashMap<(String, String), (f64, usize)> {
+    pipeline_with(
+        home,
+        idata,
+        imeta,
+        &data("frameworks/asem_plain_method.toml"),
+    )
+}
+
+/// `u4ssc pipeline` with a method file: every aggregate's (score, rank) by (unit, code).
+fn pipeline_with(
+    home: &Path,
+    idata: &Path,
+    imeta: &Path,
+    method: &Path,
+) -> HashMap<(String, String), (f64, usize)> {
     let out = home.join("pipeline");
     let r = run(u4ssc(home)
         .arg("pipeline")
@@ -71,7 +86,7 @@ fn pipeline_scores(
         .arg("--imeta")
         .arg(imeta)
         .arg("--method")
-        .arg(data("frameworks/asem_plain_method.toml"))
+        .arg(method)
         .arg("--out")
         .arg(&out));
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -210,29 +225,7 @@ fn one_method_file_means_the_same_in_both_engines() {
     let (idata, imeta) = (data("coinr_asem/iData.csv"), data("coinr_asem/iMeta.csv"));
     let (dir, db) = convert_import_score(home, &idata, &imeta, None);
     // the converted flat method through the pipeline equals the engine's run of it
-    let out = home.join("pipeline-flat");
-    let r = run(u4ssc(home)
-        .arg("pipeline")
-        .arg("--idata")
-        .arg(&idata)
-        .arg("--imeta")
-        .arg(&imeta)
-        .arg("--method")
-        .arg(dir.join("method.toml"))
-        .arg("--out")
-        .arg(&out));
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let mut flat = HashMap::new();
-    for line in std::fs::read_to_string(out.join("results.csv"))
-        .unwrap()
-        .lines()
-        .skip(1)
-    {
-        let f: Vec<&str> = line.split(',').collect();
-        if let (Ok(v), Ok(r)) = (f[3].parse::<f64>(), f[4].parse::<usize>()) {
-            flat.insert((f[0].to_lowercase(), f[1].to_string()), (v, r));
-        }
-    }
+    let flat = pipeline_with(home, &idata, &imeta, &dir.join("method.toml"));
     assert_eq!(engine_equals_pipeline(&db, "Index", &flat), 51 * 11);
 
     // COINr's method through the engine
