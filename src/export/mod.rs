@@ -193,6 +193,18 @@ fn json_row(names: &[String], r: &[Cell], s: &mut String) {
     s.push('}');
 }
 
+/// The most data rows an Excel sheet holds (1 048 576 rows, one of them the header).
+const XLSX_MAX_ROWS: usize = 1_048_575;
+
+/// A table's rows in sheets of at most `cap` rows (one sheet, empty, for no rows).
+fn sheet_parts<T>(rows: &[T], cap: usize) -> Vec<&[T]> {
+    if rows.is_empty() {
+        return vec![rows];
+    }
+    rows.chunks(cap.max(1)).collect()
+}
+
+/// The workbook; `cap`: the most data rows a sheet takes ([`XLSX_MAX_ROWS`]).
 fn xlsx_bytes(
     ctx: &Ctx,
     tables: &[DataTable],
@@ -200,6 +212,7 @@ fn xlsx_bytes(
     run: &crate::store::RunInfo,
     city_sheets: bool,
     notes: &[String],
+    cap: usize,
 ) -> Result<Vec<u8>> {
     use rust_xlsxwriter::{Color, Format, FormatBorder, Workbook};
     let err =
@@ -239,6 +252,37 @@ fn xlsx_bytes(
         };
         Format::new().set_background_color(Color::RGB(c))
     };
+    let sheets = [
+        ("Scores", "aggregate_scores"),
+        ("DataPoints", "data_point_scores"),
+        ("Ranks", "ranks"),
+        ("Peers", "peers"),
+        ("Trends", "trends"),
+        ("Coverage", "coverage"),
+        ("KPIs", "catalog"),
+        ("Raw", "raw_values"),
+        ("Method", "method"),
+        ("Sensitivity", "sensitivity"),
+        ("Questions", "questions"),
+    ];
+    // a table longer than a sheet goes on in continuation sheets, and the Summary says so
+    let mut notes: Vec<String> = notes.to_vec();
+    for (sheet, table) in sheets {
+        if let Some(t) = tables.iter().find(|t| t.name == table) {
+            let parts = sheet_parts(&t.rows, cap).len();
+            if parts > 1 {
+                notes.push(format!(
+                    "{table} has {} rows, more than an Excel sheet holds: sheet {sheet} goes on in {sheet} (2){} (the CSV and Parquet files hold it whole)",
+                    t.rows.len(),
+                    if parts > 2 {
+                        format!(" to {sheet} ({parts})")
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+        }
+    }
     // Summary
     {
         let ws = wb.add_worksheet().set_name("Summary").map_err(err)?;
@@ -271,64 +315,61 @@ fn xlsx_bytes(
             ws.write_string(r, 0, k).map_err(err)?;
             ws.write_string(r, 1, neutralise(&v)).map_err(err)?;
         }
-        for (r, note) in (8u32..).zip(notes) {
+        for (r, note) in (8u32..).zip(&notes) {
             ws.write_string(r, 0, "note").map_err(err)?;
             ws.write_string(r, 1, neutralise(note)).map_err(err)?;
         }
         ws.set_column_width(0, 18).map_err(err)?;
         ws.set_column_width(1, 90).map_err(err)?;
     }
-    let sheets = [
-        ("Scores", "aggregate_scores"),
-        ("DataPoints", "data_point_scores"),
-        ("Ranks", "ranks"),
-        ("Peers", "peers"),
-        ("Trends", "trends"),
-        ("Coverage", "coverage"),
-        ("KPIs", "catalog"),
-        ("Raw", "raw_values"),
-        ("Method", "method"),
-        ("Sensitivity", "sensitivity"),
-        ("Questions", "questions"),
-    ];
+
     for (sheet, table) in sheets {
         let Some(t) = tables.iter().find(|t| t.name == table) else {
             continue;
         };
-        let ws = wb.add_worksheet().set_name(sheet).map_err(err)?;
-        for (j, c) in t.columns.iter().enumerate() {
-            ws.write_string_with_format(0, j as u16, c.name, &head)
-                .map_err(err)?;
-            ws.set_column_width(j as u16, fitting_width(t, j))
-                .map_err(err)?;
-        }
-        for (i, row) in t.rows.iter().enumerate() {
-            let r = i as u32 + 1;
-            for (j, cell) in row.iter().enumerate() {
-                let c = j as u16;
-                match cell {
-                    Cell::Text(s) if t.columns[j].name == "band" => {
-                        ws.write_string_with_format(r, c, s, &band_fmt(s))
-                            .map_err(err)?;
+        // Excel holds 1 048 576 rows a sheet, the header included: a longer table goes on in
+        // continuation sheets ("Scores (2)", …); the Summary says so
+        for (part, rows) in sheet_parts(&t.rows, cap).into_iter().enumerate() {
+            let name = if part == 0 {
+                sheet.to_string()
+            } else {
+                format!("{sheet} ({})", part + 1)
+            };
+            let ws = wb.add_worksheet().set_name(&name).map_err(err)?;
+            for (j, c) in t.columns.iter().enumerate() {
+                ws.write_string_with_format(0, j as u16, c.name, &head)
+                    .map_err(err)?;
+                ws.set_column_width(j as u16, fitting_width(t, j))
+                    .map_err(err)?;
+            }
+            for (i, row) in rows.iter().enumerate() {
+                let r = i as u32 + 1;
+                for (j, cell) in row.iter().enumerate() {
+                    let c = j as u16;
+                    match cell {
+                        Cell::Text(s) if t.columns[j].name == "band" => {
+                            ws.write_string_with_format(r, c, s, &band_fmt(s))
+                                .map_err(err)?;
+                        }
+                        Cell::Text(s) => {
+                            ws.write_string(r, c, neutralise(s)).map_err(err)?;
+                        }
+                        Cell::Num(x) => {
+                            ws.write_number_with_format(r, c, *x, format_of(t.columns[j].name))
+                                .map_err(err)?;
+                        }
+                        Cell::Int(x) => {
+                            ws.write_number(r, c, *x as f64).map_err(err)?;
+                        }
+                        Cell::Null => {}
                     }
-                    Cell::Text(s) => {
-                        ws.write_string(r, c, neutralise(s)).map_err(err)?;
-                    }
-                    Cell::Num(x) => {
-                        ws.write_number_with_format(r, c, *x, format_of(t.columns[j].name))
-                            .map_err(err)?;
-                    }
-                    Cell::Int(x) => {
-                        ws.write_number(r, c, *x as f64).map_err(err)?;
-                    }
-                    Cell::Null => {}
                 }
             }
-        }
-        ws.set_freeze_panes(1, 0).map_err(err)?;
-        if !t.rows.is_empty() {
-            ws.autofilter(0, 0, t.rows.len() as u32, t.columns.len() as u16 - 1)
-                .map_err(err)?;
+            ws.set_freeze_panes(1, 0).map_err(err)?;
+            if !rows.is_empty() {
+                ws.autofilter(0, 0, rows.len() as u32, t.columns.len() as u16 - 1)
+                    .map_err(err)?;
+            }
         }
     }
     // what every column of every sheet means (README's descriptions, in the workbook)
@@ -577,7 +618,17 @@ pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
     let notes_ref = &notes;
     std::thread::scope(|scope| -> Result<()> {
         let xlsx = want_xlsx.then(|| {
-            scope.spawn(move || xlsx_bytes(ctx, tables_ref, demo, run_ref, city_sheets, notes_ref))
+            scope.spawn(move || {
+                xlsx_bytes(
+                    ctx,
+                    tables_ref,
+                    demo,
+                    run_ref,
+                    city_sheets,
+                    notes_ref,
+                    XLSX_MAX_ROWS,
+                )
+            })
         });
         for f in &formats {
             match f {
@@ -785,4 +836,72 @@ fn manifest(dir: &Path, written: &[PathBuf], run: &crate::store::RunInfo) -> Res
         "input_revisions": run.revisions,
         "files": files,
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A table longer than a sheet goes on in continuation sheets, every row kept once, and
+    /// the Summary says where (here with sheets of 2 rows instead of Excel's 1 048 575).
+    #[test]
+    fn a_table_longer_than_a_sheet_goes_on_in_the_next_sheets() {
+        use calamine::{Reader, Xlsx};
+        let ctx = Ctx::new(&crate::context::Settings::default()).unwrap();
+        let mut t = tables::ranks_table();
+        for i in 0..5 {
+            t.rows.push(vec![
+                Cell::text(format!("c{i}")),
+                Cell::Int(2024),
+                Cell::text("overall"),
+                Cell::text("overall"),
+                Cell::Int(i + 1),
+                Cell::Null,
+                Cell::Null,
+                Cell::Null,
+            ]);
+        }
+        let run = crate::store::RunInfo {
+            run_id: 1,
+            created_at: String::new(),
+            method_name: "m".into(),
+            method_hash: "0".repeat(64),
+            method_text: String::new(),
+            revisions: "1".into(),
+            seed: 1,
+            draws: 0,
+            program_version: String::new(),
+            catalog_version: String::new(),
+        };
+        let bytes = xlsx_bytes(&ctx, &[t], false, &run, false, &[], 2).unwrap();
+        let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        let names = wb.sheet_names();
+        assert!(
+            names.starts_with(&[
+                "Summary".to_string(),
+                "Ranks".into(),
+                "Ranks (2)".into(),
+                "Ranks (3)".into()
+            ]),
+            "{names:?}"
+        );
+        let mut cities = Vec::new();
+        for name in ["Ranks", "Ranks (2)", "Ranks (3)"] {
+            let range = wb.worksheet_range(name).unwrap();
+            let mut rows = range.rows();
+            assert_eq!(
+                rows.next().unwrap()[0].to_string(),
+                "city",
+                "{name}: its header"
+            );
+            cities.extend(rows.map(|r| r[0].to_string()));
+        }
+        assert_eq!(cities, ["c0", "c1", "c2", "c3", "c4"]);
+        let summary = wb.worksheet_range("Summary").unwrap();
+        let said = summary.rows().any(|r| {
+            r.iter()
+                .any(|c| c.to_string().contains("goes on in Ranks (2) to Ranks (3)"))
+        });
+        assert!(said, "{:?}", summary.rows().collect::<Vec<_>>());
+    }
 }
