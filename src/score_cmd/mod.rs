@@ -302,6 +302,28 @@ pub fn score_into(
             m.name
         )));
     }
+    // a group imputation needs its group column on the cities (a KOSTRA group, a county, or
+    // a registry group such as a converted framework's)
+    if let (
+        crate::scoring::method::Impute::GroupMean | crate::scoring::method::Impute::GroupMedian,
+        Some(g),
+    ) = (m.impute, m.impute_group.as_deref())
+    {
+        let prefix = format!("{g}=");
+        let known = g == "kostra"
+            || g == "county"
+            || ctx
+                .registry
+                .cities
+                .iter()
+                .any(|c| c.groups.iter().any(|x| x.starts_with(&prefix)));
+        if !known {
+            return Err(Error::Invalid(format!(
+                "method '{}': impute group '{g}' is not a group of the registry's cities (kostra, county, or a group column such as a framework's)",
+                m.name
+            )));
+        }
+    }
     let years = store.current_years()?;
     if years.is_empty() {
         return Err(Error::Usage(

@@ -368,6 +368,11 @@ impl Method {
         if !(self.zscore_sd.is_finite() && self.zscore_sd > 0.0 && self.zscore_mean.is_finite()) {
             return bad("z-scores need a finite mean and a positive sd".into());
         }
+        if let Some(d) = self.rank_decimals.filter(|d| !(-15..=15).contains(d)) {
+            return bad(format!(
+                "[rank] decimals = {d}: ranks round the scores to between -15 and 15 decimals"
+            ));
+        }
         if matches!(self.impute, Impute::GroupMean | Impute::GroupMedian)
             && self.impute_group.is_none()
         {
@@ -476,6 +481,7 @@ mod tests {
                 "needs lower below upper",
             ),
             ("[aggregate]\ncoverage = 1.5\n", "coverage must be between 0 and 1"),
+            ("[rank]\ndecimals = 400\n", "[rank] decimals = 400"),
             // a flat file with a stage table: its line and the key
             (
                 "name = \"m\"\nnormalisation = \"minmax\"\naggregation = \"arithmetic\"\ncoverage = 0.5\nimpute = \"none\"\noutliers = \"none\"\n[normalise]\nlower = 1.0\n",

@@ -217,3 +217,33 @@ fn top_keeps_a_long_ranking_readable_on_a_terminal() {
     let shown = String::from_utf8_lossy(&std::fs::read(&log).unwrap()).into_owned();
     assert!(shown.contains("… 100 more below rank 20"), "{shown}");
 }
+
+/// A COINr stage method runs on the U4SSC demo too; an imputation group the cities do not
+/// have is refused with the reason, not silently left unimputed.
+#[test]
+fn a_stage_method_scores_the_demo_and_an_unknown_group_is_refused() {
+    let home = demo_home();
+    let method = home.path().join("stages.toml");
+    std::fs::write(
+        &method,
+        "name = \"stages\"\n[impute]\nmethod = \"group_median\"\ngroup = \"kostra\"\n\
+         [normalise]\nmethod = \"percentile_rank\"\n[aggregate]\nmethod = \"arithmetic\"\ncoverage = 0.65\n\
+         [uncertainty]\ndraws = 20\nseed = 1\nweight_perturbation = 0.25\nnormalisations = [\"percentile_rank\"]\naggregations = [\"arithmetic\"]\n",
+    )
+    .unwrap();
+    let r = run(u4ssc(home.path()).arg("score").arg("--method").arg(&method));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("method 'stages'"), "{}", r.stdout);
+    let text = std::fs::read_to_string(&method)
+        .unwrap()
+        .replace("group = \"kostra\"", "group = \"region\"");
+    std::fs::write(&method, text).unwrap();
+    let r = run(u4ssc(home.path()).arg("score").arg("--method").arg(&method));
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("impute group 'region' is not a group of the registry's cities"),
+        "{}",
+        r.stderr
+    );
+}
