@@ -387,7 +387,7 @@ fn measure(cities: usize, years: i32, runs: usize) {
         // the analysts' batch export of everything (streamed past 2 M rows) beside DuckDB's
         // own COPY of the same rows
         let out = dir.path().join("export_flat");
-        let args = u4ssc::export::ExportArgs {
+        let args = u4ssc::export::ExportOptions {
             out: out.clone(),
             format: vec![ExportFormat::Csv, ExportFormat::Parquet],
             city: Vec::new(),
@@ -428,7 +428,7 @@ fn measure(cities: usize, years: i32, runs: usize) {
         let mut p_export: f64 = 0.0;
         let (t_export, _) = time(runs, || {
             let _ = std::fs::remove_dir_all(&out);
-            let args = u4ssc::export::ExportArgs {
+            let args = u4ssc::export::ExportOptions {
                 out: out.clone(),
                 format: vec![
                     ExportFormat::Csv,

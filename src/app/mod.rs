@@ -14,9 +14,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+mod args;
 mod check;
 mod framework;
 mod info;
+pub use args::*;
 pub use check::*;
 pub use framework::*;
 pub use info::*;
@@ -163,21 +165,21 @@ u4ssc questions close 3 --verified yes")]
     /// Generate a synthetic demo submission (deterministic)
     Demo(DemoArgs),
     /// Compute every score for the current data and store it as a run
-    Score(crate::score_cmd::ScoreArgs),
+    Score(ScoreArgs),
     /// List the scoring runs
     Runs(FormatArg),
     /// Rank cities at a level, with rank intervals
     #[command(after_help = RANK_EXAMPLES)]
-    Rank(crate::score_cmd::RankArgs),
+    Rank(RankArgs),
     /// A city against its peers, or side by side with up to three others
-    Compare(crate::score_cmd::CompareArgs),
+    Compare(CompareArgs),
     /// The whole chain behind one city's score for one KPI
-    Explain(crate::score_cmd::ExplainArgs),
+    Explain(ExplainArgs),
     /// Which ranks and bands moved between two runs
-    Diff(crate::score_cmd::DiffArgs),
+    Diff(DiffArgs),
     /// Write scores, ranks, peers, trends and city profiles (CSV, JSON, Parquet, XLSX, HTML, MD, JSON-LD)
     #[command(after_help = EXPORT_EXAMPLES)]
-    Export(crate::export::ExportArgs),
+    Export(ExportArgs),
     /// Fetch official statistics (Statistics Norway) and import them
     Fetch {
         #[command(subcommand)]
@@ -548,13 +550,13 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Pipeline(a)) => pipeline_cmd(&a, &mut out)?,
         Some(Command::Framework(a)) => framework_cmd(&a, &mut out)?,
         Some(Command::Fetch { source }) => crate::fetch::fetch(&ctx, &source, &mut out)?,
-        Some(Command::Export(a)) => crate::export::export(&ctx, &a, &mut out)?,
-        Some(Command::Score(a)) => crate::score_cmd::score(&ctx, &a, &mut out)?,
+        Some(Command::Export(a)) => crate::export::export(&ctx, &a.options(), &mut out)?,
+        Some(Command::Score(a)) => crate::score_cmd::score(&ctx, &a.options(), &mut out)?,
         Some(Command::Runs(a)) => crate::score_cmd::runs(&ctx, a.format, &mut out)?,
-        Some(Command::Rank(a)) => crate::score_cmd::rank(&ctx, &a, &mut out)?,
-        Some(Command::Compare(a)) => crate::score_cmd::compare(&ctx, &a, &mut out)?,
-        Some(Command::Explain(a)) => crate::score_cmd::explain(&ctx, &a, &mut out)?,
-        Some(Command::Diff(a)) => crate::score_cmd::diff(&ctx, &a, &mut out)?,
+        Some(Command::Rank(a)) => crate::score_cmd::rank(&ctx, &a.options(&ctx)?, &mut out)?,
+        Some(Command::Compare(a)) => crate::score_cmd::compare(&ctx, &a.options(), &mut out)?,
+        Some(Command::Explain(a)) => crate::score_cmd::explain(&ctx, &a.options(), &mut out)?,
+        Some(Command::Diff(a)) => crate::score_cmd::diff(&ctx, &a.options(&ctx)?, &mut out)?,
         Some(Command::Completions { .. } | Command::Man) => 0,
     };
     out.flush().map_err(|source| Error::Write {

@@ -10,7 +10,7 @@ use crate::context::Ctx;
 use crate::error::{Error, Result};
 use crate::store::Access;
 use crate::table::neutralise;
-use clap::{Args, ValueEnum};
+use clap::ValueEnum;
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -27,29 +27,23 @@ pub enum ExportFormat {
     Jsonld,
 }
 
-#[derive(Debug, Args)]
-pub struct ExportArgs {
+/// What `export` writes (the CLI's `app::ExportArgs`, as plain values).
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
     /// Output directory (created if needed)
-    #[arg(long)]
     pub out: PathBuf,
     /// Formats, comma-separated
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = vec![ExportFormat::Csv, ExportFormat::Json, ExportFormat::Parquet, ExportFormat::Xlsx, ExportFormat::Html, ExportFormat::Md, ExportFormat::Jsonld])]
     pub format: Vec<ExportFormat>,
     /// Only these cities (slug, number or name)
-    #[arg(long, num_args = 1..)]
     pub city: Vec<String>,
     /// Only this year (profiles: the year shown) [default: all years; profiles: the latest]
-    #[arg(long)]
     pub year: Option<i32>,
     /// Scoring run [default: the latest]
-    #[arg(long)]
     pub run: Option<i64>,
     /// Add a sheet per city to the workbook (its aggregate scores, all years)
-    #[arg(long)]
     pub xlsx_city_sheets: bool,
     /// Write each Parquet table that has this column as Hive-style folders
     /// (`aggregate_scores/year=2024/…`), read back as one table by DuckDB, Spark, Trino or Polars
-    #[arg(long, value_enum)]
     pub partition_by: Option<PartitionBy>,
 }
 
@@ -499,7 +493,7 @@ fn stream_rows() -> i64 {
         .unwrap_or(STREAM_ROWS)
 }
 
-pub fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
+pub fn export(ctx: &Ctx, a: &ExportOptions, out: &mut dyn Write) -> Result<i32> {
     let store = ctx.open(Access::ReadOnly)?;
     let runs = store.runs()?;
     let run = match a.run {

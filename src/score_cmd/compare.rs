@@ -17,7 +17,7 @@ pub(crate) struct PeerLine {
     best: Option<f64>,
 }
 
-pub fn compare(ctx: &Ctx, a: &CompareArgs, out: &mut dyn Write) -> Result<i32> {
+pub fn compare(ctx: &Ctx, a: &CompareOptions, out: &mut dyn Write) -> Result<i32> {
     let store = ctx.open(Access::ReadOnly)?;
     let (run, year) = run_and_year(&store, &a.sel)?;
     let me = city_slug(&ctx.registry, &a.city)?;

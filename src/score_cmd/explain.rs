@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub fn explain(ctx: &Ctx, a: &ExplainArgs, out: &mut dyn Write) -> Result<i32> {
+pub fn explain(ctx: &Ctx, a: &ExplainOptions, out: &mut dyn Write) -> Result<i32> {
     let store = ctx.open(Access::ReadOnly)?;
     let (run, year) = run_and_year(&store, &a.sel)?;
     let me = city_slug(&ctx.registry, &a.city)?;
@@ -208,11 +208,11 @@ pub fn explain(ctx: &Ctx, a: &ExplainArgs, out: &mut dyn Write) -> Result<i32> {
     Ok(0)
 }
 
-pub fn diff(ctx: &Ctx, a: &DiffArgs, out: &mut dyn Write) -> Result<i32> {
+pub fn diff(ctx: &Ctx, a: &DiffOptions, out: &mut dyn Write) -> Result<i32> {
     let store = ctx.open(Access::ReadOnly)?;
     let ra = pick_run(&store, Some(a.run_a))?;
     let rb = pick_run(&store, Some(a.run_b))?;
-    let level = a.level.resolve(&ctx.catalog)?;
+    let level = a.level;
     let year = match a.year {
         Some(y) => y,
         None => latest_year(&store, rb.run_id)?,

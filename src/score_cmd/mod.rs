@@ -13,7 +13,6 @@ use crate::scoring::trends::arrow;
 use crate::stats;
 use crate::store::{Access, NewRun, RunInfo, Store};
 use crate::table::{to_json, DocFormat, OutputFormat, TextTable};
-use clap::Args;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::path::PathBuf;
@@ -37,190 +36,94 @@ fn f1(v: Option<f64>) -> String {
     v.map(|x| format!("{x:.1}")).unwrap_or_else(|| "–".into())
 }
 
-#[derive(Debug, Args)]
-pub struct ScoreArgs {
+// ---------------------------------------------------------------- options
+// What each use case takes: plain values, the CLI's clap structs (`app::args`) turned into
+// them with the level resolved against the catalog.
+
+#[derive(Debug, Clone)]
+pub struct ScoreOptions {
     /// Method file [default: kpis/methods/default.toml, embedded]
-    #[arg(long)]
     pub method: Option<PathBuf>,
     /// Monte Carlo draws for rank intervals [default: the method file's]
-    #[arg(long)]
     pub draws: Option<usize>,
     /// Output: text (the run and its overall ranking) or json (the run and every overall
     /// score of its latest year)
-    #[arg(long, value_enum, default_value_t = DocFormat::Text)]
     pub format: DocFormat,
     /// Show the first N ranks only; 0 shows all [default: 20 on a terminal when more than
     /// 100 cities are ranked, else all]
-    #[arg(long, value_name = "N")]
     pub top: Option<usize>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone)]
 pub struct RunSel {
     /// Scoring run [default: the latest]
-    #[arg(long)]
     pub run: Option<i64>,
     /// Year [default: the latest year in the run]
-    #[arg(long)]
     pub year: Option<i32>,
 }
 
-#[derive(Debug, Args)]
-pub struct RankArgs {
+#[derive(Debug, Clone)]
+pub struct RankOptions {
     /// The level ranked: overall, dimension, subdimension, category, kpi or data-point (or the
     /// level names of a framework's catalog)
-    #[arg(long, default_value = "overall", value_parser = LevelParser, hide_possible_values = true)]
-    pub level: LevelArg,
+    pub level: Level,
     /// Peer group: all, kostra=N, county=NAME, population=BAND, group=NAME, or like=CITY
     /// (CITY's KOSTRA group)
-    #[arg(long, default_value = "all", value_parser = PeersParser, hide_possible_values = true)]
     pub peers: PeerSpec,
-    #[command(flatten)]
     pub sel: RunSel,
     /// Output: text (aligned columns), csv or json
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
     /// Show the first N ranks (of each node) only; 0 shows all [default: 20 for text on a
     /// terminal when more than 100 cities are ranked, else all]
-    #[arg(long, value_name = "N")]
     pub top: Option<usize>,
 }
 
-#[derive(Debug, Args)]
-pub struct CompareArgs {
+#[derive(Debug, Clone)]
+pub struct CompareOptions {
     /// City slug, municipality number or name
     pub city: String,
     /// Cities to put side by side
-    #[arg(long, num_args = 1..=3)]
     pub with: Vec<String>,
     /// Peer group for the comparison (as in rank) [default: all]
-    #[arg(long, default_value = "all", value_parser = PeersParser, hide_possible_values = true)]
     pub peers: PeerSpec,
-    #[command(flatten)]
     pub sel: RunSel,
     /// Output: text (aligned columns), csv or json
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
 }
 
-#[derive(Debug, Args)]
-pub struct ExplainArgs {
+#[derive(Debug, Clone)]
+pub struct ExplainOptions {
     /// City slug, municipality number or name
     pub city: String,
     /// KPI code (spaces optional) or data-point id
     pub kpi: String,
     /// Data point of a split KPI (3G, PM2.5, ...) [default: all of them]
-    #[arg(long)]
     pub data_point: Option<String>,
-    #[command(flatten)]
     pub sel: RunSel,
     /// Output: text (the chain, line by line) or json (one object per data point)
-    #[arg(long, value_enum, default_value_t = DocFormat::Text)]
     pub format: DocFormat,
 }
 
-#[derive(Debug, Args)]
-pub struct DiffArgs {
+#[derive(Debug, Clone)]
+pub struct DiffOptions {
     /// The earlier run (see `u4ssc runs`)
     pub run_a: i64,
     /// The later run
     pub run_b: i64,
     /// The level ranked: overall, dimension, subdimension, category, kpi or data-point (or the
     /// level names of a framework's catalog)
-    #[arg(long, default_value = "overall", value_parser = LevelParser, hide_possible_values = true)]
-    pub level: LevelArg,
+    pub level: Level,
     /// Year [default: the latest year of the later run]
-    #[arg(long)]
     pub year: Option<i32>,
     /// Output: text (aligned columns), csv or json
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
-}
-
-/// A level on the command line, by the key the catalog gives it: U4SSC's `overall`,
-/// `dimension`, `subdimension`, `category`, `kpi`, `data-point`, or a framework's own level
-/// names (`pillar`). Completions offer U4SSC's; the catalog in use decides.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LevelArg(pub String);
-
-impl LevelArg {
-    /// The level this key names in the catalog, or an error that lists the catalog's levels.
-    pub fn resolve(&self, c: &crate::catalog::Catalog) -> Result<Level> {
-        c.level_by_key(&self.0).ok_or_else(|| {
-            crate::error::Error::Usage(format!(
-                "--level {}: the catalog has no such level; its levels are {}",
-                self.0,
-                c.level_keys().join(", ")
-            ))
-        })
-    }
-}
-
-#[derive(Clone)]
-struct LevelParser;
-
-const U4SSC_LEVELS: [&str; 6] = [
-    "data-point",
-    "kpi",
-    "category",
-    "subdimension",
-    "dimension",
-    "overall",
-];
-
-impl clap::builder::TypedValueParser for LevelParser {
-    type Value = LevelArg;
-
-    fn parse_ref(
-        &self,
-        cmd: &clap::Command,
-        arg: Option<&clap::Arg>,
-        value: &std::ffi::OsStr,
-    ) -> std::result::Result<LevelArg, clap::Error> {
-        let text = value
-            .to_string_lossy()
-            .trim()
-            .to_lowercase()
-            .replace('_', "-");
-        if !text.is_empty()
-            && text
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        {
-            return Ok(LevelArg(text));
-        }
-        let mut err = clap::Error::new(clap::error::ErrorKind::InvalidValue).with_cmd(cmd);
-        use clap::error::{ContextKind, ContextValue};
-        if let Some(a) = arg {
-            err.insert(ContextKind::InvalidArg, ContextValue::String(a.to_string()));
-        }
-        err.insert(
-            ContextKind::InvalidValue,
-            ContextValue::String(value.to_string_lossy().into_owned()),
-        );
-        err.insert(
-            ContextKind::ValidValue,
-            ContextValue::Strings(U4SSC_LEVELS.iter().map(|l| l.to_string()).collect()),
-        );
-        Err(err)
-    }
-
-    fn possible_values(
-        &self,
-    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
-        Some(Box::new(
-            U4SSC_LEVELS
-                .iter()
-                .map(|l| clap::builder::PossibleValue::new(*l)),
-        ))
-    }
 }
 
 fn city_slug(reg: &Registry, text: &str) -> Result<String> {
     reg.slug_for(text, None)
 }
 
-pub fn score(ctx: &Ctx, a: &ScoreArgs, out: &mut dyn Write) -> Result<i32> {
+pub fn score(ctx: &Ctx, a: &ScoreOptions, out: &mut dyn Write) -> Result<i32> {
     let mut store = ctx.open(Access::ReadWrite)?;
     let (text, origin) = match &a.method {
         Some(p) => (
@@ -495,58 +398,6 @@ fn rank_table(ctx: &Ctx, rows: &[&NodeScore], level: Level, intervals: bool) -> 
     t
 }
 
-/// The kinds of peer group `--peers` takes: `all`, or `KIND=VALUE`.
-/// The same, as completions offer them.
-const PEER_STARTS: &[&str] = &["kostra=", "county=", "population=", "group=", "like="];
-
-/// `--peers`: `all` or `KIND=VALUE` with a known kind, checked when the command line is
-/// read; completions offer `all` and every `KIND=` to go on from.
-#[derive(Clone)]
-struct PeersParser;
-
-impl clap::builder::TypedValueParser for PeersParser {
-    type Value = PeerSpec;
-
-    fn parse_ref(
-        &self,
-        cmd: &clap::Command,
-        arg: Option<&clap::Arg>,
-        value: &std::ffi::OsStr,
-    ) -> std::result::Result<PeerSpec, clap::Error> {
-        let text = value.to_string_lossy().into_owned();
-        if let Some(spec) = PeerSpec::parse(&text) {
-            return Ok(spec);
-        }
-        let mut err = clap::Error::new(clap::error::ErrorKind::InvalidValue).with_cmd(cmd);
-        use clap::error::{ContextKind, ContextValue};
-        if let Some(a) = arg {
-            err.insert(ContextKind::InvalidArg, ContextValue::String(a.to_string()));
-        }
-        err.insert(ContextKind::InvalidValue, ContextValue::String(text));
-        err.insert(
-            ContextKind::ValidValue,
-            ContextValue::Strings(
-                std::iter::once("all".to_string())
-                    .chain(PeerSpec::KINDS.iter().map(|k| format!("{k}=VALUE")))
-                    .collect(),
-            ),
-        );
-        Err(err)
-    }
-
-    fn possible_values(
-        &self,
-    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
-        Some(Box::new(
-            std::iter::once(clap::builder::PossibleValue::new("all")).chain(
-                PEER_STARTS
-                    .iter()
-                    .map(|k| clap::builder::PossibleValue::new(*k)),
-            ),
-        ))
-    }
-}
-
 fn rerank(rows: &mut [NodeScore]) {
     let mut by_node: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, r) in rows.iter().enumerate() {
@@ -560,10 +411,10 @@ fn rerank(rows: &mut [NodeScore]) {
     }
 }
 
-pub fn rank(ctx: &Ctx, a: &RankArgs, out: &mut dyn Write) -> Result<i32> {
+pub fn rank(ctx: &Ctx, a: &RankOptions, out: &mut dyn Write) -> Result<i32> {
     let store = ctx.open(Access::ReadOnly)?;
     let (run, year) = run_and_year(&store, &a.sel)?;
-    let level = a.level.resolve(&ctx.catalog)?;
+    let level = a.level;
     let mut rows = store.node_scores(run.run_id, Some(level), Some(year))?;
     if level == Level::DataPoint {
         rows = store
