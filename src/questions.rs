@@ -8,7 +8,6 @@ use crate::store::{Access, Action, NewQuestion, Status, Store};
 use crate::submission::{Finding, Severity, Subject};
 use crate::table::TextTable;
 use crate::table::{to_json, OutputFormat};
-use clap::{Args, Subcommand};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -26,126 +25,101 @@ const ASKED_RULES: &[&str] = &[
     "missing_core_kpi",
 ];
 
-#[derive(Debug, Args)]
-pub struct QuestionsArgs {
-    #[command(subcommand)]
-    pub action: Option<QuestionsCmd>,
+#[derive(Debug, Clone)]
+pub struct QuestionsOptions {
+    pub action: Option<QuestionsAction>,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum QuestionsCmd {
+#[derive(Debug, Clone)]
+pub enum QuestionsAction {
     /// List questions (the open ones unless --status says otherwise)
-    List(ListArgs),
+    List(ListOptions),
     /// Open a question on a value, or one per warning of `check`
-    #[command(after_help = "Examples:\n  \
-u4ssc questions ask bodo 'EN: EN: WS: 4C' --data-point secondary --year 2024 --text 'Fell from 81 % to 8 %: a decimal slip?'\n  \
-u4ssc questions ask bodo --year 2024 --text 'Core data points are missing: will they come?'\n  \
-u4ssc check --db network.duckdb --format json bodo.xlsx > findings.json\n  \
-u4ssc questions ask --from-findings findings.json")]
-    Ask(AskArgs),
+    Ask(AskOptions),
     /// Record an answer, or the answers of a returned questions workbook
-    Answer(AnswerArgs),
+    Answer(AnswerOptions),
     /// Close a question (the coordinator's last word), saying whether the value is verified
-    Close(CloseArgs),
+    Close(CloseOptions),
     /// Withdraw a question that should not have been asked
-    Withdraw(WithdrawArgs),
+    Withdraw(WithdrawOptions),
     /// One question with its whole thread
-    Show(ShowArgs),
+    Show(ShowOptions),
     /// Write a city's pending questions as a workbook it fills (an Answer column to write in)
-    Export(ExportArgs),
+    Export(ExportOptions),
 }
 
-#[derive(Debug, Args)]
-pub struct ListArgs {
+#[derive(Debug, Clone)]
+pub struct ListOptions {
     /// Only this city's questions
-    #[arg(long)]
     pub city: Option<String>,
     /// Which questions: open, answered, closed, withdrawn or all
-    #[arg(long, default_value = "open")]
     pub status: String,
     /// Output: text (aligned columns), csv or json
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
 }
 
-#[derive(Debug, Args)]
-pub struct AskArgs {
+#[derive(Debug, Clone)]
+pub struct AskOptions {
     /// The city (slug, number or name)
-    #[arg(required_unless_present = "from_findings")]
     pub city: Option<String>,
     /// The KPI (code or name); leave it out to ask about the whole city-year
     pub kpi: Option<String>,
     /// The data point of a split KPI (3G, PM2.5, secondary, …)
-    #[arg(long)]
     pub data_point: Option<String>,
     /// The year of the value
-    #[arg(long, required_unless_present = "from_findings")]
     pub year: Option<i32>,
     /// The question (`-` reads it from standard input)
-    #[arg(long, required_unless_present = "from_findings")]
     pub text: Option<String>,
     /// Who asks (default: $USER)
-    #[arg(long)]
     pub by: Option<String>,
     /// Open one question per warning (jump, implausible, peer outlier, missing core data
     /// points) of a `check --format json` output or of a submission checked here
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["city", "kpi", "text"])]
     pub from_findings: Option<PathBuf>,
 }
 
-#[derive(Debug, Args)]
-pub struct AnswerArgs {
+#[derive(Debug, Clone)]
+pub struct AnswerOptions {
     /// The question's number
-    #[arg(required_unless_present = "from")]
     pub id: Option<i64>,
     /// The answer (`-` reads it from standard input)
-    #[arg(long, required_unless_present = "from")]
     pub text: Option<String>,
     /// Who answers (default: $USER)
-    #[arg(long)]
     pub by: Option<String>,
     /// A questions workbook written by `questions export` and filled by the city
-    #[arg(long, value_name = "FILE.xlsx", conflicts_with_all = ["id", "text"])]
     pub from: Option<PathBuf>,
 }
 
-#[derive(Debug, Args)]
-pub struct CloseArgs {
+#[derive(Debug, Clone)]
+pub struct CloseOptions {
     /// The question's number
     pub id: i64,
     /// Whether the value is verified now (the U4SSC "Verified: YES / NO")
-    #[arg(long, value_parser = ["yes", "no"])]
     pub verified: Option<String>,
     /// Who closes it (default: $USER)
-    #[arg(long)]
     pub by: Option<String>,
 }
 
-#[derive(Debug, Args)]
-pub struct WithdrawArgs {
+#[derive(Debug, Clone)]
+pub struct WithdrawOptions {
     /// The question's number
     pub id: i64,
     /// Who withdraws it (default: $USER)
-    #[arg(long)]
     pub by: Option<String>,
 }
 
-#[derive(Debug, Args)]
-pub struct ShowArgs {
+#[derive(Debug, Clone)]
+pub struct ShowOptions {
     /// The question's number
     pub id: i64,
     /// Output: text or json
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
 }
 
-#[derive(Debug, Args)]
-pub struct ExportArgs {
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
     /// The city whose questions to write
-    #[arg(long)]
     pub city: String,
     /// The workbook to write (.xlsx)
-    #[arg(long)]
     pub out: PathBuf,
 }
 
@@ -267,29 +241,29 @@ pub fn label(ctx: &Ctx, data_point: Option<&str>) -> String {
     }
 }
 
-pub fn run(ctx: &Ctx, a: &QuestionsArgs, out: &mut dyn Write) -> Result<i32> {
+pub fn run(ctx: &Ctx, a: &QuestionsOptions, out: &mut dyn Write) -> Result<i32> {
     match &a.action {
         None => list(
             ctx,
-            &ListArgs {
+            &ListOptions {
                 city: None,
                 status: "open".into(),
                 format: OutputFormat::Text,
             },
             out,
         ),
-        Some(QuestionsCmd::List(l)) => list(ctx, l, out),
-        Some(QuestionsCmd::Ask(x)) => ask(ctx, x, out),
-        Some(QuestionsCmd::Answer(x)) => answer(ctx, x, out),
-        Some(QuestionsCmd::Close(x)) => {
+        Some(QuestionsAction::List(l)) => list(ctx, l, out),
+        Some(QuestionsAction::Ask(x)) => ask(ctx, x, out),
+        Some(QuestionsAction::Answer(x)) => answer(ctx, x, out),
+        Some(QuestionsAction::Close(x)) => {
             let verified = x.verified.as_deref().map(|v| v == "yes");
             act(ctx, x.id, Action::Close { verified }, &x.by, "closed", out)
         }
-        Some(QuestionsCmd::Withdraw(x)) => {
+        Some(QuestionsAction::Withdraw(x)) => {
             act(ctx, x.id, Action::Withdraw, &x.by, "withdrawn", out)
         }
-        Some(QuestionsCmd::Show(x)) => show(ctx, x, out),
-        Some(QuestionsCmd::Export(x)) => export(ctx, x, out),
+        Some(QuestionsAction::Show(x)) => show(ctx, x, out),
+        Some(QuestionsAction::Export(x)) => export(ctx, x, out),
     }
 }
 
@@ -304,7 +278,7 @@ fn statuses(text: &str) -> Result<Vec<Status>> {
     }
 }
 
-fn list(ctx: &Ctx, a: &ListArgs, out: &mut dyn Write) -> Result<i32> {
+fn list(ctx: &Ctx, a: &ListOptions, out: &mut dyn Write) -> Result<i32> {
     let store = ctx.open(Access::ReadOnly)?;
     let city = a.city.as_deref().map(|c| city_slug(ctx, c)).transpose()?;
     let qs = store.questions(city.as_deref(), &statuses(&a.status)?)?;
@@ -380,7 +354,7 @@ fn current(store: &Store, city: &str, year: i32, dp: &str) -> Result<Option<(i64
         .map(|v| (v.revision_id, v.value)))
 }
 
-fn ask(ctx: &Ctx, a: &AskArgs, out: &mut dyn Write) -> Result<i32> {
+fn ask(ctx: &Ctx, a: &AskOptions, out: &mut dyn Write) -> Result<i32> {
     if let Some(file) = &a.from_findings {
         return ask_from_findings(ctx, file, &a.by, out);
     }
@@ -580,7 +554,7 @@ fn act(
     Ok(0)
 }
 
-fn answer(ctx: &Ctx, a: &AnswerArgs, out: &mut dyn Write) -> Result<i32> {
+fn answer(ctx: &Ctx, a: &AnswerOptions, out: &mut dyn Write) -> Result<i32> {
     if let Some(file) = &a.from {
         return answer_from(ctx, file, &a.by, out);
     }
@@ -593,7 +567,7 @@ fn answer(ctx: &Ctx, a: &AnswerArgs, out: &mut dyn Write) -> Result<i32> {
     act(ctx, id, Action::Answer { text }, &a.by, "answered", out)
 }
 
-fn show(ctx: &Ctx, a: &ShowArgs, out: &mut dyn Write) -> Result<i32> {
+fn show(ctx: &Ctx, a: &ShowOptions, out: &mut dyn Write) -> Result<i32> {
     let store = ctx.open(Access::ReadOnly)?;
     let q = store
         .question(a.id)?

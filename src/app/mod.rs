@@ -7,7 +7,7 @@ use crate::import;
 use crate::store::{Access, NewRevision, Store};
 use crate::submission::layout::Given;
 use crate::submission::validate::{self, Options};
-use crate::submission::{read_table, Finding, Limits, Severity};
+use crate::submission::{Finding, Limits, Severity};
 use crate::table::{to_json, DocFormat, OutputFormat, TextTable};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::collections::{BTreeMap, HashMap};
@@ -16,12 +16,16 @@ use std::path::{Path, PathBuf};
 
 mod args;
 mod check;
+mod fetch_args;
 mod framework;
 mod info;
+mod questions_args;
 pub use args::*;
 pub use check::*;
+pub use fetch_args::*;
 pub use framework::*;
 pub use info::*;
+pub use questions_args::*;
 
 macro_rules! submission_help {
     () => {
@@ -151,7 +155,7 @@ u4ssc questions ask bodo 'EN: EN: WS: 4C' --data-point secondary --year 2024 --t
 u4ssc questions export --city bodo --out bodo-questions.xlsx\n  \
 u4ssc questions answer --from bodo-questions.xlsx\n  \
 u4ssc questions close 3 --verified yes")]
-    Questions(crate::questions::QuestionsArgs),
+    Questions(QuestionsArgs),
     /// Which city has reported which data points for which year
     Status(FormatArg),
     /// List the stored revisions (imported files)
@@ -183,7 +187,7 @@ u4ssc questions close 3 --verified yes")]
     /// Fetch official statistics (Statistics Norway) and import them
     Fetch {
         #[command(subcommand)]
-        source: crate::fetch::FetchSource,
+        source: FetchSource,
     },
     /// Run the composite-indicator pipeline on a framework in COINr's iData/iMeta format
     Pipeline(PipelineArgs),
@@ -434,18 +438,13 @@ fn load_demo(ctx: &Ctx, store: &mut Store) -> Result<()> {
         path: ctx.db.clone(),
         source,
     })?;
-    let dir = std::env::temp_dir().join(format!("u4ssc-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|source| Error::Write {
-        path: dir.clone(),
-        source,
-    })?;
-    let file = dir.join("demo-17-cities.csv");
-    std::fs::write(&file, &buf).map_err(|source| Error::Write {
-        path: file.clone(),
-        source,
-    })?;
-    let table = read_table(&file, &Limits::default());
-    let _ = std::fs::remove_dir_all(&dir);
+    // read from memory: a temporary file named by the process once let two threads seeding at
+    // once delete each other's file
+    let table = crate::submission::read::read_csv("demo-17-cities.csv", &buf, &Limits::default())
+        .map(|mut t| {
+            t.content_hash = crate::submission::read::hash(&buf);
+            t
+        });
     let table =
         table.map_err(|f| Error::Invalid(format!("the demo data did not read back: {}", f[0])))?;
     let checked = validate::validate(&table, &ctx.catalog, &ctx.registry, &Options::default());
@@ -540,7 +539,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Check(a)) => check(&ctx, &a, &mut out)?,
         Some(Command::Import(a)) => import(&ctx, &a, &mut out)?,
         Some(Command::Template(a)) => template_cmd(&ctx, &a, &mut out)?,
-        Some(Command::Questions(a)) => crate::questions::run(&ctx, &a, &mut out)?,
+        Some(Command::Questions(a)) => crate::questions::run(&ctx, &a.options(), &mut out)?,
         Some(Command::Status(a)) => status(&ctx, a.format, &mut out)?,
         Some(Command::Revisions(a)) => revisions(&ctx, a.format, &mut out)?,
         Some(Command::Verify(a)) => verify(&ctx, a.format, &mut out)?,
@@ -549,7 +548,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Demo(a)) => demo_cmd(&ctx, &a, &mut out)?,
         Some(Command::Pipeline(a)) => pipeline_cmd(&a, &mut out)?,
         Some(Command::Framework(a)) => framework_cmd(&a, &mut out)?,
-        Some(Command::Fetch { source }) => crate::fetch::fetch(&ctx, &source, &mut out)?,
+        Some(Command::Fetch { source }) => crate::fetch::fetch(&ctx, &source.options(), &mut out)?,
         Some(Command::Export(a)) => crate::export::export(&ctx, &a.options(), &mut out)?,
         Some(Command::Score(a)) => crate::score_cmd::score(&ctx, &a.options(), &mut out)?,
         Some(Command::Runs(a)) => crate::score_cmd::runs(&ctx, a.format, &mut out)?,

@@ -11,7 +11,6 @@ use crate::registry::City;
 use crate::store::{Access, NewRevision};
 use crate::submission::validate::current_year;
 use crate::submission::Observation;
-use clap::{Args, Subcommand};
 use client::{Client, Config, Selection};
 use jsonstat::Cube;
 use serde::Deserialize;
@@ -20,60 +19,45 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-#[derive(Debug, Subcommand)]
-pub enum FetchSource {
+#[derive(Debug, Clone)]
+pub enum FetchSourceOptions {
     /// Statistics Norway's statistics bank (PxWebApi v2)
-    Ssb(SsbArgs),
+    Ssb(SsbOptions),
 }
 
-#[derive(Debug, Args)]
-pub struct SsbArgs {
+#[derive(Debug, Clone)]
+pub struct SsbOptions {
     /// `population`: update every city's population from table 07459
-    #[arg(value_parser = ["population"])]
     pub what: Option<String>,
     /// Mapping of data points to SSB tables (e.g. kpis/sources/ssb.toml)
-    #[arg(long)]
     pub map: Option<PathBuf>,
     /// Year to fetch [population: the latest; --map: last year]
-    #[arg(long)]
     pub year: Option<i32>,
     /// API base URL
-    #[arg(long, env = "U4SSC_SSB_URL", default_value = client::DEFAULT_BASE_URL)]
     pub base_url: String,
     /// Cache directory [default: the user cache directory, u4ssc/ssb]
-    #[arg(long)]
     pub cache_dir: Option<PathBuf>,
     /// Use the cache only (answers of any age); never the network
-    #[arg(long, conflicts_with = "refresh")]
     pub offline: bool,
     /// Ask SSB again even when the cache holds a fresh answer
-    #[arg(long)]
     pub refresh: bool,
     /// Hours a cached answer is used before SSB is asked again
-    #[arg(long, default_value_t = client::CACHE_MAX_AGE_HOURS)]
     pub cache_max_age_hours: u64,
     /// Seconds before a request times out
-    #[arg(long, default_value_t = 60)]
     pub timeout_secs: u64,
     /// Milliseconds between two requests (2000 = SSB's 30 a minute)
-    #[arg(long, default_value_t = 2000)]
     pub min_interval_ms: u64,
     /// First retry wait in milliseconds (doubles each retry)
-    #[arg(long, default_value_t = 2000)]
     pub backoff_ms: u64,
     /// Retries after a timeout, 429 or 5xx answer, before the fetch gives up
-    #[arg(long, default_value_t = 4)]
     pub max_retries: u32,
     /// Largest number of cells in one request (SSB allows 800 000); an answer that
     /// declares more is refused
-    #[arg(long, default_value_t = client::MAX_CELLS)]
     pub max_cells: usize,
     /// Largest answer read, in MB; a longer one is an error
-    #[arg(long, default_value_t = client::MAX_BODY_MB)]
     pub max_body_mb: u64,
     /// Longest wait before a retry, in seconds; a server that asks for more (Retry-After)
     /// ends the fetch at once
-    #[arg(long, default_value_t = client::MAX_RETRY_WAIT_SECS)]
     pub max_retry_wait_secs: u64,
 }
 
@@ -127,7 +111,7 @@ struct Side {
     select: BTreeMap<String, Vec<String>>,
 }
 
-fn client(a: &SsbArgs) -> Result<Client> {
+fn client(a: &SsbOptions) -> Result<Client> {
     let cache_dir = a
         .cache_dir
         .clone()
@@ -309,8 +293,8 @@ fn fetch_side(
     Ok((f.cubes, f.from_cache, f.requests, f.oldest_cached))
 }
 
-pub fn fetch(ctx: &Ctx, src: &FetchSource, out: &mut dyn Write) -> Result<i32> {
-    let FetchSource::Ssb(a) = src;
+pub fn fetch(ctx: &Ctx, src: &FetchSourceOptions, out: &mut dyn Write) -> Result<i32> {
+    let FetchSourceOptions::Ssb(a) = src;
     let say = |out: &mut dyn Write, s: String| {
         crate::progress::clear();
         out.write_all(s.as_bytes()).map_err(|source| Error::Write {

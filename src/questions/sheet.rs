@@ -20,7 +20,7 @@ pub const LOG_COLUMNS: &[&str] = &[
     "Answered by",
 ];
 
-pub(crate) fn export(ctx: &Ctx, a: &ExportArgs, out: &mut dyn Write) -> Result<i32> {
+pub(crate) fn export(ctx: &Ctx, a: &ExportOptions, out: &mut dyn Write) -> Result<i32> {
     use rust_xlsxwriter::{
         Color, DataValidation, DataValidationRule, Format, FormatBorder, ProtectionOptions,
         Workbook,
