@@ -70,6 +70,17 @@ pub fn clear() {
     }
 }
 
+/// Write a command's output: any progress line on the terminal is cleared first, so the two
+/// never mix. The one output helper of the commands (`w` where they use it).
+pub fn write_out(out: &mut dyn Write, text: &str) -> crate::error::Result<()> {
+    clear();
+    out.write_all(text.as_bytes())
+        .map_err(|source| crate::error::Error::Write {
+            path: "<stdout>".into(),
+            source,
+        })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -123,15 +123,7 @@ pub struct ExportOptions {
     pub out: PathBuf,
 }
 
-fn w(out: &mut dyn Write, text: &str) -> Result<()> {
-    // a progress line on the terminal goes before the result is written
-    crate::progress::clear();
-    out.write_all(text.as_bytes())
-        .map_err(|source| Error::Write {
-            path: "<stdout>".into(),
-            source,
-        })
-}
+use crate::progress::write_out as w;
 
 /// Who is acting: `--by`, else the login name.
 fn author(by: &Option<String>) -> Result<String> {

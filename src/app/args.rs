@@ -243,6 +243,26 @@ impl LevelArg {
     }
 }
 
+/// clap's "invalid value" error for `value` of `arg`, listing the values it takes.
+fn invalid_value(
+    cmd: &clap::Command,
+    arg: Option<&clap::Arg>,
+    value: &str,
+    valid: Vec<String>,
+) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue};
+    let mut err = clap::Error::new(clap::error::ErrorKind::InvalidValue).with_cmd(cmd);
+    if let Some(a) = arg {
+        err.insert(ContextKind::InvalidArg, ContextValue::String(a.to_string()));
+    }
+    err.insert(
+        ContextKind::InvalidValue,
+        ContextValue::String(value.to_string()),
+    );
+    err.insert(ContextKind::ValidValue, ContextValue::Strings(valid));
+    err
+}
+
 #[derive(Clone)]
 struct LevelParser;
 
@@ -276,20 +296,12 @@ impl clap::builder::TypedValueParser for LevelParser {
         {
             return Ok(LevelArg(text));
         }
-        let mut err = clap::Error::new(clap::error::ErrorKind::InvalidValue).with_cmd(cmd);
-        use clap::error::{ContextKind, ContextValue};
-        if let Some(a) = arg {
-            err.insert(ContextKind::InvalidArg, ContextValue::String(a.to_string()));
-        }
-        err.insert(
-            ContextKind::InvalidValue,
-            ContextValue::String(value.to_string_lossy().into_owned()),
-        );
-        err.insert(
-            ContextKind::ValidValue,
-            ContextValue::Strings(U4SSC_LEVELS.iter().map(|l| l.to_string()).collect()),
-        );
-        Err(err)
+        Err(invalid_value(
+            cmd,
+            arg,
+            &value.to_string_lossy(),
+            U4SSC_LEVELS.iter().map(|l| l.to_string()).collect(),
+        ))
     }
 
     fn possible_values(
@@ -325,21 +337,14 @@ impl clap::builder::TypedValueParser for PeersParser {
         if let Some(spec) = PeerSpec::parse(&text) {
             return Ok(spec);
         }
-        let mut err = clap::Error::new(clap::error::ErrorKind::InvalidValue).with_cmd(cmd);
-        use clap::error::{ContextKind, ContextValue};
-        if let Some(a) = arg {
-            err.insert(ContextKind::InvalidArg, ContextValue::String(a.to_string()));
-        }
-        err.insert(ContextKind::InvalidValue, ContextValue::String(text));
-        err.insert(
-            ContextKind::ValidValue,
-            ContextValue::Strings(
-                std::iter::once("all".to_string())
-                    .chain(PeerSpec::KINDS.iter().map(|k| format!("{k}=VALUE")))
-                    .collect(),
-            ),
-        );
-        Err(err)
+        Err(invalid_value(
+            cmd,
+            arg,
+            &text,
+            std::iter::once("all".to_string())
+                .chain(PeerSpec::KINDS.iter().map(|k| format!("{k}=VALUE")))
+                .collect(),
+        ))
     }
 
     fn possible_values(

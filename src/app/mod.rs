@@ -565,15 +565,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     Ok(code)
 }
 
-fn w(out: &mut dyn Write, text: &str) -> Result<()> {
-    // a progress line on the terminal goes before the result is written
-    crate::progress::clear();
-    out.write_all(text.as_bytes())
-        .map_err(|source| Error::Write {
-            path: "<stdout>".into(),
-            source,
-        })
-}
+use crate::progress::write_out as w;
 
 pub fn import(ctx: &Ctx, a: &ImportArgs, out: &mut dyn Write) -> Result<i32> {
     let rules = import::Rules {

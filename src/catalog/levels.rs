@@ -114,6 +114,15 @@ pub fn level_key(levels: &[LevelName], level: Level) -> std::borrow::Cow<'_, str
     }
 }
 
+/// A level's name in the plural, for titles ("Dimensions", "sub-indexes").
+pub fn plural(name: &str) -> String {
+    if name.ends_with('x') || name.ends_with('s') {
+        format!("{name}es")
+    } else {
+        format!("{name}s")
+    }
+}
+
 /// The name of a level shown to people (`Sub-dimension`, `Pillar`, `Overall`).
 pub fn level_name(levels: &[LevelName], level: Level) -> String {
     match level.aggregate_index().and_then(|i| levels.get(i)) {

@@ -2,6 +2,7 @@
 //! HTML pages are single self-contained files: inline CSS and SVG, no scripts, no network.
 
 use super::tables::{Cell, ColType, Column, DataTable, Selection};
+use crate::catalog::plural;
 use crate::context::Ctx;
 use crate::error::Result;
 use crate::scoring::bands::{band_glyph, band_label};
@@ -189,15 +190,6 @@ fn top_down<'a>(
                 top_down(tree, &tree.nodes[*k], out);
             }
         }
-    }
-}
-
-/// A level's name in the plural, lower case unless it starts a sentence.
-fn plural(name: &str) -> String {
-    if name.ends_with('x') || name.ends_with('s') {
-        format!("{name}es")
-    } else {
-        format!("{name}s")
     }
 }
 

@@ -22,15 +22,7 @@ mod explain;
 pub use compare::*;
 pub use explain::*;
 
-fn w(out: &mut dyn Write, text: &str) -> Result<()> {
-    // a progress line on the terminal goes before the result is written
-    crate::progress::clear();
-    out.write_all(text.as_bytes())
-        .map_err(|source| Error::Write {
-            path: "<stdout>".into(),
-            source,
-        })
-}
+use crate::progress::write_out as w;
 
 fn f1(v: Option<f64>) -> String {
     v.map(|x| format!("{x:.1}")).unwrap_or_else(|| "–".into())

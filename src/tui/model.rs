@@ -41,12 +41,7 @@ pub fn overview_level(app: &App) -> Level {
 
 /// A level's name in the plural and lower case, for titles ("dimensions", "pillars").
 pub fn level_plural(app: &App, level: Level) -> String {
-    let name = app.catalog.level_name(level).to_lowercase();
-    if name.ends_with('x') || name.ends_with('s') {
-        format!("{name}es")
-    } else {
-        format!("{name}s")
-    }
+    crate::catalog::plural(&app.catalog.level_name(level).to_lowercase())
 }
 
 /// Node columns of the overview: overall, then dimensions or sub-dimensions.

@@ -1,0 +1,66 @@
+//! The workbook's sheets.
+
+use super::*;
+
+/// A table longer than a sheet goes on in continuation sheets, every row kept once, and
+/// the Summary says where (here with sheets of 2 rows instead of Excel's 1 048 575).
+#[test]
+fn a_table_longer_than_a_sheet_goes_on_in_the_next_sheets() {
+    use calamine::{Reader, Xlsx};
+    let ctx = Ctx::new(&crate::context::Settings::default()).unwrap();
+    let mut t = tables::ranks_table();
+    for i in 0..5 {
+        t.rows.push(vec![
+            Cell::text(format!("c{i}")),
+            Cell::Int(2024),
+            Cell::text("overall"),
+            Cell::text("overall"),
+            Cell::Int(i + 1),
+            Cell::Null,
+            Cell::Null,
+            Cell::Null,
+        ]);
+    }
+    let run = crate::store::RunInfo {
+        run_id: 1,
+        created_at: String::new(),
+        method_name: "m".into(),
+        method_hash: "0".repeat(64),
+        method_text: String::new(),
+        revisions: "1".into(),
+        seed: 1,
+        draws: 0,
+        program_version: String::new(),
+        catalog_version: String::new(),
+    };
+    let bytes = xlsx_bytes(&ctx, &[t], false, &run, false, &[], 2).unwrap();
+    let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    let names = wb.sheet_names();
+    assert!(
+        names.starts_with(&[
+            "Summary".to_string(),
+            "Ranks".into(),
+            "Ranks (2)".into(),
+            "Ranks (3)".into()
+        ]),
+        "{names:?}"
+    );
+    let mut cities = Vec::new();
+    for name in ["Ranks", "Ranks (2)", "Ranks (3)"] {
+        let range = wb.worksheet_range(name).unwrap();
+        let mut rows = range.rows();
+        assert_eq!(
+            rows.next().unwrap()[0].to_string(),
+            "city",
+            "{name}: its header"
+        );
+        cities.extend(rows.map(|r| r[0].to_string()));
+    }
+    assert_eq!(cities, ["c0", "c1", "c2", "c3", "c4"]);
+    let summary = wb.worksheet_range("Summary").unwrap();
+    let said = summary.rows().any(|r| {
+        r.iter()
+            .any(|c| c.to_string().contains("goes on in Ranks (2) to Ranks (3)"))
+    });
+    assert!(said, "{:?}", summary.rows().collect::<Vec<_>>());
+}
