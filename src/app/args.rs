@@ -168,8 +168,6 @@ impl ScoreArgs {
         ScoreOptions {
             method: self.method.clone(),
             draws: self.draws,
-            format: self.format,
-            top: self.top,
         }
     }
 }
@@ -181,8 +179,6 @@ impl RankArgs {
             level: self.level.resolve(&ctx.catalog)?,
             peers: self.peers.clone(),
             sel: self.sel.options(),
-            format: self.format,
-            top: self.top,
         })
     }
 }
@@ -194,7 +190,6 @@ impl CompareArgs {
             with: self.with.clone(),
             peers: self.peers.clone(),
             sel: self.sel.options(),
-            format: self.format,
         }
     }
 }
@@ -206,7 +201,6 @@ impl ExplainArgs {
             kpi: self.kpi.clone(),
             data_point: self.data_point.clone(),
             sel: self.sel.options(),
-            format: self.format,
         }
     }
 }
@@ -219,7 +213,6 @@ impl DiffArgs {
             run_b: self.run_b,
             level: self.level.resolve(&ctx.catalog)?,
             year: self.year,
-            format: self.format,
         })
     }
 }

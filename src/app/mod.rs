@@ -20,6 +20,7 @@ mod fetch_args;
 mod framework;
 mod info;
 mod questions_args;
+mod render;
 pub use args::*;
 pub use check::*;
 pub use fetch_args::*;
@@ -550,12 +551,29 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Framework(a)) => framework_cmd(&a, &mut out)?,
         Some(Command::Fetch { source }) => crate::fetch::fetch(&ctx, &source.options(), &mut out)?,
         Some(Command::Export(a)) => crate::export::export(&ctx, &a.options(), &mut out)?,
-        Some(Command::Score(a)) => crate::score_cmd::score(&ctx, &a.options(), &mut out)?,
-        Some(Command::Runs(a)) => crate::score_cmd::runs(&ctx, a.format, &mut out)?,
-        Some(Command::Rank(a)) => crate::score_cmd::rank(&ctx, &a.options(&ctx)?, &mut out)?,
-        Some(Command::Compare(a)) => crate::score_cmd::compare(&ctx, &a.options(), &mut out)?,
-        Some(Command::Explain(a)) => crate::score_cmd::explain(&ctx, &a.options(), &mut out)?,
-        Some(Command::Diff(a)) => crate::score_cmd::diff(&ctx, &a.options(&ctx)?, &mut out)?,
+        Some(Command::Score(a)) => {
+            let report = crate::score_cmd::score(&ctx, &a.options())?;
+            render::score(&report, a.format, a.top, &mut out).map(|()| 0)?
+        }
+        Some(Command::Runs(a)) => {
+            render::runs(crate::score_cmd::runs(&ctx)?, a.format, &mut out).map(|()| 0)?
+        }
+        Some(Command::Rank(a)) => {
+            let report = crate::score_cmd::rank(&ctx, &a.options(&ctx)?)?;
+            render::rank(&report, a.format, a.top, &mut out).map(|()| 0)?
+        }
+        Some(Command::Compare(a)) => {
+            let report = crate::score_cmd::compare(&ctx, &a.options())?;
+            render::compare(&report, a.format, &mut out).map(|()| 0)?
+        }
+        Some(Command::Explain(a)) => {
+            let report = crate::score_cmd::explain(&ctx, &a.options())?;
+            render::explain(&report, a.format, &mut out).map(|()| 0)?
+        }
+        Some(Command::Diff(a)) => {
+            let report = crate::score_cmd::diff(&ctx, &a.options(&ctx)?)?;
+            render::diff(&report, a.format, &mut out).map(|()| 0)?
+        }
         Some(Command::Completions { .. } | Command::Man) => 0,
     };
     out.flush().map_err(|source| Error::Write {

@@ -2,22 +2,91 @@
 
 use super::*;
 
-#[derive(serde::Serialize)]
-pub(crate) struct PeerLine {
-    level: String,
-    node: String,
-    name: String,
-    score: Option<f64>,
-    band: Option<u8>,
-    rank: Option<usize>,
-    rank_interval: Option<(f64, f64)>,
-    group_ranks: Vec<(String, Option<usize>, usize)>,
-    percentile: Option<f64>,
-    peer_median: Option<f64>,
-    best: Option<f64>,
+/// One node of a city beside its peers.
+#[derive(Debug, serde::Serialize)]
+pub struct PeerLine {
+    pub level: String,
+    pub node: String,
+    pub name: String,
+    pub score: Option<f64>,
+    pub band: Option<u8>,
+    pub rank: Option<usize>,
+    pub rank_interval: Option<(f64, f64)>,
+    /// (group, the city's rank in it, the group's size), the city's own groups
+    pub group_ranks: Vec<(String, Option<usize>, usize)>,
+    pub percentile: Option<f64>,
+    pub peer_median: Option<f64>,
+    pub best: Option<f64>,
 }
 
-pub fn compare(ctx: &Ctx, a: &CompareOptions, out: &mut dyn Write) -> Result<i32> {
+/// What `compare` found: a city beside its peer group, or cities side by side (`--with`).
+#[derive(Debug)]
+pub enum CompareReport {
+    Peers(Box<PeersReport>),
+    SideBySide(SideBySide),
+}
+
+/// A city beside its peers: its nodes, its strongest and weakest data points relative to
+/// the peers' median, the cities most like it, and how many data points it has no score for.
+#[derive(Debug)]
+pub struct PeersReport {
+    pub demo: bool,
+    pub city: String,
+    pub city_name: String,
+    pub run: RunInfo,
+    pub year: i32,
+    pub peers: PeerSpec,
+    pub peer_count: usize,
+    pub lines: Vec<PeerLine>,
+    pub strengths: Vec<Relative>,
+    pub weaknesses: Vec<Relative>,
+    pub most_similar: Vec<Similar>,
+    pub unscored: usize,
+}
+
+/// A data point's score against the peers' median, and the city's trend on it.
+#[derive(Debug)]
+pub struct Relative {
+    pub data_point: String,
+    /// Label and name (`EC: ICT: ICT: 1C Household Internet Access`)
+    pub name: String,
+    pub score: f64,
+    pub peer_median: f64,
+    /// The trend category (`on track`, `deteriorating`), when the run has one
+    pub trend: Option<&'static str>,
+}
+
+/// A city whose data-point scores are closest to the compared city's.
+#[derive(Debug)]
+pub struct Similar {
+    pub city: String,
+    pub name: String,
+    pub rms_difference: f64,
+    pub shared: usize,
+}
+
+/// Cities side by side, node by node, with the largest gap between them.
+#[derive(Debug)]
+pub struct SideBySide {
+    pub demo: bool,
+    pub run_id: i64,
+    pub year: i32,
+    /// The cities' names, the compared city first
+    pub cities: Vec<String>,
+    pub rows: Vec<SideRow>,
+}
+
+#[derive(Debug)]
+pub struct SideRow {
+    pub level_key: String,
+    pub node: String,
+    pub name: String,
+    pub scores: Vec<Option<f64>>,
+    /// Highest minus lowest score present (0 with fewer than two)
+    pub gap: f64,
+}
+
+pub fn compare(ctx: &Ctx, a: &CompareOptions) -> Result<CompareReport> {
     let store = ctx.open(Access::ReadOnly)?;
     let (run, year) = run_and_year(&store, &a.sel)?;
     let me = city_slug(&ctx.registry, &a.city)?;
@@ -42,20 +111,14 @@ pub fn compare(ctx: &Ctx, a: &CompareOptions, out: &mut dyn Write) -> Result<i32
         for c in &a.with {
             list.push(city_slug(&ctx.registry, c)?);
         }
-        let mut head: Vec<String> = vec!["level".into(), "node".into()];
-        head.extend(list.iter().map(|c| city_name(ctx, c)));
-        head.push("largest gap".into());
-        let mut t = TextTable {
-            header: head,
-            rows: vec![],
-        };
+        let mut rows = Vec::new();
         // the overall score, then every aggregate level from the top down
         let levels: Vec<Level> = std::iter::once(Level::Overall)
             .chain(tree.levels_top_down())
             .collect();
         for level in levels {
             for node in tree.nodes.iter().filter(|n| n.level == level) {
-                let vals: Vec<Option<f64>> = list
+                let scores: Vec<Option<f64>> = list
                     .iter()
                     .map(|c| {
                         all_nodes
@@ -64,36 +127,29 @@ pub fn compare(ctx: &Ctx, a: &CompareOptions, out: &mut dyn Write) -> Result<i32
                             .and_then(|n| n.score)
                     })
                     .collect();
-                let present: Vec<f64> = vals.iter().flatten().copied().collect();
+                let present: Vec<f64> = scores.iter().flatten().copied().collect();
                 let gap = if present.len() >= 2 {
                     present.iter().cloned().fold(f64::MIN, f64::max)
                         - present.iter().cloned().fold(f64::MAX, f64::min)
                 } else {
                     0.0
                 };
-                let mut r = vec![
-                    tree.level_key(level).into_owned(),
-                    format!("{} {}", node.code, node.name),
-                ];
-                r.extend(vals.iter().map(|v| f1(*v)));
-                r.push(if gap >= 15.0 {
-                    format!("{gap:.1} !")
-                } else {
-                    format!("{gap:.1}")
+                rows.push(SideRow {
+                    level_key: tree.level_key(level).into_owned(),
+                    node: node.code.clone(),
+                    name: node.name.clone(),
+                    scores,
+                    gap,
                 });
-                t.push(r);
             }
         }
-        demo_banner(&store, out)?;
-        w(
-            out,
-            &format!(
-                "run {}, {year}; '!' marks gaps of 15 points or more\n",
-                run.run_id
-            ),
-        )?;
-        w(out, &t.render(a.format))?;
-        return Ok(0);
+        return Ok(CompareReport::SideBySide(SideBySide {
+            demo: is_demo(&store)?,
+            run_id: run.run_id,
+            year,
+            cities: list.iter().map(|c| city_name(ctx, c)).collect(),
+            rows,
+        }));
     }
     let groups: Vec<(String, BTreeSet<String>)> = ctx
         .registry
@@ -205,150 +261,23 @@ pub fn compare(ctx: &Ctx, a: &CompareOptions, out: &mut dyn Write) -> Result<i32
     }
     sim.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let trends = store.trends(run.run_id, Some(&me))?;
-    if a.format == OutputFormat::Json {
-        let strengths: Vec<_> = rel
-            .iter()
-            .filter(|r| r.0 > 0.0)
-            .take(5)
-            .map(|r| serde_json::json!({"data_point": r.1, "score": r.2, "peer_median": r.3}))
-            .collect();
-        let weaknesses: Vec<_> = rel
-            .iter()
-            .rev()
-            .filter(|r| r.0 < 0.0)
-            .take(5)
-            .map(|r| serde_json::json!({"data_point": r.1, "score": r.2, "peer_median": r.3}))
-            .collect();
-        let similar: Vec<_> = sim
-            .iter()
-            .take(3)
-            .map(|s| serde_json::json!({"city": s.1, "rms_difference": s.0, "shared": s.2}))
-            .collect();
-        w(
-            out,
-            &to_json(
-                &serde_json::json!({"city": me, "year": year, "run": run.run_id, "peers": a.peers.to_string(), "levels": lines, "strengths": strengths, "weaknesses": weaknesses, "most_similar": similar}),
-            ),
-        )?;
-        return Ok(0);
-    }
-    demo_banner(&store, out)?;
-    w(
-        out,
-        &format!(
-            "{} — run {} ({}), {year}, peers {} ({} cities)\n\n",
-            city_name(ctx, &me),
-            run.run_id,
-            run.method_name,
-            a.peers,
-            peers.len()
-        ),
-    )?;
-    let mut t = TextTable::new(&[
-        "level",
-        "node",
-        "score",
-        "band",
-        "rank",
-        "interval",
-        "percentile",
-        "peer median",
-        "best peer",
-        "peer-group ranks",
-    ]);
-    for l in &lines {
-        t.push(vec![
-            l.level.clone(),
-            format!("{} {}", l.node, l.name),
-            f1(l.score),
-            l.band
-                .map(|b| format!("{} {}", band_glyph(b), band_label(b)))
-                .unwrap_or_else(|| "–".into()),
-            l.rank.map(|r| r.to_string()).unwrap_or_else(|| "–".into()),
-            l.rank_interval
-                .map(|(a, b)| format!("{a:.0}-{b:.0}"))
-                .unwrap_or_else(|| "–".into()),
-            f1(l.percentile),
-            l.peer_median
-                .zip(l.score)
-                .map(|(m, s)| format!("{m:.1} ({:+.1})", s - m))
-                .unwrap_or_else(|| "–".into()),
-            l.best
-                .zip(l.score)
-                .map(|(b, s)| format!("{b:.1} ({:+.1})", s - b))
-                .unwrap_or_else(|| "–".into()),
-            l.group_ranks
-                .iter()
-                .skip(1)
-                .map(|(g, r, n)| {
-                    format!(
-                        "{g}: {}/{n}",
-                        r.map(|r| r.to_string()).unwrap_or_else(|| "–".into())
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("; "),
-        ]);
-    }
-    w(out, &t.render(OutputFormat::Text))?;
     let name = |id: &str| {
         ctx.catalog
             .get(id)
             .map(|d| format!("{} {}", d.label(), d.name))
             .unwrap_or_else(|| id.to_string())
     };
-    let trend_of = |id: &str| {
-        trends
+    let relative = |r: &(f64, &str, f64, f64)| Relative {
+        data_point: r.1.to_string(),
+        name: name(r.1),
+        score: r.2,
+        peer_median: r.3,
+        trend: trends
             .iter()
-            .find(|t| t.data_point == id)
-            .map(|t| format!(" {} {}", arrow(t.category), t.category))
-            .unwrap_or_default()
+            .find(|t| t.data_point == r.1)
+            .map(|t| t.category),
     };
-    w(
-        out,
-        "\nstrongest relative to peers (score vs peer median):\n",
-    )?;
-    for r in rel.iter().filter(|r| r.0 > 0.0).take(5) {
-        w(
-            out,
-            &format!(
-                "  + {} {:.1} vs {:.1}{}\n",
-                name(r.1),
-                r.2,
-                r.3,
-                trend_of(r.1)
-            ),
-        )?;
-    }
-    w(out, "weakest relative to peers:\n")?;
-    for r in rel.iter().rev().filter(|r| r.0 < 0.0).take(5) {
-        w(
-            out,
-            &format!(
-                "  - {} {:.1} vs {:.1}{}\n",
-                name(r.1),
-                r.2,
-                r.3,
-                trend_of(r.1)
-            ),
-        )?;
-    }
-    w(
-        out,
-        "most similar cities by profile (root mean square difference of data-point scores):\n",
-    )?;
-    for s in sim.iter().take(3) {
-        w(
-            out,
-            &format!(
-                "  {} ({:.1} over {} shared data points)\n",
-                city_name(ctx, &s.1),
-                s.0,
-                s.2
-            ),
-        )?;
-    }
-    let missing: Vec<String> = ctx
+    let unscored = ctx
         .catalog
         .data_points
         .iter()
@@ -358,11 +287,39 @@ pub fn compare(ctx: &Ctx, a: &CompareOptions, out: &mut dyn Write) -> Result<i32
                 .map(|l| l.iter().any(|(c, _)| *c == me))
                 .unwrap_or(false)
         })
-        .map(|d| d.label())
-        .collect();
-    w(
-        out,
-        &format!("data points without a score: {}\n", missing.len()),
-    )?;
-    Ok(0)
+        .count();
+    Ok(CompareReport::Peers(Box::new(PeersReport {
+        demo: is_demo(&store)?,
+        city_name: city_name(ctx, &me),
+        run,
+        year,
+        peers: a.peers.clone(),
+        peer_count: peers.len(),
+        lines,
+        strengths: rel
+            .iter()
+            .filter(|r| r.0 > 0.0)
+            .take(5)
+            .map(relative)
+            .collect(),
+        weaknesses: rel
+            .iter()
+            .rev()
+            .filter(|r| r.0 < 0.0)
+            .take(5)
+            .map(relative)
+            .collect(),
+        most_similar: sim
+            .iter()
+            .take(3)
+            .map(|s| Similar {
+                city: s.1.clone(),
+                name: city_name(ctx, &s.1),
+                rms_difference: s.0,
+                shared: s.2,
+            })
+            .collect(),
+        unscored,
+        city: me,
+    })))
 }

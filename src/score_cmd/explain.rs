@@ -2,7 +2,54 @@
 
 use super::*;
 
-pub fn explain(ctx: &Ctx, a: &ExplainOptions, out: &mut dyn Write) -> Result<i32> {
+/// How one city's score of one KPI (each of its data points) came about.
+#[derive(Debug)]
+pub struct ExplainReport {
+    pub demo: bool,
+    pub city: String,
+    pub year: i32,
+    pub run: RunInfo,
+    /// The method's normalisation (`goalposts`, `minmax`, …)
+    pub normalisation: String,
+    pub data_points: Vec<Explained>,
+}
+
+/// One data point's chain: value, its source, target, band, composite score, and the
+/// scores of every node above it.
+#[derive(Debug)]
+pub struct Explained {
+    /// Everything below as one JSON object (`explain --format json`)
+    pub record: serde_json::Value,
+    pub label: String,
+    pub name: String,
+    pub id: String,
+    pub unit: String,
+    /// What a numerator / denominator pair is multiplied by (100, 100 000)
+    pub scale: String,
+    pub value: Option<(crate::submission::Observation, crate::store::RevisionInfo)>,
+    pub direction: String,
+    pub direction_basis: String,
+    /// The target as said: "100 % by 2030", "0-5 % by 2030" or "none"
+    pub target: String,
+    pub target_basis: String,
+    pub target_source: String,
+    pub score: Option<crate::scoring::engine::DpScore>,
+    /// Goalposts (worst -> 0, optimum -> 100) when the method scores by goalposts
+    pub goalposts: Option<(f64, f64)>,
+    /// The nodes above, the KPI first and the overall score last
+    pub up: Vec<UpLevel>,
+}
+
+/// One node above a data point, with the city's score there.
+#[derive(Debug)]
+pub struct UpLevel {
+    pub level_key: String,
+    pub code: String,
+    pub name: String,
+    pub score: NodeScore,
+}
+
+pub fn explain(ctx: &Ctx, a: &ExplainOptions) -> Result<ExplainReport> {
     let store = ctx.open(Access::ReadOnly)?;
     let (run, year) = run_and_year(&store, &a.sel)?;
     let me = city_slug(&ctx.registry, &a.city)?;
@@ -34,10 +81,6 @@ pub fn explain(ctx: &Ctx, a: &ExplainOptions, out: &mut dyn Write) -> Result<i32
     let tree = Tree::new(&ctx.catalog);
     let scores = store.dp_scores(run.run_id, Some(&me), Some(year))?;
     let nodes = store.node_scores(run.run_id, None, Some(year))?;
-    let text = a.format == DocFormat::Text;
-    if text {
-        demo_banner(&store, out)?;
-    }
     let mut all = Vec::new();
     for dp in dps {
         let mut j = serde_json::json!({
@@ -48,18 +91,6 @@ pub fn explain(ctx: &Ctx, a: &ExplainOptions, out: &mut dyn Write) -> Result<i32
             "target_basis": dp.target.basis, "target_source": dp.target.source,
             "run": run.run_id, "method": run.method_name, "method_sha256": run.method_hash,
         });
-        if text {
-            w(
-                out,
-                &format!(
-                    "\n{} — {} {} ({}), {year}\n",
-                    city_name(ctx, &me),
-                    dp.label(),
-                    dp.name,
-                    dp.id
-                ),
-            )?;
-        }
         let obs = store.observation(&me, year, &dp.id)?;
         if let Some((o, rev)) = &obs {
             j["value"] = serde_json::json!(o.value);
@@ -86,129 +117,93 @@ pub fn explain(ctx: &Ctx, a: &ExplainOptions, out: &mut dyn Write) -> Result<i32
         while let Some(k) = cur {
             let n = &tree.nodes[k];
             if let Some(ns) = nodes.iter().find(|x| x.node == n.code && x.city == me) {
-                up.push(serde_json::json!({
-                    "level": tree.level_key(n.level), "node": n.code, "name": n.name, "score": ns.score,
-                    "u4ssc_pct": ns.u4ssc_pct, "scored_items": ns.scored_items,
-                    "total_items": ns.total_items, "rank": ns.rank,
-                }));
+                up.push(UpLevel {
+                    level_key: tree.level_key(n.level).into_owned(),
+                    code: n.code.clone(),
+                    name: n.name.clone(),
+                    score: ns.clone(),
+                });
             }
             cur = n.parent;
         }
-        j["levels"] = serde_json::Value::Array(up);
-        all.push(j);
-        if !text {
-            continue;
-        }
-        match &obs {
-            None => {
-                w(
-                    out,
-                    "  value        not in any revision for this year (missing)\n",
-                )?;
-            }
-            Some((o, rev)) => {
-                w(out, &format!(
-                    "  value        {} {}{}\n  from         revision {} ({}, {} line {}, imported {})\n  source       {}\n  quality      {}; verified: {}\n",
-                    o.value.map(|v| v.to_string()).unwrap_or_else(|| "not reported".into()),
-                    dp.unit,
-                    match (o.numerator, o.denominator) { (Some(n), Some(d)) => format!(" (= {n} / {d} x {})", dp.unit_kind.scale()), _ => String::new() },
-                    rev.revision_id, rev.kind, rev.source_file, o.line, rev.imported_at,
-                    o.source.clone().unwrap_or_else(|| "–".into()),
-                    o.quality.clone().unwrap_or_else(|| "–".into()),
-                    o.verified.map(|v| if v { "yes" } else { "no" }).unwrap_or("–"),
-                ))?;
-            }
-        }
+        j["levels"] = serde_json::Value::Array(
+            up.iter()
+                .map(|u| {
+                    serde_json::json!({
+                        "level": u.level_key, "node": u.code, "name": u.name, "score": u.score.score,
+                        "u4ssc_pct": u.score.u4ssc_pct, "scored_items": u.score.scored_items,
+                        "total_items": u.score.total_items, "rank": u.score.rank,
+                    })
+                })
+                .collect(),
+        );
         let by = crate::scoring::trends::target_year(dp);
         let target = match (dp.target.value, dp.target.band) {
             (Some(v), _) => format!("{v} {} by {by}", dp.unit),
             (_, Some([lo, hi])) => format!("{lo}-{hi} {} by {by}", dp.unit),
             _ => "none".into(),
         };
-        let basis = serde_json::to_value(dp.target.basis)
+        let target_basis = serde_json::to_value(dp.target.basis)
             .ok()
             .and_then(|v| v.as_str().map(String::from))
             .unwrap_or_default();
-        w(
-            out,
-            &format!(
-                "  direction    {} ({})\n  target       {target}; basis {basis}: {}\n",
-                dp.direction.as_str(),
-                dp.direction_basis,
-                dp.target.source
-            ),
-        )?;
-        let s = scores.iter().find(|s| s.data_point == dp.id);
-        match s {
-            None => w(out, "  score        none (no value)\n")?,
-            Some(s) => {
-                w(
-                    out,
-                    &format!(
-                        "  U4SSC        {} of target -> {} point(s), band {}\n",
-                        s.achievement
-                            .map(|a| format!(
-                                "{a:.1} %{}",
-                                if a > 100.0 {
-                                    " (capped at 100 % for banding)"
-                                } else {
-                                    ""
-                                }
-                            ))
-                            .unwrap_or_else(|| "not scored (no target)".into()),
-                        s.points
-                            .map(|p| p.to_string())
-                            .unwrap_or_else(|| "–".into()),
-                        s.points.map(band_label).unwrap_or("–"),
-                    ),
-                )?;
-                w(out, &format!(
-                    "  composite    {} by {} (run {}, method '{}', sha256 {}); rank {} of the year{}\n",
-                    f1(s.score), m.normalisation.as_str(), run.run_id, run.method_name, &run.method_hash[..12],
-                    s.rank.map(|r| r.to_string()).unwrap_or_else(|| "–".into()),
-                    if s.flags.is_empty() { String::new() } else { format!("; flags: {}", s.flags) }
-                ))?;
-                if m.normalisation == crate::scoring::method::Normalisation::Goalposts {
-                    let (worst, opt) = crate::scoring::engine::goalposts(dp);
-                    w(
-                        out,
-                        &format!(
-                            "               goalposts: worst {worst} -> 0, optimum {opt} -> 100\n"
-                        ),
-                    )?;
-                }
-            }
-        }
-        // up the tree
-        let mut cur = tree.find(&normalise_code(&dp.code));
-        while let Some(k) = cur {
-            let n = &tree.nodes[k];
-            if let Some(ns) = nodes.iter().find(|x| x.node == n.code && x.city == me) {
-                w(
-                    out,
-                    &format!(
-                        "  {:<12} {} {}: score {}, U4SSC {} % ({} of {} items), rank {}\n",
-                        tree.level_key(n.level),
-                        n.code,
-                        n.name,
-                        f1(ns.score),
-                        f1(ns.u4ssc_pct),
-                        ns.scored_items,
-                        ns.total_items,
-                        ns.rank.map(|r| r.to_string()).unwrap_or_else(|| "–".into())
-                    ),
-                )?;
-            }
-            cur = n.parent;
-        }
+        let goalposts = (m.normalisation == crate::scoring::method::Normalisation::Goalposts)
+            .then(|| crate::scoring::engine::goalposts(dp));
+        all.push(Explained {
+            record: j,
+            label: dp.label(),
+            name: dp.name.clone(),
+            id: dp.id.clone(),
+            unit: dp.unit.clone(),
+            scale: dp.unit_kind.scale().to_string(),
+            value: obs,
+            direction: dp.direction.as_str().to_string(),
+            direction_basis: dp.direction_basis.to_string(),
+            target,
+            target_basis,
+            target_source: dp.target.source.to_string(),
+            score: s.cloned(),
+            goalposts,
+            up,
+        });
     }
-    if !text {
-        w(out, &to_json(&all))?;
-    }
-    Ok(0)
+    Ok(ExplainReport {
+        demo: is_demo(&store)?,
+        city: city_name(ctx, &me),
+        year,
+        normalisation: m.normalisation.as_str().to_string(),
+        run,
+        data_points: all,
+    })
 }
 
-pub fn diff(ctx: &Ctx, a: &DiffOptions, out: &mut dyn Write) -> Result<i32> {
+/// What changed between two runs at one level and year.
+#[derive(Debug)]
+pub struct DiffReport {
+    pub run_a: RunInfo,
+    pub run_b: RunInfo,
+    pub year: i32,
+    pub level_key: String,
+    /// Every city and node whose rank or band changed, the largest rank change first
+    pub changes: Vec<Change>,
+}
+
+/// One city and node whose rank or band differs between the two runs.
+#[derive(Debug)]
+pub struct Change {
+    pub city: String,
+    pub node: String,
+    pub rank_a: Option<usize>,
+    pub rank_b: Option<usize>,
+    /// Places gained (positive) or lost; 0 when either rank is missing
+    pub change: i64,
+    pub band_a: Option<u8>,
+    pub band_b: Option<u8>,
+    pub score_a: Option<f64>,
+    pub score_b: Option<f64>,
+}
+
+pub fn diff(ctx: &Ctx, a: &DiffOptions) -> Result<DiffReport> {
     let store = ctx.open(Access::ReadOnly)?;
     let ra = pick_run(&store, Some(a.run_a))?;
     let rb = pick_run(&store, Some(a.run_b))?;
@@ -219,10 +214,7 @@ pub fn diff(ctx: &Ctx, a: &DiffOptions, out: &mut dyn Write) -> Result<i32> {
     };
     let old = store.node_scores(ra.run_id, Some(level), Some(year))?;
     let new = store.node_scores(rb.run_id, Some(level), Some(year))?;
-    let mut t = TextTable::new(&[
-        "city", "node", "rank_a", "rank_b", "change", "band_a", "band_b", "score_a", "score_b",
-    ]);
-    let mut rows = Vec::new();
+    let mut changes = Vec::new();
     for n in &new {
         let o = old.iter().find(|o| o.city == n.city && o.node == n.node);
         let (or, ob, os) = (
@@ -235,40 +227,31 @@ pub fn diff(ctx: &Ctx, a: &DiffOptions, out: &mut dyn Write) -> Result<i32> {
                 (Some(a), Some(b)) => a as i64 - b as i64,
                 _ => 0,
             };
-            rows.push((
-                change.abs(),
-                vec![
-                    city_name(ctx, &n.city),
-                    n.node.clone(),
-                    or.map(|r| r.to_string()).unwrap_or_else(|| "–".into()),
-                    n.rank.map(|r| r.to_string()).unwrap_or_else(|| "–".into()),
-                    format!("{change:+}"),
-                    ob.map(band_label).unwrap_or("–").into(),
-                    n.band.map(band_label).unwrap_or("–").into(),
-                    f1(os),
-                    f1(n.score),
-                ],
-            ));
+            changes.push(Change {
+                city: city_name(ctx, &n.city),
+                node: n.node.clone(),
+                rank_a: or,
+                rank_b: n.rank,
+                change,
+                band_a: ob,
+                band_b: n.band,
+                score_a: os,
+                score_b: n.score,
+            });
         }
     }
-    rows.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    let moved = rows.len();
-    for (_, r) in rows {
-        t.push(r);
-    }
-    if a.format == OutputFormat::Text {
-        w(
-            out,
-            &format!(
-                "run {} ({}) -> run {} ({}), {year}, level {}: {moved} change(s) in rank or band\n",
-                ra.run_id,
-                ra.method_name,
-                rb.run_id,
-                rb.method_name,
-                ctx.catalog.level_key(level)
-            ),
-        )?;
-    }
-    w(out, &t.render(a.format))?;
-    Ok(0)
+    // the largest moves first, then by city name and node
+    changes.sort_by(|a, b| {
+        b.change
+            .abs()
+            .cmp(&a.change.abs())
+            .then_with(|| (&a.city, &a.node).cmp(&(&b.city, &b.node)))
+    });
+    Ok(DiffReport {
+        level_key: ctx.catalog.level_key(level).into_owned(),
+        run_a: ra,
+        run_b: rb,
+        year,
+        changes,
+    })
 }

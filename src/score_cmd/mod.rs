@@ -2,31 +2,21 @@
 
 use crate::catalog::{normalise_code, normalise_part};
 use crate::context::Ctx;
-use crate::demo::SYNTHETIC_LABEL;
 use crate::error::{Error, Result};
 use crate::registry::{PeerSpec, Registry};
-use crate::scoring::bands::{band_glyph, band_label};
+use crate::scoring::bands::band_label;
 use crate::scoring::engine::{Level, NodeScore, Tree};
 use crate::scoring::method::{self, Method};
 use crate::scoring::run;
-use crate::scoring::trends::arrow;
 use crate::stats;
 use crate::store::{Access, NewRun, RunInfo, Store};
-use crate::table::{to_json, DocFormat, OutputFormat, TextTable};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::Write;
 use std::path::PathBuf;
 
 mod compare;
 mod explain;
 pub use compare::*;
 pub use explain::*;
-
-use crate::progress::write_out as w;
-
-fn f1(v: Option<f64>) -> String {
-    v.map(|x| format!("{x:.1}")).unwrap_or_else(|| "–".into())
-}
 
 // ---------------------------------------------------------------- options
 // What each use case takes: plain values, the CLI's clap structs (`app::args`) turned into
@@ -38,12 +28,6 @@ pub struct ScoreOptions {
     pub method: Option<PathBuf>,
     /// Monte Carlo draws for rank intervals [default: the method file's]
     pub draws: Option<usize>,
-    /// Output: text (the run and its overall ranking) or json (the run and every overall
-    /// score of its latest year)
-    pub format: DocFormat,
-    /// Show the first N ranks only; 0 shows all [default: 20 on a terminal when more than
-    /// 100 cities are ranked, else all]
-    pub top: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -63,11 +47,6 @@ pub struct RankOptions {
     /// (CITY's KOSTRA group)
     pub peers: PeerSpec,
     pub sel: RunSel,
-    /// Output: text (aligned columns), csv or json
-    pub format: OutputFormat,
-    /// Show the first N ranks (of each node) only; 0 shows all [default: 20 for text on a
-    /// terminal when more than 100 cities are ranked, else all]
-    pub top: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -79,8 +58,6 @@ pub struct CompareOptions {
     /// Peer group for the comparison (as in rank) [default: all]
     pub peers: PeerSpec,
     pub sel: RunSel,
-    /// Output: text (aligned columns), csv or json
-    pub format: OutputFormat,
 }
 
 #[derive(Debug, Clone)]
@@ -92,8 +69,6 @@ pub struct ExplainOptions {
     /// Data point of a split KPI (3G, PM2.5, ...) [default: all of them]
     pub data_point: Option<String>,
     pub sel: RunSel,
-    /// Output: text (the chain, line by line) or json (one object per data point)
-    pub format: DocFormat,
 }
 
 #[derive(Debug, Clone)]
@@ -107,15 +82,34 @@ pub struct DiffOptions {
     pub level: Level,
     /// Year [default: the latest year of the later run]
     pub year: Option<i32>,
-    /// Output: text (aligned columns), csv or json
-    pub format: OutputFormat,
 }
 
 fn city_slug(reg: &Registry, text: &str) -> Result<String> {
     reg.slug_for(text, None)
 }
 
-pub fn score(ctx: &Ctx, a: &ScoreOptions, out: &mut dyn Write) -> Result<i32> {
+/// What `score` did: the run it stored and the overall ranking of the run's latest year.
+#[derive(Debug)]
+pub struct ScoreReport {
+    pub run: RunInfo,
+    /// The run's latest year (none when it scored nothing)
+    pub year: Option<i32>,
+    /// Whether the values scored include the generated demo's
+    pub demo: bool,
+    /// The overall scores of that year, each with its city's name
+    pub overall: Vec<Named>,
+}
+
+/// A stored score with the names a reader needs: its city's and its node's.
+#[derive(Debug, Clone)]
+pub struct Named {
+    pub score: NodeScore,
+    pub city: String,
+    pub node: String,
+}
+
+/// `u4ssc score`: score the current values with a method, store the run, report it.
+pub fn score(ctx: &Ctx, a: &ScoreOptions) -> Result<ScoreReport> {
     let mut store = ctx.open(Access::ReadWrite)?;
     let (text, origin) = match &a.method {
         Some(p) => (
@@ -134,48 +128,23 @@ pub fn score(ctx: &Ctx, a: &ScoreOptions, out: &mut dyn Write) -> Result<i32> {
     let id = score_into(ctx, &mut store, &m, &text, a.draws)?;
     let runs = store.runs()?;
     let info = runs
-        .iter()
+        .into_iter()
         .find(|r| r.run_id == id)
         .ok_or_else(|| Error::Invalid("the run was not stored".into()))?;
     let nodes = store.node_scores(id, Some(Level::Overall), None)?;
     let year = nodes.iter().map(|n| n.year).max();
-    if a.format == DocFormat::Json {
-        let latest: Vec<&NodeScore> = nodes.iter().filter(|n| Some(n.year) == year).collect();
-        w(
-            out,
-            &to_json(&serde_json::json!({ "run": info, "year": year, "overall": latest })),
-        )?;
-        return Ok(0);
-    }
-    w(
-        out,
-        &format!(
-            "run {id}: method '{}' (sha256 {}), revisions {}, {} draws\n",
-            info.method_name,
-            &info.method_hash[..12],
-            info.revisions,
-            info.draws
-        ),
-    )?;
-    if let Some(y) = year {
-        demo_banner(&store, out)?;
-        let rows: Vec<&NodeScore> = nodes.iter().filter(|n| n.year == y).collect();
-        w(
-            out,
-            &format!(
-                "\noverall ranking {y} (rank intervals: 5th-95th percentile over {} draws)\n",
-                info.draws
-            ),
-        )?;
-        let top = top_of(a.top, true, rows.len());
-        let (shown, left) = within_top(&rows, top);
-        w(
-            out,
-            &rank_table(ctx, &shown, Level::Overall, true).render(OutputFormat::Text),
-        )?;
-        w(out, &more_line(left, top))?;
-    }
-    Ok(0)
+    let tree = Tree::new(&ctx.catalog);
+    let overall = nodes
+        .into_iter()
+        .filter(|n| Some(n.year) == year)
+        .map(|n| named(ctx, &tree, n))
+        .collect();
+    Ok(ScoreReport {
+        run: info,
+        year,
+        demo: is_demo(&store)?,
+        overall,
+    })
 }
 
 /// Score the current values with a method and store the run. Used by `score` and on first use.
@@ -245,14 +214,17 @@ pub fn score_into(
         .inspect(|_| crate::progress::clear())
 }
 
-fn demo_banner(store: &Store, out: &mut dyn Write) -> Result<()> {
-    if store.revisions()?.iter().any(|r| r.is_demo()) {
-        w(
-            out,
-            &format!("!! {SYNTHETIC_LABEL}: scores of the generated demo, not of real cities\n"),
-        )?;
+/// Whether the database holds the generated demo (reports then say so first).
+fn is_demo(store: &Store) -> Result<bool> {
+    Ok(store.revisions()?.iter().any(|r| r.is_demo()))
+}
+
+fn named(ctx: &Ctx, tree: &Tree, score: NodeScore) -> Named {
+    Named {
+        city: city_name(ctx, &score.city),
+        node: node_name(ctx, tree, &score.node),
+        score,
     }
-    Ok(())
 }
 
 fn pick_run(store: &Store, run: Option<i64>) -> Result<RunInfo> {
@@ -300,96 +272,6 @@ fn city_name(ctx: &Ctx, slug: &str) -> String {
     ctx.registry.name_of(slug)
 }
 
-/// How many ranks a ranking shows: `--top N` (0: all), else 20 when text goes to a
-/// terminal and more than 100 cities are ranked (10 000 lines scroll by and cost seconds).
-fn top_of(top: Option<usize>, text: bool, cities: usize) -> Option<usize> {
-    use std::io::IsTerminal;
-    match top {
-        Some(0) => None,
-        Some(n) => Some(n),
-        None if text && cities > 100 && std::io::stdout().is_terminal() => Some(20),
-        None => None,
-    }
-}
-
-/// The rows within the first `top` ranks (all without a limit), and how many are left out.
-fn within_top<'a>(rows: &[&'a NodeScore], top: Option<usize>) -> (Vec<&'a NodeScore>, usize) {
-    match top {
-        None => (rows.to_vec(), 0),
-        Some(n) => {
-            let kept: Vec<&NodeScore> = rows
-                .iter()
-                .copied()
-                .filter(|r| r.rank.is_some_and(|k| k <= n))
-                .collect();
-            let left = rows.len() - kept.len();
-            (kept, left)
-        }
-    }
-}
-
-fn more_line(left: usize, n: Option<usize>) -> String {
-    match (left, n) {
-        (0, _) | (_, None) => String::new(),
-        (k, Some(n)) => format!("… {k} more below rank {n} (--top 0 shows all)\n"),
-    }
-}
-
-fn rank_table(ctx: &Ctx, rows: &[&NodeScore], level: Level, intervals: bool) -> TextTable {
-    let tree = Tree::new(&ctx.catalog);
-    let mut head = vec!["rank"];
-    if intervals {
-        head.push("interval");
-    }
-    head.extend(["city"]);
-    if level != Level::Overall {
-        head.push("node");
-    }
-    head.extend(["score", "u4ssc_%", "band", "scored", "coverage"]);
-    let mut t = TextTable::new(&head);
-    let mut sorted: Vec<&&NodeScore> = rows.iter().collect();
-    sorted.sort_by(|a, b| {
-        (
-            a.node.as_str(),
-            a.rank.unwrap_or(usize::MAX),
-            a.city.as_str(),
-        )
-            .cmp(&(
-                b.node.as_str(),
-                b.rank.unwrap_or(usize::MAX),
-                b.city.as_str(),
-            ))
-    });
-    for n in sorted {
-        let mut r = vec![n.rank.map(|x| x.to_string()).unwrap_or_else(|| "–".into())];
-        if intervals {
-            r.push(match (n.rank_p05, n.rank_p95) {
-                (Some(lo), Some(hi)) => format!("{lo:.0}-{hi:.0}"),
-                _ => "–".into(),
-            });
-        }
-        r.push(city_name(ctx, &n.city));
-        if level != Level::Overall {
-            r.push(format!("{} {}", n.node, node_name(ctx, &tree, &n.node)));
-        }
-        r.push(if n.score.is_none() && n.scored_items > 0 {
-            "insufficient data".into()
-        } else {
-            f1(n.score)
-        });
-        r.push(f1(n.u4ssc_pct));
-        r.push(
-            n.band
-                .map(|b| format!("{} {}", band_glyph(b), band_label(b)))
-                .unwrap_or_else(|| "–".into()),
-        );
-        r.push(format!("{}/{}", n.scored_items, n.total_items));
-        r.push(format!("{:.0}%", n.coverage * 100.0));
-        t.push(r);
-    }
-    t
-}
-
 fn rerank(rows: &mut [NodeScore]) {
     let mut by_node: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, r) in rows.iter().enumerate() {
@@ -403,7 +285,30 @@ fn rerank(rows: &mut [NodeScore]) {
     }
 }
 
-pub fn rank(ctx: &Ctx, a: &RankOptions, out: &mut dyn Write) -> Result<i32> {
+/// What `rank` found: one level of one run and year, ranked among a peer group.
+#[derive(Debug)]
+pub struct RankReport {
+    pub run: RunInfo,
+    pub year: i32,
+    pub level: Level,
+    /// The level's name in the catalog (`dimension`, `pillar`)
+    pub level_key: String,
+    pub peers: PeerSpec,
+    /// How many cities the peer group has
+    pub peer_count: usize,
+    pub demo: bool,
+    /// The scores, ranked within the peer group (the run's own ranks for all cities)
+    pub rows: Vec<Named>,
+}
+
+impl RankReport {
+    /// Whether every city is ranked (then the rank intervals of the run apply).
+    pub fn all(&self) -> bool {
+        self.peers == PeerSpec::All
+    }
+}
+
+pub fn rank(ctx: &Ctx, a: &RankOptions) -> Result<RankReport> {
     let store = ctx.open(Access::ReadOnly)?;
     let (run, year) = run_and_year(&store, &a.sel)?;
     let level = a.level;
@@ -443,85 +348,24 @@ pub fn rank(ctx: &Ctx, a: &RankOptions, out: &mut dyn Write) -> Result<i32> {
         .into_iter()
         .collect();
     let peers = ctx.registry.members_of(&a.peers, &cities)?;
-    let all = a.peers == PeerSpec::All;
     rows.retain(|r| peers.contains(&r.city));
-    if !all {
+    if a.peers != PeerSpec::All {
         rerank(&mut rows);
     }
-    match a.format {
-        OutputFormat::Json => {
-            let refs: Vec<&NodeScore> = rows.iter().collect();
-            let (shown, _) = within_top(&refs, top_of(a.top, false, peers.len()));
-            w(out, &to_json(&shown))?
-        }
-        OutputFormat::Csv => {
-            let refs: Vec<&NodeScore> = rows.iter().collect();
-            let (shown, _) = within_top(&refs, top_of(a.top, false, peers.len()));
-            w(
-                out,
-                &rank_table(ctx, &shown, level, all).render(OutputFormat::Csv),
-            )?
-        }
-        OutputFormat::Text => {
-            demo_banner(&store, out)?;
-            w(
-                out,
-                &format!(
-                    "run {} ({}), {year}, level {}, peers {} ({} cities){}\n",
-                    run.run_id,
-                    run.method_name,
-                    ctx.catalog.level_key(level),
-                    a.peers,
-                    peers.len(),
-                    if all {
-                        "; interval = 5th-95th percentile rank over method choices"
-                    } else {
-                        "; ranks within the peer group"
-                    }
-                ),
-            )?;
-            let refs: Vec<&NodeScore> = rows.iter().collect();
-            let top = top_of(a.top, true, peers.len());
-            let (shown, left) = within_top(&refs, top);
-            w(
-                out,
-                &rank_table(ctx, &shown, level, all).render(OutputFormat::Text),
-            )?;
-            w(out, &more_line(left, top))?;
-            w(out, "Scored against u4ssc toolkit targets, not official U4SSC targets. Rank gaps of 2-3 places are not meaningful.\n")?;
-        }
-    }
-    Ok(0)
+    let tree = Tree::new(&ctx.catalog);
+    Ok(RankReport {
+        level_key: ctx.catalog.level_key(level).into_owned(),
+        level,
+        year,
+        peers: a.peers.clone(),
+        peer_count: peers.len(),
+        demo: is_demo(&store)?,
+        rows: rows.into_iter().map(|n| named(ctx, &tree, n)).collect(),
+        run,
+    })
 }
 
-pub fn runs(ctx: &Ctx, format: OutputFormat, out: &mut dyn Write) -> Result<i32> {
-    let store = ctx.open(Access::ReadOnly)?;
-    let mut t = TextTable::new(&[
-        "run",
-        "created_at",
-        "method",
-        "method_sha256",
-        "revisions",
-        "seed",
-        "draws",
-        "version",
-    ]);
-    for r in store.runs()? {
-        t.push(vec![
-            r.run_id.to_string(),
-            r.created_at,
-            r.method_name,
-            if format == OutputFormat::Text {
-                r.method_hash[..12.min(r.method_hash.len())].to_string()
-            } else {
-                r.method_hash
-            },
-            r.revisions,
-            r.seed.to_string(),
-            r.draws.to_string(),
-            r.program_version,
-        ]);
-    }
-    w(out, &t.render(format))?;
-    Ok(0)
+/// `u4ssc runs`: every stored scoring run, oldest first.
+pub fn runs(ctx: &Ctx) -> Result<Vec<RunInfo>> {
+    ctx.open(Access::ReadOnly)?.runs()
 }
