@@ -6,9 +6,6 @@ use crate::context::Ctx;
 use crate::error::{Error, Result};
 use crate::store::{Access, Action, NewQuestion, Status, Store};
 use crate::submission::{Finding, Severity, Subject};
-use crate::table::TextTable;
-use crate::table::{to_json, OutputFormat};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 mod sheet;
@@ -54,8 +51,6 @@ pub struct ListOptions {
     pub city: Option<String>,
     /// Which questions: open, answered, closed, withdrawn or all
     pub status: String,
-    /// Output: text (aligned columns), csv or json
-    pub format: OutputFormat,
 }
 
 #[derive(Debug, Clone)]
@@ -111,8 +106,6 @@ pub struct WithdrawOptions {
 pub struct ShowOptions {
     /// The question's number
     pub id: i64,
-    /// Output: text or json
-    pub format: OutputFormat,
 }
 
 #[derive(Debug, Clone)]
@@ -123,7 +116,78 @@ pub struct ExportOptions {
     pub out: PathBuf,
 }
 
-use crate::progress::write_out as w;
+/// What a `questions` action did or found; the CLI writes it.
+#[derive(Debug)]
+pub enum QuestionsReport {
+    /// The questions asked for, oldest first
+    List {
+        /// The status asked for (`open`, `all`, …)
+        status: String,
+        questions: Vec<Listed>,
+    },
+    /// One question opened by hand
+    Asked(Opened),
+    /// Questions opened for the warnings of `check`; `skipped` were asked already
+    FromFindings { opened: Vec<Opened>, skipped: usize },
+    /// A question answered, closed or withdrawn
+    Done { id: i64, what: &'static str },
+    /// One question with its whole thread
+    Thread(Box<Thread>),
+    /// A city's questions written as a workbook to fill
+    Workbook {
+        path: PathBuf,
+        questions: usize,
+        city: String,
+    },
+    /// A returned workbook read: the answers recorded, or the problems that kept every
+    /// answer out
+    Answers {
+        file: String,
+        recorded: usize,
+        problems: Vec<Finding>,
+    },
+}
+
+impl QuestionsReport {
+    /// The exit status: 1 when a returned workbook was refused.
+    pub fn code(&self) -> i32 {
+        match self {
+            QuestionsReport::Answers { problems, .. } if !problems.is_empty() => 1,
+            _ => 0,
+        }
+    }
+}
+
+/// A question with the names people read: its city's and its data point's.
+#[derive(Debug)]
+pub struct Listed {
+    pub question: crate::store::Question,
+    pub city: String,
+    pub label: String,
+}
+
+/// A question just opened.
+#[derive(Debug)]
+pub struct Opened {
+    pub id: i64,
+    pub city: String,
+    pub year: i32,
+    pub label: String,
+    /// Why it was opened: `manual`, or the `check` rule
+    pub origin: String,
+    /// The stored value asked about and its revision, when there is one
+    pub revision_id: Option<i64>,
+    pub value: Option<f64>,
+}
+
+/// A question and its events (answers, value changes, closing).
+#[derive(Debug)]
+pub struct Thread {
+    pub question: crate::store::Question,
+    pub city: String,
+    pub label: String,
+    pub events: Vec<crate::store::Event>,
+}
 
 /// Who is acting: `--by`, else the login name.
 fn author(by: &Option<String>) -> Result<String> {
@@ -233,29 +297,25 @@ pub fn label(ctx: &Ctx, data_point: Option<&str>) -> String {
     }
 }
 
-pub fn run(ctx: &Ctx, a: &QuestionsOptions, out: &mut dyn Write) -> Result<i32> {
+pub fn run(ctx: &Ctx, a: &QuestionsOptions) -> Result<QuestionsReport> {
     match &a.action {
         None => list(
             ctx,
             &ListOptions {
                 city: None,
                 status: "open".into(),
-                format: OutputFormat::Text,
             },
-            out,
         ),
-        Some(QuestionsAction::List(l)) => list(ctx, l, out),
-        Some(QuestionsAction::Ask(x)) => ask(ctx, x, out),
-        Some(QuestionsAction::Answer(x)) => answer(ctx, x, out),
+        Some(QuestionsAction::List(l)) => list(ctx, l),
+        Some(QuestionsAction::Ask(x)) => ask(ctx, x),
+        Some(QuestionsAction::Answer(x)) => answer(ctx, x),
         Some(QuestionsAction::Close(x)) => {
             let verified = x.verified.as_deref().map(|v| v == "yes");
-            act(ctx, x.id, Action::Close { verified }, &x.by, "closed", out)
+            act(ctx, x.id, Action::Close { verified }, &x.by, "closed")
         }
-        Some(QuestionsAction::Withdraw(x)) => {
-            act(ctx, x.id, Action::Withdraw, &x.by, "withdrawn", out)
-        }
-        Some(QuestionsAction::Show(x)) => show(ctx, x, out),
-        Some(QuestionsAction::Export(x)) => export(ctx, x, out),
+        Some(QuestionsAction::Withdraw(x)) => act(ctx, x.id, Action::Withdraw, &x.by, "withdrawn"),
+        Some(QuestionsAction::Show(x)) => show(ctx, x),
+        Some(QuestionsAction::Export(x)) => export(ctx, x),
     }
 }
 
@@ -270,71 +330,21 @@ fn statuses(text: &str) -> Result<Vec<Status>> {
     }
 }
 
-fn list(ctx: &Ctx, a: &ListOptions, out: &mut dyn Write) -> Result<i32> {
+fn list(ctx: &Ctx, a: &ListOptions) -> Result<QuestionsReport> {
     let store = ctx.open(Access::ReadOnly)?;
     let city = a.city.as_deref().map(|c| city_slug(ctx, c)).transpose()?;
     let qs = store.questions(city.as_deref(), &statuses(&a.status)?)?;
-    if a.format == OutputFormat::Json {
-        w(out, &to_json(&qs))?;
-        return Ok(0);
-    }
-    let mut t = TextTable::new(&[
-        "id", "status", "city", "year", "kpi", "value", "asked_by", "asked_at", "answers",
-        "question",
-    ]);
-    for q in &qs {
-        t.push(vec![
-            q.id.to_string(),
-            q.status_text(),
-            ctx.registry.name_of(&q.city),
-            q.year.to_string(),
-            label(ctx, q.data_point.as_deref()),
-            q.value.map(|v| v.to_string()).unwrap_or_else(|| {
-                if a.format == OutputFormat::Text {
-                    "-"
-                } else {
-                    ""
-                }
-                .into()
-            }),
-            q.asked_by.clone(),
-            q.asked_at.clone(),
-            q.answers.to_string(),
-            if a.format == OutputFormat::Text {
-                one_line(&q.text, 70)
-            } else {
-                q.text.clone()
-            },
-        ]);
-    }
-    if a.format == OutputFormat::Text && qs.is_empty() {
-        w(
-            out,
-            &format!(
-                "no {} questions\n",
-                if a.status == "all" {
-                    ""
-                } else {
-                    a.status.as_str()
-                }
-            )
-            .replace("no  ", "no "),
-        )?;
-        return Ok(0);
-    }
-    w(out, &t.render(a.format))?;
-    Ok(0)
-}
-
-/// A text on one line, shortened with an ellipsis.
-fn one_line(s: &str, max: usize) -> String {
-    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() <= max {
-        flat
-    } else {
-        let cut: String = flat.chars().take(max - 1).collect();
-        format!("{cut}…")
-    }
+    Ok(QuestionsReport::List {
+        status: a.status.clone(),
+        questions: qs
+            .into_iter()
+            .map(|q| Listed {
+                city: ctx.registry.name_of(&q.city),
+                label: label(ctx, q.data_point.as_deref()),
+                question: q,
+            })
+            .collect(),
+    })
 }
 
 /// The current value and revision of a city, year and data point, if the database holds one.
@@ -346,9 +356,9 @@ fn current(store: &Store, city: &str, year: i32, dp: &str) -> Result<Option<(i64
         .map(|v| (v.revision_id, v.value)))
 }
 
-fn ask(ctx: &Ctx, a: &AskOptions, out: &mut dyn Write) -> Result<i32> {
+fn ask(ctx: &Ctx, a: &AskOptions) -> Result<QuestionsReport> {
     if let Some(file) = &a.from_findings {
-        return ask_from_findings(ctx, file, &a.by, out);
+        return ask_from_findings(ctx, file, &a.by);
     }
     let (Some(city), Some(year), Some(text)) = (&a.city, a.year, &a.text) else {
         return Err(Error::Usage(
@@ -381,21 +391,15 @@ fn ask(ctx: &Ctx, a: &AskOptions, out: &mut dyn Write) -> Result<i32> {
         value,
         origin: "manual".into(),
     }])?;
-    w(
-        out,
-        &format!(
-            "question {} opened: {} {year} {}{}\n",
-            ids[0],
-            ctx.registry.name_of(&city),
-            label(ctx, dp.as_deref()),
-            match (revision_id, value) {
-                (Some(r), Some(v)) => format!(", value {v} (revision {r})"),
-                (Some(r), None) => format!(", reported NR (revision {r})"),
-                _ => ", no value stored".to_string(),
-            }
-        ),
-    )?;
-    Ok(0)
+    Ok(QuestionsReport::Asked(Opened {
+        id: ids[0],
+        city: ctx.registry.name_of(&city),
+        year,
+        label: label(ctx, dp.as_deref()),
+        origin: "manual".into(),
+        revision_id,
+        value,
+    }))
 }
 
 /// The warnings of a `check --format json` output, or of a submission checked now.
@@ -446,12 +450,7 @@ fn warnings_of(ctx: &Ctx, file: &Path) -> Result<Vec<Finding>> {
     crate::import::findings_of(ctx, file, store.as_ref())
 }
 
-fn ask_from_findings(
-    ctx: &Ctx,
-    file: &Path,
-    by: &Option<String>,
-    out: &mut dyn Write,
-) -> Result<i32> {
+fn ask_from_findings(ctx: &Ctx, file: &Path, by: &Option<String>) -> Result<QuestionsReport> {
     let findings = warnings_of(ctx, file)?;
     if findings.iter().any(|f| f.severity == Severity::Error) {
         return Err(Error::Usage(format!(
@@ -509,26 +508,20 @@ fn ask_from_findings(
         });
     }
     let ids = store.ask(&new)?;
-    for (id, q) in ids.iter().zip(&new) {
-        w(
-            out,
-            &format!(
-                "question {id} opened: {} {} {} [{}]\n",
-                ctx.registry.name_of(&q.city),
-                q.year,
-                label(ctx, q.data_point.as_deref()),
-                q.origin
-            ),
-        )?;
-    }
-    w(
-        out,
-        &format!(
-            "{} question(s) opened, {skipped} already asked and still open\n",
-            ids.len()
-        ),
-    )?;
-    Ok(0)
+    let opened = ids
+        .iter()
+        .zip(new)
+        .map(|(id, q)| Opened {
+            id: *id,
+            city: ctx.registry.name_of(&q.city),
+            year: q.year,
+            label: label(ctx, q.data_point.as_deref()),
+            origin: q.origin,
+            revision_id: q.revision_id,
+            value: q.value,
+        })
+        .collect();
+    Ok(QuestionsReport::FromFindings { opened, skipped })
 }
 
 fn act(
@@ -536,19 +529,17 @@ fn act(
     id: i64,
     action: Action,
     by: &Option<String>,
-    done: &str,
-    out: &mut dyn Write,
-) -> Result<i32> {
+    what: &'static str,
+) -> Result<QuestionsReport> {
     let by = author(by)?;
     let mut store = ctx.open(Access::ReadWrite)?;
     store.act(&[(id, action, by)])?;
-    w(out, &format!("question {id} {done}\n"))?;
-    Ok(0)
+    Ok(QuestionsReport::Done { id, what })
 }
 
-fn answer(ctx: &Ctx, a: &AnswerOptions, out: &mut dyn Write) -> Result<i32> {
+fn answer(ctx: &Ctx, a: &AnswerOptions) -> Result<QuestionsReport> {
     if let Some(file) = &a.from {
-        return answer_from(ctx, file, &a.by, out);
+        return answer_from(ctx, file, &a.by);
     }
     let (Some(id), Some(text)) = (a.id, &a.text) else {
         return Err(Error::Usage(
@@ -556,60 +547,19 @@ fn answer(ctx: &Ctx, a: &AnswerOptions, out: &mut dyn Write) -> Result<i32> {
         ));
     };
     let text = clean_text("--text", &text_arg(text)?, MAX_TEXT_CHARS)?;
-    act(ctx, id, Action::Answer { text }, &a.by, "answered", out)
+    act(ctx, id, Action::Answer { text }, &a.by, "answered")
 }
 
-fn show(ctx: &Ctx, a: &ShowOptions, out: &mut dyn Write) -> Result<i32> {
+fn show(ctx: &Ctx, a: &ShowOptions) -> Result<QuestionsReport> {
     let store = ctx.open(Access::ReadOnly)?;
     let q = store
         .question(a.id)?
         .ok_or_else(|| Error::Usage(format!("there is no question {}", a.id)))?;
     let events = store.question_events(a.id)?;
-    if a.format == OutputFormat::Json {
-        w(
-            out,
-            &to_json(&serde_json::json!({ "question": q, "events": events })),
-        )?;
-        return Ok(0);
-    }
-    let mut text = format!(
-        "question {} — {} — {} {} {}\nvalue asked about: {}{}\n\n{} asked on {}:\n  {}\n",
-        q.id,
-        q.status_text(),
-        ctx.registry.name_of(&q.city),
-        q.year,
-        label(ctx, q.data_point.as_deref()),
-        q.value
-            .map(|v| v.to_string())
-            .unwrap_or_else(|| "none (NR or not stored)".into()),
-        q.revision_id
-            .map(|r| format!(" (revision {r})"))
-            .unwrap_or_default(),
-        q.asked_by,
-        q.asked_at,
-        q.text.replace('\n', "\n  ")
-    );
-    for e in events {
-        let what = match e.kind.as_str() {
-            "answer" => "answered".to_string(),
-            "value_changed" => "the value changed".to_string(),
-            "close" => format!(
-                "closed{}",
-                match e.verified {
-                    Some(true) => ", verified: YES",
-                    Some(false) => ", verified: NO",
-                    None => "",
-                }
-            ),
-            "withdraw" => "withdrew it".to_string(),
-            other => other.to_string(),
-        };
-        text.push_str(&format!("\n{} {what} on {}", e.author, e.at));
-        match e.text {
-            Some(t) => text.push_str(&format!(":\n  {}\n", t.replace('\n', "\n  "))),
-            None => text.push('\n'),
-        }
-    }
-    w(out, &text)?;
-    Ok(0)
+    Ok(QuestionsReport::Thread(Box::new(Thread {
+        city: ctx.registry.name_of(&q.city),
+        label: label(ctx, q.data_point.as_deref()),
+        question: q,
+        events,
+    })))
 }

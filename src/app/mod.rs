@@ -21,6 +21,7 @@ mod framework;
 mod info;
 mod questions_args;
 mod render;
+mod render_questions;
 pub use args::*;
 pub use check::*;
 pub use fetch_args::*;
@@ -540,7 +541,11 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Check(a)) => check(&ctx, &a, &mut out)?,
         Some(Command::Import(a)) => import(&ctx, &a, &mut out)?,
         Some(Command::Template(a)) => template_cmd(&ctx, &a, &mut out)?,
-        Some(Command::Questions(a)) => crate::questions::run(&ctx, &a.options(), &mut out)?,
+        Some(Command::Questions(a)) => {
+            let report = crate::questions::run(&ctx, &a.options())?;
+            render_questions::questions(&report, a.format(), &mut out)?;
+            report.code()
+        }
         Some(Command::Status(a)) => status(&ctx, a.format, &mut out)?,
         Some(Command::Revisions(a)) => revisions(&ctx, a.format, &mut out)?,
         Some(Command::Verify(a)) => verify(&ctx, a.format, &mut out)?,

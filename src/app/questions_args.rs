@@ -143,10 +143,7 @@ impl QuestionsExportArgs {
 
 impl ShowArgs {
     pub fn options(&self) -> ShowOptions {
-        ShowOptions {
-            id: self.id,
-            format: self.format,
-        }
+        ShowOptions { id: self.id }
     }
 }
 
@@ -199,7 +196,6 @@ impl ListArgs {
         ListOptions {
             city: self.city.clone(),
             status: self.status.clone(),
-            format: self.format,
         }
     }
 }
@@ -222,6 +218,15 @@ impl QuestionsArgs {
     pub fn options(&self) -> QuestionsOptions {
         QuestionsOptions {
             action: self.action.as_ref().map(|x| x.options()),
+        }
+    }
+
+    /// The output format asked for (`list` and `show` take one; the rest write text).
+    pub fn format(&self) -> OutputFormat {
+        match &self.action {
+            Some(QuestionsCmd::List(l)) => l.format,
+            Some(QuestionsCmd::Show(s)) => s.format,
+            _ => OutputFormat::Text,
         }
     }
 }

@@ -20,7 +20,7 @@ pub const LOG_COLUMNS: &[&str] = &[
     "Answered by",
 ];
 
-pub(crate) fn export(ctx: &Ctx, a: &ExportOptions, out: &mut dyn Write) -> Result<i32> {
+pub(crate) fn export(ctx: &Ctx, a: &ExportOptions) -> Result<QuestionsReport> {
     use rust_xlsxwriter::{
         Color, DataValidation, DataValidationRule, Format, FormatBorder, ProtectionOptions,
         Workbook,
@@ -119,26 +119,16 @@ pub(crate) fn export(ctx: &Ctx, a: &ExportOptions, out: &mut dyn Write) -> Resul
     });
     let bytes = wb.save_to_buffer().map_err(x)?;
     crate::files::write_atomic_to(&a.out, &bytes)?;
-    w(
-        out,
-        &format!(
-            "wrote {} ({} question(s) for {}: the city writes in the Answer column; read it back with `u4ssc questions answer --from FILE`)\n",
-            a.out.display(),
-            qs.len(),
-            ctx.registry.name_of(&city)
-        ),
-    )?;
-    Ok(0)
+    Ok(QuestionsReport::Workbook {
+        path: a.out.clone(),
+        questions: qs.len(),
+        city: ctx.registry.name_of(&city),
+    })
 }
 
 /// Read the answers of a returned questions workbook. Every row with an answer must name a
 /// pending question of the same city; any problem is located and nothing is recorded.
-pub(crate) fn answer_from(
-    ctx: &Ctx,
-    file: &Path,
-    by: &Option<String>,
-    out: &mut dyn Write,
-) -> Result<i32> {
+pub(crate) fn answer_from(ctx: &Ctx, file: &Path, by: &Option<String>) -> Result<QuestionsReport> {
     use calamine::{open_workbook, Data, Reader, Xlsx};
     let shown = file.display().to_string();
     let limits = crate::submission::Limits::default();
@@ -281,22 +271,19 @@ pub(crate) fn answer_from(
     }
     drop(store);
     if !findings.is_empty() {
-        for f in &findings {
-            w(out, &format!("{f}\n"))?;
-        }
-        w(
-            out,
-            &format!("{shown}: no answer recorded: fix the errors above and read it again\n"),
-        )?;
-        return Ok(1);
+        return Ok(QuestionsReport::Answers {
+            file: shown,
+            recorded: 0,
+            problems: findings,
+        });
     }
     let mut store = ctx.open(Access::ReadWrite)?;
     store.act(&actions)?;
-    w(
-        out,
-        &format!("{shown}: {} answer(s) recorded\n", actions.len()),
-    )?;
-    Ok(0)
+    Ok(QuestionsReport::Answers {
+        file: shown,
+        recorded: actions.len(),
+        problems: Vec::new(),
+    })
 }
 
 pub(crate) fn letter(c: usize) -> String {
