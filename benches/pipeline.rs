@@ -397,9 +397,7 @@ fn measure(cities: usize, years: i32, runs: usize) {
             partition_by: None,
         };
         reset_peak();
-        let (t_export, _) = time(1, || {
-            u4ssc::export::export(&ctx, &args, &mut std::io::sink()).expect("export")
-        });
+        let (t_export, _) = time(1, || u4ssc::export::export(&ctx, &args).expect("export"));
         let p_export = peak_mb();
         row(
             "export --format csv,parquet (everything)",
@@ -446,7 +444,7 @@ fn measure(cities: usize, years: i32, runs: usize) {
                 partition_by: None,
             };
             reset_peak();
-            u4ssc::export::export(&ctx, &args, &mut std::io::sink()).expect("export");
+            u4ssc::export::export(&ctx, &args).expect("export");
             p_export = p_export.max(peak_mb());
         });
         row("export everything, every format", t_export, p_export);

@@ -21,6 +21,7 @@ mod framework;
 mod info;
 mod questions_args;
 mod render;
+mod render_outcome;
 mod render_questions;
 pub use args::*;
 pub use check::*;
@@ -554,8 +555,15 @@ pub fn run(cli: Cli) -> Result<i32> {
         Some(Command::Demo(a)) => demo_cmd(&ctx, &a, &mut out)?,
         Some(Command::Pipeline(a)) => pipeline_cmd(&a, &mut out)?,
         Some(Command::Framework(a)) => framework_cmd(&a, &mut out)?,
-        Some(Command::Fetch { source }) => crate::fetch::fetch(&ctx, &source.options(), &mut out)?,
-        Some(Command::Export(a)) => crate::export::export(&ctx, &a.options(), &mut out)?,
+        Some(Command::Fetch { source }) => {
+            let report = crate::fetch::fetch(&ctx, &source.options())?;
+            render_outcome::fetch(&report, &mut out)?;
+            report.code()
+        }
+        Some(Command::Export(a)) => {
+            let report = crate::export::export(&ctx, &a.options())?;
+            render_outcome::export(&report, &mut out).map(|()| 0)?
+        }
         Some(Command::Score(a)) => {
             let report = crate::score_cmd::score(&ctx, &a.options())?;
             render::score(&report, a.format, a.top, &mut out).map(|()| 0)?

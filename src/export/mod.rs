@@ -12,7 +12,6 @@ use crate::store::Access;
 use crate::table::neutralise;
 use clap::ValueEnum;
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use tables::{Cell, ColType, DataTable, Selection};
 
@@ -493,7 +492,18 @@ fn stream_rows() -> i64 {
         .unwrap_or(STREAM_ROWS)
 }
 
-pub fn export(ctx: &Ctx, a: &ExportOptions, out: &mut dyn Write) -> Result<i32> {
+/// What `export` wrote: the run, the folder, every file in it (sorted, paths inside the
+/// folder) and notes on what was left out.
+#[derive(Debug)]
+pub struct ExportReport {
+    pub run: i64,
+    pub dir: PathBuf,
+    pub demo: bool,
+    pub files: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+pub fn export(ctx: &Ctx, a: &ExportOptions) -> Result<ExportReport> {
     let store = ctx.open(Access::ReadOnly)?;
     let runs = store.runs()?;
     let run = match a.run {
@@ -710,31 +720,13 @@ pub fn export(ctx: &Ctx, a: &ExportOptions, out: &mut dyn Write) -> Result<i32> 
         })
         .collect();
     names.sort();
-    writeln!(
-        out,
-        "run {} -> {} ({} files){}",
-        run.run_id,
-        a.out.display(),
-        names.len(),
-        if demo { "; SYNTHETIC demo data" } else { "" }
-    )
-    .map_err(|source| Error::Write {
-        path: "<stdout>".into(),
-        source,
-    })?;
-    for n in names {
-        writeln!(out, "  {n}").map_err(|source| Error::Write {
-            path: "<stdout>".into(),
-            source,
-        })?;
-    }
-    for n in &notes {
-        writeln!(out, "note: {n}").map_err(|source| Error::Write {
-            path: "<stdout>".into(),
-            source,
-        })?;
-    }
-    Ok(0)
+    Ok(ExportReport {
+        run: run.run_id,
+        dir: a.out.clone(),
+        demo,
+        files: names,
+        notes,
+    })
 }
 
 /// A column width that fits the header and the first thousand cells (8 to 60 characters).

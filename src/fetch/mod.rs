@@ -15,7 +15,6 @@ use client::{Client, Config, Selection};
 use jsonstat::Cube;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -293,15 +292,53 @@ fn fetch_side(
     Ok((f.cubes, f.from_cache, f.requests, f.oldest_cached))
 }
 
-pub fn fetch(ctx: &Ctx, src: &FetchSourceOptions, out: &mut dyn Write) -> Result<i32> {
+/// What a fetch did; the CLI writes it.
+#[derive(Debug)]
+pub enum FetchReport {
+    /// Population figures stored (`fetch ssb population`)
+    Population {
+        rows: Vec<PopulationRow>,
+        /// Where the answers came from: requests made, answers from the cache
+        provenance: String,
+        /// Cities without a figure, and why
+        skipped: Vec<String>,
+    },
+    /// Values imported as a new revision (`fetch ssb --map`)
+    Imported {
+        values: usize,
+        year: i32,
+        revision: i64,
+        provenance: String,
+        notes: Vec<String>,
+    },
+    /// The same values are already stored as this revision
+    AlreadyStored { revision: i64 },
+    /// SSB gave no value to import; the notes say why
+    Nothing { notes: Vec<String> },
+}
+
+impl FetchReport {
+    /// The exit status: 1 when nothing could be imported.
+    pub fn code(&self) -> i32 {
+        match self {
+            FetchReport::Nothing { .. } => 1,
+            _ => 0,
+        }
+    }
+}
+
+/// One city's population as SSB gives it, beside the registry's.
+#[derive(Debug)]
+pub struct PopulationRow {
+    pub city: String,
+    pub number: String,
+    pub year: String,
+    pub population: u64,
+    pub registry: u64,
+}
+
+pub fn fetch(ctx: &Ctx, src: &FetchSourceOptions) -> Result<FetchReport> {
     let FetchSourceOptions::Ssb(a) = src;
-    let say = |out: &mut dyn Write, s: String| {
-        crate::progress::clear();
-        out.write_all(s.as_bytes()).map_err(|source| Error::Write {
-            path: "<stdout>".into(),
-            source,
-        })
-    };
     let mut cl = client(a)?;
     match (a.what.as_deref(), &a.map) {
         (Some("population"), None) => {
@@ -317,7 +354,7 @@ pub fn fetch(ctx: &Ctx, src: &FetchSourceOptions, out: &mut dyn Write) -> Result
             let side = Side { table: "07459".into(), contents: "Personer1".into(), select: BTreeMap::new() };
             let (cubes, cached, requests, oldest) = fetch_side(&mut cl, &side, &codes, a.year)?;
             let mut rows = Vec::new();
-            let mut t = crate::table::TextTable::new(&["city", "number", "year", "population", "registry"]);
+            let mut shown = Vec::new();
             for (c, n) in &regions {
                 let y = a.year.map(|y| y.to_string());
                 match region_value(&cubes, n, y.as_deref()) {
@@ -329,9 +366,8 @@ pub fn fetch(ctx: &Ctx, src: &FetchSourceOptions, out: &mut dyn Write) -> Result
                         let year_number = year.parse::<i32>().ok().filter(|y| (1700..=2200).contains(y)).ok_or_else(|| {
                             Error::Fetch(format!("SSB table 07459 gives {} ({n}) the year {}, which is not a year", c.name, crate::text::shown(&year)))
                         })?;
-                        let v = people as f64;
                         rows.push((c.slug.clone(), year_number, people as i64));
-                        t.push(vec![c.name.clone(), n.clone(), year, format!("{v}"), c.population.to_string()]);
+                        shown.push(PopulationRow { city: c.name.clone(), number: n.clone(), year, population: people, registry: c.population });
                     }
                     Ok(None) => skipped.push(format!("{} ({n}: not in SSB's answer)", c.name)),
                     Err(m) => skipped.push(format!("{} ({n}: {m})", c.name)),
@@ -339,12 +375,7 @@ pub fn fetch(ctx: &Ctx, src: &FetchSourceOptions, out: &mut dyn Write) -> Result
             }
             let mut store = ctx.open(Access::ReadWrite)?;
             store.insert_populations(&rows, "SSB table 07459")?;
-            say(out, t.render(crate::table::OutputFormat::Text))?;
-            say(out, format!("stored {} population figure(s) from SSB table 07459{}\n", rows.len(), provenance(cached, requests, oldest, a.offline)))?;
-            for s in &skipped {
-                say(out, format!("no population for {s}\n"))?;
-            }
-            Ok(0)
+            Ok(FetchReport::Population { rows: shown, provenance: provenance(cached, requests, oldest, a.offline), skipped })
         }
         (None, Some(map)) => {
             let text = std::fs::read_to_string(map).map_err(|source| Error::Read { path: map.clone(), source })?;
@@ -409,11 +440,7 @@ pub fn fetch(ctx: &Ctx, src: &FetchSourceOptions, out: &mut dyn Write) -> Result
             // the same validation as a submission: impossible values stop the fetch
             let obs = validate_fetched(ctx, obs, &mut notes)?;
             if obs.is_empty() {
-                say(out, "SSB returned no values; nothing imported\n".into())?;
-                for n in &notes {
-                    say(out, format!("  {n}\n"))?;
-                }
-                return Ok(1);
+                return Ok(FetchReport::Nothing { notes });
             }
             let hash = {
                 use sha2::{Digest, Sha256};
@@ -422,16 +449,11 @@ pub fn fetch(ctx: &Ctx, src: &FetchSourceOptions, out: &mut dyn Write) -> Result
             };
             let mut store = ctx.open(Access::ReadWrite)?;
             if let Some(r) = store.revision_by_hash(&hash)? {
-                say(out, format!("the same SSB values are already revision {}; nothing to do\n", r.revision_id))?;
-                return Ok(0);
+                return Ok(FetchReport::AlreadyStored { revision: r.revision_id });
             }
             let name = format!("SSB fetch {year} ({})", map.display());
             let id = store.insert_revision(&NewRevision { source_file: &name, content_hash: &hash, format: "ssb", kind: crate::store::RevisionKind::Ssb }, &obs)?;
-            say(out, format!("imported {} value(s) for {year} from SSB as revision {id}{}\n", obs.len(), provenance(cached, requests, oldest, a.offline)))?;
-            for n in &notes {
-                say(out, format!("  {n}\n"))?;
-            }
-            Ok(0)
+            Ok(FetchReport::Imported { values: obs.len(), year, revision: id, provenance: provenance(cached, requests, oldest, a.offline), notes })
         }
         _ => Err(Error::Usage("say what to fetch: `u4ssc fetch ssb population [--year Y]` or `u4ssc fetch ssb --map kpis/sources/ssb.toml [--year Y]`".into())),
     }
