@@ -247,3 +247,94 @@ fn a_stage_method_scores_the_demo_and_an_unknown_group_is_refused() {
         r.stderr
     );
 }
+
+/// The scoring use cases answer with reports a program can read without the CLI: a peer
+/// ranking ranked within its group, a comparison that names the city, and the same ranking
+/// the CLI prints (CSV) from the same report.
+#[test]
+fn the_use_cases_return_reports_the_cli_only_renders() {
+    let home = tempfile::tempdir().unwrap();
+    let s = u4ssc::context::Settings {
+        db: Some(home.path().join("demo.duckdb")),
+        memory_mb: 512,
+        ..Default::default()
+    };
+    let mut ctx = u4ssc::context::Ctx::new(&s).unwrap();
+    ctx.db_is_default = true;
+    u4ssc::app::seed_demo_if_missing(&ctx).unwrap();
+    let sel = || u4ssc::score_cmd::RunSel {
+        run: None,
+        year: None,
+    };
+    let report = u4ssc::score_cmd::rank(
+        &ctx,
+        &u4ssc::score_cmd::RankOptions {
+            level: u4ssc::scoring::engine::Level::Dimension,
+            peers: u4ssc::registry::PeerSpec::parse("county=Nordland").unwrap(),
+            sel: sel(),
+        },
+    )
+    .unwrap();
+    assert!(report.demo, "the demo database says so");
+    assert_eq!(
+        (report.peer_count, report.level_key.as_str()),
+        (3, "dimension")
+    );
+    // three cities, three dimensions, ranks 1..3 within each dimension
+    assert_eq!(report.rows.len(), 9);
+    for dim in ["EC", "EN", "SC"] {
+        let mut ranks: Vec<usize> = report
+            .rows
+            .iter()
+            .filter(|r| r.score.node == dim)
+            .filter_map(|r| r.score.rank)
+            .collect();
+        ranks.sort();
+        assert_eq!(ranks, vec![1, 2, 3], "{dim}");
+    }
+    let names: std::collections::BTreeSet<&str> =
+        report.rows.iter().map(|r| r.city.as_str()).collect();
+    assert_eq!(
+        names.into_iter().collect::<Vec<_>>(),
+        ["Bodø", "Narvik", "Rana"]
+    );
+    // the CLI prints the same ranking from the same report
+    let cli = run(u4ssc(home.path()).args([
+        "--db",
+        home.path().join("demo.duckdb").to_str().unwrap(),
+        "rank",
+        "--level",
+        "dimension",
+        "--peers",
+        "county=Nordland",
+        "--format",
+        "csv",
+    ]));
+    assert_eq!(cli.code, 0, "{}", cli.stderr);
+    for r in &report.rows {
+        let line = format!(
+            "{},{},{} {}",
+            r.score.rank.unwrap(),
+            r.city,
+            r.score.node,
+            r.node
+        );
+        assert!(cli.stdout.contains(&line), "{line} not in\n{}", cli.stdout);
+    }
+    let cmp = u4ssc::score_cmd::compare(
+        &ctx,
+        &u4ssc::score_cmd::CompareOptions {
+            city: "1804".into(),
+            with: vec![],
+            peers: u4ssc::registry::PeerSpec::All,
+            sel: sel(),
+        },
+    )
+    .unwrap();
+    let u4ssc::score_cmd::CompareReport::Peers(p) = cmp else {
+        panic!("without --with a city is compared with its peers")
+    };
+    assert_eq!((p.city.as_str(), p.city_name.as_str()), ("bodo", "Bodø"));
+    assert_eq!(p.lines[0].node, "overall");
+    assert!(p.most_similar.len() <= 3 && !p.most_similar.is_empty());
+}
