@@ -315,14 +315,17 @@ fn side_by_side(s: &SideBySide, format: OutputFormat, out: &mut dyn Write) -> Re
         });
         t.push(cells);
     }
-    banner(s.demo, out)?;
-    w(
-        out,
-        &format!(
-            "run {}, {}; '!' marks gaps of 15 points or more\n",
-            s.run_id, s.year
-        ),
-    )?;
+    // CSV and JSON are the table alone, for a program to read
+    if format == OutputFormat::Text {
+        banner(s.demo, out)?;
+        w(
+            out,
+            &format!(
+                "run {}, {}; '!' marks gaps of 15 points or more\n",
+                s.run_id, s.year
+            ),
+        )?;
+    }
     w(out, &t.render(format))
 }
 
@@ -342,6 +345,9 @@ fn peers(p: &PeersReport, format: OutputFormat, out: &mut dyn Write) -> Result<(
                 &serde_json::json!({"city": p.city, "year": p.year, "run": p.run.run_id, "peers": p.peers.to_string(), "levels": p.lines, "strengths": strengths, "weaknesses": weaknesses, "most_similar": similar}),
             ),
         );
+    }
+    if format == OutputFormat::Csv {
+        return w(out, &peer_csv(p));
     }
     banner(p.demo, out)?;
     w(
@@ -440,6 +446,42 @@ fn peers(p: &PeersReport, format: OutputFormat, out: &mut dyn Write) -> Result<(
         out,
         &format!("data points without a score: {}\n", p.unscored),
     )
+}
+
+/// A city beside its peers as CSV: one row per node, numbers unformatted.
+fn peer_csv(p: &PeersReport) -> String {
+    let mut t = TextTable::new(&[
+        "city",
+        "level",
+        "node",
+        "name",
+        "score",
+        "band",
+        "rank",
+        "rank_p05",
+        "rank_p95",
+        "percentile",
+        "peer_median",
+        "best_peer",
+    ]);
+    let num = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+    for l in &p.lines {
+        t.push(vec![
+            p.city.clone(),
+            l.level.clone(),
+            l.node.clone(),
+            l.name.clone(),
+            num(l.score),
+            l.band.map(band_label).unwrap_or_default().to_string(),
+            l.rank.map(|r| r.to_string()).unwrap_or_default(),
+            num(l.rank_interval.map(|r| r.0)),
+            num(l.rank_interval.map(|r| r.1)),
+            num(l.percentile),
+            num(l.peer_median),
+            num(l.best),
+        ]);
+    }
+    t.render(OutputFormat::Csv)
 }
 
 pub fn explain(r: &ExplainReport, format: DocFormat, out: &mut dyn Write) -> Result<()> {

@@ -97,6 +97,32 @@ fn compare_shows_peer_groups_strengths_and_similar_cities() {
         "{}",
         side.stdout
     );
+    // --format csv is CSV a program reads: a header, then rows of the same width, no banner
+    for args in [
+        vec!["compare", "bodo", "--format", "csv"],
+        vec!["compare", "oslo", "--with", "bergen", "--format", "csv"],
+    ] {
+        let c = run(u4ssc(home.path()).args(&args));
+        assert_eq!(c.code, 0, "{}", c.stderr);
+        let mut rd = csv::Reader::from_reader(c.stdout.as_bytes());
+        let header = rd.headers().unwrap().clone();
+        assert!(
+            header.get(0) == Some("city") || header.get(0) == Some("level"),
+            "{args:?}: {}",
+            c.stdout
+        );
+        let rows: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
+        assert!(rows.len() >= 4, "{args:?}: {}", c.stdout);
+        assert!(!c.stdout.contains("SYNTHETIC"), "{}", c.stdout);
+    }
+    let c = run(u4ssc(home.path()).args(["compare", "bodo", "--format", "csv"]));
+    let mut rd = csv::Reader::from_reader(c.stdout.as_bytes());
+    let first = rd.records().next().unwrap().unwrap();
+    assert_eq!((&first[0], &first[2]), ("bodo", "overall"));
+    // the score unrounded, as JSON gives it
+    let score: f64 = first[4].parse().unwrap();
+    let overall = &v["levels"][0]["score"];
+    assert_eq!(Some(score), overall.as_f64(), "{}", c.stdout);
 }
 
 #[test]
