@@ -449,6 +449,43 @@ pub fn node_aggregations(tree: &Tree, m: &Method) -> Vec<Option<Aggregation>> {
         .collect()
 }
 
+/// A node whose stored row would only repeat its one data point's: a KPI (or any node) with
+/// a single data point as its only child, averaged arithmetically with weight 1, so that its
+/// score, rank and coverage are the data point's bit for bit and its U4SSC share is the data
+/// point's points (× 25 %). A run does not store such rows (but those with rank intervals);
+/// the store's `node_scores` view derives them from the data point's row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DerivedNode {
+    pub node: u32,
+    pub dp: u32,
+    /// Whether the data point has a target (U4SSC points), so the node counts one item
+    pub banded: bool,
+}
+
+/// The nodes of the tree whose rows `DerivedNode` derives, under this method and weights.
+pub fn derived_nodes(c: &Catalog, tree: &Tree, m: &Method, weights: &[f64]) -> Vec<DerivedNode> {
+    let aggs = node_aggregations(tree, m);
+    tree.nodes
+        .iter()
+        .enumerate()
+        .filter_map(|(k, n)| {
+            let [Child::Dp(d)] = n.children.as_slice() else {
+                return None;
+            };
+            let how = aggs[k].unwrap_or(m.aggregation);
+            (n.dps == [*d]
+                && how == Aggregation::Arithmetic
+                && weights.get(*d) == Some(&1.0)
+                && m.coverage <= 1.0)
+                .then(|| DerivedNode {
+                    node: k as u32,
+                    dp: *d as u32,
+                    banded: c.data_points[*d].has_target(),
+                })
+        })
+        .collect()
+}
+
 pub fn base_weights(c: &Catalog, tree: &Tree, m: &Method) -> Vec<f64> {
     c.data_points
         .iter()

@@ -27,6 +27,24 @@ pub trait RunIo {
     /// A batch of one year's node rows.
     fn node_rows(&mut self, names: &Names, rows: &[NodeRow]) -> Result<(), Self::Error>;
     fn trend(&mut self, row: Trend) -> Result<(), Self::Error>;
+    /// The nodes whose rows the run left out (derived from their data point's rows), once,
+    /// after every row; `full_year` is the year whose rows were all stored (the one with rank
+    /// intervals), if any.
+    fn derived(
+        &mut self,
+        names: &Names,
+        nodes: &[engine::DerivedNode],
+        full_year: Option<i32>,
+    ) -> Result<(), Self::Error>;
+}
+
+/// The nodes a run leaves to be derived: none with `U4SSC_STORE_ALL_NODES=1` (to compare the
+/// two ways of storing, in tests and benchmarks).
+pub fn derived_nodes(c: &Catalog, tree: &Tree, m: &Method) -> Vec<engine::DerivedNode> {
+    if std::env::var_os("U4SSC_STORE_ALL_NODES").is_some_and(|v| v == "1") {
+        return Vec::new();
+    }
+    engine::derived_nodes(c, tree, m, &engine::base_weights(c, tree, m))
 }
 
 /// First and last reported value of one city and data point: all a trend needs.
@@ -75,6 +93,8 @@ pub fn stream<S: ValueSource, IO: RunIo<Error = S::Error>>(
     years.dedup();
     let mut scored = Vec::new();
     let tree = Tree::new(c);
+    let derived = derived_nodes(c, &tree, m);
+    let full_year = years.last().copied().filter(|_| draws > 0);
     std::thread::scope(|s| {
         // the reader holds the next year until the scorer takes it
         let (to_scorer, inbox) = std::sync::mpsc::sync_channel::<(RawYear, bool)>(0);
@@ -91,7 +111,8 @@ pub fn stream<S: ValueSource, IO: RunIo<Error = S::Error>>(
             }
             Ok(source)
         });
-        s.spawn(move || scorer(c, reg, m, draws, inbox, outbox));
+        let derived = &derived;
+        s.spawn(move || scorer(c, reg, m, draws, derived, inbox, outbox));
         let trace = crate::trace::Trace::new();
         let (mut year, mut cities, mut flags) = (0, Vec::new(), Vec::new());
         for msg in from_scorer.iter() {
@@ -125,6 +146,16 @@ pub fn stream<S: ValueSource, IO: RunIo<Error = S::Error>>(
             Ok(r) => r?,
             Err(panic) => std::panic::resume_unwind(panic),
         };
+        if !scored.is_empty() && !derived.is_empty() {
+            let names = Names {
+                catalog: c,
+                tree: &tree,
+                year,
+                cities: &cities,
+                flags: &flags,
+            };
+            io.derived(&names, derived, full_year)?;
+        }
         Ok((scored, source))
     })
 }
@@ -135,11 +166,16 @@ fn scorer(
     reg: &Registry,
     m: &Method,
     draws: usize,
+    derived: &[engine::DerivedNode],
     inbox: std::sync::mpsc::Receiver<(RawYear, bool)>,
     outbox: std::sync::mpsc::SyncSender<Msg>,
 ) {
     let tree = Tree::new(c);
     let weights = engine::base_weights(c, &tree, m);
+    let mut left_out = vec![false; tree.nodes.len()];
+    for d in derived {
+        left_out[d.node as usize] = true;
+    }
     // trends
     let mut city_ix: HashMap<String, usize> = HashMap::new();
     let mut ends: Vec<Option<Ends>> = Vec::new();
@@ -215,6 +251,8 @@ fn scorer(
                             send(Msg::Dp(full), f, &mut flags_sent)?;
                         }
                     }
+                    // a row the store derives is left out, but where it has rank intervals
+                    engine::Row::Node(n) if intervals.is_none() && left_out[n.node as usize] => {}
                     engine::Row::Node(n) => {
                         nodes.push(n);
                         if nodes.len() >= CHUNK {

@@ -12,6 +12,8 @@ pub struct RunSink<'a> {
     nodes: duckdb::Appender<'a>,
     trends: duckdb::Appender<'a>,
     trend_rows: Vec<Trend>,
+    /// the nodes whose rows the `node_scores` view derives from a data point's
+    derived: duckdb::Appender<'a>,
     keys: ScoreKeys<'a>,
 }
 
@@ -380,6 +382,7 @@ impl RunSink<'_> {
         self.keys.flush().map_err(e)?;
         self.dp.flush().map_err(e)?;
         self.nodes.flush().map_err(e)?;
+        self.derived.flush().map_err(e)?;
         self.trends.flush().map_err(e)
     }
 }
@@ -411,6 +414,31 @@ impl crate::scoring::run::RunIo for RunSink<'_> {
     }
     fn trend(&mut self, row: Trend) -> Result<()> {
         self.append_trend(row)
+    }
+    fn derived(
+        &mut self,
+        names: &Names,
+        nodes: &[crate::scoring::engine::DerivedNode],
+        full_year: Option<i32>,
+    ) -> Result<()> {
+        let path = self.path;
+        self.keys.cover(names).map_err(|e| db_error(path, e))?;
+        // every city-year the run scored has a row of the top node
+        let top = names
+            .tree
+            .nodes
+            .iter()
+            .position(|n| n.level == crate::scoring::engine::Level::Overall)
+            .ok_or_else(|| Error::Invalid("the scoring tree has no top node".into()))?;
+        let top = id_at(&self.keys.node_ids, top as u32);
+        for d in nodes {
+            let node = id_at(&self.keys.node_ids, d.node);
+            let dp = id_at(&self.keys.dp_ids, d.dp);
+            self.derived
+                .append_row(params![self.id, node, dp, d.banded, full_year, top])
+                .map_err(|e| db_error(path, e))?;
+        }
+        Ok(())
     }
 }
 
@@ -466,6 +494,7 @@ impl Store {
                 nodes: tx.appender("node_score_rows").map_err(e)?,
                 trends: tx.appender("trends").map_err(e)?,
                 trend_rows: Vec::new(),
+                derived: tx.appender("run_derived_nodes").map_err(e)?,
                 keys: ScoreKeys::load(&tx).map_err(e)?,
             };
             let (years, reader) = fill(&mut sink, reader)?;

@@ -232,3 +232,72 @@ fn schema_is_versioned() {
     let s = Store::open_in_memory().unwrap();
     assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
 }
+
+/// A version-7 database whose run stored every node row, as the releases before derived rows
+/// wrote it: upgraded, its `node_scores` read the same rows.
+#[test]
+fn a_run_stored_in_full_reads_the_same_after_the_upgrade_that_derives_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v7.duckdb");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)").unwrap();
+        for (i, m) in MIGRATIONS[..7].iter().enumerate() {
+            conn.execute_batch(m).unwrap();
+            conn.execute(
+                "INSERT INTO schema_version (version) VALUES (?)",
+                params![i as i64 + 1],
+            )
+            .unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO runs (run_id, method_name, method_hash, method_text, revisions, seed, draws, program_version, catalog_version, years)
+                 VALUES (1, 'default', 'h', 't', '1', 2026, 0, '0.1.0', '1', '2022,2023');
+             INSERT INTO score_cities VALUES (1, 'bergen'), (2, 'oslo');
+             INSERT INTO score_items VALUES (1, 'data_point', 'ec-ict-ict-1c'), (2, 'kpi', 'EC:ICT:ICT:1C'), (3, 'overall', 'overall');
+             INSERT INTO score_flags VALUES (1, '');
+             INSERT INTO dp_score_rows VALUES (1, 1, 2023, 1, 80, 80, 80, 3, 40.0, 2, 1), (1, 2, 2023, 1, 95, 95, 95, 4, 70.5, 1, 1);
+             INSERT INTO node_score_rows VALUES
+               (1, 1, 2023, 2, 75, 3, 1, 1, 40.0, 1.0, 2, NULL, NULL, NULL),
+               (1, 2, 2023, 2, 100, 4, 1, 1, 70.5, 1.0, 1, NULL, NULL, NULL),
+               (1, 1, 2023, 3, 75, 3, 1, 1, 40.0, 1.0, 2, NULL, NULL, NULL),
+               (1, 2, 2023, 3, 100, 4, 1, 1, 70.5, 1.0, 1, NULL, NULL, NULL),
+               (1, 1, 2022, 3, NULL, NULL, 0, 1, NULL, 0.0, NULL, NULL, NULL, NULL);",
+        )
+        .unwrap();
+    }
+    let before: Vec<String> = {
+        let conn = Connection::open(&path).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT * FROM node_scores ORDER BY ALL")
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((0..15)
+                    .map(|k| format!("{:?}", r.get_ref(k).unwrap()))
+                    .collect::<Vec<_>>()
+                    .join("|"))
+            })
+            .unwrap();
+        rows.map(|r| r.unwrap()).collect()
+    };
+    assert_eq!(before.len(), 5);
+    let s = Store::open(&path, Access::ReadWrite).unwrap();
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+    let mut stmt = s
+        .conn
+        .prepare("SELECT * FROM node_scores ORDER BY ALL")
+        .unwrap();
+    let after: Vec<String> = stmt
+        .query_map([], |r| {
+            Ok((0..15)
+                .map(|k| format!("{:?}", r.get_ref(k).unwrap()))
+                .collect::<Vec<_>>()
+                .join("|"))
+        })
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(after, before);
+    assert_eq!(s.integrity().unwrap(), Vec::<String>::new());
+}

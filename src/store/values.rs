@@ -272,6 +272,11 @@ impl Store {
                 problems.push(format!("{n} scores of run {id} name a city, data point, node or flag that is not kept"));
             }
         }
+        for (id, n, _) in q("SELECT m.run_id, count(*), 0 FROM run_derived_nodes m
+             LEFT JOIN score_items a ON a.item_id = m.node_item_id LEFT JOIN score_items b ON b.item_id = m.dp_item_id
+             WHERE a.item_id IS NULL OR b.item_id IS NULL OR m.run_id NOT IN (SELECT run_id FROM runs) GROUP BY ALL")? {
+            problems.push(format!("{n} derived rows of run {id} name a node or data point that is not kept, or a run that does not exist"));
+        }
         problems.extend(self.question_problems()?);
         Ok(problems)
     }

@@ -364,3 +364,40 @@ fn the_use_cases_return_reports_the_cli_only_renders() {
     assert_eq!(p.lines[0].node, "overall");
     assert!(p.most_similar.len() <= 3 && !p.most_similar.is_empty());
 }
+
+/// A run leaves out the rows of single-data-point KPIs (derived from their data point's in
+/// the store's view, but in the year with rank intervals): what every reader sees, every year,
+/// is what a run storing every row gives.
+#[test]
+fn derived_kpi_rows_read_the_same_as_stored_ones_in_every_year() {
+    let full = tempfile::tempdir().unwrap();
+    let lean = tempfile::tempdir().unwrap();
+    let export = |home: &std::path::Path, all: bool| {
+        let mut c = u4ssc(home);
+        if all {
+            c.env("U4SSC_STORE_ALL_NODES", "1");
+        }
+        let out = home.join("out");
+        let r = run(c.args(["export", "--out", out.to_str().unwrap(), "--format", "csv"]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        out
+    };
+    let (a, b) = (export(full.path(), true), export(lean.path(), false));
+    for table in ["aggregate_scores", "ranks", "coverage", "peers", "sdg_view"] {
+        let x = std::fs::read_to_string(a.join(format!("{table}.csv"))).unwrap();
+        let y = std::fs::read_to_string(b.join(format!("{table}.csv"))).unwrap();
+        assert!(x.lines().count() > 1, "{table} is empty");
+        assert!(x == y, "{table} differs");
+    }
+    // a KPI of an earlier year (derived) and of the latest (stored, with its interval)
+    for year in ["2019", "2024"] {
+        let args = ["rank", "--level", "kpi", "--year", year, "--format", "json"];
+        let x = run(u4ssc(full.path()).args(args));
+        let y = run(u4ssc(lean.path()).args(args));
+        assert_eq!(x.code, 0, "{}", x.stderr);
+        assert!(
+            x.stdout == y.stdout,
+            "rank --level kpi --year {year} differs"
+        );
+    }
+}

@@ -577,3 +577,41 @@ fn score(c: &Catalog, tree: &Tree, mats: &[Matrix], m: &Method) -> Scores {
     }
     Scores { nodes: node_rows }
 }
+
+/// Only rows that repeat their data point's are left to be derived: a single-data-point KPI
+/// averaged arithmetically with weight 1; not under a geometric mean (children moved onto
+/// [1, 100]) nor with another weight (x·w/w need not be x).
+#[test]
+fn only_nodes_that_repeat_their_one_data_point_are_derived() {
+    let c = Catalog::embedded().unwrap();
+    let tree = Tree::new(&c);
+    let m = Method::parse(DEFAULT, "default").unwrap();
+    let derived = derived_nodes(&c, &tree, &m, &base_weights(&c, &tree, &m));
+    assert!(derived.len() > 50, "{}", derived.len());
+    for d in &derived {
+        let n = &tree.nodes[d.node as usize];
+        assert_eq!(
+            (n.level, n.dps.as_slice()),
+            (Level::Kpi, &[d.dp as usize][..])
+        );
+    }
+    // a KPI of two data points repeats neither
+    let split = tree.find("EC:ICT:ICT:4C").unwrap();
+    assert!(derived.iter().all(|d| d.node as usize != split));
+    let geo = Method::parse(
+        &DEFAULT.replace(
+            "aggregation = \"arithmetic\"",
+            "aggregation = \"geometric\"",
+        ),
+        "g",
+    )
+    .unwrap();
+    assert_eq!(geo.aggregation, Aggregation::Geometric);
+    assert!(derived_nodes(&c, &tree, &geo, &base_weights(&c, &tree, &geo)).is_empty());
+    let d0 = derived[0];
+    let mut w = base_weights(&c, &tree, &m);
+    w[d0.dp as usize] = 0.3;
+    assert!(derived_nodes(&c, &tree, &m, &w)
+        .iter()
+        .all(|d| d.node != d0.node));
+}
