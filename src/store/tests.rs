@@ -140,11 +140,11 @@ fn an_older_database_is_upgraded_even_by_a_reader() {
     assert!(s.runs().unwrap().is_empty());
 }
 
-/// A version-5 database with one run, as the releases before numbered scores wrote it.
-fn version_5_with_a_run(path: &Path) {
+/// A database as the release of schema `version` made it (its migrations only).
+fn at_version(path: &Path, version: usize) -> Connection {
     let conn = Connection::open(path).unwrap();
     conn.execute_batch("CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)").unwrap();
-    for (i, m) in MIGRATIONS[..5].iter().enumerate() {
+    for (i, m) in MIGRATIONS[..version].iter().enumerate() {
         conn.execute_batch(m).unwrap();
         conn.execute(
             "INSERT INTO schema_version (version) VALUES (?)",
@@ -152,6 +152,12 @@ fn version_5_with_a_run(path: &Path) {
         )
         .unwrap();
     }
+    conn
+}
+
+/// A version-5 database with one run, as the releases before numbered scores wrote it.
+fn version_5_with_a_run(path: &Path) {
+    let conn = at_version(path, 5);
     conn.execute_batch(
         "INSERT INTO runs VALUES (1, now(), 'default', 'h', 't', '1', 2026, 0, '0.1.0', '1', '2023');
          INSERT INTO dp_scores VALUES
@@ -240,16 +246,7 @@ fn a_run_stored_in_full_reads_the_same_after_the_upgrade_that_derives_rows() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v7.duckdb");
     {
-        let conn = Connection::open(&path).unwrap();
-        conn.execute_batch("CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)").unwrap();
-        for (i, m) in MIGRATIONS[..7].iter().enumerate() {
-            conn.execute_batch(m).unwrap();
-            conn.execute(
-                "INSERT INTO schema_version (version) VALUES (?)",
-                params![i as i64 + 1],
-            )
-            .unwrap();
-        }
+        let conn = at_version(&path, 7);
         conn.execute_batch(
             "INSERT INTO runs (run_id, method_name, method_hash, method_text, revisions, seed, draws, program_version, catalog_version, years)
                  VALUES (1, 'default', 'h', 't', '1', 2026, 0, '0.1.0', '1', '2022,2023');
@@ -266,8 +263,8 @@ fn a_run_stored_in_full_reads_the_same_after_the_upgrade_that_derives_rows() {
         )
         .unwrap();
     }
-    let before: Vec<String> = {
-        let conn = Connection::open(&path).unwrap();
+    // every column of every row, as text
+    let rows = |conn: &Connection| -> Vec<String> {
         let mut stmt = conn
             .prepare("SELECT * FROM node_scores ORDER BY ALL")
             .unwrap();
@@ -281,23 +278,10 @@ fn a_run_stored_in_full_reads_the_same_after_the_upgrade_that_derives_rows() {
             .unwrap();
         rows.map(|r| r.unwrap()).collect()
     };
+    let before = rows(&Connection::open(&path).unwrap());
     assert_eq!(before.len(), 5);
     let s = Store::open(&path, Access::ReadWrite).unwrap();
     assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
-    let mut stmt = s
-        .conn
-        .prepare("SELECT * FROM node_scores ORDER BY ALL")
-        .unwrap();
-    let after: Vec<String> = stmt
-        .query_map([], |r| {
-            Ok((0..15)
-                .map(|k| format!("{:?}", r.get_ref(k).unwrap()))
-                .collect::<Vec<_>>()
-                .join("|"))
-        })
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
-    assert_eq!(after, before);
+    assert_eq!(rows(&s.conn), before);
     assert_eq!(s.integrity().unwrap(), Vec::<String>::new());
 }
