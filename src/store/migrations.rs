@@ -145,6 +145,44 @@ pub(super) const MIGRATIONS: &[&str] = &[
         JOIN score_items ni ON ni.item_id = m.node_item_id
         LEFT JOIN dp_score_rows d ON d.run_id = o.run_id AND d.city_id = o.city_id
             AND d.year = o.year AND d.item_id = m.dp_item_id;",
+    // 9: U4SSC points and band are derived from the stored percentage (`bands::points`: the
+    // percentage capped at 100, edges within 1e-9 counted as reached); a run stores them as
+    // NULL, runs stored before keep theirs
+    "CREATE MACRO band_points(pct) AS CASE
+        WHEN pct IS NULL THEN NULL
+        WHEN least(pct, 100.0) + 1e-9 >= 95.0 THEN 4
+        WHEN least(pct, 100.0) + 1e-9 >= 66.0 THEN 3
+        WHEN least(pct, 100.0) + 1e-9 >= 33.0 THEN 2
+        ELSE 1 END::TINYINT;
+    CREATE OR REPLACE VIEW dp_scores AS
+        SELECT r.run_id, c.city, r.year, i.item AS data_point, r.value, r.used_value, r.achievement,
+               coalesce(r.points, band_points(r.achievement)) AS points, r.score, r.rank, f.flags
+        FROM dp_score_rows r JOIN score_cities c ON c.city_id = r.city_id
+        JOIN score_items i ON i.item_id = r.item_id JOIN score_flags f ON f.flags_id = r.flags_id;
+    CREATE OR REPLACE VIEW node_scores AS
+        SELECT r.run_id, c.city, r.year, i.level, i.item AS node, r.u4ssc_pct,
+               coalesce(r.band, band_points(r.u4ssc_pct)) AS band, r.scored_items,
+               r.total_items, r.score, r.coverage, r.rank, r.rank_median, r.rank_p05, r.rank_p95
+        FROM node_score_rows r JOIN score_cities c ON c.city_id = r.city_id
+        JOIN score_items i ON i.item_id = r.item_id
+        UNION ALL
+        SELECT run_id, city, year, level, node,
+               CASE WHEN pts IS NOT NULL THEN CAST(pts AS DOUBLE) / 4.0 * 100.0 END,
+               pts, CAST(pts IS NOT NULL AS INTEGER), total_items, score, coverage, rank,
+               NULL::DOUBLE, NULL::DOUBLE, NULL::DOUBLE
+        FROM (
+            SELECT o.run_id, c.city, o.year, ni.level, ni.item AS node,
+                   coalesce(d.points, band_points(d.achievement)) AS pts,
+                   CAST(m.banded AS INTEGER) AS total_items, d.score,
+                   CASE WHEN d.score IS NOT NULL THEN 1.0 ELSE 0.0 END::DOUBLE AS coverage, d.rank
+            FROM run_derived_nodes m
+            JOIN node_score_rows o ON o.run_id = m.run_id AND o.item_id = m.top_item_id
+                AND o.year IS DISTINCT FROM m.full_year
+            JOIN score_cities c ON c.city_id = o.city_id
+            JOIN score_items ni ON ni.item_id = m.node_item_id
+            LEFT JOIN dp_score_rows d ON d.run_id = o.run_id AND d.city_id = o.city_id
+                AND d.year = o.year AND d.item_id = m.dp_item_id
+        );",
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

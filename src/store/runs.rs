@@ -279,9 +279,8 @@ impl RunSink<'_> {
             f64s(|r| r.value),
             f64s(|r| r.used_value),
             f64s(|r| r.achievement),
-            std::sync::Arc::new(Int8Array::from_iter(
-                rows.iter().map(|r| r.points.map(|p| p as i8)),
-            )),
+            // derived from the achievement in the `dp_scores` view (schema 9)
+            std::sync::Arc::new(Int8Array::new_null(rows.len())),
             f64s(|r| r.score),
             std::sync::Arc::new(Int32Array::from_iter(
                 rows.iter().map(|r| r.rank.map(|x| x as i32)),
@@ -317,9 +316,8 @@ impl RunSink<'_> {
         );
         cols.extend([
             f64s(|r| r.u4ssc_pct),
-            std::sync::Arc::new(Int8Array::from_iter(
-                rows.iter().map(|r| r.band.map(|b| b as i8)),
-            )),
+            // derived from the U4SSC share in the `node_scores` view (schema 9)
+            std::sync::Arc::new(Int8Array::new_null(rows.len())),
             i32s(|r| r.scored_items),
             i32s(|r| r.total_items),
             f64s(|r| r.score),

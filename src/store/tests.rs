@@ -285,3 +285,40 @@ fn a_run_stored_in_full_reads_the_same_after_the_upgrade_that_derives_rows() {
     assert_eq!(rows(&s.conn), before);
     assert_eq!(s.integrity().unwrap(), Vec::<String>::new());
 }
+
+/// The database derives U4SSC points from a percentage as `bands::points` does, on every band
+/// edge (reached within 1e-9, as a division may leave it), above 100 and at 0.
+#[test]
+fn points_derived_in_the_database_are_the_scorings_on_every_edge() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("p.duckdb"), Access::ReadWrite).unwrap();
+    let edges = [
+        0.0,
+        -0.0,
+        12.5,
+        32.999_999_99,
+        52.8 / 80.0 * 100.0, // 65.99999999999999
+        33.0 - 2e-9,
+        33.0,
+        65.999_999_999_5,
+        66.0,
+        94.999_999,
+        95.0 - 1e-10,
+        95.0,
+        100.0,
+        250.0,
+        f64::MAX,
+    ];
+    for x in edges {
+        let sql: i8 = s
+            .conn
+            .query_row("SELECT band_points(?::DOUBLE)", params![x], |r| r.get(0))
+            .unwrap();
+        assert_eq!(sql as u8, crate::scoring::bands::points(x), "{x}");
+    }
+    let none: Option<i8> = s
+        .conn
+        .query_row("SELECT band_points(NULL::DOUBLE)", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(none, None);
+}
