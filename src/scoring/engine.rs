@@ -587,6 +587,11 @@ impl Flags {
         i
     }
 
+    /// The index of "no flags".
+    pub fn none(&mut self) -> u32 {
+        self.intern(&[], false, false)
+    }
+
     /// The index of a cell's flags (no text is built for a cell without flags of its own).
     fn intern(&mut self, own: &[&'static str], capped: bool, no_target: bool) -> u32 {
         if own.is_empty() {

@@ -173,8 +173,10 @@ fn scorer(
     let tree = Tree::new(c);
     let weights = engine::base_weights(c, &tree, m);
     let mut left_out = vec![false; tree.nodes.len()];
+    let mut under_left_out = vec![false; c.data_points.len()];
     for d in derived {
         left_out[d.node as usize] = true;
+        under_left_out[d.dp as usize] = true;
     }
     // trends
     let mut city_ix: HashMap<String, usize> = HashMap::new();
@@ -226,6 +228,14 @@ fn scorer(
         }
         let mut dp = Vec::with_capacity(CHUNK);
         let mut nodes = Vec::with_capacity(CHUNK);
+        // which data points under a left-out node have a row, by city: the others get an
+        // empty one, so that the store derives the node's row from data-point rows alone
+        let derive = intervals.is_none() && !derived.is_empty();
+        let mut has_row = if derive {
+            vec![false; mat.cities.len() * n_dp]
+        } else {
+            Vec::new()
+        };
         // sends the flag texts first used since the last send, then the rows
         let send = |msg: Msg, f: &Flags, sent: &mut usize| {
             if f.names().len() > *sent {
@@ -245,6 +255,9 @@ fn scorer(
             &mut |row, f| {
                 match row {
                     engine::Row::Dp(d) => {
+                        if derive {
+                            has_row[d.city as usize * n_dp + d.dp as usize] = true;
+                        }
                         dp.push(d);
                         if dp.len() >= CHUNK {
                             let full = std::mem::replace(&mut dp, Vec::with_capacity(CHUNK));
@@ -264,6 +277,26 @@ fn scorer(
                 Ok(())
             },
         );
+        if derive {
+            let none = flags.none();
+            for i in 0..mat.cities.len() {
+                for d in derived {
+                    if !has_row[i * n_dp + d.dp as usize] {
+                        dp.push(engine::DpRow {
+                            city: i as u32,
+                            dp: d.dp,
+                            value: None,
+                            used_value: None,
+                            achievement: None,
+                            points: None,
+                            score: None,
+                            rank: None,
+                            flags: none,
+                        });
+                    }
+                }
+            }
+        }
         if done.is_err()
             || send(Msg::Dp(dp), &flags, &mut flags_sent).is_err()
             || outbox.send(Msg::Node(nodes)).is_err()

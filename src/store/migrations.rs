@@ -117,38 +117,19 @@ pub(super) const MIGRATIONS: &[&str] = &[
         JOIN score_items i ON i.item_id = r.item_id;",
     // 7: the questions log of the verification round
     questions::MIGRATION,
-    // 8: a run stores what it must: the row of a node that only repeats its one data point's
-    // (a single-data-point KPI averaged with weight 1) is not stored but derived here from the
-    // data point's row, for every city-year the run scored (its rows of the top node), but the year
-    // stored in full (the one with rank intervals). Runs stored before keep all their rows
-    // and no entry here, so they read as before.
+    // 8: a run stores what it must. The row of a node that only repeats its one data point's
+    // (a single-data-point KPI averaged with weight 1) is not stored but derived from the
+    // data point's row (a run stores an empty one, value and used value NULL, where the data
+    // point has no value; `dp_scores` does not show those), but in the year stored in full
+    // (the one with rank intervals). U4SSC points and band are derived from the stored
+    // percentage (`bands::points`: capped at 100, edges within 1e-9 counted as reached); a
+    // run stores them as NULL. Runs stored before keep their rows and values (no entry in
+    // run_derived_nodes, coalesce), so they read as before.
     "CREATE TABLE run_derived_nodes (
         run_id BIGINT NOT NULL, node_item_id INTEGER NOT NULL, dp_item_id INTEGER NOT NULL,
-        banded BOOLEAN NOT NULL, full_year INTEGER, top_item_id INTEGER NOT NULL
+        banded BOOLEAN NOT NULL, full_year INTEGER
     );
-    CREATE OR REPLACE VIEW node_scores AS
-        SELECT r.run_id, c.city, r.year, i.level, i.item AS node, r.u4ssc_pct, r.band, r.scored_items,
-               r.total_items, r.score, r.coverage, r.rank, r.rank_median, r.rank_p05, r.rank_p95
-        FROM node_score_rows r JOIN score_cities c ON c.city_id = r.city_id
-        JOIN score_items i ON i.item_id = r.item_id
-        UNION ALL
-        SELECT o.run_id, c.city, o.year, ni.level, ni.item AS node,
-               CASE WHEN d.points IS NOT NULL THEN CAST(d.points AS DOUBLE) / 4.0 * 100.0 END,
-               d.points, CAST(d.points IS NOT NULL AS INTEGER), CAST(m.banded AS INTEGER),
-               d.score, CASE WHEN d.score IS NOT NULL THEN 1.0 ELSE 0.0 END::DOUBLE, d.rank,
-               NULL::DOUBLE, NULL::DOUBLE, NULL::DOUBLE
-        FROM run_derived_nodes m
-        JOIN node_score_rows o ON o.run_id = m.run_id
-            AND o.item_id = m.top_item_id
-            AND o.year IS DISTINCT FROM m.full_year
-        JOIN score_cities c ON c.city_id = o.city_id
-        JOIN score_items ni ON ni.item_id = m.node_item_id
-        LEFT JOIN dp_score_rows d ON d.run_id = o.run_id AND d.city_id = o.city_id
-            AND d.year = o.year AND d.item_id = m.dp_item_id;",
-    // 9: U4SSC points and band are derived from the stored percentage (`bands::points`: the
-    // percentage capped at 100, edges within 1e-9 counted as reached); a run stores them as
-    // NULL, runs stored before keep theirs
-    "CREATE MACRO band_points(pct) AS CASE
+    CREATE MACRO band_points(pct) AS CASE
         WHEN pct IS NULL THEN NULL
         WHEN least(pct, 100.0) + 1e-9 >= 95.0 THEN 4
         WHEN least(pct, 100.0) + 1e-9 >= 66.0 THEN 3
@@ -158,7 +139,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
         SELECT r.run_id, c.city, r.year, i.item AS data_point, r.value, r.used_value, r.achievement,
                coalesce(r.points, band_points(r.achievement)) AS points, r.score, r.rank, f.flags
         FROM dp_score_rows r JOIN score_cities c ON c.city_id = r.city_id
-        JOIN score_items i ON i.item_id = r.item_id JOIN score_flags f ON f.flags_id = r.flags_id;
+        JOIN score_items i ON i.item_id = r.item_id JOIN score_flags f ON f.flags_id = r.flags_id
+        WHERE r.value IS NOT NULL OR r.used_value IS NOT NULL;
     CREATE OR REPLACE VIEW node_scores AS
         SELECT r.run_id, c.city, r.year, i.level, i.item AS node, r.u4ssc_pct,
                coalesce(r.band, band_points(r.u4ssc_pct)) AS band, r.scored_items,
@@ -171,17 +153,15 @@ pub(super) const MIGRATIONS: &[&str] = &[
                pts, CAST(pts IS NOT NULL AS INTEGER), total_items, score, coverage, rank,
                NULL::DOUBLE, NULL::DOUBLE, NULL::DOUBLE
         FROM (
-            SELECT o.run_id, c.city, o.year, ni.level, ni.item AS node,
+            SELECT d.run_id, c.city, d.year, ni.level, ni.item AS node,
                    coalesce(d.points, band_points(d.achievement)) AS pts,
                    CAST(m.banded AS INTEGER) AS total_items, d.score,
                    CASE WHEN d.score IS NOT NULL THEN 1.0 ELSE 0.0 END::DOUBLE AS coverage, d.rank
-            FROM run_derived_nodes m
-            JOIN node_score_rows o ON o.run_id = m.run_id AND o.item_id = m.top_item_id
-                AND o.year IS DISTINCT FROM m.full_year
-            JOIN score_cities c ON c.city_id = o.city_id
+            FROM dp_score_rows d
+            JOIN run_derived_nodes m ON m.run_id = d.run_id AND m.dp_item_id = d.item_id
+                AND d.year IS DISTINCT FROM m.full_year
+            JOIN score_cities c ON c.city_id = d.city_id
             JOIN score_items ni ON ni.item_id = m.node_item_id
-            LEFT JOIN dp_score_rows d ON d.run_id = o.run_id AND d.city_id = o.city_id
-                AND d.year = o.year AND d.item_id = m.dp_item_id
         );",
 ];
 

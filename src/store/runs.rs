@@ -279,7 +279,7 @@ impl RunSink<'_> {
             f64s(|r| r.value),
             f64s(|r| r.used_value),
             f64s(|r| r.achievement),
-            // derived from the achievement in the `dp_scores` view (schema 9)
+            // derived from the achievement in the `dp_scores` view (schema 8)
             std::sync::Arc::new(Int8Array::new_null(rows.len())),
             f64s(|r| r.score),
             std::sync::Arc::new(Int32Array::from_iter(
@@ -316,7 +316,7 @@ impl RunSink<'_> {
         );
         cols.extend([
             f64s(|r| r.u4ssc_pct),
-            // derived from the U4SSC share in the `node_scores` view (schema 9)
+            // derived from the U4SSC share in the `node_scores` view (schema 8)
             std::sync::Arc::new(Int8Array::new_null(rows.len())),
             i32s(|r| r.scored_items),
             i32s(|r| r.total_items),
@@ -421,19 +421,11 @@ impl crate::scoring::run::RunIo for RunSink<'_> {
     ) -> Result<()> {
         let path = self.path;
         self.keys.cover(names).map_err(|e| db_error(path, e))?;
-        // every city-year the run scored has a row of the top node
-        let top = names
-            .tree
-            .nodes
-            .iter()
-            .position(|n| n.level == crate::scoring::engine::Level::Overall)
-            .ok_or_else(|| Error::Invalid("the scoring tree has no top node".into()))?;
-        let top = id_at(&self.keys.node_ids, top as u32);
         for d in nodes {
             let node = id_at(&self.keys.node_ids, d.node);
             let dp = id_at(&self.keys.dp_ids, d.dp);
             self.derived
-                .append_row(params![self.id, node, dp, d.banded, full_year, top])
+                .append_row(params![self.id, node, dp, d.banded, full_year])
                 .map_err(|e| db_error(path, e))?;
         }
         Ok(())

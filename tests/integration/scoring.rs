@@ -383,7 +383,14 @@ fn derived_kpi_rows_read_the_same_as_stored_ones_in_every_year() {
         out
     };
     let (a, b) = (export(full.path(), true), export(lean.path(), false));
-    for table in ["aggregate_scores", "ranks", "coverage", "peers", "sdg_view"] {
+    for table in [
+        "aggregate_scores",
+        "data_point_scores",
+        "ranks",
+        "coverage",
+        "peers",
+        "sdg_view",
+    ] {
         let x = std::fs::read_to_string(a.join(format!("{table}.csv"))).unwrap();
         let y = std::fs::read_to_string(b.join(format!("{table}.csv"))).unwrap();
         assert!(x.lines().count() > 1, "{table} is empty");
