@@ -192,6 +192,11 @@ impl<W: std::io::Write> CsvOut<W> {
 
 /// Text that a spreadsheet would run as a formula gets a leading apostrophe; control
 /// characters (other than tab and line feed) are written as visible escapes.
+/// A score as people read it: one decimal, "–" for none.
+pub fn f1(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.1}")).unwrap_or_else(|| "–".into())
+}
+
 pub fn neutralise(cell: &str) -> String {
     neutralised(cell).into_owned()
 }

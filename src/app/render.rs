@@ -13,12 +13,8 @@ use crate::scoring::bands::{band_glyph, band_label};
 use crate::scoring::engine::{Level, NodeScore};
 use crate::scoring::trends::arrow;
 use crate::store::RunInfo;
-use crate::table::{to_json, DocFormat, OutputFormat, TextTable};
+use crate::table::{f1, to_json, DocFormat, OutputFormat, TextTable};
 use std::io::Write;
-
-fn f1(v: Option<f64>) -> String {
-    v.map(|x| format!("{x:.1}")).unwrap_or_else(|| "–".into())
-}
 
 fn dash<T: ToString>(v: Option<T>) -> String {
     v.map(|x| x.to_string()).unwrap_or_else(|| "–".into())

@@ -10,6 +10,7 @@ use crate::scoring::engine::{Level, NodeScore, Tree};
 use crate::scoring::trends::arrow;
 use crate::stats;
 use crate::store::{RunInfo, Store};
+use crate::table::f1;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
@@ -72,10 +73,6 @@ fn colour(band: Option<u8>) -> &'static str {
         Some(_) => "#f46d43",
         None => "#d9d9d9",
     }
-}
-
-fn f1(v: Option<f64>) -> String {
-    v.map(|x| format!("{x:.1}")).unwrap_or_else(|| "–".into())
 }
 
 /// (city, year) pairs to profile: the selected cities, each in the selected or its latest year.

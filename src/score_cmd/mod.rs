@@ -133,11 +133,11 @@ pub fn score(ctx: &Ctx, a: &ScoreOptions) -> Result<ScoreReport> {
         .ok_or_else(|| Error::Invalid("the run was not stored".into()))?;
     let nodes = store.node_scores(id, Some(Level::Overall), None)?;
     let year = nodes.iter().map(|n| n.year).max();
-    let tree = Tree::new(&ctx.catalog);
+    let namer = Namer::new(ctx);
     let overall = nodes
         .into_iter()
         .filter(|n| Some(n.year) == year)
-        .map(|n| named(ctx, &tree, n))
+        .map(|n| namer.named(n))
         .collect();
     Ok(ScoreReport {
         run: info,
@@ -219,11 +219,41 @@ fn is_demo(store: &Store) -> Result<bool> {
     Ok(store.revisions()?.iter().any(|r| r.is_demo()))
 }
 
-fn named(ctx: &Ctx, tree: &Tree, score: NodeScore) -> Named {
-    Named {
-        city: city_name(ctx, &score.city),
-        node: node_name(ctx, tree, &score.node),
-        score,
+/// Names a report's rows: each city's and node's (data points included), every node's name
+/// looked up once, not once per row (a world's ranking has a million rows).
+struct Namer<'a> {
+    ctx: &'a Ctx,
+    nodes: HashMap<String, String>,
+}
+
+impl<'a> Namer<'a> {
+    fn new(ctx: &'a Ctx) -> Namer<'a> {
+        let tree = Tree::new(&ctx.catalog);
+        let mut nodes: HashMap<String, String> = tree
+            .nodes
+            .iter()
+            .map(|n| (n.code.clone(), n.name.clone()))
+            .collect();
+        // a data point's name wins over a node of the same code
+        nodes.extend(
+            ctx.catalog
+                .data_points
+                .iter()
+                .map(|d| (d.id.clone(), d.name.clone())),
+        );
+        Namer { ctx, nodes }
+    }
+
+    fn named(&self, score: NodeScore) -> Named {
+        Named {
+            city: city_name(self.ctx, &score.city),
+            node: self
+                .nodes
+                .get(&score.node)
+                .cloned()
+                .unwrap_or_else(|| score.node.clone()),
+            score,
+        }
     }
 }
 
@@ -257,15 +287,6 @@ fn latest_year(store: &Store, run: i64) -> Result<i32> {
         .map(|n| n.year)
         .max()
         .ok_or_else(|| Error::Usage("the run has no scores".into()))
-}
-
-fn node_name(ctx: &Ctx, tree: &Tree, code: &str) -> String {
-    if let Some(dp) = ctx.catalog.get(code) {
-        return dp.name.clone();
-    }
-    tree.find(code)
-        .map(|i| tree.nodes[i].name.clone())
-        .unwrap_or_else(|| code.to_string())
 }
 
 fn city_name(ctx: &Ctx, slug: &str) -> String {
@@ -352,7 +373,7 @@ pub fn rank(ctx: &Ctx, a: &RankOptions) -> Result<RankReport> {
     if a.peers != PeerSpec::All {
         rerank(&mut rows);
     }
-    let tree = Tree::new(&ctx.catalog);
+    let namer = Namer::new(ctx);
     Ok(RankReport {
         level_key: ctx.catalog.level_key(level).into_owned(),
         level,
@@ -360,7 +381,7 @@ pub fn rank(ctx: &Ctx, a: &RankOptions) -> Result<RankReport> {
         peers: a.peers.clone(),
         peer_count: peers.len(),
         demo: is_demo(&store)?,
-        rows: rows.into_iter().map(|n| named(ctx, &tree, n)).collect(),
+        rows: rows.into_iter().map(|n| namer.named(n)).collect(),
         run,
     })
 }

@@ -173,10 +173,8 @@ fn scorer(
     let tree = Tree::new(c);
     let weights = engine::base_weights(c, &tree, m);
     let mut left_out = vec![false; tree.nodes.len()];
-    let mut under_left_out = vec![false; c.data_points.len()];
     for d in derived {
         left_out[d.node as usize] = true;
-        under_left_out[d.dp as usize] = true;
     }
     // trends
     let mut city_ix: HashMap<String, usize> = HashMap::new();
