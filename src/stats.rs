@@ -113,7 +113,7 @@ pub fn rank_desc_rounded(x: &[Option<f64>], decimals: Option<i32>) -> Vec<Option
 /// half. Independent of how many values are missing.
 pub fn percentile_rank(x: &[Option<f64>]) -> Vec<Option<f64>> {
     let mut present: Vec<f64> = x.iter().flatten().copied().collect();
-    present.sort_by(f64::total_cmp);
+    present.sort_unstable_by(f64::total_cmp);
     let n = present.len();
     x.iter()
         .map(|v| {

@@ -247,32 +247,81 @@ pub fn aggregate_tree(
     // children always come before parents in level order
     let mut order: Vec<usize> = (0..tree.nodes.len()).collect();
     order.sort_by_key(|&i| tree.nodes[i].level);
-    let mut pairs: Vec<(f64, f64)> = Vec::new();
+    // the data points with a score under each node, [node][unit], summed from its children
+    // (a node's data points are exactly its children's)
+    let mut scored: Vec<Vec<u32>> = match rule.coverage_of {
+        CoverageOf::DataPoints => vec![vec![0; n_unit]; tree.nodes.len()],
+        CoverageOf::Children => Vec::new(),
+    };
+    // a node at a time, child by child over every unit: the weighted mean of
+    // `steps::weighted_mean`, its sums taken in the same order from the same start
+    // (`Iterator::sum` starts at -0.0), so that every score is the same to the last bit
+    let start: f64 = std::iter::empty::<f64>().sum();
+    let mut wsum = vec![start; n_unit];
+    let mut xsum = vec![start; n_unit];
+    let mut present = vec![0u32; n_unit];
+    let mut not_positive = vec![false; n_unit];
     for &k in &order {
         let node = &tree.nodes[k];
         let mean = how.get(k).copied().unwrap_or_default();
         let moved = positive.filter(|_| mean != Aggregation::Arithmetic);
+        wsum.fill(start);
+        xsum.fill(start);
+        present.fill(0);
+        not_positive.fill(false);
+        let mut dps_scored = match rule.coverage_of {
+            CoverageOf::DataPoints => vec![0u32; n_unit],
+            CoverageOf::Children => Vec::new(),
+        };
+        for ch in &node.children {
+            let (col, w, moved) = match ch {
+                Child::Dp(d) => {
+                    for (s, v) in dps_scored.iter_mut().zip(&dp_scores[*d]) {
+                        *s += u32::from(v.is_some());
+                    }
+                    (&dp_scores[*d], weights[*d], moved)
+                }
+                Child::Node(n) => {
+                    for (s, v) in dps_scored
+                        .iter_mut()
+                        .zip(scored.get(*n).into_iter().flatten())
+                    {
+                        *s += v;
+                    }
+                    // a geometric or harmonic child is on [1, 100] already
+                    let on_1_100 =
+                        how.get(*n).copied().unwrap_or_default() != Aggregation::Arithmetic;
+                    (
+                        &node_scores[*n],
+                        weights[n_dp + *n],
+                        moved.filter(|_| !on_1_100),
+                    )
+                }
+            };
+            for (i, x) in col.iter().enumerate() {
+                let Some(x) = *x else { continue };
+                let x = moved.map_or(x, |p| p(x));
+                present[i] += 1;
+                wsum[i] += w;
+                match mean {
+                    Aggregation::Arithmetic => xsum[i] += x * w,
+                    Aggregation::Geometric => {
+                        not_positive[i] |= x <= 0.0;
+                        xsum[i] += w * x.ln();
+                    }
+                    Aggregation::Harmonic => {
+                        not_positive[i] |= x <= 0.0;
+                        xsum[i] += w / x;
+                    }
+                }
+            }
+        }
         for i in 0..n_unit {
             // the share of the data points under the node (U4SSC, JRC) or of its children
             // (COINr's dat_thresh) that have a score
             let (have, total) = match rule.coverage_of {
-                CoverageOf::DataPoints => (
-                    node.dps
-                        .iter()
-                        .filter(|&&d| dp_scores[d][i].is_some())
-                        .count(),
-                    node.dps.len(),
-                ),
-                CoverageOf::Children => (
-                    node.children
-                        .iter()
-                        .filter(|ch| match ch {
-                            Child::Dp(d) => dp_scores[*d][i].is_some(),
-                            Child::Node(n) => node_scores[*n][i].is_some(),
-                        })
-                        .count(),
-                    node.children.len(),
-                ),
+                CoverageOf::DataPoints => (dps_scored[i] as usize, node.dps.len()),
+                CoverageOf::Children => (present[i] as usize, node.children.len()),
             };
             let share = if total == 0 {
                 0.0
@@ -283,20 +332,18 @@ pub fn aggregate_tree(
             if have == 0 || share + 1e-12 < rule.coverage {
                 continue;
             }
-            pairs.clear();
-            pairs.extend(node.children.iter().filter_map(|ch| match ch {
-                Child::Dp(d) => dp_scores[*d][i].map(|x| (moved.map_or(x, |p| p(x)), weights[*d])),
-                Child::Node(n) => node_scores[*n][i].map(|x| {
-                    let on_1_100 =
-                        how.get(*n).copied().unwrap_or_default() != Aggregation::Arithmetic;
-                    let x = match moved {
-                        Some(p) if !on_1_100 => p(x),
-                        _ => x,
-                    };
-                    (x, weights[n_dp + *n])
-                }),
-            }));
-            node_scores[k][i] = weighted_mean(&pairs, mean);
+            if present[i] == 0 || wsum[i] <= 0.0 {
+                continue;
+            }
+            node_scores[k][i] = match mean {
+                Aggregation::Arithmetic => Some(xsum[i] / wsum[i]),
+                _ if not_positive[i] => None,
+                Aggregation::Geometric => Some((xsum[i] / wsum[i]).exp()),
+                Aggregation::Harmonic => Some(wsum[i] / xsum[i]),
+            };
+        }
+        if rule.coverage_of == CoverageOf::DataPoints {
+            scored[k] = dps_scored;
         }
     }
     Aggregated {
