@@ -8,7 +8,7 @@ use crate::catalog::{normalise_code, Catalog, DataPoint, Direction, UnitKind};
 use crate::registry::Registry;
 use crate::rows::CurrentValue;
 use crate::stats;
-use crate::steps::{impute_column, normalise_directed, treat_column, weighted_mean, Kernel, Stat};
+use crate::steps::{impute_column, normalise_directed, treat_column, Kernel, Stat};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -226,14 +226,47 @@ pub fn composite(
     weights: &[f64],
     rule: &Rule,
 ) -> Composite {
+    let cols = columns(m, c.data_points.len());
+    composite_of_columns(
+        c,
+        tree,
+        &cols,
+        m.cities.len(),
+        norm,
+        agg,
+        node_agg,
+        weights,
+        rule,
+    )
+}
+
+/// A matrix's used values by data point, [dp][city]: what normalisation reads, taken out
+/// once where many composites score the same matrix.
+pub fn columns(m: &Matrix, n_dp: usize) -> Vec<Vec<Option<f64>>> {
+    (0..n_dp)
+        .map(|j| m.used.iter().map(|row| row[j]).collect())
+        .collect()
+}
+
+/// [`composite`] of a matrix's [`columns`].
+#[allow(clippy::too_many_arguments)]
+pub fn composite_of_columns(
+    c: &Catalog,
+    tree: &Tree,
+    cols: &[Vec<Option<f64>>],
+    n_city: usize,
+    norm: Normalisation,
+    agg: Aggregation,
+    node_agg: &[Option<Aggregation>],
+    weights: &[f64],
+    rule: &Rule,
+) -> Composite {
     let scale = &rule.scale;
     let n_dp = c.data_points.len();
-    let n_city = m.cities.len();
     let mut dp_scores = Vec::with_capacity(n_dp);
     let mut capped = Vec::with_capacity(n_dp);
-    for (j, dp) in c.data_points.iter().enumerate() {
-        let col: Vec<Option<f64>> = (0..n_city).map(|i| m.used[i][j]).collect();
-        let (s, cap) = normalise_on(dp, &col, norm, scale);
+    for (dp, col) in c.data_points.iter().zip(cols) {
+        let (s, cap) = normalise_on(dp, col, norm, scale);
         dp_scores.push(s);
         capped.push(cap);
     }

@@ -1,11 +1,10 @@
 //! Rank uncertainty: Monte Carlo over method choices (normalisation, arithmetic or
 //! geometric mean, weights perturbed by up to ±25 %), with a fixed seed.
 
-use super::engine::{base_weights, composite, Matrix, Tree};
+use super::engine::{base_weights, Matrix, Tree};
 use super::method::{Method, Normalisation};
 use crate::catalog::{Catalog, Direction};
 use crate::demo::Rng;
-use crate::stats;
 use statrs::distribution::{ContinuousCDF, Uniform};
 
 /// Per node and city: (median rank, 5th percentile, 95th percentile). [node][city]
@@ -61,13 +60,36 @@ pub fn rank_intervals(
     }
 }
 
-fn intervals_with<R: Copy + Into<f64> + TryFrom<usize>>(
+/// One draw's method choices, drawn in order from the seeded generator before any draw is
+/// scored, so that the draws come out the same however many threads score them.
+struct Draw {
+    norm: Normalisation,
+    agg: super::method::Aggregation,
+    weights: Vec<f64>,
+    /// every data point's moved target, when targets move
+    targets: Option<Vec<Option<f64>>>,
+}
+
+fn intervals_with<R: Rank>(
     c: &Catalog,
     tree: &Tree,
     mat: &Matrix,
     m: &Method,
     draws: usize,
 ) -> Intervals {
+    intervals_on::<R>(c, tree, mat, m, draws, workers(draws))
+}
+
+/// The intervals with the draws shared among `threads` threads.
+fn intervals_on<R: Rank>(
+    c: &Catalog,
+    tree: &Tree,
+    mat: &Matrix,
+    m: &Method,
+    draws: usize,
+    threads: usize,
+) -> Intervals {
+    let threads = threads.max(1);
     let u = &m.uncertainty;
     let options = draw_normalisations(c, m);
     let base = base_weights(c, tree, m);
@@ -76,71 +98,185 @@ fn intervals_with<R: Copy + Into<f64> + TryFrom<usize>>(
     let mut rng = Rng::new(u.seed);
     let p = u.weight_perturbation;
     let jitter = Uniform::new(1.0 - p, 1.0 + p).ok();
-    // targets move too when the method says so: one catalog copy, its targets redrawn
+    // targets move too when the method says so: each thread's catalog copy gets the draw's
     let q = u.target_perturbation;
     let target_jitter = (q > 0.0)
         .then(|| Uniform::new(1.0 - q, 1.0 + q).ok())
         .flatten();
     let base_targets: Vec<Option<f64>> = c.data_points.iter().map(|d| d.target.value).collect();
-    let mut moved = c.clone();
-    let n_city = mat.cities.len();
-    let mut ranks: Vec<Vec<Vec<R>>> = vec![vec![Vec::new(); n_city]; tree.nodes.len()];
-    for draw in 0..draws {
-        crate::progress::step(
-            "score: rank intervals over method variations",
-            draw as u64,
-            draws as u64,
-        );
-        let norm = options[(rng.next_u64() % options.len() as u64) as usize];
-        let agg = u.aggregations[(rng.next_u64() % u.aggregations.len() as u64) as usize];
-        let w: Vec<f64> = base
-            .iter()
-            .map(|b| match &jitter {
-                Some(d) => b * d.inverse_cdf(rng.f64()),
-                None => *b,
-            })
-            .collect();
-        let cat = match &target_jitter {
-            Some(d) => {
-                for (dp, t) in moved.data_points.iter_mut().zip(&base_targets) {
-                    dp.target.value = t.map(|t| t * d.inverse_cdf(rng.f64()));
-                }
-                &moved
-            }
-            None => c,
-        };
-        let comp = composite(cat, tree, mat, norm, agg, &node_agg, &w, &rule);
-        for (k, scores) in comp.node.iter().enumerate() {
-            for (i, r) in stats::rank_desc(scores).into_iter().enumerate() {
-                if let Some(r) = r.and_then(|r| R::try_from(r).ok()) {
-                    let v = &mut ranks[k][i];
-                    if v.capacity() == 0 {
-                        v.reserve_exact(draws);
-                    }
-                    v.push(r);
-                }
-            }
-        }
-    }
-    ranks
-        .into_iter()
-        .map(|per_city| {
-            per_city
-                .into_iter()
-                .map(|rs| {
-                    if rs.is_empty() {
-                        return None;
-                    }
-                    let rs: Vec<f64> = rs.into_iter().map(Into::into).collect();
-                    Some((
-                        stats::quantile(&rs, 0.5)?,
-                        stats::quantile(&rs, 0.05)?,
-                        stats::quantile(&rs, 0.95)?,
-                    ))
+    let plan: Vec<Draw> = (0..draws)
+        .map(|_| {
+            let norm = options[(rng.next_u64() % options.len() as u64) as usize];
+            let agg = u.aggregations[(rng.next_u64() % u.aggregations.len() as u64) as usize];
+            let weights = base
+                .iter()
+                .map(|b| match &jitter {
+                    Some(d) => b * d.inverse_cdf(rng.f64()),
+                    None => *b,
                 })
-                .collect()
+                .collect();
+            let targets = target_jitter.as_ref().map(|d| {
+                base_targets
+                    .iter()
+                    .map(|t| t.map(|t| t * d.inverse_cdf(rng.f64())))
+                    .collect()
+            });
+            Draw {
+                norm,
+                agg,
+                weights,
+                targets,
+            }
         })
-        .collect()
+        .collect();
+    let n_city = mat.cities.len();
+    let n_node = tree.nodes.len();
+    let cols = super::engine::columns(mat, c.data_points.len());
+    // every draw's ranks, [draw][node][city], 0 where a city has no score; each thread fills
+    // the draws of its own share
+    let per_draw = n_node * n_city;
+    let mut ranks: Vec<R> = vec![R::NONE; draws * per_draw];
+    let share = draws.div_ceil(threads).max(1);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for (t, (chunk, plan)) in ranks
+            .chunks_mut(share * per_draw.max(1))
+            .zip(plan.chunks(share))
+            .enumerate()
+        {
+            let (cols, node_agg, rule, done) = (&cols, &node_agg, &rule, &done);
+            s.spawn(move || {
+                let mut moved = c.clone();
+                let mut scratch = Vec::with_capacity(n_city);
+                for (d, out) in plan.iter().zip(chunk.chunks_mut(per_draw.max(1))) {
+                    let cat = match &d.targets {
+                        Some(ts) => {
+                            for (dp, t) in moved.data_points.iter_mut().zip(ts) {
+                                dp.target.value = *t;
+                            }
+                            &moved
+                        }
+                        None => c,
+                    };
+                    let comp = super::engine::composite_of_columns(
+                        cat, tree, cols, n_city, d.norm, d.agg, node_agg, &d.weights, rule,
+                    );
+                    for (scores, out) in comp.node.iter().zip(out.chunks_mut(n_city.max(1))) {
+                        rank_into(scores, &mut scratch, out);
+                    }
+                    let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if t == 0 {
+                        crate::progress::step(
+                            "score: rank intervals over method variations",
+                            n as u64,
+                            draws as u64,
+                        );
+                    }
+                }
+            });
+        }
+    });
+    // the percentiles of each node's ranks, node by node on the same threads
+    let mut out: Intervals = vec![Vec::new(); n_node];
+    let per_thread = n_node.div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        for (t, slots) in out.chunks_mut(per_thread).enumerate() {
+            let ranks = &ranks;
+            s.spawn(move || {
+                // a block of cities at a time, its ranks copied out draw by draw (rows of
+                // the block are adjacent in memory), then each city's sorted
+                const BLOCK: usize = 64;
+                let mut block: Vec<R> = vec![R::NONE; BLOCK * draws];
+                let mut rs: Vec<R> = Vec::with_capacity(draws);
+                for (j, slot) in slots.iter_mut().enumerate() {
+                    let k = t * per_thread + j;
+                    let mut node = Vec::with_capacity(n_city);
+                    for first in (0..n_city).step_by(BLOCK) {
+                        let width = BLOCK.min(n_city - first);
+                        for d in 0..draws {
+                            let row = d * per_draw + k * n_city + first;
+                            for (b, r) in ranks[row..row + width].iter().enumerate() {
+                                block[b * draws + d] = *r;
+                            }
+                        }
+                        for b in 0..width {
+                            rs.clear();
+                            rs.extend(
+                                block[b * draws..(b + 1) * draws]
+                                    .iter()
+                                    .filter(|r| **r != R::NONE),
+                            );
+                            rs.sort_unstable();
+                            node.push(percentiles(&rs));
+                        }
+                    }
+                    *slot = node;
+                }
+            });
+        }
+    });
+    out
+}
+
+/// A rank as kept for every draw: two bytes where the cities fit, else four; `NONE` (0) for
+/// a city without a score, since ranks start at 1.
+trait Rank: Copy + Ord + Send + Sync + Into<f64> + TryFrom<usize> {
+    const NONE: Self;
+}
+impl Rank for u16 {
+    const NONE: Self = 0;
+}
+impl Rank for u32 {
+    const NONE: Self = 0;
+}
+
+/// The threads the draws are shared among: the machine's cores, and at least a few draws each.
+fn workers(draws: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores.min(draws / 8).clamp(1, 16)
+}
+
+/// [`crate::stats::rank_desc`] of one node's scores into `out`, without allocating: the highest
+/// score ranks 1, ties share the best rank, no score (or one not finite) is `R::NONE`.
+fn rank_into<R: Rank>(scores: &[Option<f64>], scratch: &mut Vec<(u32, f64)>, out: &mut [R]) {
+    scratch.clear();
+    scratch.extend(
+        scores
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.filter(|v| v.is_finite()).map(|v| (i as u32, v))),
+    );
+    // ties are equal values: their order among themselves changes no rank
+    scratch.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
+    out.fill(R::NONE);
+    let mut rank = 1;
+    for (k, &(i, v)) in scratch.iter().enumerate() {
+        if k > 0 && scratch[k - 1].1 != v {
+            rank = k + 1;
+        }
+        out[i as usize] = R::try_from(rank).unwrap_or(R::NONE);
+    }
+}
+
+/// Median, 5th and 95th percentile of sorted ranks; `None` without any.
+fn percentiles<R: Rank>(sorted: &[R]) -> Option<(f64, f64, f64)> {
+    Some((
+        sorted_quantile(sorted, 0.5)?,
+        sorted_quantile(sorted, 0.05)?,
+        sorted_quantile(sorted, 0.95)?,
+    ))
+}
+
+/// [`crate::stats::quantile`] of values already sorted (the same interpolation).
+fn sorted_quantile<R: Rank>(v: &[R], q: f64) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let h = (v.len() - 1) as f64 * q.clamp(0.0, 1.0);
+    let lo = h.floor() as usize;
+    let hi = h.ceil() as usize;
+    let (a, b): (f64, f64) = (v[lo].into(), v[hi].into());
+    Some(a + (h - lo as f64) * (b - a))
 }
 
 #[cfg(test)]
@@ -171,6 +307,109 @@ mod tests {
             }
         }
         assert!(draw_normalisations(&c, &m).contains(&Normalisation::DistanceToTarget));
+    }
+
+    /// The intervals are those of the definition (each draw's composite ranked with
+    /// `stats::rank_desc`, the ranks' `stats::quantile`s), whatever the threads, with the
+    /// draws taken from the generator in order: checked on a small world with missing values
+    /// (cities without a score in some nodes) and moving targets.
+    #[test]
+    fn intervals_are_the_definitions_on_any_number_of_threads() {
+        use crate::scoring::engine::{composite, node_aggregations, Rule};
+        use crate::stats;
+        let c = Catalog::embedded().unwrap();
+        let r = crate::registry::Registry::embedded().unwrap();
+        let mut vals = Vec::new();
+        for (k, city) in r.cities.iter().enumerate() {
+            for (j, dp) in c.data_points.iter().enumerate() {
+                // city k misses every (k + 2)-th data point: some nodes lose their coverage
+                if (j + k) % (k + 2) == 0 {
+                    continue;
+                }
+                let [lo, hi] = dp.plausible;
+                let good = ((k * 5 + j * 3) % 13) as f64 / 12.0;
+                vals.push(crate::rows::CurrentValue {
+                    city: city.slug.clone(),
+                    year: 2024,
+                    data_point: dp.id.clone(),
+                    value: Some(lo + good * (hi - lo)),
+                    verified: None,
+                    quality: None,
+                    source: None,
+                    revision_id: 1,
+                });
+            }
+        }
+        let m = Method::parse(DEFAULT, "default").unwrap();
+        let tree = Tree::new(&c);
+        let mats = super::super::engine::matrices(&c, &r, &vals, &m);
+        let mat = &mats[0];
+        let draws = 60;
+        // the definition, draw by draw, as the method describes it
+        let u = &m.uncertainty;
+        let options = draw_normalisations(&c, &m);
+        let base = base_weights(&c, &tree, &m);
+        let node_agg = node_aggregations(&tree, &m);
+        let rule = Rule::of(&m);
+        let mut rng = Rng::new(u.seed);
+        let jitter =
+            Uniform::new(1.0 - u.weight_perturbation, 1.0 + u.weight_perturbation).unwrap();
+        let q = u.target_perturbation;
+        assert!(q > 0.0, "the default method moves its targets");
+        let tj = Uniform::new(1.0 - q, 1.0 + q).unwrap();
+        let mut moved = c.clone();
+        let mut ranks = vec![vec![Vec::new(); mat.cities.len()]; tree.nodes.len()];
+        for _ in 0..draws {
+            let norm = options[(rng.next_u64() % options.len() as u64) as usize];
+            let agg = u.aggregations[(rng.next_u64() % u.aggregations.len() as u64) as usize];
+            let w: Vec<f64> = base
+                .iter()
+                .map(|b| b * jitter.inverse_cdf(rng.f64()))
+                .collect();
+            for (dp, orig) in moved.data_points.iter_mut().zip(&c.data_points) {
+                dp.target.value = orig.target.value.map(|t| t * tj.inverse_cdf(rng.f64()));
+            }
+            let comp = composite(&moved, &tree, mat, norm, agg, &node_agg, &w, &rule);
+            for (k, scores) in comp.node.iter().enumerate() {
+                for (i, rank) in stats::rank_desc(scores).into_iter().enumerate() {
+                    if let Some(rank) = rank {
+                        ranks[k][i].push(rank as f64);
+                    }
+                }
+            }
+        }
+        let want: Intervals = ranks
+            .iter()
+            .map(|per_city| {
+                per_city
+                    .iter()
+                    .map(|rs| {
+                        Some((
+                            stats::quantile(rs, 0.5)?,
+                            stats::quantile(rs, 0.05)?,
+                            stats::quantile(rs, 0.95)?,
+                        ))
+                    })
+                    .collect()
+            })
+            .collect();
+        let missing = want.iter().flatten().filter(|x| x.is_none()).count();
+        assert!(missing > 0, "some city lacks a score somewhere");
+        let spread = want
+            .iter()
+            .flatten()
+            .flatten()
+            .filter(|(_, lo, hi)| hi > lo)
+            .count();
+        assert!(spread > 0, "some interval is wider than one rank");
+        for threads in [1, 2, 3, 7] {
+            assert_eq!(
+                intervals_on::<u16>(&c, &tree, mat, &m, draws, threads),
+                want,
+                "{threads} threads"
+            );
+        }
+        assert_eq!(intervals_on::<u32>(&c, &tree, mat, &m, draws, 2), want);
     }
 
     /// With a target share, every draw moves every target (the project's largest
