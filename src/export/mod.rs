@@ -641,19 +641,39 @@ pub fn export(ctx: &Ctx, a: &ExportOptions) -> Result<ExportReport> {
                         o.write_with(&format!("{}.csv", t.name), |w| write_csv(t, w))?;
                     }
                     trace.mark("export: CSV tables written");
-                    o.write(
-                        "sdg_view.csv",
-                        &csv_bytes(&html::sdg_table(ctx, &store, &run, &profile_cities)?),
-                    )?;
+                    if streamed {
+                        o.written.extend(stream::write_table(
+                            html::sdg_view_table(),
+                            &store,
+                            &a.out,
+                            ExportFormat::Csv,
+                            |sink| html::sdg_view_rows(ctx, &store, &run, &profile_cities, sink),
+                        )?);
+                    } else {
+                        o.write(
+                            "sdg_view.csv",
+                            &csv_bytes(&html::sdg_table(ctx, &store, &run, &profile_cities)?),
+                        )?;
+                    }
                 }
                 ExportFormat::Json => {
                     for t in &tables {
                         o.write(&format!("{}.json", t.name), &json_bytes(t))?;
                     }
-                    o.write(
-                        "sdg_view.json",
-                        &json_bytes(&html::sdg_table(ctx, &store, &run, &profile_cities)?),
-                    )?;
+                    if streamed {
+                        o.written.extend(stream::write_table(
+                            html::sdg_view_table(),
+                            &store,
+                            &a.out,
+                            ExportFormat::Json,
+                            |sink| html::sdg_view_rows(ctx, &store, &run, &profile_cities, sink),
+                        )?);
+                    } else {
+                        o.write(
+                            "sdg_view.json",
+                            &json_bytes(&html::sdg_table(ctx, &store, &run, &profile_cities)?),
+                        )?;
+                    }
                 }
                 ExportFormat::Parquet => {
                     for t in &tables {

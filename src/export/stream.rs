@@ -1,25 +1,30 @@
 //! A large export written as it is read: the tables that grow with cities and years go to
 //! their CSV, JSON and Parquet files batch by batch, never whole in memory. Cities are read a
-//! few hundred at a time (raw values, coverage, trends), scores a year at a time (data-point
-//! and aggregate scores, ranks, peers), each in the order the in-memory export has, so a
-//! streamed file is byte for byte the file a small export writes.
+//! few hundred at a time (raw values, coverage, trends), scores a year at a time in batches
+//! (data-point scores on the same thread and connection; aggregate scores, ranks and peers on
+//! another), each in the order the in-memory export has, so a streamed file is byte for byte
+//! the file a small export writes.
 
 use super::tables::{self, Selection, Sink};
 use super::{files_under, json_names, json_row, parquet_target, ExportFormat, PartitionBy};
 use crate::context::Ctx;
 use crate::error::{Error, Result};
 use crate::rows::{Cell, DataTable};
+use crate::scoring::engine::Level;
 use crate::store::{RunInfo, Store};
 use crate::table::CsvOut;
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Cities read at once for the tables read city by city.
 const CITY_CHUNK: usize = 256;
+/// Scores read at once for the tables read year by year.
+const READ_BATCH: usize = 65_536;
 /// Rows handed to DuckDB's appender at once for a Parquet file.
-const PARQUET_BATCH: usize = 65_536;
+const PARQUET_BATCH: usize = 16_384;
 
 /// A file being written: the temporary file beside it, renamed when complete.
 struct Part<W> {
@@ -199,6 +204,21 @@ impl Sink for FileSink<'_> {
     }
 }
 
+/// One table whose `rows` go straight to its CSV or JSON file (`format`), never held whole
+/// (the SDG view of a large export). Returns the file written.
+pub fn write_table(
+    table: DataTable,
+    store: &Store,
+    dir: &Path,
+    format: ExportFormat,
+    rows: impl FnOnce(&mut dyn Sink) -> Result<()>,
+) -> Result<Vec<PathBuf>> {
+    let formats = BTreeSet::from([format]);
+    let mut sink = FileSink::open(table, dir, &formats, store, None)?;
+    rows(&mut sink)?;
+    sink.close(&[])
+}
+
 /// Write the tables that grow with cities and years (raw values, data-point scores,
 /// aggregate scores, ranks, peers, trends, coverage) in the CSV, JSON and Parquet `formats`
 /// asked for, batch by batch (Parquet split into folders by `by`). Returns the files written.
@@ -213,53 +233,186 @@ pub fn write_large(
     metadata: &[(&str, String)],
     by: Option<PartitionBy>,
 ) -> Result<Vec<PathBuf>> {
-    let open = |t: DataTable| FileSink::open(t, dir, formats, store, by);
-    let mut raw = open(tables::raw_values_table())?;
-    let mut dp = open(tables::data_point_scores_table())?;
-    let mut agg = open(tables::aggregate_scores_table())?;
-    let mut ranks = open(tables::ranks_table())?;
-    let mut peers = open(tables::peers_table())?;
-    let mut trends = open(tables::trends_table())?;
-    let mut coverage = open(tables::coverage_table())?;
     let revisions = tables::revisions_of(store)?;
     let cities: Vec<String> = store
         .value_cities()?
         .into_iter()
         .filter(|c| sel.city(c))
         .collect();
+    // values and coverage (city by city) and data-point scores on a second connection and
+    // thread, trends (city by city), aggregate scores, ranks and peers on this one: each
+    // half has its own sinks
+    // (their Parquet rows go to temporary tables of the connection that writes them)
+    let other = store.another()?;
+    // a half that fails stops the other at its next batch; the first failure is reported
+    let stop = AtomicBool::new(false);
+    let halt = |r: Result<Option<Vec<Vec<PathBuf>>>>| {
+        if r.is_err() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        r
+    };
+    let (values, scores) = std::thread::scope(|s| {
+        let (cities, revisions, stop) = (&cities, &revisions, &stop);
+        let values = s.spawn(move || {
+            halt(values_half(
+                ctx, &other, run, sel, cities, revisions, stop, dir, formats, metadata, by,
+            ))
+        });
+        let scores = halt(scores_half(
+            ctx, store, run, sel, cities, stop, dir, formats, metadata, by,
+        ));
+        let values = values.join().unwrap_or_else(|_| {
+            Err(Error::Invalid(
+                "writing the values and data-point scores failed".into(),
+            ))
+        });
+        (values, scores)
+    });
+    let (values, scores) = match (values?, scores?) {
+        (Some(c), Some(y)) => (c, y),
+        // only a failure stops a half, and a failure returned above
+        _ => return Err(Error::Invalid("the export stopped half way".into())),
+    };
+    let mut values = values.into_iter();
+    let mut scores = scores.into_iter();
+    let next = |half: &mut std::vec::IntoIter<Vec<PathBuf>>| half.next().unwrap_or_default();
+    let (raw, coverage, dp) = (next(&mut values), next(&mut values), next(&mut values));
+    let (trends, agg, ranks, peers) = (
+        next(&mut scores),
+        next(&mut scores),
+        next(&mut scores),
+        next(&mut scores),
+    );
+    let mut written = Vec::new();
+    for files in [raw, dp, agg, ranks, peers, trends, coverage] {
+        written.extend(files);
+    }
+    Ok(written)
+}
+
+/// Raw values and coverage, a few hundred cities at a time, then the data-point scores a
+/// year at a time; the files of each.
+#[allow(clippy::too_many_arguments)]
+fn values_half(
+    ctx: &Ctx,
+    store: &Store,
+    run: &RunInfo,
+    sel: &Selection,
+    cities: &[String],
+    revisions: &std::collections::BTreeMap<i64, crate::store::RevisionInfo>,
+    stop: &AtomicBool,
+    dir: &Path,
+    formats: &BTreeSet<ExportFormat>,
+    metadata: &[(&str, String)],
+    by: Option<PartitionBy>,
+) -> Result<Option<Vec<Vec<PathBuf>>>> {
+    let trace = crate::trace::Trace::new();
+    let open = |t: DataTable| FileSink::open(t, dir, formats, store, by);
+    let mut raw = open(tables::raw_values_table())?;
+    let mut coverage = open(tables::coverage_table())?;
+    let mut dp = open(tables::data_point_scores_table())?;
     for (k, chunk) in cities.chunks(CITY_CHUNK).enumerate() {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
         crate::progress::note(
             "export",
             &format!(
-                "values and trends: cities {} to {} of {}",
+                "values: cities {} to {} of {}",
                 k * CITY_CHUNK + 1,
                 k * CITY_CHUNK + chunk.len(),
                 cities.len()
             ),
         );
         let values = store.current_values_of(chunk)?;
-        tables::raw_values_rows(ctx, &revisions, &values, sel, &mut raw)?;
+        tables::raw_values_rows(ctx, revisions, &values, sel, &mut raw)?;
         tables::coverage_rows(ctx, &values, sel, &mut coverage)?;
-        drop(values);
+    }
+    trace.mark("export: values and coverage written");
+    for year in store
+        .run_years(run.run_id)?
+        .into_iter()
+        .filter(|y| sel.year(*y))
+    {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        crate::progress::note("export", &format!("data-point scores of {year}"));
+        store.dp_scores_each(run.run_id, year, READ_BATCH, |dps| {
+            tables::data_point_score_rows(ctx, &dps, sel, &mut dp)
+        })?;
+        trace.mark("export: data-point scores written");
+    }
+    Ok(Some(vec![
+        raw.close(metadata)?,
+        coverage.close(metadata)?,
+        dp.close(metadata)?,
+    ]))
+    .inspect(|_| trace.mark("export: values, coverage and data-point scores closed"))
+}
+
+/// Trends, a few hundred cities at a time, then aggregate scores, ranks and peers, a year at a
+/// time; the files of each.
+#[allow(clippy::too_many_arguments)]
+fn scores_half(
+    ctx: &Ctx,
+    store: &Store,
+    run: &RunInfo,
+    sel: &Selection,
+    cities: &[String],
+    stop: &AtomicBool,
+    dir: &Path,
+    formats: &BTreeSet<ExportFormat>,
+    metadata: &[(&str, String)],
+    by: Option<PartitionBy>,
+) -> Result<Option<Vec<Vec<PathBuf>>>> {
+    let trace = crate::trace::Trace::new();
+    let open = |t: DataTable| FileSink::open(t, dir, formats, store, by);
+    let mut trends = open(tables::trends_table())?;
+    let mut agg = open(tables::aggregate_scores_table())?;
+    let mut ranks = open(tables::ranks_table())?;
+    let mut peers = open(tables::peers_table())?;
+    for chunk in cities.chunks(CITY_CHUNK) {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
         tables::trend_rows(&store.trends_of(run.run_id, chunk)?, sel, &mut trends)?;
     }
+    trace.mark("export: trends written");
     let tree = crate::scoring::engine::Tree::new(&ctx.catalog);
     for year in store
         .run_years(run.run_id)?
         .into_iter()
         .filter(|y| sel.year(*y))
     {
-        crate::progress::note("export", &format!("scores of {year}"));
-        let dps = store.dp_scores(run.run_id, None, Some(year))?;
-        tables::data_point_score_rows(ctx, &dps, sel, &mut dp)?;
-        drop(dps);
-        let nodes = store.node_scores(run.run_id, None, Some(year))?;
-        tables::node_rows(&tree, &nodes, sel, &mut agg, &mut ranks)?;
-        tables::peer_rows(ctx, &nodes, sel, &mut peers)?;
+        if stop.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        crate::progress::note("export", &format!("aggregate scores of {year}"));
+        // a year's scores a batch at a time, in the order of the files; the overall and
+        // top-level scores kept for the peer groups, which need every city
+        let top = ctx.catalog.top_level();
+        let mut peer_nodes = Vec::new();
+        store.node_scores_each(run.run_id, year, READ_BATCH, |nodes| {
+            tables::node_rows(&tree, &nodes, sel, &mut agg, &mut ranks)?;
+            peer_nodes.extend(
+                nodes
+                    .into_iter()
+                    .filter(|n| n.level == Level::Overall || n.level == top),
+            );
+            Ok(())
+        })?;
+        trace.mark("export: aggregate scores and ranks written");
+        tables::peer_rows(ctx, &peer_nodes, sel, &mut peers)?;
+        trace.mark("export: peers written");
     }
-    let mut written = Vec::new();
-    for sink in [raw, dp, agg, ranks, peers, trends, coverage] {
-        written.extend(sink.close(metadata)?);
-    }
-    Ok(written)
+    trace.mark("export: aggregate scores, ranks and peers written");
+    Ok(Some(vec![
+        trends.close(metadata)?,
+        agg.close(metadata)?,
+        ranks.close(metadata)?,
+        peers.close(metadata)?,
+    ]))
+    .inspect(|_| trace.mark("export: trends, aggregate scores, ranks and peers closed"))
 }

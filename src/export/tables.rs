@@ -401,14 +401,21 @@ pub fn data_point_score_rows(
     sel: &Selection,
     out: &mut dyn Sink,
 ) -> Result<()> {
+    // each data point's target basis as its file name for it, once per call
+    let mut bases: HashMap<&str, String> = HashMap::new();
     for d in dps.iter().filter(|d| sel.city(&d.city) && sel.year(d.year)) {
         let Some(dp) = ctx.catalog.get(&d.data_point) else {
             continue;
         };
-        let basis = serde_json::to_value(dp.target.basis)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default();
+        let basis = bases
+            .entry(dp.id.as_str())
+            .or_insert_with(|| {
+                serde_json::to_value(dp.target.basis)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default()
+            })
+            .as_str();
         out.row(vec![
             Cell::text(&d.city),
             Cell::Int(d.year.into()),
@@ -484,14 +491,16 @@ pub fn node_rows(
     agg_out: &mut dyn Sink,
     ranks_out: &mut dyn Sink,
 ) -> Result<()> {
+    // each node's name looked up once per call, not searched for on every row
+    let mut names: HashMap<&str, &str> = HashMap::new();
+    for t in &tree.nodes {
+        names.entry(t.code.as_str()).or_insert(t.name.as_str());
+    }
     for n in nodes
         .iter()
         .filter(|n| sel.city(&n.city) && sel.year(n.year))
     {
-        let name = tree
-            .find(&n.node)
-            .map(|i| tree.nodes[i].name.clone())
-            .unwrap_or_default();
+        let name = names.get(n.node.as_str()).copied().unwrap_or_default();
         agg_out.row(vec![
             Cell::text(&n.city),
             Cell::Int(n.year.into()),

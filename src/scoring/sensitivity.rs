@@ -76,9 +76,15 @@ pub fn one_at_a_time(
     let Some(year) = year.or_else(|| values.iter().map(|v| v.year).max()) else {
         return Vec::new();
     };
-    // the one year only: a world's other years are not read into matrices
-    let values: Vec<CurrentValue> = values.iter().filter(|v| v.year == year).cloned().collect();
-    let values = values.as_slice();
+    // the one year only: a world's other years are not read into matrices (and values of
+    // that year alone, as a large export reads them, are not copied)
+    let one_year: Vec<CurrentValue>;
+    let values = if values.iter().all(|v| v.year == year) {
+        values
+    } else {
+        one_year = values.iter().filter(|v| v.year == year).cloned().collect();
+        one_year.as_slice()
+    };
     let tree = Tree::new(c);
     let mats = matrices(c, reg, values, m);
     let Some(mat) = mats.iter().find(|x| x.year == year) else {

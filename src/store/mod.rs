@@ -38,6 +38,10 @@ pub struct Store {
     path: PathBuf,
     /// the revision the bulk path has inserted but not yet committed (see `stage`)
     staged_revision: Option<i64>,
+    /// Taken by every read and Parquet write of this store and of its [`Store::another`]
+    /// connections: DuckDB's memory limit is one for the database, and two large queries at
+    /// once (a sort, a window) can exceed it where either alone spills to disk.
+    gate: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -103,6 +107,26 @@ fn db_error(path: &Path, e: duckdb::Error) -> Error {
 }
 
 impl Store {
+    /// A second connection to the same open database, for work on another thread (its
+    /// temporary tables are its own).
+    pub fn another(&self) -> Result<Store> {
+        Ok(Store {
+            conn: self.conn.try_clone().map_err(|e| self.err(e))?,
+            path: self.path.clone(),
+            staged_revision: None,
+            gate: self.gate.clone(),
+        })
+    }
+
+    /// Hold the gate (see the field) while `f` runs; a panic elsewhere does not close it.
+    pub(super) fn gated<T>(&self, f: impl FnOnce() -> T) -> T {
+        let _held = self
+            .gate
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f()
+    }
+
     /// Open (and for read-write, create and migrate) the database at `path`.
     pub fn open(path: &Path, access: Access) -> Result<Store> {
         if access == Access::ReadOnly && !path.exists() {
@@ -130,6 +154,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             staged_revision: None,
+            gate: Default::default(),
         };
         if access == Access::ReadOnly && store.schema_version()? < SCHEMA_VERSION {
             // an older database: upgrade it with a short write, then read as asked
@@ -157,6 +182,7 @@ impl Store {
             conn,
             path,
             staged_revision: None,
+            gate: Default::default(),
         };
         store.migrate(Access::ReadWrite)?;
         Ok(store)

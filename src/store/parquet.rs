@@ -70,10 +70,12 @@ impl Store {
                 let cells = t.rows.iter().map(move |r| r.get(j).unwrap_or(&Cell::Null));
                 match c.ty {
                     ColType::Text => {
+                        // text is borrowed, not copied: only a number in a text column is
+                        // rendered
                         std::sync::Arc::new(StringArray::from_iter(cells.map(|x| match x {
                             Cell::Null => None,
-                            Cell::Text(s) => Some(s.clone()),
-                            other => Some(other.render()),
+                            Cell::Text(s) => Some(std::borrow::Cow::Borrowed(s.as_str())),
+                            other => Some(std::borrow::Cow::Owned(other.render())),
                         })))
                     }
                     ColType::Num => {
@@ -162,11 +164,13 @@ impl Store {
             // a folder of an earlier export of the same name is replaced, never mixed in
             let _ = std::fs::remove_dir_all(&tmp);
         }
-        self.conn
-            .execute_batch(&format!(
-                "COPY {table} TO '{tmp}' (FORMAT parquet{by}{kv}); DROP TABLE {table};"
-            ))
-            .map_err(|e| self.err(e))?;
+        self.gated(|| {
+            self.conn
+                .execute_batch(&format!(
+                    "COPY {table} TO '{tmp}' (FORMAT parquet{by}{kv}); DROP TABLE {table};"
+                ))
+                .map_err(|e| self.err(e))
+        })?;
         if partition.is_some() && path.exists() {
             std::fs::remove_dir_all(path).map_err(|source| Error::Write {
                 path: path.to_path_buf(),

@@ -119,20 +119,7 @@ impl Store {
                     f.data_point,
                     f.data_point
                 ],
-                |r| {
-                    Ok(DpScore {
-                        city: r.get(0)?,
-                        year: r.get(1)?,
-                        data_point: r.get(2)?,
-                        value: r.get(3)?,
-                        used_value: r.get(4)?,
-                        achievement: r.get(5)?,
-                        points: r.get(6)?,
-                        score: r.get(7)?,
-                        rank: r.get::<_, Option<i64>>(8)?.map(|x| x as usize),
-                        flags: r.get(9)?,
-                    })
-                })
+                dp_score_row)
     }
 
     pub fn trends(&self, run: i64, city: Option<&str>) -> Result<Vec<Trend>> {
@@ -166,6 +153,60 @@ impl Store {
                  FROM trends WHERE run_id = ? AND city IN (SELECT unnest(string_split(?, chr(31)))) ORDER BY city, data_point",
             params![run, cities.join("\u{1f}")],
             trend_row,
+        )
+    }
+
+    /// [`Store::node_scores`] of a year handed to `f` a batch at a time, in the same order
+    /// (an export of a world of cities never holds a year's scores).
+    pub fn node_scores_each(
+        &self,
+        run: i64,
+        year: i32,
+        batch: usize,
+        f: impl FnMut(Vec<NodeScore>) -> Result<()>,
+    ) -> Result<()> {
+        self.each(
+            "SELECT city, year, level, node, u4ssc_pct, band, scored_items, total_items, score, coverage, rank, rank_median, rank_p05, rank_p95
+                 FROM node_scores WHERE run_id = ? AND year = ?
+                 ORDER BY year, level, node, city",
+            params![run, year],
+            node_score_row,
+            batch,
+            f,
+        )
+    }
+
+    /// [`Store::dp_scores`] of a year handed to `f` a batch at a time, in the same order.
+    pub fn dp_scores_each(
+        &self,
+        run: i64,
+        year: i32,
+        batch: usize,
+        f: impl FnMut(Vec<DpScore>) -> Result<()>,
+    ) -> Result<()> {
+        self.each(
+            "SELECT city, year, data_point, value, used_value, achievement, points, score, rank, flags
+                 FROM dp_scores WHERE run_id = ? AND year = ?
+                 ORDER BY year, data_point, city",
+            params![run, year],
+            dp_score_row,
+            batch,
+            f,
+        )
+    }
+
+    /// Data-point scores of some cities in a run's year, in the order of
+    /// [`Store::dp_scores`].
+    pub fn dp_scores_for(&self, run: i64, cities: &[String], year: i32) -> Result<Vec<DpScore>> {
+        if cities.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.all(
+            "SELECT city, year, data_point, value, used_value, achievement, points, score, rank, flags
+                 FROM dp_scores WHERE run_id = ? AND year = ? AND city IN (SELECT unnest(string_split(?, chr(31))))
+                 ORDER BY year, data_point, city",
+            params![run, year, cities.join("\u{1f}")],
+            dp_score_row,
         )
     }
 
@@ -216,5 +257,20 @@ fn trend_row(r: &duckdb::Row) -> std::result::Result<Trend, duckdb::Error> {
         ratio: r.get(8)?,
         category: crate::scoring::trends::category_static(&category),
         reason: r.get(10)?,
+    })
+}
+
+fn dp_score_row(r: &duckdb::Row) -> std::result::Result<DpScore, duckdb::Error> {
+    Ok(DpScore {
+        city: r.get(0)?,
+        year: r.get(1)?,
+        data_point: r.get(2)?,
+        value: r.get(3)?,
+        used_value: r.get(4)?,
+        achievement: r.get(5)?,
+        points: r.get(6)?,
+        score: r.get(7)?,
+        rank: r.get::<_, Option<i64>>(8)?.map(|x| x as usize),
+        flags: r.get(9)?,
     })
 }

@@ -322,3 +322,67 @@ fn points_derived_in_the_database_are_the_scorings_on_every_edge() {
         .unwrap();
     assert_eq!(none, None);
 }
+
+/// A query read a batch at a time gives every row once, in the query's order, whatever the
+/// batch size; the temporary table it goes through is gone afterwards, and a second
+/// connection reads the same.
+#[test]
+fn rows_read_a_batch_at_a_time_keep_their_order() {
+    let mut s = Store::open_in_memory().unwrap();
+    let rows: Vec<Observation> = (0..23)
+        .map(|i| {
+            obs(
+                &format!("city{:02}", (i * 7) % 23),
+                2020 + i % 3,
+                "a",
+                Some(i as f64),
+            )
+        })
+        .collect();
+    s.insert_revision(&meta("h1"), &rows).unwrap();
+    let sql = "SELECT city, year, value FROM observations ORDER BY year DESC, city";
+    let map = |r: &duckdb::Row| -> duckdb::Result<(String, i32, f64)> {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    };
+    let want = s.all(sql, [], map).unwrap();
+    assert_eq!(want.len(), 23);
+    for batch in [1, 4, 23, 100] {
+        let mut got = Vec::new();
+        let mut calls = 0;
+        s.each(sql, [], map, batch, |part| {
+            assert!(part.len() <= batch);
+            calls += 1;
+            got.extend(part);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(got, want, "batch {batch}");
+        assert_eq!(calls, 23usize.div_ceil(batch), "batch {batch}");
+    }
+    let left: i64 = s
+        .conn
+        .query_row(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'batch_read'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 0);
+    let other = s.another().unwrap();
+    assert_eq!(other.all(sql, [], map).unwrap(), want);
+    // an error of the reader's own is returned, and the temporary table still dropped
+    let err = s.each(sql, [], map, 5, |_| {
+        Err(crate::error::Error::Invalid("stop".into()))
+    });
+    assert!(err.is_err());
+    assert_eq!(
+        s.conn
+            .query_row(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'batch_read'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap(),
+        0
+    );
+}

@@ -188,10 +188,62 @@ impl Store {
         params: P,
         f: impl FnMut(&duckdb::Row) -> duckdb::Result<T>,
     ) -> Result<Vec<T>> {
-        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
-        let rows = stmt.query_map(params, f).map_err(|e| self.err(e))?;
-        rows.collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))
+        self.gated(|| {
+            let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+            let rows = stmt.query_map(params, f).map_err(|e| self.err(e))?;
+            rows.collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| self.err(e))
+        })
+    }
+
+    /// The rows of a query handed to `f` a batch of `batch` at a time, never all at once:
+    /// the query's result goes to a temporary table of this connection (which DuckDB spills
+    /// to disk past its memory limit, where a query's result would be held whole), read back
+    /// in its order a batch at a time. `sql` is one of the program's own SELECTs.
+    pub(super) fn each<T, P: duckdb::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        mut map: impl FnMut(&duckdb::Row) -> duckdb::Result<T>,
+        batch: usize,
+        mut f: impl FnMut(Vec<T>) -> Result<()>,
+    ) -> Result<()> {
+        let batch = batch.max(1) as i64;
+        self.gated(|| {
+            self.conn
+                .execute(
+                    &format!("CREATE OR REPLACE TEMP TABLE batch_read AS {sql}"),
+                    params,
+                )
+                .map_err(|e| self.err(e))
+        })?;
+        let read = (|| {
+            let n: i64 = self
+                .conn
+                .query_row("SELECT count(*) FROM batch_read", [], |r| r.get(0))
+                .map_err(|e| self.err(e))?;
+            let mut stmt = self
+                .conn
+                .prepare("SELECT * FROM batch_read WHERE rowid >= ? AND rowid < ? ORDER BY rowid")
+                .map_err(|e| self.err(e))?;
+            let mut start = 0;
+            while start < n {
+                let part = self.gated(|| {
+                    stmt.query_map(params![start, start + batch], &mut map)
+                        .map_err(|e| self.err(e))?
+                        .collect::<std::result::Result<Vec<_>, _>>()
+                        .map_err(|e| self.err(e))
+                })?;
+                f(part)?;
+                start += batch;
+            }
+            Ok(())
+        })();
+        let dropped = self
+            .conn
+            .execute_batch("DROP TABLE IF EXISTS batch_read")
+            .map_err(|e| self.err(e));
+        read.and(dropped)
     }
 
     /// The current values of some cities only (the ones a submission names): what its

@@ -45,15 +45,15 @@ pub fn sdg_table(
     run: &RunInfo,
     cities: &[(String, i32)],
 ) -> Result<DataTable> {
-    // only the years the cities are shown in (each city's latest, as a rule one year)
-    let years: std::collections::BTreeSet<i32> = cities.iter().map(|(_, y)| *y).collect();
-    let mut dps = Vec::new();
-    for y in years {
-        dps.extend(store.dp_scores(run.run_id, None, Some(y))?);
-    }
-    let trends = store.trends(run.run_id, None)?;
+    let mut t = sdg_view_table();
+    sdg_view_rows(ctx, store, run, cities, &mut t)?;
+    Ok(t)
+}
+
+/// The SDG view's columns, without rows.
+pub fn sdg_view_table() -> DataTable {
     let c = |name, ty, doc| Column { name, ty, doc };
-    let mut t = DataTable {
+    DataTable {
         name: "sdg_view",
         columns: vec![
             c("city", ColType::Text, "city slug"),
@@ -64,37 +64,61 @@ pub fn sdg_table(
             c("trend", ColType::Text, "trend category"),
         ],
         rows: vec![],
-    };
-    // each city's scores and trends apart first: one pass over the run, not one per city
-    let mut dps_of: HashMap<&str, Vec<&crate::scoring::engine::DpScore>> = HashMap::new();
-    for d in &dps {
-        dps_of.entry(d.city.as_str()).or_default().push(d);
     }
-    let mut trends_of: HashMap<&str, Vec<&crate::scoring::trends::Trend>> = HashMap::new();
-    for t in &trends {
-        trends_of.entry(t.city.as_str()).or_default().push(t);
-    }
-    for (slug, year) in cities {
-        let d = dps_of
-            .get(slug.as_str())
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let tr = trends_of
-            .get(slug.as_str())
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        for (goal, dp, band, trend) in sdg_rows(ctx, d, tr, slug, *year) {
-            t.rows.push(vec![
-                Cell::text(slug),
-                Cell::Int((*year).into()),
-                Cell::Int(goal.into()),
-                Cell::text(dp),
-                Cell::opt_text(band.map(band_label)),
-                Cell::text(trend),
-            ]);
+}
+
+/// Cities whose scores and trends the SDG view reads at once.
+const SDG_CITIES: usize = 1024;
+
+/// The SDG view's rows of each (city, year) in `cities`, in that order, into `out`: a
+/// thousand cities' scores and trends read at a time, so a world of cities is never held.
+pub fn sdg_view_rows(
+    ctx: &Ctx,
+    store: &Store,
+    run: &RunInfo,
+    cities: &[(String, i32)],
+    out: &mut dyn crate::export::tables::Sink,
+) -> Result<()> {
+    for chunk in cities.chunks(SDG_CITIES) {
+        // only the years the cities are shown in (each city's latest, as a rule one year)
+        let years: std::collections::BTreeSet<i32> = chunk.iter().map(|(_, y)| *y).collect();
+        let slugs: Vec<String> = chunk.iter().map(|(s, _)| s.clone()).collect();
+        let mut dps = Vec::new();
+        for y in years {
+            dps.extend(store.dp_scores_for(run.run_id, &slugs, y)?);
+        }
+        let trends = store.trends_of(run.run_id, &slugs)?;
+        // each city's scores and trends apart first: one pass, not one per city
+        let mut dps_of: HashMap<&str, Vec<&crate::scoring::engine::DpScore>> = HashMap::new();
+        for d in &dps {
+            dps_of.entry(d.city.as_str()).or_default().push(d);
+        }
+        let mut trends_of: HashMap<&str, Vec<&crate::scoring::trends::Trend>> = HashMap::new();
+        for t in &trends {
+            trends_of.entry(t.city.as_str()).or_default().push(t);
+        }
+        for (slug, year) in chunk {
+            let d = dps_of
+                .get(slug.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let tr = trends_of
+                .get(slug.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            for (goal, dp, band, trend) in sdg_rows(ctx, d, tr, slug, *year) {
+                out.row(vec![
+                    Cell::text(slug),
+                    Cell::Int((*year).into()),
+                    Cell::Int(goal.into()),
+                    Cell::text(dp),
+                    Cell::opt_text(band.map(band_label)),
+                    Cell::text(trend),
+                ])?;
+            }
         }
     }
-    Ok(t)
+    Ok(())
 }
 
 pub fn dashboard(
