@@ -484,12 +484,23 @@ fn xlsx_bytes(
 /// with cities and years are written batch by batch instead of being built in memory.
 /// `U4SSC_EXPORT_STREAM_ROWS` sets another threshold (0 streams every export).
 pub const STREAM_ROWS: i64 = 2_000_000;
+/// The threshold when only CSV, JSON and Parquet are asked for: nothing then needs the whole
+/// tables at once, and streaming writes the same files in far less memory (356 cities × 10
+/// years: 6.8–7.0 s at 366–397 MB streamed, 6.1–6.2 s at 966–986 MB built in memory; on the
+/// 17-city demo building in memory is faster, 0.33 s against 0.5 s, in 90 MB).
+pub const FLAT_STREAM_ROWS: i64 = 250_000;
 
-fn stream_rows() -> i64 {
+fn stream_rows(formats: &BTreeSet<ExportFormat>) -> i64 {
+    let flat = formats.iter().all(|f| {
+        matches!(
+            f,
+            ExportFormat::Csv | ExportFormat::Json | ExportFormat::Parquet
+        )
+    });
     std::env::var("U4SSC_EXPORT_STREAM_ROWS")
         .ok()
         .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(STREAM_ROWS)
+        .unwrap_or(if flat { FLAT_STREAM_ROWS } else { STREAM_ROWS })
 }
 
 /// What `export` wrote: the run, the folder, every file in it (sorted, paths inside the
@@ -532,7 +543,8 @@ pub fn export(ctx: &Ctx, a: &ExportOptions) -> Result<ExportReport> {
     // and only the small ones (catalog, method, sensitivity, questions) are held
     let cities: Option<Vec<String>> = sel.cities.as_ref().map(|c| c.iter().cloned().collect());
     let rows = store.export_rows(run.run_id, sel.year, cities.as_deref())?;
-    let streamed = rows > stream_rows();
+    let formats: BTreeSet<ExportFormat> = a.format.iter().copied().collect();
+    let streamed = rows > stream_rows(&formats);
     let tables = if streamed {
         let year = match sel.year {
             Some(y) => Some(y),
@@ -551,7 +563,6 @@ pub fn export(ctx: &Ctx, a: &ExportOptions) -> Result<ExportReport> {
         path: a.out.clone(),
         source,
     })?;
-    let formats: BTreeSet<ExportFormat> = a.format.iter().copied().collect();
     let trace = crate::trace::Trace::new();
     let profile_cities = html::profile_cities(ctx, &store, &run, &sel)?;
     trace.mark("export: the cities to profile");

@@ -64,3 +64,19 @@ fn a_table_longer_than_a_sheet_goes_on_in_the_next_sheets() {
     });
     assert!(said, "{:?}", summary.rows().collect::<Vec<_>>());
 }
+
+/// Only CSV, JSON and Parquet: streamed past 250 000 rows (nothing needs a whole table);
+/// with a workbook, linked data or pages in the set, built in memory up to 2 M rows.
+#[test]
+fn flat_formats_alone_are_streamed_sooner() {
+    if std::env::var_os("U4SSC_EXPORT_STREAM_ROWS").is_some() {
+        return;
+    }
+    let set = |f: &[ExportFormat]| f.iter().copied().collect::<BTreeSet<_>>();
+    use ExportFormat::*;
+    assert_eq!(stream_rows(&set(&[Csv, Parquet])), FLAT_STREAM_ROWS);
+    assert_eq!(stream_rows(&set(&[Json])), FLAT_STREAM_ROWS);
+    assert_eq!(stream_rows(&set(&[Csv, Xlsx])), STREAM_ROWS);
+    assert_eq!(stream_rows(&set(&[Parquet, Html])), STREAM_ROWS);
+    assert_eq!(stream_rows(&set(&[Jsonld])), STREAM_ROWS);
+}
