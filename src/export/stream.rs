@@ -219,6 +219,25 @@ pub fn write_table(
     sink.close(&[])
 }
 
+/// Where and how both halves of a streamed export write, and the flag that stops them.
+struct Dest<'a> {
+    dir: &'a Path,
+    formats: &'a BTreeSet<ExportFormat>,
+    metadata: &'a [(&'a str, String)],
+    by: Option<PartitionBy>,
+    stop: &'a AtomicBool,
+}
+
+impl Dest<'_> {
+    fn open<'s>(&self, t: DataTable, store: &'s Store) -> Result<FileSink<'s>> {
+        FileSink::open(t, self.dir, self.formats, store, self.by)
+    }
+    /// The other half failed: stop at the next batch.
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+}
+
 /// Write the tables that grow with cities and years (raw values, data-point scores,
 /// aggregate scores, ranks, peers, trends, coverage) in the CSV, JSON and Parquet `formats`
 /// asked for, batch by batch (Parquet split into folders by `by`). Returns the files written.
@@ -252,16 +271,18 @@ pub fn write_large(
         }
         r
     };
+    let dest = Dest {
+        dir,
+        formats,
+        metadata,
+        by,
+        stop: &stop,
+    };
     let (values, scores) = std::thread::scope(|s| {
-        let (cities, revisions, stop) = (&cities, &revisions, &stop);
-        let values = s.spawn(move || {
-            halt(values_half(
-                ctx, &other, run, sel, cities, revisions, stop, dir, formats, metadata, by,
-            ))
-        });
-        let scores = halt(scores_half(
-            ctx, store, run, sel, cities, stop, dir, formats, metadata, by,
-        ));
+        let (cities, revisions, dest) = (&cities, &revisions, &dest);
+        let values =
+            s.spawn(move || halt(values_half(ctx, &other, run, sel, cities, revisions, dest)));
+        let scores = halt(scores_half(ctx, store, run, sel, cities, dest));
         let values = values.join().unwrap_or_else(|_| {
             Err(Error::Invalid(
                 "writing the values and data-point scores failed".into(),
@@ -292,8 +313,7 @@ pub fn write_large(
 }
 
 /// Raw values and coverage, a few hundred cities at a time, then the data-point scores a
-/// year at a time; the files of each.
-#[allow(clippy::too_many_arguments)]
+/// year at a time; the files of each (None: stopped, the other half failed).
 fn values_half(
     ctx: &Ctx,
     store: &Store,
@@ -301,19 +321,15 @@ fn values_half(
     sel: &Selection,
     cities: &[String],
     revisions: &std::collections::BTreeMap<i64, crate::store::RevisionInfo>,
-    stop: &AtomicBool,
-    dir: &Path,
-    formats: &BTreeSet<ExportFormat>,
-    metadata: &[(&str, String)],
-    by: Option<PartitionBy>,
+    dest: &Dest,
 ) -> Result<Option<Vec<Vec<PathBuf>>>> {
     let trace = crate::trace::Trace::new();
-    let open = |t: DataTable| FileSink::open(t, dir, formats, store, by);
+    let open = |t: DataTable| dest.open(t, store);
     let mut raw = open(tables::raw_values_table())?;
     let mut coverage = open(tables::coverage_table())?;
     let mut dp = open(tables::data_point_scores_table())?;
     for (k, chunk) in cities.chunks(CITY_CHUNK).enumerate() {
-        if stop.load(Ordering::Relaxed) {
+        if dest.stopped() {
             return Ok(None);
         }
         crate::progress::note(
@@ -335,7 +351,7 @@ fn values_half(
         .into_iter()
         .filter(|y| sel.year(*y))
     {
-        if stop.load(Ordering::Relaxed) {
+        if dest.stopped() {
             return Ok(None);
         }
         crate::progress::note("export", &format!("data-point scores of {year}"));
@@ -345,36 +361,31 @@ fn values_half(
         trace.mark("export: data-point scores written");
     }
     Ok(Some(vec![
-        raw.close(metadata)?,
-        coverage.close(metadata)?,
-        dp.close(metadata)?,
+        raw.close(dest.metadata)?,
+        coverage.close(dest.metadata)?,
+        dp.close(dest.metadata)?,
     ]))
     .inspect(|_| trace.mark("export: values, coverage and data-point scores closed"))
 }
 
 /// Trends, a few hundred cities at a time, then aggregate scores, ranks and peers, a year at a
-/// time; the files of each.
-#[allow(clippy::too_many_arguments)]
+/// time; the files of each (None: stopped, the other half failed).
 fn scores_half(
     ctx: &Ctx,
     store: &Store,
     run: &RunInfo,
     sel: &Selection,
     cities: &[String],
-    stop: &AtomicBool,
-    dir: &Path,
-    formats: &BTreeSet<ExportFormat>,
-    metadata: &[(&str, String)],
-    by: Option<PartitionBy>,
+    dest: &Dest,
 ) -> Result<Option<Vec<Vec<PathBuf>>>> {
     let trace = crate::trace::Trace::new();
-    let open = |t: DataTable| FileSink::open(t, dir, formats, store, by);
+    let open = |t: DataTable| dest.open(t, store);
     let mut trends = open(tables::trends_table())?;
     let mut agg = open(tables::aggregate_scores_table())?;
     let mut ranks = open(tables::ranks_table())?;
     let mut peers = open(tables::peers_table())?;
     for chunk in cities.chunks(CITY_CHUNK) {
-        if stop.load(Ordering::Relaxed) {
+        if dest.stopped() {
             return Ok(None);
         }
         tables::trend_rows(&store.trends_of(run.run_id, chunk)?, sel, &mut trends)?;
@@ -386,7 +397,7 @@ fn scores_half(
         .into_iter()
         .filter(|y| sel.year(*y))
     {
-        if stop.load(Ordering::Relaxed) {
+        if dest.stopped() {
             return Ok(None);
         }
         crate::progress::note("export", &format!("aggregate scores of {year}"));
@@ -409,10 +420,10 @@ fn scores_half(
     }
     trace.mark("export: aggregate scores, ranks and peers written");
     Ok(Some(vec![
-        trends.close(metadata)?,
-        agg.close(metadata)?,
-        ranks.close(metadata)?,
-        peers.close(metadata)?,
+        trends.close(dest.metadata)?,
+        agg.close(dest.metadata)?,
+        ranks.close(dest.metadata)?,
+        peers.close(dest.metadata)?,
     ]))
     .inspect(|_| trace.mark("export: trends, aggregate scores, ranks and peers closed"))
 }
