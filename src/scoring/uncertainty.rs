@@ -77,10 +77,18 @@ fn intervals_with<R: Rank>(
     m: &Method,
     draws: usize,
 ) -> Intervals {
-    intervals_on::<R>(c, tree, mat, m, draws, workers(draws))
+    intervals_on::<R>(c, tree, mat, m, draws, workers(draws), RANKS_IN_MEMORY)
 }
 
-/// The intervals with the draws shared among `threads` threads.
+/// Every draw's ranks are kept in memory up to this many bytes (1 000 cities × 1 000 draws
+/// take 270 MB); beyond, they go to a temporary file and are read back a node at a time, so
+/// that rank intervals stay in bounded memory at any number of cities (10 000 cities: 2.7 GB
+/// of ranks).
+const RANKS_IN_MEMORY: usize = 512 << 20;
+
+/// The intervals with the draws shared among `threads` threads, the ranks in a temporary
+/// file when they would take more than `in_memory` bytes (in memory after all if the file
+/// cannot be written or read).
 fn intervals_on<R: Rank>(
     c: &Catalog,
     tree: &Tree,
@@ -88,6 +96,7 @@ fn intervals_on<R: Rank>(
     m: &Method,
     draws: usize,
     threads: usize,
+    in_memory: usize,
 ) -> Intervals {
     let threads = threads.max(1);
     let u = &m.uncertainty;
@@ -132,102 +141,270 @@ fn intervals_on<R: Rank>(
     let n_city = mat.cities.len();
     let n_node = tree.nodes.len();
     let cols = super::engine::columns(mat, c.data_points.len());
-    // every draw's ranks, [draw][node][city], 0 where a city has no score; each thread fills
-    // the draws of its own share
-    let per_draw = n_node * n_city;
-    let mut ranks: Vec<R> = vec![R::NONE; draws * per_draw];
-    let share = draws.div_ceil(threads).max(1);
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    std::thread::scope(|s| {
-        for (t, (chunk, plan)) in ranks
-            .chunks_mut(share * per_draw.max(1))
-            .zip(plan.chunks(share))
-            .enumerate()
-        {
-            let (cols, node_agg, rule, done) = (&cols, &node_agg, &rule, &done);
-            s.spawn(move || {
-                let mut moved = c.clone();
-                let mut scratch = Vec::with_capacity(n_city);
-                for (d, out) in plan.iter().zip(chunk.chunks_mut(per_draw.max(1))) {
-                    let cat = match &d.targets {
-                        Some(ts) => {
-                            for (dp, t) in moved.data_points.iter_mut().zip(ts) {
-                                dp.target.value = *t;
-                            }
-                            &moved
-                        }
-                        None => c,
-                    };
-                    let comp = super::engine::composite_of_columns(
-                        cat, tree, cols, n_city, d.norm, d.agg, node_agg, &d.weights, rule,
-                    );
-                    for (scores, out) in comp.node.iter().zip(out.chunks_mut(n_city.max(1))) {
-                        rank_into(scores, &mut scratch, out);
-                    }
-                    let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if t == 0 {
-                        crate::progress::step(
-                            "score: rank intervals over method variations",
-                            n as u64,
-                            draws as u64,
-                        );
-                    }
-                }
-            });
+    let job = Job {
+        c,
+        tree,
+        cols: &cols,
+        n_city,
+        n_node,
+        plan: &plan,
+        node_agg: &node_agg,
+        rule: &rule,
+        threads,
+    };
+    let bytes = draws * n_node * n_city * R::SIZE;
+    if bytes > in_memory {
+        if let Ok(out) = job.on_file::<R>() {
+            return out;
         }
-    });
-    // the percentiles of each node's ranks, node by node on the same threads
-    let mut out: Intervals = vec![Vec::new(); n_node];
-    let per_thread = n_node.div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        for (t, slots) in out.chunks_mut(per_thread).enumerate() {
-            let ranks = &ranks;
-            s.spawn(move || {
-                // a block of cities at a time, its ranks copied out draw by draw (rows of
-                // the block are adjacent in memory), then each city's sorted
-                const BLOCK: usize = 64;
-                let mut block: Vec<R> = vec![R::NONE; BLOCK * draws];
-                let mut rs: Vec<R> = Vec::with_capacity(draws);
-                for (j, slot) in slots.iter_mut().enumerate() {
-                    let k = t * per_thread + j;
-                    let mut node = Vec::with_capacity(n_city);
-                    for first in (0..n_city).step_by(BLOCK) {
-                        let width = BLOCK.min(n_city - first);
-                        for d in 0..draws {
-                            let row = d * per_draw + k * n_city + first;
-                            for (b, r) in ranks[row..row + width].iter().enumerate() {
-                                block[b * draws + d] = *r;
-                            }
-                        }
-                        for b in 0..width {
-                            rs.clear();
-                            rs.extend(
-                                block[b * draws..(b + 1) * draws]
-                                    .iter()
-                                    .filter(|r| **r != R::NONE),
+    }
+    job.in_memory::<R>()
+}
+
+/// What every draw scores, and how it is shared among threads.
+struct Job<'a> {
+    c: &'a Catalog,
+    tree: &'a Tree,
+    /// the matrix's used values by data point
+    cols: &'a [Vec<Option<f64>>],
+    n_city: usize,
+    n_node: usize,
+    plan: &'a [Draw],
+    node_agg: &'a [Option<super::method::Aggregation>],
+    rule: &'a super::engine::Rule,
+    threads: usize,
+}
+
+impl Job<'_> {
+    /// Score every draw on the threads, each thread a contiguous share of the draws, and
+    /// hand each draw's ranks ([node][city], `R::NONE` where a city has no score) to `keep`
+    /// with the draw's number.
+    fn draw<R: Rank, E: Send>(
+        &self,
+        keep: impl Fn(usize, &[R]) -> Result<(), E> + Sync,
+    ) -> Result<(), E> {
+        let draws = self.plan.len();
+        let share = draws.div_ceil(self.threads).max(1);
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let (n_city, n_node) = (self.n_city, self.n_node);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = self
+                .plan
+                .chunks(share)
+                .enumerate()
+                .map(|(t, plan)| {
+                    let (done, keep) = (&done, &keep);
+                    s.spawn(move || -> Result<(), E> {
+                        let mut moved = self.c.clone();
+                        let mut scratch = Vec::with_capacity(n_city);
+                        let mut ranks = vec![R::NONE; n_node * n_city];
+                        for (j, d) in plan.iter().enumerate() {
+                            let cat = match &d.targets {
+                                Some(ts) => {
+                                    for (dp, t) in moved.data_points.iter_mut().zip(ts) {
+                                        dp.target.value = *t;
+                                    }
+                                    &moved
+                                }
+                                None => self.c,
+                            };
+                            let comp = super::engine::composite_of_columns(
+                                cat,
+                                self.tree,
+                                self.cols,
+                                n_city,
+                                d.norm,
+                                d.agg,
+                                self.node_agg,
+                                &d.weights,
+                                self.rule,
                             );
-                            rs.sort_unstable();
-                            node.push(percentiles(&rs));
+                            for (scores, out) in
+                                comp.node.iter().zip(ranks.chunks_mut(n_city.max(1)))
+                            {
+                                rank_into(scores, &mut scratch, out);
+                            }
+                            keep(t * share + j, &ranks)?;
+                            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if t == 0 {
+                                crate::progress::step(
+                                    "score: rank intervals over method variations",
+                                    n as u64,
+                                    draws as u64,
+                                );
+                            }
                         }
-                    }
-                    *slot = node;
+                        Ok(())
+                    })
+                })
+                .collect();
+            for h in handles {
+                match h.join() {
+                    Ok(r) => r?,
+                    Err(panic) => std::panic::resume_unwind(panic),
                 }
-            });
+            }
+            Ok(())
+        })
+    }
+
+    /// The percentiles of every node's ranks, node by node on the threads; `node_ranks`
+    /// fills a node's ranks of every draw, [draw][city].
+    fn percentiles<R: Rank, E: Send>(
+        &self,
+        node_ranks: impl Fn(usize, &mut [R]) -> Result<(), E> + Sync,
+    ) -> Result<Intervals, E> {
+        let (draws, n_city) = (self.plan.len(), self.n_city);
+        let mut out: Intervals = vec![Vec::new(); self.n_node];
+        let per_thread = self.n_node.div_ceil(self.threads).max(1);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = out
+                .chunks_mut(per_thread)
+                .enumerate()
+                .map(|(t, slots)| {
+                    let node_ranks = &node_ranks;
+                    s.spawn(move || -> Result<(), E> {
+                        // a block of cities at a time, its ranks copied out draw by draw
+                        // (the rows of a block are adjacent), then each city's sorted
+                        const BLOCK: usize = 64;
+                        let mut all: Vec<R> = vec![R::NONE; draws * n_city];
+                        let mut block: Vec<R> = vec![R::NONE; BLOCK * draws];
+                        let mut rs: Vec<R> = Vec::with_capacity(draws);
+                        for (j, slot) in slots.iter_mut().enumerate() {
+                            node_ranks(t * per_thread + j, &mut all)?;
+                            let mut node = Vec::with_capacity(n_city);
+                            for first in (0..n_city).step_by(BLOCK) {
+                                let width = BLOCK.min(n_city - first);
+                                for d in 0..draws {
+                                    let row = d * n_city + first;
+                                    for (b, r) in all[row..row + width].iter().enumerate() {
+                                        block[b * draws + d] = *r;
+                                    }
+                                }
+                                for b in 0..width {
+                                    rs.clear();
+                                    rs.extend(
+                                        block[b * draws..(b + 1) * draws]
+                                            .iter()
+                                            .filter(|r| **r != R::NONE),
+                                    );
+                                    rs.sort_unstable();
+                                    node.push(percentiles(&rs));
+                                }
+                            }
+                            *slot = node;
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            for h in handles {
+                match h.join() {
+                    Ok(r) => r?,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Every draw's ranks in memory, one buffer per draw ([node][city]).
+    fn in_memory<R: Rank>(&self) -> Intervals {
+        let ranks: Vec<std::sync::Mutex<Vec<R>>> = (0..self.plan.len())
+            .map(|_| std::sync::Mutex::new(Vec::new()))
+            .collect();
+        let kept = self.draw::<R, std::convert::Infallible>(|d, r| {
+            if let Some(slot) = ranks.get(d) {
+                *slot
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = r.to_vec();
+            }
+            Ok(())
+        });
+        let ranks: Vec<Vec<R>> = ranks
+            .into_iter()
+            .map(|m| {
+                m.into_inner()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+            })
+            .collect();
+        let n_city = self.n_city;
+        let out = kept.and_then(|()| {
+            self.percentiles::<R, std::convert::Infallible>(|k, all| {
+                for (d, row) in ranks.iter().enumerate() {
+                    if let Some(src) = row.get(k * n_city..(k + 1) * n_city) {
+                        all[d * n_city..(d + 1) * n_city].copy_from_slice(src);
+                    }
+                }
+                Ok(())
+            })
+        });
+        match out {
+            Ok(iv) => iv,
+            Err(never) => match never {},
         }
-    });
-    out
+    }
+
+    /// Every draw's ranks in a temporary file (deleted when closed), read back a node at a
+    /// time.
+    fn on_file<R: Rank>(&self) -> std::io::Result<Intervals> {
+        use std::os::unix::fs::FileExt;
+        let file = tempfile::tempfile()?;
+        let per_draw = self.n_node * self.n_city;
+        let at = |d: usize, k: usize| ((d * per_draw + k * self.n_city) * R::SIZE) as u64;
+        self.draw::<R, std::io::Error>(|d, r| {
+            let mut bytes = vec![0u8; r.len() * R::SIZE];
+            for (x, b) in r.iter().zip(bytes.chunks_mut(R::SIZE)) {
+                x.put(b);
+            }
+            file.write_all_at(&bytes, at(d, 0))
+        })?;
+        let n_city = self.n_city;
+        self.percentiles::<R, std::io::Error>(|k, all| {
+            let mut bytes = vec![0u8; n_city * R::SIZE];
+            for d in 0..self.plan.len() {
+                file.read_exact_at(&mut bytes, at(d, k))?;
+                for (x, b) in all[d * n_city..(d + 1) * n_city]
+                    .iter_mut()
+                    .zip(bytes.chunks(R::SIZE))
+                {
+                    *x = R::get(b);
+                }
+            }
+            Ok(())
+        })
+    }
 }
 
 /// A rank as kept for every draw: two bytes where the cities fit, else four; `NONE` (0) for
 /// a city without a score, since ranks start at 1.
 trait Rank: Copy + Ord + Send + Sync + Into<f64> + TryFrom<usize> {
     const NONE: Self;
+    /// bytes in a file
+    const SIZE: usize;
+    fn put(self, out: &mut [u8]);
+    fn get(b: &[u8]) -> Self;
 }
 impl Rank for u16 {
     const NONE: Self = 0;
+    const SIZE: usize = 2;
+    fn put(self, out: &mut [u8]) {
+        out.copy_from_slice(&self.to_le_bytes());
+    }
+    fn get(b: &[u8]) -> Self {
+        u16::from_le_bytes([b[0], b[1]])
+    }
 }
 impl Rank for u32 {
     const NONE: Self = 0;
+    const SIZE: usize = 4;
+    fn put(self, out: &mut [u8]) {
+        out.copy_from_slice(&self.to_le_bytes());
+    }
+    fn get(b: &[u8]) -> Self {
+        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    }
 }
 
 /// The threads the draws are shared among: the machine's cores, and at least a few draws each.
@@ -310,7 +487,8 @@ mod tests {
     }
 
     /// The intervals are those of the definition (each draw's composite ranked with
-    /// `stats::rank_desc`, the ranks' `stats::quantile`s), whatever the threads, with the
+    /// `stats::rank_desc`, the ranks' `stats::quantile`s), whatever the threads and whether
+    /// the ranks are kept in memory or in a temporary file, with the
     /// draws taken from the generator in order: checked on a small world with missing values
     /// (cities without a score in some nodes) and moving targets.
     #[test]
@@ -404,12 +582,22 @@ mod tests {
         assert!(spread > 0, "some interval is wider than one rank");
         for threads in [1, 2, 3, 7] {
             assert_eq!(
-                intervals_on::<u16>(&c, &tree, mat, &m, draws, threads),
+                intervals_on::<u16>(&c, &tree, mat, &m, draws, threads, usize::MAX),
                 want,
                 "{threads} threads"
             );
+            // the ranks through a temporary file, as for a world of cities
+            assert_eq!(
+                intervals_on::<u16>(&c, &tree, mat, &m, draws, threads, 0),
+                want,
+                "{threads} threads, ranks on file"
+            );
         }
-        assert_eq!(intervals_on::<u32>(&c, &tree, mat, &m, draws, 2), want);
+        assert_eq!(
+            intervals_on::<u32>(&c, &tree, mat, &m, draws, 2, usize::MAX),
+            want
+        );
+        assert_eq!(intervals_on::<u32>(&c, &tree, mat, &m, draws, 2, 0), want);
     }
 
     /// With a target share, every draw moves every target (the project's largest
