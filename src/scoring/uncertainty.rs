@@ -238,13 +238,7 @@ impl Job<'_> {
                     })
                 })
                 .collect();
-            for h in handles {
-                match h.join() {
-                    Ok(r) => r?,
-                    Err(panic) => std::panic::resume_unwind(panic),
-                }
-            }
-            Ok(())
+            join_all(handles)
         })
     }
 
@@ -298,13 +292,7 @@ impl Job<'_> {
                     })
                 })
                 .collect();
-            for h in handles {
-                match h.join() {
-                    Ok(r) => r?,
-                    Err(panic) => std::panic::resume_unwind(panic),
-                }
-            }
-            Ok(())
+            join_all(handles)
         })?;
         Ok(out)
     }
@@ -375,6 +363,17 @@ impl Job<'_> {
             Ok(())
         })
     }
+}
+
+/// Wait for every thread; the first failure is returned, a panic goes on as one.
+fn join_all<E>(handles: Vec<std::thread::ScopedJoinHandle<'_, Result<(), E>>>) -> Result<(), E> {
+    for h in handles {
+        match h.join() {
+            Ok(r) => r?,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+    Ok(())
 }
 
 /// A rank as kept for every draw: two bytes where the cities fit, else four; `NONE` (0) for
