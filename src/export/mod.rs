@@ -645,6 +645,28 @@ pub fn export(ctx: &Ctx, a: &ExportOptions) -> Result<ExportReport> {
                 )
             })
         });
+        // the SDG view: streamed city by city, or built once for both CSV and JSON
+        let mut sdg: Option<DataTable> = None;
+        let mut write_sdg = |o: &mut Out, format: ExportFormat| -> Result<()> {
+            if streamed {
+                o.written.extend(stream::write_table(
+                    html::sdg_view_table(),
+                    &store,
+                    &a.out,
+                    format,
+                    |sink| html::sdg_view_rows(ctx, &store, &run, &profile_cities, sink),
+                )?);
+                return Ok(());
+            }
+            let t = match &mut sdg {
+                Some(t) => t,
+                None => sdg.insert(html::sdg_table(ctx, &store, &run, &profile_cities)?),
+            };
+            match format {
+                ExportFormat::Json => o.write("sdg_view.json", &json_bytes(t)),
+                _ => o.write("sdg_view.csv", &csv_bytes(t)),
+            }
+        };
         for f in &formats {
             match f {
                 ExportFormat::Csv => {
@@ -652,39 +674,13 @@ pub fn export(ctx: &Ctx, a: &ExportOptions) -> Result<ExportReport> {
                         o.write_with(&format!("{}.csv", t.name), |w| write_csv(t, w))?;
                     }
                     trace.mark("export: CSV tables written");
-                    if streamed {
-                        o.written.extend(stream::write_table(
-                            html::sdg_view_table(),
-                            &store,
-                            &a.out,
-                            ExportFormat::Csv,
-                            |sink| html::sdg_view_rows(ctx, &store, &run, &profile_cities, sink),
-                        )?);
-                    } else {
-                        o.write(
-                            "sdg_view.csv",
-                            &csv_bytes(&html::sdg_table(ctx, &store, &run, &profile_cities)?),
-                        )?;
-                    }
+                    write_sdg(&mut o, ExportFormat::Csv)?;
                 }
                 ExportFormat::Json => {
                     for t in &tables {
                         o.write(&format!("{}.json", t.name), &json_bytes(t))?;
                     }
-                    if streamed {
-                        o.written.extend(stream::write_table(
-                            html::sdg_view_table(),
-                            &store,
-                            &a.out,
-                            ExportFormat::Json,
-                            |sink| html::sdg_view_rows(ctx, &store, &run, &profile_cities, sink),
-                        )?);
-                    } else {
-                        o.write(
-                            "sdg_view.json",
-                            &json_bytes(&html::sdg_table(ctx, &store, &run, &profile_cities)?),
-                        )?;
-                    }
+                    write_sdg(&mut o, ExportFormat::Json)?;
                 }
                 ExportFormat::Parquet => {
                     for t in &tables {

@@ -385,26 +385,25 @@ trait Rank: Copy + Ord + Send + Sync + Into<f64> + TryFrom<usize> {
     fn put(self, out: &mut [u8]);
     fn get(b: &[u8]) -> Self;
 }
-impl Rank for u16 {
-    const NONE: Self = 0;
-    const SIZE: usize = 2;
-    fn put(self, out: &mut [u8]) {
-        out.copy_from_slice(&self.to_le_bytes());
-    }
-    fn get(b: &[u8]) -> Self {
-        u16::from_le_bytes([b[0], b[1]])
-    }
+/// Two- and four-byte ranks, little-endian on file.
+macro_rules! rank_as {
+    ($t:ty) => {
+        impl Rank for $t {
+            const NONE: Self = 0;
+            const SIZE: usize = std::mem::size_of::<$t>();
+            fn put(self, out: &mut [u8]) {
+                out.copy_from_slice(&self.to_le_bytes());
+            }
+            fn get(b: &[u8]) -> Self {
+                let mut a = [0u8; std::mem::size_of::<$t>()];
+                a.copy_from_slice(b);
+                <$t>::from_le_bytes(a)
+            }
+        }
+    };
 }
-impl Rank for u32 {
-    const NONE: Self = 0;
-    const SIZE: usize = 4;
-    fn put(self, out: &mut [u8]) {
-        out.copy_from_slice(&self.to_le_bytes());
-    }
-    fn get(b: &[u8]) -> Self {
-        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
-    }
-}
+rank_as!(u16);
+rank_as!(u32);
 
 /// The threads the draws are shared among: the machine's cores, and at least a few draws each.
 fn workers(draws: usize) -> usize {

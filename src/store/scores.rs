@@ -11,10 +11,7 @@ impl Store {
 
     /// The first column of a query's rows.
     pub(super) fn column<T: duckdb::types::FromSql>(&self, sql: &str) -> Result<Vec<T>> {
-        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
-        let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.err(e))?;
-        rows.collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| self.err(e))
+        self.all(sql, [], |r| r.get(0))
     }
 
     pub fn runs(&self) -> Result<Vec<RunInfo>> {
