@@ -168,8 +168,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 impl Store {
-    pub(super) fn migrate(&self, access: Access) -> Result<()> {
-        let found = self.schema_version()?;
+    /// Upgrade from version `found` (what [`Store::schema_version`] read) to the newest.
+    pub(super) fn migrate(&self, access: Access, found: i64) -> Result<()> {
         if found > SCHEMA_VERSION {
             return Err(Error::SchemaTooNew {
                 path: self.path.clone(),
