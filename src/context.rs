@@ -28,6 +28,9 @@ pub struct Settings {
 /// What every command needs: the catalog, the registry, where the database is, the limits.
 #[derive(Clone)]
 pub struct Ctx {
+    /// The database as [`Ctx::with_stored_populations`] opened it, kept for the command's
+    /// first [`Ctx::open`] with the same access: opening DuckDB costs ~25 ms, once is enough.
+    kept: std::sync::Arc<std::sync::Mutex<Option<(Access, Store)>>>,
     pub catalog: Catalog,
     pub registry: Registry,
     pub db: PathBuf,
@@ -53,6 +56,7 @@ impl Ctx {
             None => (default_db_path()?, true),
         };
         Ok(Ctx {
+            kept: Default::default(),
             catalog,
             registry,
             db,
@@ -63,12 +67,14 @@ impl Ctx {
     }
 
     /// The registry with the populations fetched from SSB in place of its typed ones (best
-    /// effort: a database that is busy or absent leaves the registry as it is).
-    pub fn with_stored_populations(mut self) -> Ctx {
+    /// effort: a database that is busy or absent leaves the registry as it is). With `keep`,
+    /// the database is opened with that access and kept for the command's first
+    /// [`Ctx::open`] with it; without, it is opened read-only and closed again.
+    pub fn with_stored_populations(mut self, keep: Option<Access>) -> Ctx {
         if !self.db.exists() {
             return self;
         }
-        let Ok(store) = Store::open(&self.db, Access::ReadOnly) else {
+        let Ok(store) = Store::open(&self.db, keep.unwrap_or(Access::ReadOnly)) else {
             return self;
         };
         if let Ok(pops) = store.latest_populations() {
@@ -82,12 +88,23 @@ impl Ctx {
                 }
             }
         }
+        if let Some(access) = keep {
+            self.kept = std::sync::Arc::new(std::sync::Mutex::new(Some((access, store))));
+        }
         self
     }
 
-    /// Open the database with the context's memory limit.
+    /// Open the database with the context's memory limit (the one kept open, when its access
+    /// is the one asked for; a kept one of the other access is closed first).
     pub fn open(&self, access: Access) -> Result<Store> {
-        let store = Store::open(&self.db, access)?;
+        let kept = self.kept.lock().ok().and_then(|mut k| k.take());
+        let store = match kept {
+            Some((a, store)) if a == access => store,
+            other => {
+                drop(other);
+                Store::open(&self.db, access)?
+            }
+        };
         store.set_memory_limit_mb(self.memory_mb)?;
         Ok(store)
     }

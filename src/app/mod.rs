@@ -424,6 +424,27 @@ fn db_use(command: &Option<Command>) -> DbUse {
     }
 }
 
+/// How a command opens the database first, when it opens it once with one access and
+/// nothing else before: the store read for the populations is then kept for it. The TUI,
+/// questions, fetch and check open it in more ways and get a store of their own.
+fn first_open(command: &Option<Command>) -> Option<Access> {
+    match command {
+        Some(Command::Import(_) | Command::Score(_)) => Some(Access::ReadWrite),
+        Some(
+            Command::Status(_)
+            | Command::Revisions(_)
+            | Command::Runs(_)
+            | Command::Rank(_)
+            | Command::Compare(_)
+            | Command::Explain(_)
+            | Command::Diff(_)
+            | Command::Export(_),
+        ) => Some(Access::ReadOnly),
+        None if !std::io::IsTerminal::is_terminal(&std::io::stdout()) => Some(Access::ReadOnly),
+        _ => None,
+    }
+}
+
 /// Put the 17-city demo (synthetic) into a fresh store.
 fn load_demo(ctx: &Ctx, store: &mut Store) -> Result<()> {
     let cities = demo::world_cities(&ctx.registry, ctx.registry.cities.len());
@@ -530,7 +551,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         seed_demo_if_missing(&ctx)?;
     }
     if needs != DbUse::None {
-        ctx = ctx.with_stored_populations();
+        ctx = ctx.with_stored_populations(first_open(&cli.command));
     }
     // stored text is made visible, never run: a control character in a name or source
     // cannot drive the terminal
