@@ -294,21 +294,31 @@ pub fn compare(r: &CompareReport, format: OutputFormat, out: &mut dyn Write) -> 
 }
 
 fn side_by_side(s: &SideBySide, format: OutputFormat, out: &mut dyn Write) -> Result<()> {
+    // the text marks a large gap beside the number; CSV and JSON keep the gap a number and
+    // say so in a column of its own, so that a program reads one type per column
+    let text = format == OutputFormat::Text;
     let mut head: Vec<String> = vec!["level".into(), "node".into()];
     head.extend(s.cities.iter().cloned());
     head.push("largest gap".into());
+    if !text {
+        head.push("gap of 15 or more".into());
+    }
     let mut t = TextTable {
         header: head,
         rows: vec![],
     };
     for row in &s.rows {
+        let large = row.gap >= 15.0;
         let mut cells = vec![row.level_key.clone(), format!("{} {}", row.node, row.name)];
         cells.extend(row.scores.iter().map(|v| f1(*v)));
-        cells.push(if row.gap >= 15.0 {
+        cells.push(if large && text {
             format!("{:.1} !", row.gap)
         } else {
             format!("{:.1}", row.gap)
         });
+        if !text {
+            cells.push(if large { "yes" } else { "no" }.into());
+        }
         t.push(cells);
     }
     // CSV and JSON are the table alone, for a program to read

@@ -97,6 +97,17 @@ fn compare_shows_peer_groups_strengths_and_similar_cities() {
         "{}",
         side.stdout
     );
+    // side by side as JSON: the largest gap is a number on every row (the text's "!" is a
+    // column of its own), never a string like "23.6 !"
+    let j =
+        run(u4ssc(home.path()).args(["compare", "oslo", "--with", "bergen", "--format", "json"]));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&j.stdout).unwrap();
+    assert!(!rows.is_empty());
+    for r in &rows {
+        let gap = r["largest gap"].as_f64().unwrap_or_else(|| panic!("{r}"));
+        let large = r["gap of 15 or more"].as_str().unwrap();
+        assert_eq!(large, if gap >= 15.0 { "yes" } else { "no" }, "{r}");
+    }
     // --format csv is CSV a program reads: a header, then rows of the same width, no banner
     for args in [
         vec!["compare", "bodo", "--format", "csv"],
