@@ -179,7 +179,12 @@ pub fn runs(runs: Vec<RunInfo>, format: OutputFormat, out: &mut dyn Write) -> Re
     for r in runs {
         t.push(vec![
             r.run_id.to_string(),
-            r.created_at,
+            // the text shows the second (DuckDB's text drops a timestamp's trailing zeros, so
+            // fractions of a second came in varying widths); CSV and JSON keep it whole
+            match r.created_at.get(..19) {
+                Some(second) if format == OutputFormat::Text => second.to_string(),
+                _ => r.created_at,
+            },
             r.method_name,
             if format == OutputFormat::Text {
                 r.method_hash[..12.min(r.method_hash.len())].to_string()

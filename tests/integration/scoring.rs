@@ -13,6 +13,26 @@ pub fn demo_home() -> tempfile::TempDir {
 #[test]
 fn first_use_scores_the_demo_and_rank_shows_intervals() {
     let home = demo_home();
+    // runs as text shows when to the second; as CSV to the microsecond DuckDB keeps
+    let text = run(u4ssc(home.path()).arg("runs"));
+    let row = text.stdout.lines().nth(1).unwrap();
+    let when: Vec<&str> = row.split_whitespace().skip(1).take(3).collect();
+    assert_eq!(when[0].len(), 10, "{row}");
+    assert_eq!(when[1].len(), 8, "{row}");
+    assert_eq!(when[2], "default", "{row}");
+    let csv = run(u4ssc(home.path()).args(["runs", "--format", "csv"]));
+    let created = csv
+        .stdout
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(1)
+        .unwrap();
+    assert!(
+        created.starts_with(&format!("{} {}", when[0], when[1])),
+        "{created}"
+    );
     let r = run(u4ssc(home.path()).arg("rank"));
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("SYNTHETIC"), "{}", r.stdout);
