@@ -112,7 +112,7 @@ pub fn revisions(ctx: &Ctx, format: OutputFormat, out: &mut dyn Write) -> Result
             r.kind,
             r.source_file,
             r.row_count.to_string(),
-            r.imported_at,
+            super::render::to_the_second(r.imported_at, format),
             // the whole hash where a program reads it; 12 characters for the eye
             if format == OutputFormat::Text {
                 r.content_hash[..12.min(r.content_hash.len())].to_string()

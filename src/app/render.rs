@@ -165,6 +165,16 @@ pub fn score(
     Ok(())
 }
 
+/// A stored timestamp as a listing shows it: to the second in the text (DuckDB's text drops a
+/// timestamp's trailing zeros, so fractions of a second came in varying widths), whole in
+/// CSV and JSON.
+pub(crate) fn to_the_second(ts: String, format: OutputFormat) -> String {
+    match ts.get(..19) {
+        Some(second) if format == OutputFormat::Text => second.to_string(),
+        _ => ts,
+    }
+}
+
 pub fn runs(runs: Vec<RunInfo>, format: OutputFormat, out: &mut dyn Write) -> Result<()> {
     let mut t = TextTable::new(&[
         "run",
@@ -179,12 +189,7 @@ pub fn runs(runs: Vec<RunInfo>, format: OutputFormat, out: &mut dyn Write) -> Re
     for r in runs {
         t.push(vec![
             r.run_id.to_string(),
-            // the text shows the second (DuckDB's text drops a timestamp's trailing zeros, so
-            // fractions of a second came in varying widths); CSV and JSON keep it whole
-            match r.created_at.get(..19) {
-                Some(second) if format == OutputFormat::Text => second.to_string(),
-                _ => r.created_at,
-            },
+            to_the_second(r.created_at, format),
             r.method_name,
             if format == OutputFormat::Text {
                 r.method_hash[..12.min(r.method_hash.len())].to_string()
