@@ -398,12 +398,15 @@ pub fn seed_demo_if_missing(ctx: &Ctx) -> Result<()> {
 }
 
 /// What a command needs of the database: nothing, the registry's stored populations, or
-/// the database itself (the default one seeded with the demo on first use).
+/// the database itself (the default one seeded with the demo on first use). `Database` says
+/// how the command opens it first, when it opens it once with one access and nothing else
+/// before: the store read for the populations is then kept for it. The TUI, questions and
+/// fetch open it in more ways and get a store of their own.
 #[derive(PartialEq, Eq)]
 enum DbUse {
     None,
     Populations,
-    Database,
+    Database(Option<Access>),
 }
 
 fn db_use(command: &Option<Command>) -> DbUse {
@@ -420,16 +423,7 @@ fn db_use(command: &Option<Command>) -> DbUse {
             | Command::Man,
         ) => DbUse::None,
         Some(Command::Cities(_) | Command::Demo(_)) => DbUse::Populations,
-        _ => DbUse::Database,
-    }
-}
-
-/// How a command opens the database first, when it opens it once with one access and
-/// nothing else before: the store read for the populations is then kept for it. The TUI,
-/// questions, fetch and check open it in more ways and get a store of their own.
-fn first_open(command: &Option<Command>) -> Option<Access> {
-    match command {
-        Some(Command::Import(_) | Command::Score(_)) => Some(Access::ReadWrite),
+        Some(Command::Import(_) | Command::Score(_)) => DbUse::Database(Some(Access::ReadWrite)),
         Some(
             Command::Status(_)
             | Command::Revisions(_)
@@ -439,9 +433,12 @@ fn first_open(command: &Option<Command>) -> Option<Access> {
             | Command::Explain(_)
             | Command::Diff(_)
             | Command::Export(_),
-        ) => Some(Access::ReadOnly),
-        None if !std::io::IsTerminal::is_terminal(&std::io::stdout()) => Some(Access::ReadOnly),
-        _ => None,
+        ) => DbUse::Database(Some(Access::ReadOnly)),
+        // without a command: status when the output is not a terminal, else the TUI
+        None if !std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
+            DbUse::Database(Some(Access::ReadOnly))
+        }
+        _ => DbUse::Database(None),
     }
 }
 
@@ -546,12 +543,13 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
     }
     let mut ctx = Ctx::new(&cli.global.settings())?;
-    let needs = db_use(&cli.command);
-    if needs == DbUse::Database {
-        seed_demo_if_missing(&ctx)?;
-    }
-    if needs != DbUse::None {
-        ctx = ctx.with_stored_populations(first_open(&cli.command));
+    match db_use(&cli.command) {
+        DbUse::None => {}
+        DbUse::Populations => ctx = ctx.with_stored_populations(None),
+        DbUse::Database(keep) => {
+            seed_demo_if_missing(&ctx)?;
+            ctx = ctx.with_stored_populations(keep);
+        }
     }
     // stored text is made visible, never run: a control character in a name or source
     // cannot drive the terminal
