@@ -346,11 +346,7 @@ fn values_half(
         tables::coverage_rows(ctx, &values, sel, &mut coverage)?;
     }
     trace.mark("export: values and coverage written");
-    for year in store
-        .run_years(run.run_id)?
-        .into_iter()
-        .filter(|y| sel.year(*y))
-    {
+    for year in selected_years(store, run, sel)? {
         if dest.stopped() {
             return Ok(None);
         }
@@ -366,6 +362,15 @@ fn values_half(
         dp.close(dest.metadata)?,
     ]))
     .inspect(|_| trace.mark("export: values, coverage and data-point scores closed"))
+}
+
+/// The run's years the selection keeps, in order.
+fn selected_years(store: &Store, run: &RunInfo, sel: &Selection) -> Result<Vec<i32>> {
+    Ok(store
+        .run_years(run.run_id)?
+        .into_iter()
+        .filter(|y| sel.year(*y))
+        .collect())
 }
 
 /// Trends, a few hundred cities at a time, then aggregate scores, ranks and peers, a year at a
@@ -392,11 +397,7 @@ fn scores_half(
     }
     trace.mark("export: trends written");
     let tree = crate::scoring::engine::Tree::new(&ctx.catalog);
-    for year in store
-        .run_years(run.run_id)?
-        .into_iter()
-        .filter(|y| sel.year(*y))
-    {
+    for year in selected_years(store, run, sel)? {
         if dest.stopped() {
             return Ok(None);
         }
