@@ -10,8 +10,10 @@ use super::{files_under, json_names, json_row, parquet_target, ExportFormat, Par
 use crate::context::Ctx;
 use crate::error::{Error, Result};
 use crate::rows::{Cell, DataTable};
+use crate::scoring::bands::band_label;
 use crate::scoring::engine::Level;
-use crate::store::{RunInfo, Store};
+use crate::scoring::trends::{ASSESSED, CANNOT_ASSESS};
+use crate::store::{LargeLookups, LargeSelection, LargeTable, RunInfo, Store};
 use crate::table::CsvOut;
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -127,6 +129,11 @@ impl<'a> FileSink<'a> {
         })
     }
 
+    /// No file to write: the rows need not be read.
+    fn idle(&self) -> bool {
+        self.csv.is_none() && self.json.is_none() && self.parquet.is_none()
+    }
+
     /// Every file complete and in place; their paths.
     fn close(mut self, metadata: &[(&str, String)]) -> Result<Vec<PathBuf>> {
         let mut done = Vec::new();
@@ -223,14 +230,21 @@ pub fn write_table(
 struct Dest<'a> {
     dir: &'a Path,
     formats: &'a BTreeSet<ExportFormat>,
+    /// the formats the program writes row by row for a table DuckDB writes as Parquet
+    row_formats: BTreeSet<ExportFormat>,
     metadata: &'a [(&'a str, String)],
     by: Option<PartitionBy>,
     stop: &'a AtomicBool,
 }
 
 impl Dest<'_> {
+    /// A table's files in every format asked for (coverage and peers, computed here).
     fn open<'s>(&self, t: DataTable, store: &'s Store) -> Result<FileSink<'s>> {
         FileSink::open(t, self.dir, self.formats, store, self.by)
+    }
+    /// A table's CSV and JSON files: its Parquet is DuckDB's (see [`large_parquet`]).
+    fn open_rows<'s>(&self, t: DataTable, store: &'s Store) -> Result<FileSink<'s>> {
+        FileSink::open(t, self.dir, &self.row_formats, store, self.by)
     }
     /// The other half failed: stop at the next batch.
     fn stopped(&self) -> bool {
@@ -274,6 +288,11 @@ pub fn write_large(
     let dest = Dest {
         dir,
         formats,
+        row_formats: formats
+            .iter()
+            .copied()
+            .filter(|f| *f != ExportFormat::Parquet)
+            .collect(),
         metadata,
         by,
         stop: &stop,
@@ -305,11 +324,117 @@ pub fn write_large(
         next(&mut scores),
         next(&mut scores),
     );
-    let mut written = Vec::new();
-    for files in [raw, dp, agg, ranks, peers, trends, coverage] {
-        written.extend(files);
+    let mut tables = [
+        (Some(LargeTable::RawValues), raw),
+        (Some(LargeTable::DataPointScores), dp),
+        (Some(LargeTable::AggregateScores), agg),
+        (Some(LargeTable::Ranks), ranks),
+        (None, peers),
+        (Some(LargeTable::Trends), trends),
+        (None, coverage),
+    ];
+    if formats.contains(&ExportFormat::Parquet) {
+        let wanted = tables.iter_mut().filter_map(|(w, f)| w.map(|w| (w, f)));
+        large_parquet(ctx, store, run, sel, &cities, dir, metadata, by, wanted)?;
     }
-    Ok(written)
+    Ok(tables.into_iter().flat_map(|(_, files)| files).collect())
+}
+
+/// The Parquet files of the large tables DuckDB writes itself from the stored run (the same
+/// rows, columns and order as the rows the program writes), each added to its table's files.
+#[allow(clippy::too_many_arguments)]
+fn large_parquet<'f>(
+    ctx: &Ctx,
+    store: &Store,
+    run: &RunInfo,
+    sel: &Selection,
+    cities: &[String],
+    dir: &Path,
+    metadata: &[(&str, String)],
+    by: Option<PartitionBy>,
+    tables: impl Iterator<Item = (LargeTable, &'f mut Vec<PathBuf>)>,
+) -> Result<()> {
+    let trace = crate::trace::Trace::new();
+    let lookups = large_lookups(ctx, store)?;
+    let selection = LargeSelection {
+        run: run.run_id,
+        value_cities: cities.to_vec(),
+        cities: sel.cities.as_ref().map(|c| c.iter().cloned().collect()),
+        year: sel.year,
+        years: selected_years(store, run, sel)?,
+    };
+    store.large_begin(&lookups, &selection)?;
+    let written = (|| -> Result<()> {
+        for (which, files) in tables {
+            let t = match which {
+                LargeTable::RawValues => tables::raw_values_table(),
+                LargeTable::DataPointScores => tables::data_point_scores_table(),
+                LargeTable::AggregateScores => tables::aggregate_scores_table(),
+                LargeTable::Ranks => tables::ranks_table(),
+                LargeTable::Trends => tables::trends_table(),
+            };
+            crate::progress::note("export", &format!("writing {}.parquet", t.name));
+            let (path, col) = parquet_target(dir, &t, by);
+            store.large_parquet(which, &t, &selection, &path, metadata, col)?;
+            files.extend(files_under(&path)?);
+            trace.mark("export: a large table's Parquet written");
+        }
+        Ok(())
+    })();
+    // the lookups go whether or not every file was written
+    let done = store.large_done();
+    written.and(done)
+}
+
+/// What the large tables' Parquet takes from the catalog and the scoring tree, as the rows
+/// the program writes take it.
+fn large_lookups(ctx: &Ctx, store: &Store) -> Result<LargeLookups> {
+    let tree = crate::scoring::engine::Tree::new(&ctx.catalog);
+    let mut seen = BTreeSet::new();
+    let data_points = ctx
+        .catalog
+        .data_points
+        .iter()
+        .filter(|d| seen.insert(d.id.as_str()))
+        .filter_map(|d| ctx.catalog.get(&d.id))
+        .map(|dp| {
+            (
+                dp.id.clone(),
+                dp.code.clone(),
+                dp.part.clone(),
+                dp.unit.clone(),
+                dp.target.value,
+                tables::basis_text(dp),
+            )
+        })
+        .collect();
+    // a node's first name, as the rows look it up
+    let mut named = BTreeSet::new();
+    let node_names = tree
+        .nodes
+        .iter()
+        .filter(|n| named.insert(n.code.as_str()))
+        .map(|n| (n.code.clone(), n.name.clone()))
+        .collect();
+    let levels = store
+        .stored_levels()?
+        .into_iter()
+        .map(|stored| {
+            let level = Level::parse(&stored).unwrap_or(Level::Overall);
+            let key = tree.level_key(level).into_owned();
+            (stored, key, level > Level::Kpi)
+        })
+        .collect();
+    Ok(LargeLookups {
+        data_points,
+        node_names,
+        levels,
+        bands: (1..=4u8)
+            .map(|p| (i64::from(p), band_label(p).to_string()))
+            .collect(),
+        trend_categories: ASSESSED.iter().map(|c| c.to_string()).collect(),
+        trend_other: CANNOT_ASSESS.to_string(),
+    })
 }
 
 /// Raw values and coverage, a few hundred cities at a time, then the data-point scores a
@@ -325,9 +450,9 @@ fn values_half(
 ) -> Result<Option<Vec<Vec<PathBuf>>>> {
     let trace = crate::trace::Trace::new();
     let open = |t: DataTable| dest.open(t, store);
-    let mut raw = open(tables::raw_values_table())?;
+    let mut raw = dest.open_rows(tables::raw_values_table(), store)?;
     let mut coverage = open(tables::coverage_table())?;
-    let mut dp = open(tables::data_point_scores_table())?;
+    let mut dp = dest.open_rows(tables::data_point_scores_table(), store)?;
     for (k, chunk) in cities.chunks(CITY_CHUNK).enumerate() {
         if dest.stopped() {
             return Ok(None);
@@ -342,11 +467,17 @@ fn values_half(
             ),
         );
         let values = store.current_values_of(chunk)?;
-        tables::raw_values_rows(ctx, revisions, &values, sel, &mut raw)?;
+        if !raw.idle() {
+            tables::raw_values_rows(ctx, revisions, &values, sel, &mut raw)?;
+        }
         tables::coverage_rows(ctx, &values, sel, &mut coverage)?;
     }
     trace.mark("export: values and coverage written");
-    for year in selected_years(store, run, sel)? {
+    let years = match dp.idle() {
+        true => Vec::new(),
+        false => selected_years(store, run, sel)?,
+    };
+    for year in years {
         if dest.stopped() {
             return Ok(None);
         }
@@ -385,11 +516,15 @@ fn scores_half(
 ) -> Result<Option<Vec<Vec<PathBuf>>>> {
     let trace = crate::trace::Trace::new();
     let open = |t: DataTable| dest.open(t, store);
-    let mut trends = open(tables::trends_table())?;
-    let mut agg = open(tables::aggregate_scores_table())?;
-    let mut ranks = open(tables::ranks_table())?;
+    let mut trends = dest.open_rows(tables::trends_table(), store)?;
+    let mut agg = dest.open_rows(tables::aggregate_scores_table(), store)?;
+    let mut ranks = dest.open_rows(tables::ranks_table(), store)?;
     let mut peers = open(tables::peers_table())?;
-    for chunk in cities.chunks(CITY_CHUNK) {
+    let trend_chunks = match trends.idle() {
+        true => [].chunks(CITY_CHUNK),
+        false => cities.chunks(CITY_CHUNK),
+    };
+    for chunk in trend_chunks {
         if dest.stopped() {
             return Ok(None);
         }
@@ -406,8 +541,11 @@ fn scores_half(
         // top-level scores kept for the peer groups, which need every city
         let top = ctx.catalog.top_level();
         let mut peer_nodes = Vec::new();
+        let rows = !(agg.idle() && ranks.idle());
         store.node_scores_each(run.run_id, year, READ_BATCH, |nodes| {
-            tables::node_rows(&tree, &nodes, sel, &mut agg, &mut ranks)?;
+            if rows {
+                tables::node_rows(&tree, &nodes, sel, &mut agg, &mut ranks)?;
+            }
             peer_nodes.extend(
                 nodes
                     .into_iter()

@@ -409,12 +409,7 @@ pub fn data_point_score_rows(
         };
         let basis = bases
             .entry(dp.id.as_str())
-            .or_insert_with(|| {
-                serde_json::to_value(dp.target.basis)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_default()
-            })
+            .or_insert_with(|| basis_text(dp))
             .as_str();
         out.row(vec![
             Cell::text(&d.city),
@@ -432,6 +427,14 @@ pub fn data_point_score_rows(
         ])?;
     }
     Ok(())
+}
+
+/// A data point's target basis as the files name it (`sdg`, `who_eu`, …).
+pub fn basis_text(dp: &crate::catalog::DataPoint) -> String {
+    serde_json::to_value(dp.target.basis)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
 }
 
 pub fn aggregate_scores_table() -> DataTable {

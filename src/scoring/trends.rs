@@ -158,17 +158,22 @@ fn no_target(mut t: Trend, g: f64) -> Trend {
 
 /// The static name of a stored category.
 pub fn category_static(s: &str) -> &'static str {
-    [
-        "target achieved",
-        "on track",
-        "moderate progress",
-        "limited progress",
-        "deteriorating",
-    ]
-    .into_iter()
-    .find(|c| *c == s)
-    .unwrap_or("cannot assess")
+    ASSESSED
+        .into_iter()
+        .find(|c| *c == s)
+        .unwrap_or(CANNOT_ASSESS)
 }
+
+/// The categories of a trend that could be assessed, best first.
+pub const ASSESSED: [&str; 5] = [
+    "target achieved",
+    "on track",
+    "moderate progress",
+    "limited progress",
+    "deteriorating",
+];
+/// The category of a trend that could not be assessed.
+pub const CANNOT_ASSESS: &str = "cannot assess";
 
 /// Arrow for a trend category (glyph, so colour is never needed).
 pub fn arrow(category: &str) -> &'static str {

@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 mod floors;
+mod large;
 mod migrations;
 mod parquet;
 mod questions;
@@ -24,6 +25,7 @@ mod stage;
 #[cfg(test)]
 mod tests;
 mod values;
+pub use large::{LargeLookups, LargeSelection, LargeTable};
 pub use migrations::SCHEMA_VERSION;
 pub use questions::{Action, Event, NewQuestion, Question, Status};
 

@@ -132,13 +132,29 @@ impl Store {
                 "export table '{name}' has a name DuckDB cannot take"
             )));
         }
+        let table = format!("export_{name}");
+        self.copy_parquet(&table, path, metadata, partition)?;
+        self.conn
+            .execute_batch(&format!("DROP TABLE {table};"))
+            .map_err(|e| self.err(e))
+    }
+
+    /// `COPY source TO path` as Parquet, `source` a table or a parenthesised query of the
+    /// program's own: through a temporary file (or folder) beside `path`, renamed when
+    /// complete; the output path is checked and quoted.
+    pub(super) fn copy_parquet(
+        &self,
+        source: &str,
+        path: &Path,
+        metadata: &[(&str, String)],
+        partition: Option<&str>,
+    ) -> Result<()> {
         let p = path.display().to_string();
         if p.contains('\'') || p.contains('\0') {
             return Err(Error::Usage(format!(
                 "the output path {p} contains a quote; choose another --out"
             )));
         }
-        let table = format!("export_{name}");
         let tmp = format!("{p}.tmp");
         // keys are fixed identifiers; values are SQL string literals, quotes doubled
         let kv: Vec<String> = metadata
@@ -167,7 +183,7 @@ impl Store {
         self.gated(|| {
             self.conn
                 .execute_batch(&format!(
-                    "COPY {table} TO '{tmp}' (FORMAT parquet{by}{kv}); DROP TABLE {table};"
+                    "COPY {source} TO '{tmp}' (FORMAT parquet{by}{kv});"
                 ))
                 .map_err(|e| self.err(e))
         })?;
@@ -188,6 +204,16 @@ impl Store {
         let p = path.display().to_string();
         self.all(
             "SELECT decode(key), decode(value) FROM parquet_kv_metadata(?) ORDER BY 1",
+            params![p],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    }
+
+    /// The columns of a Parquet file and their DuckDB types (for checks and tests).
+    pub fn parquet_columns(&self, path: &Path) -> Result<Vec<(String, String)>> {
+        let p = path.display().to_string();
+        self.all(
+            "SELECT name, type FROM parquet_schema(?) WHERE num_children IS NULL",
             params![p],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
@@ -263,7 +289,7 @@ impl Store {
 }
 
 /// A table or column name DuckDB takes without quoting trouble: the program's own constants.
-fn ident_ok(s: &str) -> bool {
+pub(super) fn ident_ok(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')

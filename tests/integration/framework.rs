@@ -327,6 +327,30 @@ fn a_framework_with_four_levels_below_its_index_equals_the_pipeline() {
             &ranks[..300]
         );
     }
+    // streamed, DuckDB writes the large tables' Parquet itself: the framework's level names
+    // and the rows of the export built in memory
+    let (mem, streamed) = (home.join("mem"), home.join("streamed"));
+    for (out, stream) in [(&mem, "1000000000"), (&streamed, "0")] {
+        let r = run(on_framework(home, &dir, &db)
+            .env("U4SSC_EXPORT_STREAM_ROWS", stream)
+            .args(["export", "--format", "parquet", "--out"])
+            .arg(out));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    let store = Store::open_in_memory().unwrap();
+    for table in ["aggregate_scores", "ranks", "data_point_scores", "raw_values"] {
+        let file = format!("{table}.parquet");
+        let want = store.parquet_rows(&mem.join(&file)).unwrap();
+        assert!(want.len() > 50, "{table}");
+        assert!(
+            want == store.parquet_rows(&streamed.join(&file)).unwrap(),
+            "{table}: other rows when streamed"
+        );
+    }
+    let ranks = store.parquet_rows(&streamed.join("ranks.parquet")).unwrap();
+    for level in ["overall", "domain", "sub-index", "cluster", "pillar"] {
+        assert!(ranks.iter().any(|r| r[2] == level), "{level}");
+    }
 }
 
 #[test]

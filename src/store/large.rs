@@ -1,0 +1,308 @@
+//! The large tables of a streamed export written to Parquet by DuckDB itself, straight from
+//! the stored run: one `COPY (SELECT …) TO` per table, never a row through the program. The
+//! rows, columns and order are those the export builds row by row (`export::tables`); what
+//! they take from the catalog comes as small temporary tables ([`LargeLookups`]).
+
+use super::parquet::ident_ok;
+use super::*;
+
+/// A large export table DuckDB writes from the stored run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LargeTable {
+    RawValues,
+    DataPointScores,
+    AggregateScores,
+    Ranks,
+    Trends,
+}
+
+/// What those tables take from the catalog and the scoring tree.
+#[derive(Debug, Clone, Default)]
+pub struct LargeLookups {
+    /// data point id, KPI code, part, unit, target, target basis (the catalog's data points)
+    pub data_points: Vec<(String, String, String, String, Option<f64>, String)>,
+    /// node code and its name, each code once
+    pub node_names: Vec<(String, String)>,
+    /// a level as stored, the export's key for it, and whether it is ranked
+    pub levels: Vec<(String, String, bool)>,
+    /// U4SSC points (1-4) and the band's label; points out of range take the nearest
+    pub bands: Vec<(i64, String)>,
+    /// the trend categories written as stored; any other is written as `trend_other`
+    pub trend_categories: Vec<String>,
+    pub trend_other: String,
+}
+
+/// Which rows: the run, the cities and years the export selects.
+#[derive(Debug, Clone, Default)]
+pub struct LargeSelection {
+    pub run: i64,
+    /// the cities whose raw values and trends are written (every city with a value unless
+    /// the export selects some)
+    pub value_cities: Vec<String>,
+    /// the cities the export selects (`None`: every city)
+    pub cities: Option<Vec<String>>,
+    /// the year the export selects, for raw values (`None`: every year)
+    pub year: Option<i32>,
+    /// the run's years the export writes scores of, in the order written
+    pub years: Vec<i32>,
+}
+
+impl Store {
+    /// The levels the stored runs name (a few; the export's level keys are looked up).
+    pub fn stored_levels(&self) -> Result<Vec<String>> {
+        self.column("SELECT DISTINCT level FROM score_items ORDER BY level")
+    }
+
+    /// Load the lookups and the selection as temporary tables of this connection, for
+    /// [`Store::large_parquet`]; [`Store::large_done`] drops them.
+    pub fn large_begin(&self, l: &LargeLookups, sel: &LargeSelection) -> Result<()> {
+        let e = |e| self.err(e);
+        self.conn
+            .execute_batch(
+                "CREATE OR REPLACE TEMP TABLE export_dp (id VARCHAR, code VARCHAR, part VARCHAR, unit VARCHAR, target DOUBLE, basis VARCHAR);
+                 CREATE OR REPLACE TEMP TABLE export_node (code VARCHAR, name VARCHAR);
+                 CREATE OR REPLACE TEMP TABLE export_level (stored VARCHAR, key VARCHAR, ranked BOOLEAN);
+                 CREATE OR REPLACE TEMP TABLE export_band (points BIGINT, label VARCHAR);
+                 CREATE OR REPLACE TEMP TABLE export_trend_category (category VARCHAR);
+                 CREATE OR REPLACE TEMP TABLE export_trend_other (label VARCHAR);
+                 CREATE OR REPLACE TEMP TABLE export_value_city (city VARCHAR);
+                 CREATE OR REPLACE TEMP TABLE export_city (city VARCHAR);
+                 CREATE OR REPLACE TEMP TABLE export_year (year INTEGER, pos BIGINT);",
+            )
+            .map_err(e)?;
+        let mut a = self.conn.appender("export_dp").map_err(e)?;
+        for (id, code, part, unit, target, basis) in &l.data_points {
+            a.append_row(params![id, code, part, unit, target, basis])
+                .map_err(e)?;
+        }
+        a.flush().map_err(e)?;
+        drop(a);
+        let mut a = self.conn.appender("export_node").map_err(e)?;
+        for (code, name) in &l.node_names {
+            a.append_row(params![code, name]).map_err(e)?;
+        }
+        a.flush().map_err(e)?;
+        drop(a);
+        let mut a = self.conn.appender("export_level").map_err(e)?;
+        for (stored, key, ranked) in &l.levels {
+            a.append_row(params![stored, key, ranked]).map_err(e)?;
+        }
+        a.flush().map_err(e)?;
+        drop(a);
+        let mut a = self.conn.appender("export_band").map_err(e)?;
+        for (points, label) in &l.bands {
+            a.append_row(params![points, label]).map_err(e)?;
+        }
+        a.flush().map_err(e)?;
+        drop(a);
+        let mut a = self.conn.appender("export_trend_category").map_err(e)?;
+        for c in &l.trend_categories {
+            a.append_row(params![c]).map_err(e)?;
+        }
+        a.flush().map_err(e)?;
+        drop(a);
+        let mut a = self.conn.appender("export_trend_other").map_err(e)?;
+        a.append_row(params![l.trend_other]).map_err(e)?;
+        a.flush().map_err(e)?;
+        drop(a);
+        let mut a = self.conn.appender("export_value_city").map_err(e)?;
+        for c in &sel.value_cities {
+            a.append_row(params![c]).map_err(e)?;
+        }
+        a.flush().map_err(e)?;
+        drop(a);
+        let mut a = self.conn.appender("export_city").map_err(e)?;
+        for c in sel.cities.iter().flatten() {
+            a.append_row(params![c]).map_err(e)?;
+        }
+        a.flush().map_err(e)?;
+        drop(a);
+        let mut a = self.conn.appender("export_year").map_err(e)?;
+        for (pos, y) in sel.years.iter().enumerate() {
+            a.append_row(params![y, pos as i64]).map_err(e)?;
+        }
+        a.flush().map_err(e)
+    }
+
+    /// Write one large table of the run to Parquet at `path` (split by `partition`), its
+    /// columns named and typed as `t`'s, from the lookups and selection of
+    /// [`Store::large_begin`].
+    pub fn large_parquet(
+        &self,
+        which: LargeTable,
+        t: &crate::rows::DataTable,
+        sel: &LargeSelection,
+        path: &Path,
+        metadata: &[(&str, String)],
+        partition: Option<&str>,
+    ) -> Result<()> {
+        let (exprs, from) = large_sql(which, sel);
+        let cols = crate::rows::duck_columns(t);
+        if exprs.len() != cols.len() || !cols.iter().all(|(n, _)| ident_ok(n)) {
+            return Err(Error::Invalid(format!(
+                "export table '{}' does not match the columns DuckDB writes for it",
+                t.name
+            )));
+        }
+        let select: Vec<String> = exprs
+            .iter()
+            .zip(&cols)
+            .map(|(x, (n, ty))| format!("CAST({x} AS {ty}) AS \"{n}\""))
+            .collect();
+        let source = format!("(SELECT {} {from})", select.join(", "));
+        self.copy_parquet(&source, path, metadata, partition)
+    }
+
+    /// Drop the temporary tables of [`Store::large_begin`].
+    pub fn large_done(&self) -> Result<()> {
+        self.conn
+            .execute_batch(
+                "DROP TABLE IF EXISTS export_dp; DROP TABLE IF EXISTS export_node;
+                 DROP TABLE IF EXISTS export_level; DROP TABLE IF EXISTS export_band;
+                 DROP TABLE IF EXISTS export_trend_category; DROP TABLE IF EXISTS export_trend_other;
+                 DROP TABLE IF EXISTS export_value_city;
+                 DROP TABLE IF EXISTS export_city; DROP TABLE IF EXISTS export_year;",
+            )
+            .map_err(|e| self.err(e))
+    }
+}
+
+/// The column expressions (in the table's order) and the rest of the query (FROM … ORDER BY)
+/// of a large table. Only numbers are written into the text; everything else is a table.
+fn large_sql(which: LargeTable, sel: &LargeSelection) -> (Vec<&'static str>, String) {
+    let run = sel.run;
+    let city = match sel.cities {
+        Some(_) => "AND s.city IN (SELECT city FROM export_city)",
+        None => "",
+    };
+    // a band label of U4SSC points, clamped to 1-4 as the program's own label is (DuckDB's
+    // least and greatest skip a NULL, so none is passed to them)
+    let band = |col: &str| {
+        format!(
+            "LEFT JOIN export_band b
+                 ON b.points = CASE WHEN {col} IS NOT NULL THEN least(greatest(CAST({col} AS BIGINT), 1), 4) END"
+        )
+    };
+    match which {
+        LargeTable::RawValues => {
+            let year = match sel.year {
+                Some(y) => format!("WHERE o.year = {y}"),
+                None => String::new(),
+            };
+            (
+                vec![
+                    "o.city",
+                    "o.year",
+                    "d.id",
+                    "d.code",
+                    "d.part",
+                    "o.value",
+                    "d.unit",
+                    "o.revision_id",
+                    "r.source_file",
+                    "r.kind",
+                    "o.source",
+                    "o.quality",
+                    "CASE WHEN o.verified THEN 'yes' WHEN NOT o.verified THEN 'no' END",
+                ],
+                format!(
+                    "FROM (SELECT city, year, data_point, value, verified, quality, source, revision_id
+                           FROM observations WHERE city IN (SELECT city FROM export_value_city)
+                           QUALIFY row_number() OVER (PARTITION BY city, year, data_point ORDER BY revision_id DESC) = 1) o
+                     JOIN export_dp d ON d.id = o.data_point
+                     LEFT JOIN revisions r ON r.revision_id = o.revision_id
+                     {year}
+                     ORDER BY o.city, o.year, o.data_point"
+                ),
+            )
+        }
+        LargeTable::DataPointScores => (
+            vec![
+                "s.city",
+                "s.year",
+                "s.data_point",
+                "s.value",
+                "d.target",
+                "d.basis",
+                "s.achievement",
+                "s.points",
+                "b.label",
+                "s.score",
+                "s.rank",
+                "s.flags",
+            ],
+            format!(
+                "FROM dp_scores s JOIN export_year y ON y.year = s.year
+                 JOIN export_dp d ON d.id = s.data_point
+                 {}
+                 WHERE s.run_id = {run} {city}
+                 ORDER BY y.pos, s.data_point, s.city",
+                band("s.points")
+            ),
+        ),
+        LargeTable::AggregateScores | LargeTable::Ranks => {
+            let ranked = match which {
+                LargeTable::Ranks => "AND lv.ranked",
+                _ => "",
+            };
+            let exprs = match which {
+                LargeTable::Ranks => vec![
+                    "s.city",
+                    "s.year",
+                    "lv.key",
+                    "s.node",
+                    "s.rank",
+                    "s.rank_median",
+                    "s.rank_p05",
+                    "s.rank_p95",
+                ],
+                _ => vec![
+                    "s.city",
+                    "s.year",
+                    "lv.key",
+                    "s.node",
+                    "coalesce(n.name, '')",
+                    "s.u4ssc_pct",
+                    "b.label",
+                    "s.scored_items",
+                    "s.total_items",
+                    "s.score",
+                    "s.coverage",
+                ],
+            };
+            (
+                exprs,
+                format!(
+                    "FROM node_scores s JOIN export_year y ON y.year = s.year
+                     JOIN export_level lv ON lv.stored = s.level
+                     LEFT JOIN export_node n ON n.code = s.node
+                     {}
+                     WHERE s.run_id = {run} {city} {ranked}
+                     ORDER BY y.pos, s.level, s.node, s.city",
+                    band("s.band")
+                ),
+            )
+        }
+        LargeTable::Trends => (
+            vec![
+                "s.city",
+                "s.data_point",
+                "s.first_year",
+                "s.last_year",
+                "s.first_value",
+                "s.last_value",
+                "s.cagr",
+                "s.required_cagr",
+                "s.ratio",
+                "coalesce(c.category, o.label)",
+                "s.reason",
+            ],
+            format!(
+                "FROM trends s LEFT JOIN export_trend_category c ON c.category = s.category
+                 CROSS JOIN export_trend_other o
+                 WHERE s.run_id = {run} AND s.city IN (SELECT city FROM export_value_city)
+                 ORDER BY s.city, s.data_point"
+            ),
+        ),
+    }
+}
