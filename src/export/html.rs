@@ -239,16 +239,33 @@ pub struct YearData {
 }
 
 impl YearData {
-    pub fn load(store: &Store, run: &RunInfo, year: i32) -> Result<YearData> {
+    /// Every city's scores of the year (the network's medians and peer groups need them);
+    /// values and trends of the cities profiled, `cities` (`None`: every city).
+    pub fn load(
+        store: &Store,
+        run: &RunInfo,
+        year: i32,
+        cities: Option<&[String]>,
+    ) -> Result<YearData> {
+        let (values, trends) = match cities {
+            Some(c) => {
+                let mut values = store.current_values_of(c)?;
+                values.retain(|v| v.year == year);
+                (values, store.trends_of(run.run_id, c)?)
+            }
+            None => (
+                store.current_values_where(&crate::store::Filter {
+                    year: Some(year),
+                    ..Default::default()
+                })?,
+                store.trends(run.run_id, None)?,
+            ),
+        };
         Ok(YearData {
             nodes: store.node_scores(run.run_id, None, Some(year))?,
             dps: store.dp_scores(run.run_id, None, Some(year))?,
-            trends: store.trends(run.run_id, None)?,
-            values: store
-                .current_values()?
-                .into_iter()
-                .filter(|v| v.year == year)
-                .collect(),
+            trends,
+            values,
             questions: store
                 .questions(
                     None,

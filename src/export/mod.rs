@@ -675,6 +675,7 @@ pub fn export(ctx: &Ctx, a: &ExportOptions) -> Result<ExportReport> {
                     }
                     trace.mark("export: CSV tables written");
                     write_sdg(&mut o, ExportFormat::Csv)?;
+                    trace.mark("export: the SDG view written");
                 }
                 ExportFormat::Json => {
                     for t in &tables {
@@ -697,9 +698,18 @@ pub fn export(ctx: &Ctx, a: &ExportOptions) -> Result<ExportReport> {
                     let md = *f == ExportFormat::Md;
                     let mut cache: std::collections::BTreeMap<i32, html::YearData> =
                         std::collections::BTreeMap::new();
+                    // a few cities' values and trends, not the network's
+                    let profiled: Option<Vec<String>> = sel.cities.as_ref().map(|_| {
+                        let set: BTreeSet<&String> =
+                            profile_cities.iter().map(|(c, _)| c).collect();
+                        set.into_iter().cloned().collect()
+                    });
                     for (slug, year) in &profile_cities {
                         if !cache.contains_key(year) {
-                            cache.insert(*year, html::YearData::load(&store, &run, *year)?);
+                            cache.insert(
+                                *year,
+                                html::YearData::load(&store, &run, *year, profiled.as_deref())?,
+                            );
                         }
                         let Some(data) = cache.get(year) else {
                             continue;
@@ -734,6 +744,7 @@ pub fn export(ctx: &Ctx, a: &ExportOptions) -> Result<ExportReport> {
         // last: what the folder holds, so whoever it is handed to can check it
         let manifest = manifest(&a.out, &o.written, &run)?;
         o.write("manifest.json", manifest.as_bytes())?;
+        trace.mark("export: manifest written");
         Ok(())
     })?;
     crate::progress::clear();

@@ -541,8 +541,11 @@ fn scores_half(
         // top-level scores kept for the peer groups, which need every city
         let top = ctx.catalog.top_level();
         let mut peer_nodes = Vec::new();
+        // without aggregate scores or ranks to write, only the peer groups' levels are read
         let rows = !(agg.idle() && ranks.idle());
-        store.node_scores_each(run.run_id, year, READ_BATCH, |nodes| {
+        let levels = [Level::Overall, top];
+        let only = (!rows).then_some(&levels[..]);
+        store.node_scores_each(run.run_id, year, only, READ_BATCH, |nodes| {
             if rows {
                 tables::node_rows(&tree, &nodes, sel, &mut agg, &mut ranks)?;
             }

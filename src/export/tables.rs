@@ -71,14 +71,44 @@ pub fn build(ctx: &Ctx, store: &Store, run: &RunInfo, sel: &Selection) -> Result
     let trace = crate::trace::Trace::new();
     let tree = Tree::new(&ctx.catalog);
     let revisions = revisions_of(store)?;
-    // the selected year only, when there is one (every table below filters by it)
-    let values = store.current_values_where(&crate::store::Filter {
+    // the selected year only, when there is one (every table below filters by it); the
+    // selected cities only, when there are some (a few cities of a world are not read
+    // whole), but the peer groups' levels and the sensitivity's year for every city
+    let year = crate::store::Filter {
         year: sel.year,
         ..Default::default()
-    })?;
-    let dps = store.dp_scores(run.run_id, None, sel.year)?;
-    let nodes = store.node_scores(run.run_id, None, sel.year)?;
-    let trends = store.trends(run.run_id, None)?;
+    };
+    let chosen: Option<Vec<String>> = sel.cities.as_ref().map(|c| c.iter().cloned().collect());
+    let (values, dps, nodes, trends, every) = match &chosen {
+        None => (
+            store.current_values_where(&year)?,
+            store.dp_scores(run.run_id, None, sel.year)?,
+            store.node_scores(run.run_id, None, sel.year)?,
+            store.trends(run.run_id, None)?,
+            None,
+        ),
+        Some(c) => {
+            let mut values = store.current_values_of(c)?;
+            values.retain(|v| sel.year(v.year));
+            let latest = match sel.year {
+                Some(y) => Some(y),
+                None => store.current_years()?.last().copied(),
+            };
+            let every_value = store.current_values_where(&crate::store::Filter {
+                year: latest,
+                ..Default::default()
+            })?;
+            let levels = [Level::Overall, ctx.catalog.top_level()];
+            let every_node = store.node_scores_at(run.run_id, &levels, sel.year)?;
+            (
+                values,
+                store.dp_scores_of(run.run_id, c, sel.year)?,
+                store.node_scores_of(run.run_id, c, sel.year)?,
+                store.trends_of(run.run_id, c)?,
+                Some((every_value, every_node)),
+            )
+        }
+    };
     trace.mark("export: read values, scores and trends");
     let mut raw = raw_values_table();
     raw_values_rows(ctx, &revisions, &values, sel, &mut raw)?;
@@ -90,7 +120,8 @@ pub fn build(ctx: &Ctx, store: &Store, run: &RunInfo, sel: &Selection) -> Result
     let (mut agg, mut ranks) = (aggregate_scores_table(), ranks_table());
     node_rows(&tree, &nodes, sel, &mut agg, &mut ranks)?;
     let mut peers = peers_table();
-    peer_rows(ctx, &nodes, sel, &mut peers)?;
+    let peer_nodes = every.as_ref().map_or(&nodes, |(_, n)| n);
+    peer_rows(ctx, peer_nodes, sel, &mut peers)?;
     drop(nodes);
     let mut tr = trends_table();
     trend_rows(&trends, sel, &mut tr)?;
@@ -99,7 +130,8 @@ pub fn build(ctx: &Ctx, store: &Store, run: &RunInfo, sel: &Selection) -> Result
     coverage_rows(ctx, &values, sel, &mut cov)?;
     trace.mark("export: built the large tables");
     let mut out = vec![raw, dp, agg, ranks, peers, tr, cov];
-    out.extend(small_tables(ctx, store, run, sel, &values)?);
+    let sensitivity_values = every.as_ref().map_or(&values, |(v, _)| v);
+    out.extend(small_tables(ctx, store, run, sel, sensitivity_values)?);
     trace.mark("export: built the small tables");
     Ok(out)
 }

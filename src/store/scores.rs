@@ -84,6 +84,61 @@ impl Store {
                 node_score_row)
     }
 
+    /// Node scores of a run at some levels, optionally of one year, every city (the peer
+    /// groups of an export of a few cities), in the order of [`Store::node_scores`].
+    pub fn node_scores_at(
+        &self,
+        run: i64,
+        levels: &[Level],
+        year: Option<i32>,
+    ) -> Result<Vec<NodeScore>> {
+        let list: Vec<String> = levels.iter().map(|l| l.key().into_owned()).collect();
+        self.node_scores_levels(
+            run,
+            Some(&list.join(",")),
+            &Filter {
+                year,
+                ..Filter::default()
+            },
+        )
+    }
+
+    /// Node scores of some cities, optionally of one year, in the order of
+    /// [`Store::node_scores`] (an export of a few cities of a world).
+    pub fn node_scores_of(
+        &self,
+        run: i64,
+        cities: &[String],
+        year: Option<i32>,
+    ) -> Result<Vec<NodeScore>> {
+        self.all(
+            "SELECT city, year, level, node, u4ssc_pct, band, scored_items, total_items, score, coverage, rank, rank_median, rank_p05, rank_p95
+                 FROM node_scores WHERE run_id = ? AND (? IS NULL OR year = ?)
+                   AND city IN (SELECT unnest(string_split(?, chr(31))))
+                 ORDER BY year, level, node, city",
+            params![run, year, year, cities.join("\u{1f}")],
+            node_score_row,
+        )
+    }
+
+    /// Data-point scores of some cities, optionally of one year, in the order of
+    /// [`Store::dp_scores`].
+    pub fn dp_scores_of(
+        &self,
+        run: i64,
+        cities: &[String],
+        year: Option<i32>,
+    ) -> Result<Vec<DpScore>> {
+        self.all(
+            "SELECT city, year, data_point, value, used_value, achievement, points, score, rank, flags
+                 FROM dp_scores WHERE run_id = ? AND (? IS NULL OR year = ?)
+                   AND city IN (SELECT unnest(string_split(?, chr(31))))
+                 ORDER BY year, data_point, city",
+            params![run, year, year, cities.join("\u{1f}")],
+            dp_score_row,
+        )
+    }
+
     /// Data-point scores of a run, optionally for one city and/or year.
     pub fn dp_scores(
         &self,
@@ -154,19 +209,28 @@ impl Store {
     }
 
     /// [`Store::node_scores`] of a year handed to `f` a batch at a time, in the same order
-    /// (an export of a world of cities never holds a year's scores).
+    /// (an export of a world of cities never holds a year's scores); only the `levels` given
+    /// (their stored keys), if any.
     pub fn node_scores_each(
         &self,
         run: i64,
         year: i32,
+        levels: Option<&[Level]>,
         batch: usize,
         f: impl FnMut(Vec<NodeScore>) -> Result<()>,
     ) -> Result<()> {
+        let levels = levels.map(|l| {
+            l.iter()
+                .map(|l| l.key().into_owned())
+                .collect::<Vec<_>>()
+                .join("\u{1f}")
+        });
         self.each(
             "SELECT city, year, level, node, u4ssc_pct, band, scored_items, total_items, score, coverage, rank, rank_median, rank_p05, rank_p95
                  FROM node_scores WHERE run_id = ? AND year = ?
+                   AND (? IS NULL OR level IN (SELECT unnest(string_split(?, chr(31)))))
                  ORDER BY year, level, node, city",
-            params![run, year],
+            params![run, year, levels, levels],
             node_score_row,
             batch,
             f,

@@ -338,7 +338,12 @@ fn a_framework_with_four_levels_below_its_index_equals_the_pipeline() {
         assert_eq!(r.code, 0, "{}", r.stderr);
     }
     let store = Store::open_in_memory().unwrap();
-    for table in ["aggregate_scores", "ranks", "data_point_scores", "raw_values"] {
+    for table in [
+        "aggregate_scores",
+        "ranks",
+        "data_point_scores",
+        "raw_values",
+    ] {
         let file = format!("{table}.parquet");
         let want = store.parquet_rows(&mem.join(&file)).unwrap();
         assert!(want.len() > 50, "{table}");

@@ -134,11 +134,14 @@ pub fn dashboard(
     let shown: Vec<Level> = std::iter::once(Level::Overall)
         .chain(tree.levels_top_down().into_iter().take(2))
         .collect();
-    let all = store.node_scores(run.run_id, None, year)?;
-    let year = year
-        .or_else(|| all.iter().map(|n| n.year).max())
-        .unwrap_or(0);
-    let nodes: Vec<&NodeScore> = all.iter().filter(|n| n.year == year).collect();
+    // the selected year, else the run's latest: only that year's scores are read (a world
+    // of cities over ten years is not held for one year's page)
+    let year = match year {
+        Some(y) => y,
+        None => store.run_years(run.run_id)?.into_iter().max().unwrap_or(0),
+    };
+    let all = store.node_scores(run.run_id, None, Some(year))?;
+    let nodes: Vec<&NodeScore> = all.iter().collect();
     let mean_of = |code: &str, f: &dyn Fn(&NodeScore) -> Option<f64>| {
         stats::mean(
             &nodes
