@@ -545,7 +545,13 @@ pub fn export(ctx: &Ctx, a: &ExportOptions) -> Result<ExportReport> {
     let rows = store.export_rows(run.run_id, sel.year, cities.as_deref())?;
     let formats: BTreeSet<ExportFormat> = a.format.iter().copied().collect();
     let streamed = rows > stream_rows(&formats);
-    let tables = if streamed {
+    // profiles and the dashboard read what they show themselves: no table is built for them
+    let profiles_only = formats
+        .iter()
+        .all(|f| matches!(f, ExportFormat::Html | ExportFormat::Md));
+    let tables = if profiles_only {
+        Vec::new()
+    } else if streamed {
         let year = match sel.year {
             Some(y) => Some(y),
             None => store.current_years()?.last().copied(),
@@ -720,6 +726,8 @@ pub fn export(ctx: &Ctx, a: &ExportOptions) -> Result<ExportReport> {
                             page.as_bytes(),
                         )?;
                     }
+                    // the profiles' year data goes before the dashboard reads its own
+                    drop(cache);
                     let dash = html::dashboard(ctx, &store, &run, sel.year, demo, md)?;
                     o.write(
                         &format!("network-dashboard.{}", if md { "md" } else { "html" }),
