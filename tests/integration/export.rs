@@ -27,7 +27,9 @@ fn export(home: &Path, out: &Path, extra: &[&str]) -> crate::cli::Run {
 
 /// The large tables whose Parquet DuckDB writes straight from the stored run when an export
 /// is streamed: the same columns, types, rows in the same order and metadata as the file the
-/// program writes from its rows (DuckDB may lay the bytes out differently).
+/// program writes from its rows (DuckDB may lay the bytes out differently, and marks a column
+/// required only where it knows no value is missing, which it knows of fewer columns of a
+/// query than of a table).
 const DUCKDB_PARQUET: [&str; 5] = [
     "raw_values",
     "data_point_scores",
