@@ -70,56 +70,53 @@ impl Store {
                  CREATE OR REPLACE TEMP TABLE export_year (year INTEGER, pos BIGINT);",
             )
             .map_err(e)?;
-        let mut a = self.conn.appender("export_dp").map_err(e)?;
-        for (id, code, part, unit, target, basis) in &l.data_points {
-            a.append_row(params![id, code, part, unit, target, basis])
-                .map_err(e)?;
+        use duckdb::ToSql;
+        let rows = l
+            .data_points
+            .iter()
+            .map(|(id, code, part, unit, target, basis)| {
+                vec![id as &dyn ToSql, code, part, unit, target, basis]
+            });
+        self.append_all("export_dp", rows)?;
+        let rows = l
+            .node_names
+            .iter()
+            .map(|(code, name)| vec![code as &dyn ToSql, name]);
+        self.append_all("export_node", rows)?;
+        let rows = l
+            .levels
+            .iter()
+            .map(|(stored, key, ranked)| vec![stored as &dyn ToSql, key, ranked]);
+        self.append_all("export_level", rows)?;
+        let rows = l
+            .bands
+            .iter()
+            .map(|(points, label)| vec![points as &dyn ToSql, label]);
+        self.append_all("export_band", rows)?;
+        // a String, not a str: a str cannot stand as a `dyn ToSql`
+        #[allow(clippy::ptr_arg)]
+        fn one(c: &String) -> Vec<&dyn ToSql> {
+            vec![c]
         }
-        a.flush().map_err(e)?;
-        drop(a);
-        let mut a = self.conn.appender("export_node").map_err(e)?;
-        for (code, name) in &l.node_names {
-            a.append_row(params![code, name]).map_err(e)?;
-        }
-        a.flush().map_err(e)?;
-        drop(a);
-        let mut a = self.conn.appender("export_level").map_err(e)?;
-        for (stored, key, ranked) in &l.levels {
-            a.append_row(params![stored, key, ranked]).map_err(e)?;
-        }
-        a.flush().map_err(e)?;
-        drop(a);
-        let mut a = self.conn.appender("export_band").map_err(e)?;
-        for (points, label) in &l.bands {
-            a.append_row(params![points, label]).map_err(e)?;
-        }
-        a.flush().map_err(e)?;
-        drop(a);
-        let mut a = self.conn.appender("export_trend_category").map_err(e)?;
-        for c in &l.trend_categories {
-            a.append_row(params![c]).map_err(e)?;
-        }
-        a.flush().map_err(e)?;
-        drop(a);
-        let mut a = self.conn.appender("export_trend_other").map_err(e)?;
-        a.append_row(params![l.trend_other]).map_err(e)?;
-        a.flush().map_err(e)?;
-        drop(a);
-        let mut a = self.conn.appender("export_value_city").map_err(e)?;
-        for c in &sel.value_cities {
-            a.append_row(params![c]).map_err(e)?;
-        }
-        a.flush().map_err(e)?;
-        drop(a);
-        let mut a = self.conn.appender("export_city").map_err(e)?;
-        for c in sel.cities.iter().flatten() {
-            a.append_row(params![c]).map_err(e)?;
-        }
-        a.flush().map_err(e)?;
-        drop(a);
-        let mut a = self.conn.appender("export_year").map_err(e)?;
-        for (pos, y) in sel.years.iter().enumerate() {
-            a.append_row(params![y, pos as i64]).map_err(e)?;
+        self.append_all("export_trend_category", l.trend_categories.iter().map(one))?;
+        self.append_all("export_trend_other", std::iter::once(one(&l.trend_other)))?;
+        self.append_all("export_value_city", sel.value_cities.iter().map(one))?;
+        self.append_all("export_city", sel.cities.iter().flatten().map(one))?;
+        let years: Vec<(i32, i64)> = sel.years.iter().zip(0..).map(|(y, p)| (*y, p)).collect();
+        let rows = years.iter().map(|(y, pos)| vec![y as &dyn ToSql, pos]);
+        self.append_all("export_year", rows)
+    }
+
+    /// Append `rows` (each a row's values in the table's column order) to a temporary table.
+    fn append_all<'v>(
+        &self,
+        table: &str,
+        rows: impl Iterator<Item = Vec<&'v dyn duckdb::ToSql>>,
+    ) -> Result<()> {
+        let e = |e| self.err(e);
+        let mut a = self.conn.appender(table).map_err(e)?;
+        for row in rows {
+            a.append_row(row.as_slice()).map_err(e)?;
         }
         a.flush().map_err(e)
     }
