@@ -198,9 +198,130 @@ pub fn relative_to_peers<'a>(
     rel
 }
 
+/// [`relative_to_peers`] of many cities of one network against every other city: each data
+/// point's scores are grouped and sorted once, and a city's median of the others is read from
+/// the sorted list without its own score (a world of city profiles would otherwise sort every
+/// data point's scores once per city). The same results to the last bit.
+pub struct PeerMedians {
+    /// per data point, in order: each city's score and every score sorted
+    per: std::collections::BTreeMap<String, (std::collections::HashMap<String, f64>, Vec<f64>)>,
+    /// a city with two scores of one data point: [`relative_to_peers`] itself answers
+    scores: Option<Vec<(String, String, f64)>>,
+}
+
+impl PeerMedians {
+    pub fn new<'s>(scores: impl Iterator<Item = (&'s str, &'s str, f64)>) -> PeerMedians {
+        let all: Vec<(&str, &str, f64)> = scores.collect();
+        let mut per: std::collections::BTreeMap<
+            String,
+            (std::collections::HashMap<String, f64>, Vec<f64>),
+        > = std::collections::BTreeMap::new();
+        let mut twice = false;
+        for (c, dp, s) in &all {
+            if !per.contains_key(*dp) {
+                per.insert(dp.to_string(), Default::default());
+            }
+            if let Some((mine, sorted)) = per.get_mut(*dp) {
+                twice |= mine.insert(c.to_string(), *s).is_some();
+                sorted.push(*s);
+            }
+        }
+        for (_, sorted) in per.values_mut() {
+            sorted.sort_by(f64::total_cmp);
+        }
+        let scores = twice.then(|| {
+            all.iter()
+                .map(|(c, dp, s)| (c.to_string(), dp.to_string(), *s))
+                .collect()
+        });
+        PeerMedians { per, scores }
+    }
+
+    /// `city`'s scores against the median of every other city's, as [`relative_to_peers`]
+    /// gives them with every city a peer.
+    pub fn relative(&self, city: &str) -> Vec<(f64, &str, f64, f64)> {
+        if let Some(all) = &self.scores {
+            let scores = all.iter().map(|(c, dp, s)| (c.as_str(), dp.as_str(), *s));
+            return relative_to_peers(scores, city, &|_| true);
+        }
+        let mut rel: Vec<(f64, &str, f64, f64)> = self
+            .per
+            .iter()
+            .filter_map(|(dp, (mine, sorted))| {
+                let mine = *mine.get(city)?;
+                // the others: the sorted scores without one equal to mine
+                let skip = sorted.binary_search_by(|x| x.total_cmp(&mine)).ok()?;
+                let n = sorted.len() - 1;
+                if n == 0 {
+                    return None;
+                }
+                let at = |k: usize| sorted[if k < skip { k } else { k + 1 }];
+                let m = if n % 2 == 1 {
+                    at(n / 2)
+                } else {
+                    (at(n / 2 - 1) + at(n / 2)) / 2.0
+                };
+                Some((mine - m, dp.as_str(), mine, m))
+            })
+            .collect();
+        rel.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+        rel
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every city's strengths from the sorted lists equal [`relative_to_peers`]'s, bit for
+    /// bit: odd and even counts, ties, one city alone on a data point, a city without a score.
+    #[test]
+    fn peer_medians_equal_relative_to_peers_for_every_city() {
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as f64 / (1u64 << 31) as f64
+        };
+        let cities: Vec<String> = (0..9).map(|i| format!("c{i}")).collect();
+        let dps: Vec<String> = (0..6).map(|i| format!("d{i}")).collect();
+        let mut scores: Vec<(&str, &str, f64)> = Vec::new();
+        for (j, dp) in dps.iter().enumerate() {
+            for (i, c) in cities.iter().enumerate() {
+                // d0: one city only; d1: every score tied; others: some cities missing
+                let keep = match j {
+                    0 => i == 3,
+                    1 => true,
+                    _ => next() > 0.25,
+                };
+                if keep {
+                    let v = if j == 1 {
+                        50.0
+                    } else {
+                        (next() * 100.0).round() / 4.0
+                    };
+                    scores.push((c, dp, v));
+                }
+            }
+        }
+        let pm = PeerMedians::new(scores.iter().copied());
+        for c in &cities {
+            let want = relative_to_peers(scores.iter().copied(), c, &|_| true);
+            let got = pm.relative(c);
+            assert_eq!(want.len(), got.len(), "{c}");
+            for (w, g) in want.iter().zip(&got) {
+                assert_eq!(w.1, g.1, "{c}");
+                assert_eq!(
+                    (w.0.to_bits(), w.2.to_bits(), w.3.to_bits()),
+                    (g.0.to_bits(), g.2.to_bits(), g.3.to_bits()),
+                    "{c} {}",
+                    w.1
+                );
+            }
+        }
+        assert!(pm.relative("nobody").is_empty());
+    }
 
     #[test]
     fn skew_and_kurtosis_match_excel() {

@@ -236,6 +236,24 @@ pub struct YearData {
     pub values: Vec<crate::rows::CurrentValue>,
     /// Questions of the verification round still open or answered but not closed.
     pub questions: Vec<crate::store::Question>,
+    /// each city's rows of the lists above (their positions, in order): a profile reads its
+    /// city's rows without going through the network's
+    by_city: HashMap<String, CityRows>,
+    /// the network's mean composite score of each node
+    node_means: HashMap<String, Option<f64>>,
+    /// the overall scores' positions in `nodes`, in order (the peer groups)
+    overall: Vec<usize>,
+    /// every data point's scores sorted once (strengths and weaknesses)
+    medians: stats::PeerMedians,
+}
+
+/// One city's rows of a [`YearData`], as positions in its lists.
+#[derive(Default)]
+struct CityRows {
+    nodes: Vec<usize>,
+    dps: Vec<usize>,
+    trends: Vec<usize>,
+    values: Vec<usize>,
 }
 
 impl YearData {
@@ -261,9 +279,48 @@ impl YearData {
                 store.trends(run.run_id, None)?,
             ),
         };
+        let nodes = store.node_scores(run.run_id, None, Some(year))?;
+        let dps = store.dp_scores(run.run_id, None, Some(year))?;
+        let mut by_city: HashMap<String, CityRows> = HashMap::new();
+        fn rows<'m>(by_city: &'m mut HashMap<String, CityRows>, city: &str) -> &'m mut CityRows {
+            by_city.entry(city.to_string()).or_default()
+        }
+        for (i, n) in nodes.iter().enumerate() {
+            rows(&mut by_city, &n.city).nodes.push(i);
+        }
+        for (i, d) in dps.iter().enumerate() {
+            rows(&mut by_city, &d.city).dps.push(i);
+        }
+        for (i, t) in trends.iter().enumerate() {
+            rows(&mut by_city, &t.city).trends.push(i);
+        }
+        for (i, v) in values.iter().enumerate() {
+            rows(&mut by_city, &v.city).values.push(i);
+        }
+        // each node's scores in the order of `nodes`, so the means are the ones a scan gives
+        let mut per_node: HashMap<&str, Vec<f64>> = HashMap::new();
+        for n in &nodes {
+            let scores = per_node.entry(n.node.as_str()).or_default();
+            scores.extend(n.score);
+        }
+        let node_means = per_node
+            .into_iter()
+            .map(|(code, s)| (code.to_string(), stats::mean(&s)))
+            .collect();
+        let overall = (0..nodes.len())
+            .filter(|&i| nodes[i].node == "overall")
+            .collect();
+        let medians = stats::PeerMedians::new(
+            dps.iter()
+                .filter_map(|d| d.score.map(|s| (d.city.as_str(), d.data_point.as_str(), s))),
+        );
         Ok(YearData {
-            nodes: store.node_scores(run.run_id, None, Some(year))?,
-            dps: store.dp_scores(run.run_id, None, Some(year))?,
+            by_city,
+            node_means,
+            overall,
+            medians,
+            nodes,
+            dps,
             trends,
             values,
             questions: store
@@ -291,30 +348,27 @@ pub fn city_profile(
     let city = ctx.registry.get(slug);
     let name = ctx.registry.name_of(slug);
     let nodes = &data.nodes;
-    let mine: BTreeMap<&str, &NodeScore> = nodes
+    // the city's rows, in the order of the network's lists
+    let none = CityRows::default();
+    let own = data.by_city.get(slug).unwrap_or(&none);
+    let mine: BTreeMap<&str, &NodeScore> = own
+        .nodes
         .iter()
-        .filter(|n| n.city == slug)
+        .map(|&i| &nodes[i])
         .map(|n| (n.node.as_str(), n))
         .collect();
-    let dps = &data.dps;
-    let trends: Vec<crate::scoring::trends::Trend> = data
-        .trends
-        .iter()
-        .filter(|t| t.city == slug)
-        .cloned()
-        .collect();
-    let values: Vec<&crate::rows::CurrentValue> = data
+    let dps: Vec<&crate::scoring::engine::DpScore> =
+        own.dps.iter().map(|&i| &data.dps[i]).collect();
+    let trends: Vec<crate::scoring::trends::Trend> =
+        own.trends.iter().map(|&i| data.trends[i].clone()).collect();
+    let values: Vec<&crate::rows::CurrentValue> = own
         .values
         .iter()
-        .filter(|v| v.city == slug && v.year == year)
+        .map(|&i| &data.values[i])
+        .filter(|v| v.year == year)
         .collect();
     // strengths and weaknesses against the network median
-    let rel = stats::relative_to_peers(
-        dps.iter()
-            .filter_map(|d| d.score.map(|s| (d.city.as_str(), d.data_point.as_str(), s))),
-        slug,
-        &|_| true,
-    );
+    let rel = data.medians.relative(slug);
     let dp_name = |id: &str| {
         ctx.catalog
             .get(id)
@@ -372,14 +426,7 @@ pub fn city_profile(
         .count();
     let reported = values.iter().filter(|v| v.value.is_some()).count();
     // network averages per dimension
-    let avg = |code: &str| {
-        let s: Vec<f64> = nodes
-            .iter()
-            .filter(|n| n.node == code)
-            .filter_map(|n| n.score)
-            .collect();
-        stats::mean(&s)
-    };
+    let avg = |code: &str| data.node_means.get(code).copied().flatten();
     // the two highest aggregate levels (U4SSC: dimensions and sub-dimensions)
     let tops = tree.levels_top_down();
     let on = |l: Option<&Level>| -> Vec<&crate::scoring::engine::TNode> {
@@ -401,16 +448,10 @@ pub fn city_profile(
         .unwrap_or_default()
         .into_iter()
         .map(|(kind, label)| {
-            let cities: Vec<String> = nodes
-                .iter()
-                .filter(|n| n.node == "overall")
-                .map(|n| n.city.clone())
-                .collect();
+            let overall = data.overall.iter().map(|&i| &nodes[i]);
+            let cities: Vec<String> = overall.clone().map(|n| n.city.clone()).collect();
             let set = ctx.registry.group_members(slug, &kind, &label, &cities);
-            let members: Vec<&NodeScore> = nodes
-                .iter()
-                .filter(|n| n.node == "overall" && set.contains(&n.city))
-                .collect();
+            let members: Vec<&NodeScore> = overall.filter(|n| set.contains(&n.city)).collect();
             let sc: Vec<Option<f64>> = members.iter().map(|n| n.score).collect();
             let r = stats::rank_desc(&sc);
             (
@@ -423,13 +464,7 @@ pub fn city_profile(
             )
         })
         .collect();
-    let sdg = sdg_rows(
-        ctx,
-        &dps.iter().collect::<Vec<_>>(),
-        &trends.iter().collect::<Vec<_>>(),
-        slug,
-        year,
-    );
+    let sdg = sdg_rows(ctx, &dps, &trends.iter().collect::<Vec<_>>(), slug, year);
     let method_text = format!(
         "Scores use the method '{}' (run {}, sha256 {}): each data point is scored against the project's own target — U4SSC never published its targets — and each target has a basis (SDG target, WHO/EU limit, Norwegian national target, best performer or expert choice) and a source listed in the KPI table. U4SSC points follow ITU's four bands (under 33 %, 33–66 %, 66–95 %, 95 % or more of target); a group's percentage is its points over four times the number of scored items. Composite scores and ranks come from the method's normalisation; {}",
         run.method_name,
