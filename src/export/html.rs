@@ -245,6 +245,15 @@ pub struct YearData {
     overall: Vec<usize>,
     /// every data point's scores sorted once (strengths and weaknesses)
     medians: stats::PeerMedians,
+    /// each peer group's ranks (by kind and label: the cities sharing a label share the
+    /// group), ranked for the first of its members profiled
+    peer_ranks: std::cell::RefCell<HashMap<(String, String), PeerRanks>>,
+}
+
+/// The overall ranks within one peer group, and its size.
+struct PeerRanks {
+    rank: HashMap<String, Option<usize>>,
+    size: usize,
 }
 
 /// One city's rows of a [`YearData`], as positions in its lists.
@@ -315,6 +324,7 @@ impl YearData {
                 .filter_map(|d| d.score.map(|s| (d.city.as_str(), d.data_point.as_str(), s))),
         );
         Ok(YearData {
+            peer_ranks: Default::default(),
             by_city,
             node_means,
             overall,
@@ -448,20 +458,27 @@ pub fn city_profile(
         .unwrap_or_default()
         .into_iter()
         .map(|(kind, label)| {
-            let overall = data.overall.iter().map(|&i| &nodes[i]);
-            let cities: Vec<String> = overall.clone().map(|n| n.city.clone()).collect();
-            let set = ctx.registry.group_members(slug, &kind, &label, &cities);
-            let members: Vec<&NodeScore> = overall.filter(|n| set.contains(&n.city)).collect();
-            let sc: Vec<Option<f64>> = members.iter().map(|n| n.score).collect();
-            let r = stats::rank_desc(&sc);
-            (
-                label,
-                members
-                    .iter()
-                    .position(|n| n.city == slug)
-                    .and_then(|i| r[i]),
-                members.len(),
-            )
+            let mut cache = data.peer_ranks.borrow_mut();
+            let g = cache
+                .entry((kind.clone(), label.clone()))
+                .or_insert_with(|| {
+                    let overall = data.overall.iter().map(|&i| &nodes[i]);
+                    let cities: Vec<String> = overall.clone().map(|n| n.city.clone()).collect();
+                    let set = ctx.registry.group_members(slug, &kind, &label, &cities);
+                    let members: Vec<&NodeScore> =
+                        overall.filter(|n| set.contains(&n.city)).collect();
+                    let sc: Vec<Option<f64>> = members.iter().map(|n| n.score).collect();
+                    let mut rank = HashMap::new();
+                    for (n, r) in members.iter().zip(stats::rank_desc(&sc)) {
+                        // a city's first place, as a search through the members finds it
+                        rank.entry(n.city.clone()).or_insert(r);
+                    }
+                    PeerRanks {
+                        rank,
+                        size: members.len(),
+                    }
+                });
+            (label, g.rank.get(slug).copied().flatten(), g.size)
         })
         .collect();
     let sdg = sdg_rows(ctx, &dps, &trends.iter().collect::<Vec<_>>(), slug, year);
