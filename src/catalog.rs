@@ -76,6 +76,20 @@ pub enum TargetBasis {
     None,
 }
 
+impl TargetBasis {
+    /// The basis as files and screens name it: its key in the catalog (`sdg`, `who_eu`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetBasis::Sdg => "sdg",
+            TargetBasis::WhoEu => "who_eu",
+            TargetBasis::National => "national",
+            TargetBasis::BestPerformer => "best_performer",
+            TargetBasis::Expert => "expert",
+            TargetBasis::None => "none",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
@@ -697,6 +711,21 @@ fn common_name(names: &[&str]) -> Option<String> {
 #[cfg(test)]
 mod name_tests {
     use super::*;
+
+    /// A basis is named as the catalog file spells it (serde's key), for every basis.
+    #[test]
+    fn a_target_basis_is_named_as_the_catalog_spells_it() {
+        for b in [
+            TargetBasis::Sdg,
+            TargetBasis::WhoEu,
+            TargetBasis::National,
+            TargetBasis::BestPerformer,
+            TargetBasis::Expert,
+            TargetBasis::None,
+        ] {
+            assert_eq!(serde_json::to_value(b).unwrap(), b.as_str(), "{b:?}");
+        }
+    }
 
     #[test]
     fn kpis_are_found_by_english_or_norwegian_name() {

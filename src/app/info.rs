@@ -209,10 +209,7 @@ pub fn kpis(ctx: &Ctx, a: &KpisArgs, out: &mut dyn Write) -> Result<i32> {
             d.unit.clone(),
             d.direction.as_str().into(),
             target,
-            serde_json::to_value(d.target.basis)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default(),
+            d.target.basis.as_str().to_string(),
         ]);
     }
     w(out, &t.render(a.format))?;

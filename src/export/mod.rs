@@ -552,14 +552,7 @@ pub fn export(ctx: &Ctx, a: &ExportOptions) -> Result<ExportReport> {
     let tables = if profiles_only {
         Vec::new()
     } else if streamed {
-        let year = match sel.year {
-            Some(y) => Some(y),
-            None => store.current_years()?.last().copied(),
-        };
-        let values = store.current_values_where(&crate::store::Filter {
-            year,
-            ..Default::default()
-        })?;
+        let values = tables::sensitivity_values(&store, &sel)?;
         tables::small_tables(ctx, &store, &run, &sel, &values)?
     } else {
         tables::build(ctx, &store, &run, &sel)?

@@ -404,7 +404,7 @@ fn large_lookups(ctx: &Ctx, store: &Store) -> Result<LargeLookups> {
                 dp.part.clone(),
                 dp.unit.clone(),
                 dp.target.value,
-                tables::basis_text(dp),
+                dp.target.basis.as_str().to_string(),
             )
         })
         .collect();

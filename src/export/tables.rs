@@ -90,14 +90,7 @@ pub fn build(ctx: &Ctx, store: &Store, run: &RunInfo, sel: &Selection) -> Result
         Some(c) => {
             let mut values = store.current_values_of(c)?;
             values.retain(|v| sel.year(v.year));
-            let latest = match sel.year {
-                Some(y) => Some(y),
-                None => store.current_years()?.last().copied(),
-            };
-            let every_value = store.current_values_where(&crate::store::Filter {
-                year: latest,
-                ..Default::default()
-            })?;
+            let every_value = sensitivity_values(store, sel)?;
             let levels = [Level::Overall, ctx.catalog.top_level()];
             let every_node = store.node_scores_at(run.run_id, &levels, sel.year)?;
             (
@@ -134,6 +127,19 @@ pub fn build(ctx: &Ctx, store: &Store, run: &RunInfo, sel: &Selection) -> Result
     out.extend(small_tables(ctx, store, run, sel, sensitivity_values)?);
     trace.mark("export: built the small tables");
     Ok(out)
+}
+
+/// The values the sensitivity re-scores: every city's of the selected year, else of the
+/// latest (one year of the network, however many cities the export selects).
+pub fn sensitivity_values(store: &Store, sel: &Selection) -> Result<Vec<CurrentValue>> {
+    let year = match sel.year {
+        Some(y) => Some(y),
+        None => store.current_years()?.last().copied(),
+    };
+    store.current_values_where(&crate::store::Filter {
+        year,
+        ..Default::default()
+    })
 }
 
 /// The tables that do not grow with the cities: catalog, method, sensitivity (one year's
@@ -173,10 +179,7 @@ pub fn small_tables(
         rows: vec![],
     };
     for dp in &ctx.catalog.data_points {
-        let basis = serde_json::to_value(dp.target.basis)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default();
+        let basis = dp.target.basis.as_str().to_string();
         cat.rows.push(vec![
             Cell::text(&dp.id),
             Cell::text(&dp.code),
@@ -433,16 +436,11 @@ pub fn data_point_score_rows(
     sel: &Selection,
     out: &mut dyn Sink,
 ) -> Result<()> {
-    // each data point's target basis as its file name for it, once per call
-    let mut bases: HashMap<&str, String> = HashMap::new();
     for d in dps.iter().filter(|d| sel.city(&d.city) && sel.year(d.year)) {
         let Some(dp) = ctx.catalog.get(&d.data_point) else {
             continue;
         };
-        let basis = bases
-            .entry(dp.id.as_str())
-            .or_insert_with(|| basis_text(dp))
-            .as_str();
+        let basis = dp.target.basis.as_str();
         out.row(vec![
             Cell::text(&d.city),
             Cell::Int(d.year.into()),
@@ -459,14 +457,6 @@ pub fn data_point_score_rows(
         ])?;
     }
     Ok(())
-}
-
-/// A data point's target basis as the files name it (`sdg`, `who_eu`, …).
-pub fn basis_text(dp: &crate::catalog::DataPoint) -> String {
-    serde_json::to_value(dp.target.basis)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default()
 }
 
 pub fn aggregate_scores_table() -> DataTable {

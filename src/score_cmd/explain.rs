@@ -143,10 +143,7 @@ pub fn explain(ctx: &Ctx, a: &ExplainOptions) -> Result<ExplainReport> {
             (_, Some([lo, hi])) => format!("{lo}-{hi} {} by {by}", dp.unit),
             _ => "none".into(),
         };
-        let target_basis = serde_json::to_value(dp.target.basis)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default();
+        let target_basis = dp.target.basis.as_str().to_string();
         let goalposts = (m.normalisation == crate::scoring::method::Normalisation::Goalposts)
             .then(|| crate::scoring::engine::goalposts(dp));
         all.push(Explained {

@@ -129,6 +129,9 @@ impl Store {
         cities: &[String],
         year: Option<i32>,
     ) -> Result<Vec<DpScore>> {
+        if cities.is_empty() {
+            return Ok(Vec::new());
+        }
         self.all(
             "SELECT city, year, data_point, value, used_value, achievement, points, score, rank, flags
                  FROM dp_scores WHERE run_id = ? AND (? IS NULL OR year = ?)
@@ -253,21 +256,6 @@ impl Store {
             dp_score_row,
             batch,
             f,
-        )
-    }
-
-    /// Data-point scores of some cities in a run's year, in the order of
-    /// [`Store::dp_scores`].
-    pub fn dp_scores_for(&self, run: i64, cities: &[String], year: i32) -> Result<Vec<DpScore>> {
-        if cities.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.all(
-            "SELECT city, year, data_point, value, used_value, achievement, points, score, rank, flags
-                 FROM dp_scores WHERE run_id = ? AND year = ? AND city IN (SELECT unnest(string_split(?, chr(31))))
-                 ORDER BY year, data_point, city",
-            params![run, year, cities.join("\u{1f}")],
-            dp_score_row,
         )
     }
 

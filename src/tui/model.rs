@@ -483,10 +483,7 @@ pub fn kpi(app: &App) -> Option<Kpi> {
         (_, Some([a, b])) => format!("{a}-{b}"),
         _ => "none".into(),
     };
-    let basis = serde_json::to_value(dp.target.basis)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default();
+    let basis = dp.target.basis.as_str().to_string();
     // the describe line is the whole peer group's; the filter and the sort only change the rows
     let count = vals.len();
     let missing = rows.len() - vals.len();

@@ -85,7 +85,7 @@ pub fn sdg_view_rows(
         let slugs: Vec<String> = chunk.iter().map(|(s, _)| s.clone()).collect();
         let mut dps = Vec::new();
         for y in years {
-            dps.extend(store.dp_scores_for(run.run_id, &slugs, y)?);
+            dps.extend(store.dp_scores_of(run.run_id, &slugs, Some(y))?);
         }
         let trends = store.trends_of(run.run_id, &slugs)?;
         // each city's scores and trends apart first: one pass, not one per city
