@@ -230,7 +230,8 @@ pub fn write_table(
 struct Dest<'a> {
     dir: &'a Path,
     formats: &'a BTreeSet<ExportFormat>,
-    /// the formats the program writes row by row for a table DuckDB writes as Parquet
+    /// the formats the program writes row by row for a table DuckDB writes as CSV and
+    /// Parquet
     row_formats: BTreeSet<ExportFormat>,
     metadata: &'a [(&'a str, String)],
     by: Option<PartitionBy>,
@@ -242,7 +243,7 @@ impl Dest<'_> {
     fn open<'s>(&self, t: DataTable, store: &'s Store) -> Result<FileSink<'s>> {
         FileSink::open(t, self.dir, self.formats, store, self.by)
     }
-    /// A table's CSV and JSON files: its Parquet is DuckDB's (see [`large_parquet`]).
+    /// A table's JSON file: its CSV and Parquet are DuckDB's (see [`large_duckdb`]).
     fn open_rows<'s>(&self, t: DataTable, store: &'s Store) -> Result<FileSink<'s>> {
         FileSink::open(t, self.dir, &self.row_formats, store, self.by)
     }
@@ -291,7 +292,7 @@ pub fn write_large(
         row_formats: formats
             .iter()
             .copied()
-            .filter(|f| *f != ExportFormat::Parquet)
+            .filter(|f| !matches!(f, ExportFormat::Parquet | ExportFormat::Csv))
             .collect(),
         metadata,
         by,
@@ -333,29 +334,46 @@ pub fn write_large(
         (Some(LargeTable::Trends), trends),
         (None, coverage),
     ];
-    if formats.contains(&ExportFormat::Parquet) {
+    if formats.contains(&ExportFormat::Parquet) || formats.contains(&ExportFormat::Csv) {
         let wanted = tables.iter_mut().filter_map(|(w, f)| w.map(|w| (w, f)));
-        large_parquet(ctx, store, run, sel, &cities, dir, metadata, by, wanted)?;
+        let dest = LargeDest {
+            dir,
+            formats,
+            metadata,
+            by,
+        };
+        large_duckdb(ctx, store, run, sel, &cities, &dest, wanted)?;
     }
     Ok(tables.into_iter().flat_map(|(_, files)| files).collect())
 }
 
-/// The Parquet files of the large tables DuckDB writes itself from the stored run (the same
-/// rows, columns and order as the rows the program writes), each added to its table's files.
-#[allow(clippy::too_many_arguments)]
-fn large_parquet<'f>(
+/// Where DuckDB writes the large tables, in which of the formats asked for.
+struct LargeDest<'a> {
+    dir: &'a Path,
+    formats: &'a BTreeSet<ExportFormat>,
+    metadata: &'a [(&'a str, String)],
+    by: Option<PartitionBy>,
+}
+
+/// The CSV and Parquet files of the large tables DuckDB writes itself from the stored run
+/// (the same rows, columns and order as the rows the program writes; the CSV files byte for
+/// byte), each added to its table's files: the CSV file first, as the program lists them.
+fn large_duckdb<'f>(
     ctx: &Ctx,
     store: &Store,
     run: &RunInfo,
     sel: &Selection,
     cities: &[String],
-    dir: &Path,
-    metadata: &[(&str, String)],
-    by: Option<PartitionBy>,
+    dest: &LargeDest,
     tables: impl Iterator<Item = (LargeTable, &'f mut Vec<PathBuf>)>,
 ) -> Result<()> {
     let trace = crate::trace::Trace::new();
-    let lookups = large_lookups(ctx, store)?;
+    let csv = dest.formats.contains(&ExportFormat::Csv);
+    let parquet = dest.formats.contains(&ExportFormat::Parquet);
+    let mut lookups = large_lookups(ctx, store)?;
+    if csv {
+        lookups.csv_texts = csv_texts(store, run, &lookups)?;
+    }
     let selection = LargeSelection {
         run: run.run_id,
         value_cities: cities.to_vec(),
@@ -373,17 +391,73 @@ fn large_parquet<'f>(
                 LargeTable::Ranks => tables::ranks_table(),
                 LargeTable::Trends => tables::trends_table(),
             };
-            crate::progress::note("export", &format!("writing {}.parquet", t.name));
-            let (path, col) = parquet_target(dir, &t, by);
-            store.large_parquet(which, &t, &selection, &path, metadata, col)?;
-            files.extend(files_under(&path)?);
-            trace.mark("export: a large table's Parquet written");
+            let (parquet_path, col) = parquet_target(dest.dir, &t, dest.by);
+            if parquet {
+                crate::progress::note("export", &format!("writing {}.parquet", t.name));
+                store.large_parquet(which, &t, &selection, &parquet_path, dest.metadata, col)?;
+                files.extend(files_under(&parquet_path)?);
+                trace.mark("export: a large table's Parquet written");
+            }
+            if csv {
+                // the CSV is read from the Parquet file, or from one of its own when none is
+                // asked for or it is split into folders
+                crate::progress::note("export", &format!("writing {}.csv", t.name));
+                let own = !parquet || col.is_some();
+                let source = match own {
+                    true => {
+                        let p = dest.dir.join(format!(".{}.csv.parquet", t.name));
+                        store.large_parquet(which, &t, &selection, &p, &[], None)?;
+                        p
+                    }
+                    false => parquet_path,
+                };
+                let path = dest.dir.join(format!("{}.csv", t.name));
+                let written = store.large_csv(&t, &source, &path);
+                if own {
+                    let _ = std::fs::remove_file(&source);
+                }
+                written?;
+                files.insert(0, path);
+                trace.mark("export: a large table's CSV written");
+            }
         }
         Ok(())
     })();
     // the lookups go whether or not every file was written
     let done = store.large_done();
     written.and(done)
+}
+
+/// The texts a large table's CSV may hold that the program's CSV writer changes (see
+/// [`crate::table::neutralised`]), with what it writes instead: the stored data's and the
+/// catalog's.
+fn csv_texts(store: &Store, run: &RunInfo, l: &LargeLookups) -> Result<Vec<(String, String)>> {
+    let mut texts: BTreeSet<String> = store
+        .large_text_candidates(run.run_id)?
+        .into_iter()
+        .collect();
+    for (id, code, part, unit, _, basis) in &l.data_points {
+        texts.extend([id, code, part, unit, basis].map(String::clone));
+    }
+    for (code, name) in &l.node_names {
+        texts.extend([code.clone(), name.clone()]);
+    }
+    texts.extend(
+        l.levels
+            .iter()
+            .flat_map(|(stored, key, _)| [stored, key])
+            .cloned(),
+    );
+    texts.extend(l.bands.iter().map(|(_, label)| label.clone()));
+    texts.extend(l.trend_categories.iter().cloned());
+    texts.insert(l.trend_other.clone());
+    Ok(texts
+        .into_iter()
+        .filter_map(|raw| {
+            let csv = crate::table::neutralised(&raw);
+            (csv != raw).then(|| (raw.clone(), csv.into_owned()))
+        })
+        .collect())
 }
 
 /// What the large tables' Parquet takes from the catalog and the scoring tree, as the rows
@@ -434,6 +508,7 @@ fn large_lookups(ctx: &Ctx, store: &Store) -> Result<LargeLookups> {
             .collect(),
         trend_categories: ASSESSED.iter().map(|c| c.to_string()).collect(),
         trend_other: CANNOT_ASSESS.to_string(),
+        csv_texts: Vec::new(),
     })
 }
 

@@ -1,7 +1,10 @@
-//! The large tables of a streamed export written to Parquet by DuckDB itself, straight from
-//! the stored run: one `COPY (SELECT …) TO` per table, never a row through the program. The
-//! rows, columns and order are those the export builds row by row (`export::tables`); what
-//! they take from the catalog comes as small temporary tables ([`LargeLookups`]).
+//! The large tables of a streamed export written to CSV and Parquet by DuckDB itself, straight
+//! from the stored run: one `COPY (SELECT …) TO` per table and format, never a row through the
+//! program. The rows, columns and order are those the export builds row by row
+//! (`export::tables`); what they take from the catalog comes as small temporary tables
+//! ([`LargeLookups`]). A CSV file is byte for byte the program's: numbers in Rust's shortest
+//! exact form (the `export_num` macro), texts as the program's CSV writer neutralises them
+//! (looked up in [`LargeLookups::csv_texts`]), empty texts unquoted.
 
 use super::parquet::ident_ok;
 use super::*;
@@ -30,6 +33,9 @@ pub struct LargeLookups {
     /// the trend categories written as stored; any other is written as `trend_other`
     pub trend_categories: Vec<String>,
     pub trend_other: String,
+    /// texts a CSV cell writes otherwise (a formula's first character, a control
+    /// character): the text as stored, and as written
+    pub csv_texts: Vec<(String, String)>,
 }
 
 /// Which rows: the run, the cities and years the export selects.
@@ -67,9 +73,23 @@ impl Store {
                  CREATE OR REPLACE TEMP TABLE export_trend_other (label VARCHAR);
                  CREATE OR REPLACE TEMP TABLE export_value_city (city VARCHAR);
                  CREATE OR REPLACE TEMP TABLE export_city (city VARCHAR);
-                 CREATE OR REPLACE TEMP TABLE export_year (year INTEGER, pos BIGINT);",
+                 CREATE OR REPLACE TEMP TABLE export_year (year INTEGER, pos BIGINT);
+                 CREATE OR REPLACE TEMP TABLE export_text (raw VARCHAR, csv VARCHAR);",
             )
             .map_err(e)?;
+        let known: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'export_num'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(e)?;
+        if known == 0 {
+            self.conn
+                .register_scalar_function::<ExportNum>("export_num")
+                .map_err(e)?;
+        }
         use duckdb::ToSql;
         let rows = l
             .data_points
@@ -104,7 +124,33 @@ impl Store {
         self.append_all("export_city", sel.cities.iter().flatten().map(one))?;
         let years: Vec<(i32, i64)> = sel.years.iter().zip(0..).map(|(y, p)| (*y, p)).collect();
         let rows = years.iter().map(|(y, pos)| vec![y as &dyn ToSql, pos]);
-        self.append_all("export_year", rows)
+        self.append_all("export_year", rows)?;
+        let rows = l
+            .csv_texts
+            .iter()
+            .map(|(raw, csv)| vec![raw as &dyn ToSql, csv]);
+        self.append_all("export_text", rows)
+    }
+
+    /// The texts of the stored data that a large table's CSV may hold and the program's CSV
+    /// writer may change: every text starting with `=`, `+`, `-`, `@`, tab or carriage
+    /// return, or holding a control character (a superset; the program decides which
+    /// change). Those of the catalog are the caller's to add.
+    pub fn large_text_candidates(&self, run: i64) -> Result<Vec<String>> {
+        self.column(&format!(
+            "SELECT DISTINCT x FROM (
+                 SELECT city AS x FROM observations UNION ALL SELECT source FROM observations
+                 UNION ALL SELECT quality FROM observations
+                 UNION ALL SELECT source_file FROM revisions UNION ALL SELECT kind FROM revisions
+                 UNION ALL SELECT city FROM score_cities UNION ALL SELECT item FROM score_items
+                 UNION ALL SELECT flags FROM score_flags
+                 UNION ALL SELECT city FROM trends WHERE run_id = {run}
+                 UNION ALL SELECT data_point FROM trends WHERE run_id = {run}
+                 UNION ALL SELECT category FROM trends WHERE run_id = {run}
+                 UNION ALL SELECT reason FROM trends WHERE run_id = {run})
+             WHERE regexp_matches(x, '^[=+@\\t\\r-]|[\\x00-\\x1f\\x7f-\\x{{9f}}]')
+             ORDER BY x"
+        ))
     }
 
     /// Append `rows` (each a row's values in the table's column order) to a temporary table.
@@ -150,6 +196,75 @@ impl Store {
         self.copy_parquet(&source, path, metadata, partition)
     }
 
+    /// Write a large table's CSV at `path` from its Parquet file `parquet` (as
+    /// [`Store::large_parquet`] wrote it, not split), byte for byte what the program writes
+    /// from its rows (see the module), with the texts of [`Store::large_begin`]'s lookups.
+    /// Read from the Parquet file, the rows are sorted once for both files, and in order
+    /// without holding them. The file appears complete or not at all.
+    pub fn large_csv(&self, t: &crate::rows::DataTable, parquet: &Path, path: &Path) -> Result<()> {
+        if !t.columns.iter().all(|c| ident_ok(c.name)) {
+            return Err(Error::Invalid(format!(
+                "export table '{}' has a column DuckDB cannot write",
+                t.name
+            )));
+        }
+        let (p, source) = (path.display().to_string(), parquet.display().to_string());
+        if [&p, &source]
+            .iter()
+            .any(|p| p.contains('\'') || p.contains('\0'))
+        {
+            return Err(Error::Usage(format!(
+                "the output path {p} contains a quote; choose another --out"
+            )));
+        }
+        // a text the writer changes is rare: looked up only when there is one
+        let changed: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM export_text", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        let select: Vec<String> = t
+            .columns
+            .iter()
+            .map(|c| {
+                let x = format!("\"{}\"", c.name);
+                let cell = match c.ty {
+                    crate::rows::ColType::Num => format!("export_num({x})"),
+                    crate::rows::ColType::Int => x.clone(),
+                    crate::rows::ColType::Text if changed > 0 => format!(
+                        "nullif(coalesce((SELECT t.csv FROM export_text t WHERE t.raw = {x}), {x}), '')"
+                    ),
+                    crate::rows::ColType::Text => format!("nullif({x}, '')"),
+                };
+                format!("{cell} AS {x}")
+            })
+            .collect();
+        let tmp = format!("{p}.tmp");
+        // DuckDB quotes a field holding a comma, quote or line break, as the program's writer
+        // does, and one holding `#` unless no comment character is set
+        let copy = format!(
+            "COPY (SELECT {} FROM read_parquet('{source}')) TO '{tmp}' (FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"', NULLSTR '', COMMENT '')",
+            select.join(", ")
+        );
+        let written = self.gated(|| self.conn.execute_batch(&copy).map_err(|e| self.err(e)));
+        let done = written.and_then(|_| {
+            let w = |source| Error::Write {
+                path: PathBuf::from(&tmp),
+                source,
+            };
+            std::fs::File::open(&tmp)
+                .and_then(|f| f.sync_all())
+                .map_err(w)?;
+            std::fs::rename(&tmp, path).map_err(|source| Error::Write {
+                path: path.to_path_buf(),
+                source,
+            })
+        });
+        if done.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        done
+    }
+
     /// Drop the temporary tables of [`Store::large_begin`].
     pub fn large_done(&self) -> Result<()> {
         self.conn
@@ -158,9 +273,59 @@ impl Store {
                  DROP TABLE IF EXISTS export_level; DROP TABLE IF EXISTS export_band;
                  DROP TABLE IF EXISTS export_trend_category; DROP TABLE IF EXISTS export_trend_other;
                  DROP TABLE IF EXISTS export_value_city;
-                 DROP TABLE IF EXISTS export_city; DROP TABLE IF EXISTS export_year;",
+                 DROP TABLE IF EXISTS export_city; DROP TABLE IF EXISTS export_year;
+                 DROP TABLE IF EXISTS export_text;",
             )
             .map_err(|e| self.err(e))
+    }
+}
+
+/// `export_num(v)`: a DOUBLE as the text the program's CSV writer gives it (Rust's `{}`: the
+/// shortest digits that read back as the same number, never an exponent, no `.0` on a whole
+/// number). DuckDB's own text of a DOUBLE writes `5.0`, `1e-05` and `1e+21`, and where two
+/// 17-digit texts are equally near (1658206780088562.25) it takes the even one where Rust
+/// takes the larger; so the program writes the numbers, a vector at a time.
+struct ExportNum;
+
+impl duckdb::vscalar::VArrowScalar for ExportNum {
+    type State = ();
+
+    fn invoke(
+        _: &(),
+        input: duckdb::arrow::record_batch::RecordBatch,
+    ) -> std::result::Result<
+        std::sync::Arc<dyn duckdb::arrow::array::Array>,
+        Box<dyn std::error::Error>,
+    > {
+        use duckdb::arrow::array::{AsArray, StringBuilder};
+        use duckdb::arrow::datatypes::Float64Type;
+        use std::fmt::Write;
+        let values = input
+            .columns()
+            .first()
+            .and_then(|c| c.as_primitive_opt::<Float64Type>())
+            .ok_or("export_num takes one DOUBLE")?;
+        let mut out = StringBuilder::with_capacity(values.len(), values.len() * 8);
+        let mut text = String::new();
+        for v in values.iter() {
+            match v {
+                Some(v) => {
+                    text.clear();
+                    write!(text, "{v}")?;
+                    out.append_value(&text);
+                }
+                None => out.append_null(),
+            }
+        }
+        Ok(std::sync::Arc::new(out.finish()))
+    }
+
+    fn signatures() -> Vec<duckdb::vscalar::ArrowFunctionSignature> {
+        use duckdb::arrow::datatypes::DataType;
+        vec![duckdb::vscalar::ArrowFunctionSignature::exact(
+            vec![DataType::Float64],
+            DataType::Utf8,
+        )]
     }
 }
 

@@ -140,6 +140,61 @@ fn a_streamed_export_writes_the_same_tables_as_one_built_in_memory() {
     );
 }
 
+/// The large tables' CSV files DuckDB writes when streamed are byte for byte the program's on
+/// text a CSV writer has to quote or neutralise (a formula's first character, a comma and
+/// quotes, a line break, `#`, a tab) and on numbers DuckDB would write otherwise (`0.00001`,
+/// `1000000000000000000000`, `5`, `0.00000025`, `0.30000000000000004`).
+#[test]
+fn a_streamed_csv_of_awkward_texts_and_numbers_is_the_programs_csv() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("t.duckdb");
+    let u = || {
+        let mut c = u4ssc(home.path());
+        c.arg("--db").arg(&db);
+        c
+    };
+    let f = data("valid/texts_a_csv_writer_changes_and_extreme_numbers.csv");
+    let r = run(u().arg("import").arg(&f));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let r = run(u().args(["score", "--draws", "5"]));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let (mem, streamed) = (home.path().join("mem"), home.path().join("streamed"));
+    let r = run(u().args(["export", "--format", "csv", "--out"]).arg(&mem));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let r = run(u()
+        .env("U4SSC_EXPORT_STREAM_ROWS", "0")
+        .args(["export", "--format", "csv", "--out"])
+        .arg(&streamed));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    for table in DUCKDB_PARQUET {
+        let name = format!("{table}.csv");
+        let want = std::fs::read_to_string(mem.join(&name)).unwrap();
+        assert!(want.lines().count() > 2, "{name} has rows");
+        assert_eq!(
+            want,
+            std::fs::read_to_string(streamed.join(&name)).unwrap(),
+            "{name} differs when streamed"
+        );
+    }
+    let raw = std::fs::read_to_string(streamed.join("raw_values.csv")).unwrap();
+    for cell in [
+        ",'+47 22 00 00 00,",
+        ",'-cmd|' /C calc'!A0,",
+        ",\"quoted, with \"\"comma\"\"\",",
+        ",\"two\nlines\",",
+        ",#hash,",
+        ",-5,",
+        ",tab\tinside,",
+        ",0.00001,",
+        ",1000000000000000000000,",
+        ",0.30000000000000004,",
+        ",0.00000025,",
+        ",5,",
+    ] {
+        assert!(raw.contains(cell), "{cell:?} in {raw}");
+    }
+}
+
 /// A streamed export of some cities in one year, its Parquet split into year folders, holds
 /// the rows of the same export built in memory, file by file.
 #[test]
