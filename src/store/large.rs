@@ -129,7 +129,22 @@ impl Store {
             .csv_texts
             .iter()
             .map(|(raw, csv)| vec![raw as &dyn ToSql, csv]);
-        self.append_all("export_text", rows)
+        self.append_all("export_text", rows)?;
+        // the order of the files, by number: sorting millions of rows by numbers is a
+        // quarter faster than by texts sharing long beginnings (city slugs); each number is
+        // the text's place in DuckDB's own order of the texts, so the rows come out the same
+        self.conn
+            .execute_batch(
+                "CREATE OR REPLACE TEMP TABLE export_order_city AS
+                     SELECT city, row_number() OVER (ORDER BY city) AS pos
+                     FROM (SELECT city FROM export_value_city UNION SELECT city FROM score_cities);
+                 CREATE OR REPLACE TEMP TABLE export_order_dp AS
+                     SELECT id, row_number() OVER (ORDER BY id) AS pos FROM (SELECT DISTINCT id FROM export_dp);
+                 CREATE OR REPLACE TEMP TABLE export_order_node AS
+                     SELECT level, item AS node, row_number() OVER (ORDER BY level, item) AS pos
+                     FROM score_items;",
+            )
+            .map_err(e)
     }
 
     /// The texts of the stored data that a large table's CSV may hold and the program's CSV
@@ -274,7 +289,8 @@ impl Store {
                  DROP TABLE IF EXISTS export_trend_category; DROP TABLE IF EXISTS export_trend_other;
                  DROP TABLE IF EXISTS export_value_city;
                  DROP TABLE IF EXISTS export_city; DROP TABLE IF EXISTS export_year;
-                 DROP TABLE IF EXISTS export_text;",
+                 DROP TABLE IF EXISTS export_text; DROP TABLE IF EXISTS export_order_city;
+                 DROP TABLE IF EXISTS export_order_dp; DROP TABLE IF EXISTS export_order_node;",
             )
             .map_err(|e| self.err(e))
     }
@@ -380,9 +396,11 @@ fn large_sql(which: LargeTable, sel: &LargeSelection) -> (Vec<&'static str>, Str
                            SELECT * FROM (SELECT * FROM mine SEMI JOIN again USING (city, year))
                            QUALIFY row_number() OVER (PARTITION BY city, year, data_point ORDER BY revision_id DESC) = 1) o
                      JOIN export_dp d ON d.id = o.data_point
+                     JOIN export_order_city oc ON oc.city = o.city
+                     JOIN export_order_dp od ON od.id = o.data_point
                      LEFT JOIN revisions r ON r.revision_id = o.revision_id
                      {year}
-                     ORDER BY o.city, o.year, o.data_point"
+                     ORDER BY oc.pos, o.year, od.pos"
                 ),
             )
         }
@@ -404,9 +422,11 @@ fn large_sql(which: LargeTable, sel: &LargeSelection) -> (Vec<&'static str>, Str
             format!(
                 "FROM dp_scores s JOIN export_year y ON y.year = s.year
                  JOIN export_dp d ON d.id = s.data_point
+                 JOIN export_order_city oc ON oc.city = s.city
+                 JOIN export_order_dp od ON od.id = s.data_point
                  {}
                  WHERE s.run_id = {run} {city}
-                 ORDER BY y.pos, s.data_point, s.city",
+                 ORDER BY y.pos, od.pos, oc.pos",
                 band("s.points")
             ),
         ),
@@ -446,9 +466,11 @@ fn large_sql(which: LargeTable, sel: &LargeSelection) -> (Vec<&'static str>, Str
                     "FROM node_scores s JOIN export_year y ON y.year = s.year
                      JOIN export_level lv ON lv.stored = s.level
                      LEFT JOIN export_node n ON n.code = s.node
+                     JOIN export_order_city oc ON oc.city = s.city
+                     JOIN export_order_node odr ON odr.level = s.level AND odr.node = s.node
                      {}
                      WHERE s.run_id = {run} {city} {ranked}
-                     ORDER BY y.pos, s.level, s.node, s.city",
+                     ORDER BY y.pos, odr.pos, oc.pos",
                     band("s.band")
                 ),
             )
