@@ -668,3 +668,28 @@ pub fn import(ctx: &Ctx, a: &ImportArgs, out: &mut dyn Write) -> Result<i32> {
     }
     Ok(code)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn memory(args: &[&str]) -> u64 {
+        let cli = Cli::try_parse_from(args).unwrap();
+        cli.global.settings(cli.command.as_ref()).memory_mb
+    }
+
+    /// The database engine gets 256 MB, an export 512 MB (it sorts each large table once),
+    /// and `--memory-mb` wins over either.
+    #[test]
+    fn an_export_gets_more_memory_unless_the_user_says_otherwise() {
+        assert_eq!(memory(&["u4ssc", "score"]), MEMORY_MB);
+        assert_eq!(memory(&["u4ssc", "export", "--out", "x"]), EXPORT_MEMORY_MB);
+        assert_eq!(
+            memory(&["u4ssc", "export", "--out", "x", "--memory-mb", "128"]),
+            128
+        );
+        assert_eq!(memory(&["u4ssc", "--memory-mb", "1024", "score"]), 1024);
+        assert!(EXPORT_MEMORY_MB > MEMORY_MB);
+    }
+}
