@@ -341,8 +341,7 @@ impl Registry {
     ) -> BTreeSet<String> {
         match kind {
             "all" => cities.iter().cloned().collect(),
-            "custom" => self.peer_set(city, label, cities),
-            k => self.peer_set(city, k, cities),
+            _ => self.peer_set(city, Registry::group_name(kind, label), cities),
         }
     }
 
@@ -352,24 +351,36 @@ impl Registry {
         let me = self.get(city);
         cities
             .iter()
-            .filter(|other| {
-                let o = self.get(other);
-                match (group, me, o) {
-                    ("all", _, _) => true,
-                    ("kostra", Some(a), Some(b)) => {
-                        a.kostra_group.is_some() && a.kostra_group == b.kostra_group
-                    }
-                    ("population", Some(a), Some(b)) => a.population_band() == b.population_band(),
-                    ("county", Some(a), Some(b)) => a.county == b.county,
-                    (g, Some(a), Some(b)) => {
-                        let name = g.strip_prefix("custom:").unwrap_or(g);
-                        a.groups.iter().any(|x| x == name) && b.groups.iter().any(|x| x == name)
-                    }
-                    _ => false,
-                }
-            })
+            .filter(|other| Registry::shares(group, me, self.get(other)))
             .cloned()
             .collect()
+    }
+
+    /// Whether `other` is in `me`'s `group` (as [`Registry::peer_set`] names groups); a city
+    /// the registry does not know (`None`) shares "all" only.
+    pub fn shares(group: &str, me: Option<&City>, other: Option<&City>) -> bool {
+        match (group, me, other) {
+            ("all", _, _) => true,
+            ("kostra", Some(a), Some(b)) => {
+                a.kostra_group.is_some() && a.kostra_group == b.kostra_group
+            }
+            ("population", Some(a), Some(b)) => a.population_band() == b.population_band(),
+            ("county", Some(a), Some(b)) => a.county == b.county,
+            (g, Some(a), Some(b)) => {
+                let name = g.strip_prefix("custom:").unwrap_or(g);
+                a.groups.iter().any(|x| x == name) && b.groups.iter().any(|x| x == name)
+            }
+            _ => false,
+        }
+    }
+
+    /// The group [`Registry::group_members`] takes a (kind, label) pair of
+    /// [`Registry::groups_of`] for, as [`Registry::shares`] names it.
+    pub fn group_name<'a>(kind: &'a str, label: &'a str) -> &'a str {
+        match kind {
+            "custom" => label,
+            k => k,
+        }
     }
 
     /// Peer groups a city belongs to, as (group kind, group value).

@@ -598,22 +598,30 @@ pub fn peer_rows(
         if !sel.year(*year) {
             continue;
         }
-        let cities: Vec<String> = rows.iter().map(|r| r.city.clone()).collect();
+        // each row's city in the registry, looked up once; groups by the rows' positions
+        let known: Vec<Option<&crate::registry::City>> =
+            rows.iter().map(|r| ctx.registry.get(&r.city)).collect();
         // a group's members depend on the group only (its kind and label), so each group is
         // ranked once, not once per member: a world of cities stays linear
         let mut groups: HashMap<(String, String), Group> = HashMap::new();
-        for me in rows.iter().filter(|r| sel.city(&r.city)) {
-            let Some(c) = ctx.registry.get(&me.city) else {
+        for (at, me) in rows.iter().enumerate().filter(|(_, r)| sel.city(&r.city)) {
+            let Some(c) = known[at] else {
                 continue;
             };
             for (kind, label) in ctx.registry.groups_of(c) {
                 let g = groups
                     .entry((kind.clone(), label.clone()))
                     .or_insert_with(|| {
-                        let set = ctx.registry.group_members(&me.city, &kind, &label, &cities);
-                        Group::of(rows, &set)
+                        let name = crate::registry::Registry::group_name(&kind, &label);
+                        let members: Vec<usize> = (0..rows.len())
+                            .filter(|&i| {
+                                kind == "all"
+                                    || crate::registry::Registry::shares(name, Some(c), known[i])
+                            })
+                            .collect();
+                        Group::of(rows, &members)
                     });
-                let pos = g.rank.get(me.city.as_str()).copied().flatten();
+                let pos = g.rank.get(&at).copied().flatten();
                 out.row(vec![
                     Cell::text(&me.city),
                     Cell::Int((*year).into()),
@@ -633,24 +641,21 @@ pub fn peer_rows(
 
 /// One peer group of one node and year: its members' ranks and their scores in order.
 struct Group {
-    rank: HashMap<String, Option<usize>>,
+    /// rank by the member's position among the node's rows
+    rank: HashMap<usize, Option<usize>>,
     /// the members' scores, ascending (members without a score left out)
     sorted: Vec<f64>,
 }
 
 impl Group {
-    fn of(rows: &[&NodeScore], set: &BTreeSet<String>) -> Group {
-        let members: Vec<&&NodeScore> = rows.iter().filter(|r| set.contains(&r.city)).collect();
-        let scores: Vec<Option<f64>> = members.iter().map(|r| r.score).collect();
+    /// The group of the rows at `members` (positions, in the rows' order).
+    fn of(rows: &[&NodeScore], members: &[usize]) -> Group {
+        let scores: Vec<Option<f64>> = members.iter().map(|&i| rows[i].score).collect();
         let rk = stats::rank_desc(&scores);
         let mut sorted: Vec<f64> = scores.iter().flatten().copied().collect();
         sorted.sort_by(f64::total_cmp);
         Group {
-            rank: members
-                .iter()
-                .zip(rk)
-                .map(|(r, k)| (r.city.clone(), k))
-                .collect(),
+            rank: members.iter().copied().zip(rk).collect(),
             sorted,
         }
     }
