@@ -336,23 +336,9 @@ pub fn write_large(
     ];
     if formats.contains(&ExportFormat::Parquet) || formats.contains(&ExportFormat::Csv) {
         let wanted = tables.iter_mut().filter_map(|(w, f)| w.map(|w| (w, f)));
-        let dest = LargeDest {
-            dir,
-            formats,
-            metadata,
-            by,
-        };
         large_duckdb(ctx, store, run, sel, &cities, &dest, wanted)?;
     }
     Ok(tables.into_iter().flat_map(|(_, files)| files).collect())
-}
-
-/// Where DuckDB writes the large tables, in which of the formats asked for.
-struct LargeDest<'a> {
-    dir: &'a Path,
-    formats: &'a BTreeSet<ExportFormat>,
-    metadata: &'a [(&'a str, String)],
-    by: Option<PartitionBy>,
 }
 
 /// The CSV and Parquet files of the large tables DuckDB writes itself from the stored run
@@ -364,7 +350,7 @@ fn large_duckdb<'f>(
     run: &RunInfo,
     sel: &Selection,
     cities: &[String],
-    dest: &LargeDest,
+    dest: &Dest,
     tables: impl Iterator<Item = (LargeTable, &'f mut Vec<PathBuf>)>,
 ) -> Result<()> {
     let trace = crate::trace::Trace::new();

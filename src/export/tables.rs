@@ -614,10 +614,7 @@ pub fn peer_rows(
                     .or_insert_with(|| {
                         let name = crate::registry::Registry::group_name(&kind, &label);
                         let members: Vec<usize> = (0..rows.len())
-                            .filter(|&i| {
-                                kind == "all"
-                                    || crate::registry::Registry::shares(name, Some(c), known[i])
-                            })
+                            .filter(|&i| crate::registry::Registry::shares(name, Some(c), known[i]))
                             .collect();
                         Group::of(rows, &members)
                     });

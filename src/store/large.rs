@@ -3,10 +3,10 @@
 //! program. The rows, columns and order are those the export builds row by row
 //! (`export::tables`); what they take from the catalog comes as small temporary tables
 //! ([`LargeLookups`]). A CSV file is byte for byte the program's: numbers in Rust's shortest
-//! exact form (the `export_num` macro), texts as the program's CSV writer neutralises them
+//! exact form (`export_num`, the program's formatting as a scalar function), texts as the program's CSV writer neutralises them
 //! (looked up in [`LargeLookups::csv_texts`]), empty texts unquoted.
 
-use super::parquet::ident_ok;
+use super::parquet::{ident_ok, sql_path};
 use super::*;
 
 /// A large export table DuckDB writes from the stored run.
@@ -223,15 +223,7 @@ impl Store {
                 t.name
             )));
         }
-        let (p, source) = (path.display().to_string(), parquet.display().to_string());
-        if [&p, &source]
-            .iter()
-            .any(|p| p.contains('\'') || p.contains('\0'))
-        {
-            return Err(Error::Usage(format!(
-                "the output path {p} contains a quote; choose another --out"
-            )));
-        }
+        let (p, source) = (sql_path(path)?, sql_path(parquet)?);
         // a text the writer changes is rare: looked up only when there is one
         let changed: i64 = self
             .conn

@@ -149,12 +149,7 @@ impl Store {
         metadata: &[(&str, String)],
         partition: Option<&str>,
     ) -> Result<()> {
-        let p = path.display().to_string();
-        if p.contains('\'') || p.contains('\0') {
-            return Err(Error::Usage(format!(
-                "the output path {p} contains a quote; choose another --out"
-            )));
-        }
+        let p = sql_path(path)?;
         let tmp = format!("{p}.tmp");
         // keys are fixed identifiers; values are SQL string literals, quotes doubled
         let kv: Vec<String> = metadata
@@ -289,6 +284,18 @@ impl Store {
 }
 
 /// A table or column name DuckDB takes without quoting trouble: the program's own constants.
+/// A path as it can stand in a SQL string literal of a `COPY`: refused if it holds a quote
+/// (or a NUL), which would end the literal.
+pub(super) fn sql_path(path: &Path) -> Result<String> {
+    let p = path.display().to_string();
+    if p.contains('\'') || p.contains('\0') {
+        return Err(Error::Usage(format!(
+            "the output path {p} contains a quote; choose another --out"
+        )));
+    }
+    Ok(p)
+}
+
 pub(super) fn ident_ok(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
