@@ -546,6 +546,8 @@ pub fn long_version() -> String {
 }
 
 pub fn run(cli: Cli) -> Result<i32> {
+    // with U4SSC_TRACE set, phase timings count from here
+    crate::trace::Trace::new().mark("started");
     crate::progress::set_quiet(cli.quiet);
     if let Some(command) = &cli.command {
         let mut out = crate::text::Printable::new(std::io::stdout().lock());

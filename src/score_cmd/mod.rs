@@ -110,7 +110,9 @@ pub struct Named {
 
 /// `u4ssc score`: score the current values with a method, store the run, report it.
 pub fn score(ctx: &Ctx, a: &ScoreOptions) -> Result<ScoreReport> {
+    let trace = crate::trace::Trace::new();
     let mut store = ctx.open(Access::ReadWrite)?;
+    trace.mark("score: database open");
     let (text, origin) = match &a.method {
         Some(p) => (
             std::fs::read_to_string(p).map_err(|source| Error::Read {
@@ -126,6 +128,7 @@ pub fn score(ctx: &Ctx, a: &ScoreOptions) -> Result<ScoreReport> {
     };
     let m = Method::parse(&text, &origin)?;
     let id = score_into(ctx, &mut store, &m, &text, a.draws)?;
+    trace.mark("score: run stored");
     let runs = store.runs()?;
     let info = runs
         .into_iter()
@@ -139,10 +142,12 @@ pub fn score(ctx: &Ctx, a: &ScoreOptions) -> Result<ScoreReport> {
         .filter(|n| Some(n.year) == year)
         .map(|n| namer.named(n))
         .collect();
+    let demo = is_demo(&store)?;
+    trace.mark("score: ranking read");
     Ok(ScoreReport {
         run: info,
         year,
-        demo: is_demo(&store)?,
+        demo,
         overall,
     })
 }

@@ -470,6 +470,7 @@ impl Store {
             path: path.clone(),
             revisions: Default::default(),
         };
+        let trace = crate::trace::Trace::new();
         let tx = self.conn.transaction().map_err(e)?;
         let id: i64 = tx
             .query_row("SELECT coalesce(max(run_id), 0) + 1 FROM runs", [], |r| {
@@ -489,6 +490,7 @@ impl Store {
             };
             let (years, reader) = fill(&mut sink, reader)?;
             sink.flush()?;
+            trace.mark("run: rows appended");
             (years, reader.revisions)
         };
         let (years, read) = years;
@@ -512,6 +514,7 @@ impl Store {
         )
         .map_err(e)?;
         tx.commit().map_err(e)?;
+        trace.mark("run: committed");
         Ok(id)
     }
 }

@@ -478,3 +478,73 @@ fn numbers_written_by_duckdb_for_csv_are_rusts_to_the_byte() {
         .collect();
     assert!(wrong.is_empty(), "(value, DuckDB, Rust): {wrong:?}");
 }
+
+/// A run of one year with one city: `nodes` node rows (the first tree nodes) go to the sink,
+/// then `fail` decides whether the run's filling fails after them.
+fn run_with_node_rows(s: &mut Store, nodes: u32, fail: bool) -> Result<i64> {
+    use crate::scoring::engine::Tree;
+    let catalog = crate::catalog::Catalog::embedded().unwrap();
+    let tree = Tree::new(&catalog);
+    let cities = vec!["oslo".to_string()];
+    let run = NewRun {
+        method_name: "default",
+        method_hash: "h",
+        method_text: "t",
+        revisions: "1",
+        seed: 1,
+        draws: 0,
+        catalog_version: "1",
+    };
+    s.insert_run_with(&run, |sink, reader| {
+        let names = Names {
+            catalog: &catalog,
+            tree: &tree,
+            year: 2024,
+            cities: &cities,
+            flags: &[],
+        };
+        let rows: Vec<NodeRow> = (0..nodes)
+            .map(|node| NodeRow {
+                city: 0,
+                node,
+                u4ssc_pct: Some(50.0),
+                band: None,
+                scored_items: 1,
+                total_items: 1,
+                score: Some(50.0),
+                coverage: 1.0,
+                rank: Some(1),
+                rank_median: None,
+                rank_p05: None,
+                rank_p95: None,
+            })
+            .collect();
+        sink.append_node_rows(&names, &rows)?;
+        if fail {
+            return Err(Error::Invalid("the scoring failed halfway".into()));
+        }
+        Ok((vec![2024], reader))
+    })
+}
+
+fn count(s: &Store, sql: &str) -> i64 {
+    s.conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// A run is one transaction: a run that fails after handing over some rows leaves none of
+/// them, and no run.
+#[test]
+fn a_run_that_fails_halfway_leaves_nothing() {
+    let mut s = Store::open_in_memory().unwrap();
+    let err = run_with_node_rows(&mut s, 3, true).unwrap_err();
+    assert!(err.to_string().contains("halfway"), "{err}");
+    assert_eq!(count(&s, "SELECT count(*) FROM node_score_rows"), 0);
+    assert_eq!(count(&s, "SELECT count(*) FROM runs"), 0);
+    // the next run is stored whole, under the first number
+    let id = run_with_node_rows(&mut s, 3, false).unwrap();
+    assert_eq!(id, 1);
+    assert_eq!(
+        count(&s, "SELECT count(*) FROM node_scores WHERE run_id = 1"),
+        3
+    );
+}
