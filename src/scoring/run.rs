@@ -228,7 +228,9 @@ fn scorer(
         let mut nodes = Vec::with_capacity(CHUNK);
         // which data points under a left-out node have a row, by city: the others get an
         // empty one, so that the store derives the node's row from data-point rows alone
+        // (kept by data point, the order the rows come in)
         let derive = intervals.is_none() && !derived.is_empty();
+        let n_cities = mat.cities.len();
         let mut has_row = if derive {
             vec![false; mat.cities.len() * n_dp]
         } else {
@@ -254,7 +256,7 @@ fn scorer(
                 match row {
                     engine::Row::Dp(d) => {
                         if derive {
-                            has_row[d.city as usize * n_dp + d.dp as usize] = true;
+                            has_row[d.dp as usize * n_cities + d.city as usize] = true;
                         }
                         dp.push(d);
                         if dp.len() >= CHUNK {
@@ -279,7 +281,7 @@ fn scorer(
             let none = flags.none();
             for i in 0..mat.cities.len() {
                 for d in derived {
-                    if !has_row[i * n_dp + d.dp as usize] {
+                    if !has_row[d.dp as usize * n_cities + i] {
                         dp.push(engine::DpRow {
                             city: i as u32,
                             dp: d.dp,
