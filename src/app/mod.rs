@@ -547,7 +547,8 @@ pub fn long_version() -> String {
 
 pub fn run(cli: Cli) -> Result<i32> {
     // with U4SSC_TRACE set, phase timings count from here
-    crate::trace::Trace::new().mark("started");
+    let trace = crate::trace::Trace::new();
+    trace.mark("started");
     crate::progress::set_quiet(cli.quiet);
     if let Some(command) = &cli.command {
         let mut out = crate::text::Printable::new(std::io::stdout().lock());
@@ -556,6 +557,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
     }
     let mut ctx = Ctx::new(&cli.global.settings(cli.command.as_ref()))?;
+    trace.mark("catalog and registry read");
     match db_use(&cli.command) {
         DbUse::None => {}
         DbUse::Populations => ctx = ctx.with_stored_populations(None),
@@ -564,6 +566,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             ctx = ctx.with_stored_populations(keep);
         }
     }
+    trace.mark("database open");
     // stored text is made visible, never run: a control character in a name or source
     // cannot drive the terminal
     let mut out = crate::text::Printable::new(std::io::stdout().lock());
