@@ -737,48 +737,52 @@ pub fn score_year<E>(
         .collect();
     // The rows go out data point by data point, city by city; the matrices are a row per
     // city. Read down a column, every value is a cache miss (at 10 000 cities, half of this
-    // function's time), so the cells the rows need are first copied data point by data point,
-    // each matrix read along its rows.
+    // function's time), so the cells the rows need are first copied a few data points at a
+    // time, each matrix read along its rows.
+    const BLOCK: usize = 16;
     let n = mat.cities.len();
-    let n_dp = c.data_points.len();
-    let mut raw_by_dp = vec![None; n_dp * n];
-    let mut used_by_dp = vec![None; n_dp * n];
-    let mut flagged_by_dp = vec![false; n_dp * n];
-    for i in 0..n {
-        for j in 0..n_dp {
-            raw_by_dp[j * n + i] = mat.raw[i][j];
-            used_by_dp[j * n + i] = mat.used[i][j];
-            flagged_by_dp[j * n + i] = !mat.flags[i][j].is_empty();
-        }
-    }
-    for (j, dp) in c.data_points.iter().enumerate() {
-        let ranks = stats::rank_desc_rounded(&comp.dp[j], m.rank_decimals);
-        let (raw_col, used_col) = (&raw_by_dp[j * n..][..n], &used_by_dp[j * n..][..n]);
+    let mut raw_by_dp = vec![None; BLOCK * n];
+    let mut used_by_dp = vec![None; BLOCK * n];
+    let mut flagged_by_dp = vec![false; BLOCK * n];
+    for j0 in (0..c.data_points.len()).step_by(BLOCK) {
+        let block = &c.data_points[j0..(j0 + BLOCK).min(c.data_points.len())];
         for i in 0..n {
-            let raw = raw_col[i];
-            if raw.is_none() && used_col[i].is_none() {
-                continue;
+            for b in 0..block.len() {
+                raw_by_dp[b * n + i] = mat.raw[i][j0 + b];
+                used_by_dp[b * n + i] = mat.used[i][j0 + b];
+                flagged_by_dp[b * n + i] = !mat.flags[i][j0 + b].is_empty();
             }
-            let own: &[&'static str] = match flagged_by_dp[j * n + i] {
-                true => &mat.flags[i][j],
-                false => &[],
-            };
-            let f = flags.intern(own, comp.capped[j][i], !dp.has_target());
-            let achievement = raw.and_then(|x| bands::achievement(dp, x));
-            emit(
-                Row::Dp(DpRow {
-                    city: i as u32,
-                    dp: j as u32,
-                    value: raw,
-                    used_value: used_col[i],
-                    achievement,
-                    points: achievement.map(bands::points),
-                    score: comp.dp[j][i],
-                    rank: ranks[i].map(|x| x as u32),
-                    flags: f,
-                }),
-                flags,
-            )?;
+        }
+        for (b, dp) in block.iter().enumerate() {
+            let j = j0 + b;
+            let ranks = stats::rank_desc_rounded(&comp.dp[j], m.rank_decimals);
+            let (raw_col, used_col) = (&raw_by_dp[b * n..][..n], &used_by_dp[b * n..][..n]);
+            for i in 0..n {
+                let raw = raw_col[i];
+                if raw.is_none() && used_col[i].is_none() {
+                    continue;
+                }
+                let own: &[&'static str] = match flagged_by_dp[b * n + i] {
+                    true => &mat.flags[i][j],
+                    false => &[],
+                };
+                let f = flags.intern(own, comp.capped[j][i], !dp.has_target());
+                let achievement = raw.and_then(|x| bands::achievement(dp, x));
+                emit(
+                    Row::Dp(DpRow {
+                        city: i as u32,
+                        dp: j as u32,
+                        value: raw,
+                        used_value: used_col[i],
+                        achievement,
+                        points: achievement.map(bands::points),
+                        score: comp.dp[j][i],
+                        rank: ranks[i].map(|x| x as u32),
+                        flags: f,
+                    }),
+                    flags,
+                )?;
+            }
         }
     }
     for (k, node) in tree.nodes.iter().enumerate() {
