@@ -112,7 +112,6 @@ pub struct Named {
 pub fn score(ctx: &Ctx, a: &ScoreOptions) -> Result<ScoreReport> {
     let trace = crate::trace::Trace::new();
     let mut store = ctx.open(Access::ReadWrite)?;
-    trace.mark("score: database open");
     let (text, origin) = match &a.method {
         Some(p) => (
             std::fs::read_to_string(p).map_err(|source| Error::Read {
