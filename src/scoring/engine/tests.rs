@@ -615,3 +615,48 @@ fn only_nodes_that_repeat_their_one_data_point_are_derived() {
         .iter()
         .all(|d| d.node != d0.node));
 }
+
+/// The matrix of a year is the same whatever order its values come in: city by city in the
+/// catalog's order or shuffled, with a data point the catalog lacks (left out), cities
+/// sorted.
+#[test]
+fn a_years_matrix_does_not_depend_on_the_order_of_its_values() {
+    let c = Catalog::embedded().unwrap();
+    let ids: Vec<&str> = c.data_points.iter().map(|d| d.id.as_str()).collect();
+    let mut values: Vec<(String, &str, Option<f64>)> = Vec::new();
+    for (k, city) in ["oslo", "bergen", "molde"].iter().enumerate() {
+        for (j, id) in ids.iter().enumerate() {
+            // each city skips some data points
+            if (j + k) % 5 != 0 {
+                values.push((city.to_string(), id, Some((k * 1000 + j) as f64)));
+            }
+        }
+        values.push((city.to_string(), "not-in-the-catalog", Some(1.0)));
+    }
+    let build = |rows: &[(String, &str, Option<f64>)]| {
+        let mut b = RawYearBuilder::new(&c, 2024);
+        for (city, dp, v) in rows {
+            b.add(city, dp, *v);
+        }
+        b.finish()
+    };
+    let in_order = build(&values);
+    assert_eq!(in_order.cities, ["bergen", "molde", "oslo"]);
+    let bergen = &in_order.raw[0];
+    assert_eq!(bergen[1], Some(1001.0));
+    assert_eq!(bergen[4], None);
+    // a fixed shuffle: every seventh row first, then the rest backwards
+    let mut shuffled: Vec<_> = values.iter().step_by(7).cloned().collect();
+    shuffled.extend(
+        values
+            .iter()
+            .enumerate()
+            .rev()
+            .filter(|(i, _)| i % 7 != 0)
+            .map(|(_, v)| v.clone()),
+    );
+    assert_eq!(shuffled.len(), values.len());
+    let other = build(&shuffled);
+    assert_eq!(other.cities, in_order.cities);
+    assert_eq!(other.raw, in_order.raw);
+}
