@@ -359,14 +359,10 @@ fn rows_read_a_batch_at_a_time_keep_their_order() {
         assert_eq!(got, want, "batch {batch}");
         assert_eq!(calls, 23usize.div_ceil(batch), "batch {batch}");
     }
-    let left: i64 = s
-        .conn
-        .query_row(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'batch_read'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let left: i64 = scalar(
+        &s,
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'batch_read'",
+    );
     assert_eq!(left, 0);
     let other = s.another().unwrap();
     assert_eq!(other.all(sql, [], map).unwrap(), want);
@@ -422,14 +418,7 @@ fn numbers_written_by_duckdb_for_csv_are_rusts_to_the_byte() {
         f64::NEG_INFINITY,
         1_658_206_780_088_562.2,
     ];
-    let tie: String = s
-        .conn
-        .query_row(
-            "SELECT CAST(1658206780088562.25::DOUBLE AS VARCHAR)",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let tie: String = scalar(&s, "SELECT CAST(1658206780088562.25::DOUBLE AS VARCHAR)");
     assert_eq!(
         (tie.as_str(), format!("{}", 1_658_206_780_088_562.2f64)),
         ("1658206780088562.2", "1658206780088562.3".to_string()),
@@ -527,7 +516,8 @@ fn run_with_node_rows(s: &mut Store, nodes: u32, fail: bool) -> Result<i64> {
     })
 }
 
-fn count(s: &Store, sql: &str) -> i64 {
+/// The one value a query answers.
+fn scalar<T: duckdb::types::FromSql>(s: &Store, sql: &str) -> T {
     s.conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
@@ -538,13 +528,13 @@ fn a_run_that_fails_halfway_leaves_nothing() {
     let mut s = Store::open_in_memory().unwrap();
     let err = run_with_node_rows(&mut s, 3, true).unwrap_err();
     assert!(err.to_string().contains("halfway"), "{err}");
-    assert_eq!(count(&s, "SELECT count(*) FROM node_score_rows"), 0);
-    assert_eq!(count(&s, "SELECT count(*) FROM runs"), 0);
+    assert_eq!(scalar::<i64>(&s, "SELECT count(*) FROM node_score_rows"), 0);
+    assert_eq!(scalar::<i64>(&s, "SELECT count(*) FROM runs"), 0);
     // the next run is stored whole, under the first number
     let id = run_with_node_rows(&mut s, 3, false).unwrap();
     assert_eq!(id, 1);
     assert_eq!(
-        count(&s, "SELECT count(*) FROM node_scores WHERE run_id = 1"),
+        scalar::<i64>(&s, "SELECT count(*) FROM node_scores WHERE run_id = 1"),
         3
     );
 }
