@@ -91,6 +91,89 @@ fn the_current_values_of_some_cities_are_theirs_only_and_the_newest() {
     assert!(s.current_values_of(&[]).unwrap().is_empty());
 }
 
+/// A filtered read of the current values, and the coverage counts of some cities, are the
+/// newest revision's, as the whole current values have them: a newer revision that takes a
+/// value away, one that adds a city-year, a value not verified and a data point outside the
+/// catalog's lists.
+#[test]
+fn filtered_values_and_counts_are_the_newest_revisions() {
+    let mut s = Store::open_in_memory().unwrap();
+    let mut unverified = obs("bergen", 2023, "b", Some(4.0));
+    unverified.verified = Some(false);
+    s.insert_revision(
+        &meta("h1"),
+        &[
+            obs("oslo", 2023, "a", Some(1.0)),
+            obs("oslo", 2023, "b", Some(2.0)),
+            obs("oslo", 2024, "a", Some(3.0)),
+            obs("bergen", 2023, "a", Some(2.0)),
+            unverified,
+            obs("bergen", 2023, "x", Some(9.0)),
+        ],
+    )
+    .unwrap();
+    s.insert_revision(
+        &meta("h2"),
+        &[
+            obs("oslo", 2023, "a", None),
+            obs("bergen", 2024, "a", Some(6.0)),
+        ],
+    )
+    .unwrap();
+    let all = s.current_values().unwrap();
+    for f in [
+        Filter {
+            year: Some(2023),
+            ..Default::default()
+        },
+        Filter {
+            city: Some("oslo"),
+            ..Default::default()
+        },
+        Filter {
+            data_point: Some("a"),
+            year: Some(2023),
+            ..Default::default()
+        },
+    ] {
+        let want: Vec<&CurrentValue> = all
+            .iter()
+            .filter(|v| f.city.is_none_or(|c| c == v.city))
+            .filter(|v| f.year.is_none_or(|y| y == v.year))
+            .filter(|v| f.data_point.is_none_or(|d| d == v.data_point))
+            .collect();
+        let got = s.current_values_where(&f).unwrap();
+        assert_eq!(got.iter().collect::<Vec<_>>(), want, "{f:?}");
+    }
+    // oslo 2023: a taken away by h2, b reported; bergen 2023: a, b not verified, x not counted
+    let (core, advanced) = (vec!["a".to_string()], vec!["b".to_string()]);
+    let counts = |c: Option<&[String]>| -> Vec<(String, i32, [i64; 4])> {
+        s.status_counts_of(&core, &advanced, c)
+            .unwrap()
+            .into_iter()
+            .map(|c| {
+                (
+                    c.city,
+                    c.year,
+                    [c.core, c.advanced, c.verified, c.not_reported],
+                )
+            })
+            .collect()
+    };
+    let every = counts(None);
+    assert_eq!(
+        every,
+        [
+            ("bergen".to_string(), 2023, [1, 1, 1, 0]),
+            ("bergen".to_string(), 2024, [1, 0, 1, 0]),
+            ("oslo".to_string(), 2023, [0, 1, 1, 1]),
+            ("oslo".to_string(), 2024, [1, 0, 1, 0]),
+        ]
+    );
+    assert_eq!(counts(Some(&["oslo".to_string()])), every[2..]);
+    assert_eq!(s.status_counts(&core, &advanced).unwrap().len(), 4);
+}
+
 #[test]
 fn an_export_is_sized_by_the_rows_of_its_selection() {
     let mut s = Store::open_in_memory().unwrap();

@@ -111,8 +111,12 @@ impl Store {
     /// Current values by any of city, year and data point.
     pub fn current_values_where(&self, f: &Filter) -> Result<Vec<CurrentValue>> {
         self.all(
+            // filtered before the latest revision is picked: city, year and data point are
+            // what `current_observations` partitions by, so the same rows, and a year of a
+            // world is not ranked with the other years' values
             "SELECT city, year, data_point, value, verified, quality, source, revision_id
-                 FROM current_observations WHERE (? IS NULL OR city = ?) AND (? IS NULL OR year = ?) AND (? IS NULL OR data_point = ?)
+                 FROM observations WHERE (? IS NULL OR city = ?) AND (? IS NULL OR year = ?) AND (? IS NULL OR data_point = ?)
+                 QUALIFY row_number() OVER (PARTITION BY city, year, data_point ORDER BY revision_id DESC) = 1
                  ORDER BY city, year, data_point",
             params![f.city, f.city, f.year, f.year, f.data_point, f.data_point],
                 current_value_row)
@@ -145,20 +149,48 @@ impl Store {
 
     /// Per city and year, over the catalog's data points only (`core` and `advanced`): core
     /// and advanced values reported, verified ones, and rows without a value; counted by
-    /// the database, so that a world of cities is not read into memory.
+    /// the database, so that a world of cities is not read into memory. A city-year with no
+    /// value of those data points has no row.
     pub fn status_counts(&self, core: &[String], advanced: &[String]) -> Result<Vec<StatusCount>> {
+        self.status_counts_of(core, advanced, None)
+    }
+
+    /// [`Store::status_counts`] of some cities only (`None`: every city), ordered by city
+    /// and year.
+    pub fn status_counts_of(
+        &self,
+        core: &[String],
+        advanced: &[String],
+        cities: Option<&[String]>,
+    ) -> Result<Vec<StatusCount>> {
+        let city_filter = match cities {
+            Some(_) => "AND city IN (SELECT unnest(string_split(?3, chr(31))))",
+            None => "AND ?3 IS NOT NULL",
+        };
+        let list = |l: &[String]| l.join("\u{1f}");
+        // a value's latest revision, as `current_observations` has it; only the city-years
+        // that more than one revision reported are ranked (the rest have one row a data
+        // point), which spares a world of values a window
         self.all(
-            "WITH kinds AS (
-                     SELECT unnest(string_split(?, ',')) AS dp, true AS core
-                     UNION ALL SELECT unnest(string_split(?, ',')), false)
-                 SELECT o.city, o.year,
-                    count(*) FILTER (WHERE o.value IS NOT NULL AND k.core),
-                    count(*) FILTER (WHERE o.value IS NOT NULL AND NOT k.core),
-                    count(*) FILTER (WHERE o.value IS NOT NULL AND o.verified),
-                    count(*) FILTER (WHERE o.value IS NULL)
-                 FROM current_observations o JOIN kinds k ON k.dp = o.data_point
-                 GROUP BY o.city, o.year ORDER BY o.city, o.year",
-            params![core.join(","), advanced.join(",")],
+            &format!("WITH kinds AS (
+                     SELECT unnest(string_split(?1, chr(31))) AS dp, true AS core
+                     UNION ALL SELECT unnest(string_split(?2, chr(31))), false),
+                 mine AS (SELECT o.city, o.year, o.data_point, o.value, o.verified, o.revision_id, k.core
+                          FROM observations o JOIN kinds k ON k.dp = o.data_point
+                          WHERE true {city_filter}),
+                 again AS (SELECT city, year FROM mine GROUP BY city, year
+                           HAVING min(revision_id) <> max(revision_id)),
+                 cur AS (SELECT * FROM mine ANTI JOIN again USING (city, year)
+                         UNION ALL
+                         SELECT * FROM (SELECT * FROM mine SEMI JOIN again USING (city, year))
+                         QUALIFY row_number() OVER (PARTITION BY city, year, data_point ORDER BY revision_id DESC) = 1)
+                 SELECT city, year,
+                    count(*) FILTER (WHERE value IS NOT NULL AND core),
+                    count(*) FILTER (WHERE value IS NOT NULL AND NOT core),
+                    count(*) FILTER (WHERE value IS NOT NULL AND verified),
+                    count(*) FILTER (WHERE value IS NULL)
+                 FROM cur GROUP BY city, year ORDER BY city, year"),
+            params![list(core), list(advanced), list(cities.unwrap_or_default())],
             |r| {
                 Ok(StatusCount {
                     city: r.get(0)?,
