@@ -549,6 +549,7 @@ pub fn export(ctx: &Ctx, a: &ExportOptions) -> Result<ExportReport> {
     let profiles_only = formats
         .iter()
         .all(|f| matches!(f, ExportFormat::Html | ExportFormat::Md));
+    let trace = crate::trace::Trace::new();
     let tables = if profiles_only {
         Vec::new()
     } else if streamed {
@@ -557,12 +558,12 @@ pub fn export(ctx: &Ctx, a: &ExportOptions) -> Result<ExportReport> {
     } else {
         tables::build(ctx, &store, &run, &sel)?
     };
+    trace.mark("export: small tables built");
     let demo = store.revisions()?.iter().any(|r| r.is_demo());
     std::fs::create_dir_all(&a.out).map_err(|source| Error::Write {
         path: a.out.clone(),
         source,
     })?;
-    let trace = crate::trace::Trace::new();
     let profile_cities = html::profile_cities(ctx, &store, &run, &sel)?;
     trace.mark("export: the cities to profile");
     let total = formats
@@ -611,6 +612,7 @@ pub fn export(ctx: &Ctx, a: &ExportOptions) -> Result<ExportReport> {
                 &flat,
                 &metadata,
                 a.partition_by,
+                &profile_cities,
             )?);
         }
         if formats.contains(&ExportFormat::Xlsx) {
@@ -644,17 +646,11 @@ pub fn export(ctx: &Ctx, a: &ExportOptions) -> Result<ExportReport> {
                 )
             })
         });
-        // the SDG view: streamed city by city, or built once for both CSV and JSON
+        // the SDG view: built once for both CSV and JSON (streamed with the large tables)
         let mut sdg: Option<DataTable> = None;
         let mut write_sdg = |o: &mut Out, format: ExportFormat| -> Result<()> {
             if streamed {
-                o.written.extend(stream::write_table(
-                    html::sdg_view_table(),
-                    &store,
-                    &a.out,
-                    format,
-                    |sink| html::sdg_view_rows(ctx, &store, &run, &profile_cities, sink),
-                )?);
+                // written city by city with the large tables
                 return Ok(());
             }
             let t = match &mut sdg {

@@ -1,9 +1,9 @@
 //! A large export written as it is read: the tables that grow with cities and years go to
-//! their CSV, JSON and Parquet files batch by batch, never whole in memory. Cities are read a
-//! few hundred at a time (raw values, coverage, trends), scores a year at a time in batches
-//! (data-point scores on the same thread and connection; aggregate scores, ranks and peers on
-//! another), each in the order the in-memory export has, so a streamed file is byte for byte
-//! the file a small export writes.
+//! their CSV, JSON and Parquet files batch by batch, never whole in memory. Coverage is counted
+//! by DuckDB; cities are read a few hundred at a time (raw values, trends, the SDG view),
+//! scores a year at a time in batches (data-point scores on the same thread and connection;
+//! aggregate scores, ranks and peers on another), each in the order the in-memory export has,
+//! so a streamed file is byte for byte the file a small export writes.
 
 use super::tables::{self, Selection, Sink};
 use super::{files_under, json_names, json_row, parquet_target, ExportFormat, PartitionBy};
@@ -211,21 +211,6 @@ impl Sink for FileSink<'_> {
     }
 }
 
-/// One table whose `rows` go straight to its CSV or JSON file (`format`), never held whole
-/// (the SDG view of a large export). Returns the file written.
-pub fn write_table(
-    table: DataTable,
-    store: &Store,
-    dir: &Path,
-    format: ExportFormat,
-    rows: impl FnOnce(&mut dyn Sink) -> Result<()>,
-) -> Result<Vec<PathBuf>> {
-    let formats = BTreeSet::from([format]);
-    let mut sink = FileSink::open(table, dir, &formats, store, None)?;
-    rows(&mut sink)?;
-    sink.close(&[])
-}
-
 /// Where and how both halves of a streamed export write, and the flag that stops them.
 struct Dest<'a> {
     dir: &'a Path,
@@ -236,6 +221,9 @@ struct Dest<'a> {
     metadata: &'a [(&'a str, String)],
     by: Option<PartitionBy>,
     stop: &'a AtomicBool,
+    /// the cities (each with its year) whose SDG view is written, when its CSV or JSON is
+    /// asked for
+    sdg: &'a [(String, i32)],
 }
 
 impl Dest<'_> {
@@ -255,7 +243,8 @@ impl Dest<'_> {
 
 /// Write the tables that grow with cities and years (raw values, data-point scores,
 /// aggregate scores, ranks, peers, trends, coverage) in the CSV, JSON and Parquet `formats`
-/// asked for, batch by batch (Parquet split into folders by `by`). Returns the files written.
+/// asked for, batch by batch (Parquet split into folders by `by`), and the SDG view of the
+/// `sdg` cities in CSV and JSON, city by city. Returns the files written.
 #[allow(clippy::too_many_arguments)]
 pub fn write_large(
     ctx: &Ctx,
@@ -266,6 +255,7 @@ pub fn write_large(
     formats: &BTreeSet<ExportFormat>,
     metadata: &[(&str, String)],
     by: Option<PartitionBy>,
+    sdg: &[(String, i32)],
 ) -> Result<Vec<PathBuf>> {
     let revisions = tables::revisions_of(store)?;
     let cities: Vec<String> = store
@@ -297,6 +287,7 @@ pub fn write_large(
         metadata,
         by,
         stop: &stop,
+        sdg,
     };
     let (values, scores) = std::thread::scope(|s| {
         let (cities, revisions, dest) = (&cities, &revisions, &dest);
@@ -318,7 +309,12 @@ pub fn write_large(
     let mut values = values.into_iter();
     let mut scores = scores.into_iter();
     let next = |half: &mut std::vec::IntoIter<Vec<PathBuf>>| half.next().unwrap_or_default();
-    let (raw, coverage, dp) = (next(&mut values), next(&mut values), next(&mut values));
+    let (raw, coverage, dp, sdg) = (
+        next(&mut values),
+        next(&mut values),
+        next(&mut values),
+        next(&mut values),
+    );
     let (trends, agg, ranks, peers) = (
         next(&mut scores),
         next(&mut scores),
@@ -333,6 +329,7 @@ pub fn write_large(
         (None, peers),
         (Some(LargeTable::Trends), trends),
         (None, coverage),
+        (None, sdg),
     ];
     if formats.contains(&ExportFormat::Parquet) || formats.contains(&ExportFormat::Csv) {
         let wanted = tables.iter_mut().filter_map(|(w, f)| w.map(|w| (w, f)));
@@ -498,8 +495,9 @@ fn large_lookups(ctx: &Ctx, store: &Store) -> Result<LargeLookups> {
     })
 }
 
-/// Raw values and coverage, a few hundred cities at a time, then the data-point scores a
-/// year at a time; the files of each (None: stopped, the other half failed).
+/// Coverage (counted by DuckDB), raw values a few hundred cities at a time, the data-point
+/// scores a year at a time, then the SDG view city by city; the files of each (None:
+/// stopped, the other half failed).
 fn values_half(
     ctx: &Ctx,
     store: &Store,
@@ -514,7 +512,18 @@ fn values_half(
     let mut raw = dest.open_rows(tables::raw_values_table(), store)?;
     let mut coverage = open(tables::coverage_table())?;
     let mut dp = dest.open_rows(tables::data_point_scores_table(), store)?;
-    for (k, chunk) in cities.chunks(CITY_CHUNK).enumerate() {
+    // coverage is counted by DuckDB: a world's values are read only for their own JSON
+    let (core, advanced) = ctx.catalog.ids_by_type();
+    let counted =
+        store.status_counts_of(&core, &advanced, sel.cities.is_some().then_some(cities))?;
+    tables::coverage_count_rows(ctx, &counted, sel, &mut coverage)?;
+    drop(counted);
+    trace.mark("export: coverage written");
+    let value_chunks = match raw.idle() {
+        true => [].chunks(CITY_CHUNK),
+        false => cities.chunks(CITY_CHUNK),
+    };
+    for (k, chunk) in value_chunks.enumerate() {
         if dest.stopped() {
             return Ok(None);
         }
@@ -528,12 +537,9 @@ fn values_half(
             ),
         );
         let values = store.current_values_of(chunk)?;
-        if !raw.idle() {
-            tables::raw_values_rows(ctx, revisions, &values, sel, &mut raw)?;
-        }
-        tables::coverage_rows(ctx, &values, sel, &mut coverage)?;
+        tables::raw_values_rows(ctx, revisions, &values, sel, &mut raw)?;
     }
-    trace.mark("export: values and coverage written");
+    trace.mark("export: values written");
     let years = match dp.idle() {
         true => Vec::new(),
         false => selected_years(store, run, sel)?,
@@ -548,10 +554,33 @@ fn values_half(
         })?;
         trace.mark("export: data-point scores written");
     }
+    // the SDG view, city by city (its rows are the profiles', not a stored table's)
+    let sdg_formats: BTreeSet<ExportFormat> = dest
+        .formats
+        .iter()
+        .copied()
+        .filter(|f| matches!(f, ExportFormat::Csv | ExportFormat::Json))
+        .collect();
+    let sdg = match dest.sdg {
+        cities if !cities.is_empty() && !sdg_formats.is_empty() => {
+            let mut sink = FileSink::open(
+                crate::export::html::sdg_view_table(),
+                dest.dir,
+                &sdg_formats,
+                store,
+                None,
+            )?;
+            crate::export::html::sdg_view_rows(ctx, store, run, cities, &mut sink)?;
+            trace.mark("export: the SDG view written");
+            sink.close(&[])?
+        }
+        _ => Vec::new(),
+    };
     Ok(Some(vec![
         raw.close(dest.metadata)?,
         coverage.close(dest.metadata)?,
         dp.close(dest.metadata)?,
+        sdg,
     ]))
     .inspect(|_| trace.mark("export: values, coverage and data-point scores closed"))
 }

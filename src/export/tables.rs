@@ -3,7 +3,7 @@
 use crate::catalog::{normalise_code, KpiType};
 use crate::context::Ctx;
 use crate::error::Result;
-use crate::rows::CurrentValue;
+use crate::rows::{CurrentValue, StatusCount};
 use crate::scoring::bands::band_label;
 use crate::scoring::engine::{DpScore, Level, NodeScore, Tree};
 use crate::scoring::trends::Trend;
@@ -754,13 +754,6 @@ pub fn coverage_rows(
     sel: &Selection,
     out: &mut dyn Sink,
 ) -> Result<()> {
-    let core_total = ctx
-        .catalog
-        .data_points
-        .iter()
-        .filter(|d| d.kpi_type == KpiType::Core)
-        .count() as i64;
-    let adv_total = ctx.catalog.data_points.len() as i64 - core_total;
     let mut counts: BTreeMap<(&str, i32), [i64; 4]> = BTreeMap::new();
     for v in values
         .iter()
@@ -779,6 +772,45 @@ pub fn coverage_rows(
             c[2] += 1;
         }
     }
+    coverage_out(ctx, counts, out)
+}
+
+/// Coverage by city and year (table 7), from the counts the database made of them (the
+/// export of a world, which does not read its values for them): the same rows as
+/// [`coverage_rows`].
+pub fn coverage_count_rows(
+    ctx: &Ctx,
+    counts: &[StatusCount],
+    sel: &Selection,
+    out: &mut dyn Sink,
+) -> Result<()> {
+    let counts = counts
+        .iter()
+        .filter(|c| sel.city(&c.city) && sel.year(c.year))
+        .map(|c| {
+            (
+                (c.city.as_str(), c.year),
+                [c.core, c.advanced, c.verified, c.not_reported],
+            )
+        })
+        .collect();
+    coverage_out(ctx, counts, out)
+}
+
+/// Coverage rows: city and year, core and advanced values reported out of the catalog's,
+/// verified, not reported.
+fn coverage_out(
+    ctx: &Ctx,
+    counts: BTreeMap<(&str, i32), [i64; 4]>,
+    out: &mut dyn Sink,
+) -> Result<()> {
+    let core_total = ctx
+        .catalog
+        .data_points
+        .iter()
+        .filter(|d| d.kpi_type == KpiType::Core)
+        .count() as i64;
+    let adv_total = ctx.catalog.data_points.len() as i64 - core_total;
     for ((city, year), c) in counts {
         out.row(vec![
             Cell::text(city),
