@@ -3,6 +3,7 @@
 //! (HTML and Markdown), a network dashboard, an SDG view and linked data (JSON-LD).
 
 pub mod html;
+mod manifest;
 mod stream;
 pub mod tables;
 
@@ -739,7 +740,7 @@ pub fn export(ctx: &Ctx, a: &ExportOptions) -> Result<ExportReport> {
             o.write("u4ssc.xlsx", &bytes)?;
         }
         // last: what the folder holds, so whoever it is handed to can check it
-        let manifest = manifest(&a.out, &o.written, &run)?;
+        let manifest = manifest::manifest(&a.out, &o.written, &run)?;
         o.write("manifest.json", manifest.as_bytes())?;
         trace.mark("export: manifest written");
         Ok(())
@@ -781,82 +782,6 @@ fn fitting_width(t: &DataTable, j: usize) -> f64 {
         .max()
         .unwrap_or(0);
     (header.max(cells) + 2).clamp(8, 60) as f64
-}
-
-/// What an exported file holds, from its name.
-fn holds(name: &str) -> String {
-    // a partitioned table's file: `aggregate_scores/year=2024/data_0.parquet`
-    if let Some((table, part)) = name.split_once('/') {
-        let part = part.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
-        return format!("the {table} table (Parquet; the rows of {part}; columns in README)");
-    }
-    let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
-    let format = match ext {
-        "csv" => "CSV",
-        "json" => "JSON",
-        "parquet" => "Parquet",
-        "md" => "Markdown",
-        "html" => "HTML",
-        "xlsx" => "XLSX",
-        "jsonld" => "JSON-LD",
-        other => other,
-    };
-    if let Some(rest) = stem.strip_prefix("profile-") {
-        return match rest.rsplit_once('-') {
-            Some((city, year)) => format!("city profile of {city}, {year} ({format})"),
-            None => format!("city profile ({format})"),
-        };
-    }
-    match stem {
-        "network-dashboard" => format!("network dashboard ({format})"),
-        "u4ssc" => "workbook: every table as a sheet, with a Summary and the Cities".into(),
-        "linked-data" => "observations as linked data (JSON-LD)".into(),
-        "sdg_view" => format!("scores by SDG ({format})"),
-        table => format!("the {table} table ({format}; columns in README)"),
-    }
-}
-
-/// manifest.json: every written file with its SHA-256, size and what it holds, sorted by
-/// name, and the run they come from.
-fn manifest(dir: &Path, written: &[PathBuf], run: &crate::store::RunInfo) -> Result<String> {
-    let mut files = Vec::new();
-    for path in written {
-        // the path inside the export folder (a partitioned table's files are in folders)
-        let name = path
-            .strip_prefix(dir)
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_else(|_| {
-                path.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            });
-        let bytes = std::fs::metadata(path)
-            .map_err(|source| Error::Read {
-                path: path.clone(),
-                source,
-            })?
-            .len();
-        let sha256 = crate::submission::bulk::hash_file(path).ok_or_else(|| {
-            Error::Invalid(format!(
-                "{}: cannot be read back to hash it",
-                path.display()
-            ))
-        })?;
-        files.push(serde_json::json!({
-            "file": name,
-            "sha256": sha256,
-            "bytes": bytes,
-            "holds": holds(&name),
-        }));
-    }
-    files.sort_by(|a, b| a["file"].as_str().cmp(&b["file"].as_str()));
-    Ok(crate::table::to_json(&serde_json::json!({
-        "run": run.run_id,
-        "method": run.method_name,
-        "method_sha256": run.method_hash,
-        "input_revisions": run.revisions,
-        "files": files,
-    })))
 }
 
 #[cfg(test)]
