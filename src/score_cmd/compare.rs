@@ -91,8 +91,13 @@ pub fn compare(ctx: &Ctx, a: &CompareOptions) -> Result<CompareReport> {
     let (run, year) = run_and_year(&store, &a.sel)?;
     let me = city_slug(&ctx.registry, &a.city)?;
     let tree = Tree::new(&ctx.catalog);
-    let all_nodes = store.node_scores(run.run_id, None, Some(year))?;
-    let cities: Vec<String> = all_nodes
+    // the overall score and the two highest aggregate levels (U4SSC: dimension, sub-dimension)
+    // of every city: the levels the peer lines show (a world's every node is not read)
+    let levels: Vec<Level> = std::iter::once(Level::Overall)
+        .chain(tree.levels_top_down().into_iter().take(2))
+        .collect();
+    let shown = store.node_scores_at(run.run_id, &levels, Some(year))?;
+    let cities: Vec<String> = shown
         .iter()
         .map(|r| r.city.clone())
         .collect::<BTreeSet<_>>()
@@ -111,6 +116,8 @@ pub fn compare(ctx: &Ctx, a: &CompareOptions) -> Result<CompareReport> {
         for c in &a.with {
             list.push(city_slug(&ctx.registry, c)?);
         }
+        // every level, of these cities only
+        let all_nodes = store.node_scores_of(run.run_id, &list, Some(year))?;
         let mut rows = Vec::new();
         // the overall score, then every aggregate level from the top down
         let levels: Vec<Level> = std::iter::once(Level::Overall)
@@ -163,13 +170,9 @@ pub fn compare(ctx: &Ctx, a: &CompareOptions) -> Result<CompareReport> {
         })
         .collect();
     let mut lines = Vec::new();
-    // the overall score and the two highest aggregate levels (U4SSC: dimension, sub-dimension)
-    let levels: Vec<Level> = std::iter::once(Level::Overall)
-        .chain(tree.levels_top_down().into_iter().take(2))
-        .collect();
     for level in levels {
         for node in tree.nodes.iter().filter(|n| n.level == level) {
-            let rows: Vec<&NodeScore> = all_nodes.iter().filter(|n| n.node == node.code).collect();
+            let rows: Vec<&NodeScore> = shown.iter().filter(|n| n.node == node.code).collect();
             let Some(mine) = rows.iter().find(|n| n.city == me) else {
                 continue;
             };
@@ -214,19 +217,17 @@ pub fn compare(ctx: &Ctx, a: &CompareOptions) -> Result<CompareReport> {
         }
     }
     // strengths and weaknesses: data points furthest above / below the peer median
-    let dps = store.dp_scores(run.run_id, None, Some(year))?;
+    let dps = store.dp_score_values(run.run_id, year)?;
     let mut by_dp: BTreeMap<&str, Vec<(&str, f64)>> = BTreeMap::new();
-    for d in &dps {
-        if let Some(s) = d.score {
-            by_dp
-                .entry(d.data_point.as_str())
-                .or_default()
-                .push((d.city.as_str(), s));
-        }
+    for (city, dp, s) in &dps {
+        by_dp
+            .entry(dp.as_str())
+            .or_default()
+            .push((city.as_str(), *s));
     }
     let rel = stats::relative_to_peers(
         dps.iter()
-            .filter_map(|d| d.score.map(|s| (d.city.as_str(), d.data_point.as_str(), s))),
+            .map(|(city, dp, s)| (city.as_str(), dp.as_str(), *s)),
         &me,
         &|c| peers.contains(c),
     );

@@ -142,6 +142,19 @@ impl Store {
         )
     }
 
+    /// Every city's data-point scores of a year, as (city, data point, score), only those
+    /// with a score, in the order of [`Store::dp_scores`]: what comparing one city with all
+    /// the others needs, without a world's values, flags and ranks.
+    pub fn dp_score_values(&self, run: i64, year: i32) -> Result<Vec<(String, String, f64)>> {
+        self.all(
+            "SELECT city, data_point, score FROM dp_scores
+                 WHERE run_id = ? AND year = ? AND score IS NOT NULL
+                 ORDER BY data_point, city",
+            params![run, year],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+    }
+
     /// Data-point scores of a run, optionally for one city and/or year.
     pub fn dp_scores(
         &self,
