@@ -375,24 +375,19 @@ fn large_sql(which: LargeTable, sel: &LargeSelection) -> (Vec<&'static str>, Str
                     "o.quality",
                     "CASE WHEN o.verified THEN 'yes' WHEN NOT o.verified THEN 'no' END",
                 ],
-                // a value's latest revision, as `current_observations` has it; only the
-                // cities and years that more than one revision reported are ranked (the rest
-                // have one row a data point), which spares a world of values a window
+                // a value's latest revision, as `current_observations` has it
                 format!(
                     "FROM (WITH mine AS (SELECT city, year, data_point, value, verified, quality, source, revision_id
                                          FROM observations WHERE city IN (SELECT city FROM export_value_city)),
-                                 again AS (SELECT city, year FROM mine GROUP BY city, year
-                                           HAVING min(revision_id) <> max(revision_id))
-                           SELECT * FROM mine ANTI JOIN again USING (city, year)
-                           UNION ALL
-                           SELECT * FROM (SELECT * FROM mine SEMI JOIN again USING (city, year))
-                           QUALIFY row_number() OVER (PARTITION BY city, year, data_point ORDER BY revision_id DESC) = 1) o
+                                 {newest}
+                           SELECT * FROM newest) o
                      JOIN export_dp d ON d.id = o.data_point
                      JOIN export_order_city oc ON oc.city = o.city
                      JOIN export_order_dp od ON od.id = o.data_point
                      LEFT JOIN revisions r ON r.revision_id = o.revision_id
                      {year}
-                     ORDER BY oc.pos, o.year, od.pos"
+                     ORDER BY oc.pos, o.year, od.pos",
+                    newest = newest_of_mine!()
                 ),
             )
         }

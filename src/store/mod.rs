@@ -14,6 +14,22 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+/// The CTEs `again` and `newest` over a CTE `mine` of observation rows (city, year,
+/// data_point, revision_id and any others): `newest` holds each value at its latest
+/// revision, as `current_observations` has it. Only the city-years that more than one
+/// revision reported are ranked (the rest have one row a data point), which spares a world
+/// of values a window.
+macro_rules! newest_of_mine {
+    () => {
+        "again AS (SELECT city, year FROM mine GROUP BY city, year
+                   HAVING min(revision_id) <> max(revision_id)),
+         newest AS (SELECT * FROM mine ANTI JOIN again USING (city, year)
+                    UNION ALL
+                    SELECT * FROM (SELECT * FROM mine SEMI JOIN again USING (city, year))
+                    QUALIFY row_number() OVER (PARTITION BY city, year, data_point ORDER BY revision_id DESC) = 1)"
+    };
+}
+
 mod floors;
 mod large;
 mod migrations;

@@ -163,34 +163,29 @@ impl Store {
         advanced: &[String],
         cities: Option<&[String]>,
     ) -> Result<Vec<StatusCount>> {
-        let city_filter = match cities {
-            Some(_) => "AND city IN (SELECT unnest(string_split(?3, chr(31))))",
-            None => "AND ?3 IS NOT NULL",
-        };
         let list = |l: &[String]| l.join("\u{1f}");
-        // a value's latest revision, as `current_observations` has it; only the city-years
-        // that more than one revision reported are ranked (the rest have one row a data
-        // point), which spares a world of values a window
         self.all(
-            &format!("WITH kinds AS (
+            concat!(
+                "WITH kinds AS (
                      SELECT unnest(string_split(?1, chr(31))) AS dp, true AS core
                      UNION ALL SELECT unnest(string_split(?2, chr(31))), false),
                  mine AS (SELECT o.city, o.year, o.data_point, o.value, o.verified, o.revision_id, k.core
                           FROM observations o JOIN kinds k ON k.dp = o.data_point
-                          WHERE true {city_filter}),
-                 again AS (SELECT city, year FROM mine GROUP BY city, year
-                           HAVING min(revision_id) <> max(revision_id)),
-                 cur AS (SELECT * FROM mine ANTI JOIN again USING (city, year)
-                         UNION ALL
-                         SELECT * FROM (SELECT * FROM mine SEMI JOIN again USING (city, year))
-                         QUALIFY row_number() OVER (PARTITION BY city, year, data_point ORDER BY revision_id DESC) = 1)
-                 SELECT city, year,
+                          WHERE ?4 OR o.city IN (SELECT unnest(string_split(?3, chr(31))))),",
+                newest_of_mine!(),
+                " SELECT city, year,
                     count(*) FILTER (WHERE value IS NOT NULL AND core),
                     count(*) FILTER (WHERE value IS NOT NULL AND NOT core),
                     count(*) FILTER (WHERE value IS NOT NULL AND verified),
                     count(*) FILTER (WHERE value IS NULL)
-                 FROM cur GROUP BY city, year ORDER BY city, year"),
-            params![list(core), list(advanced), list(cities.unwrap_or_default())],
+                 FROM newest GROUP BY city, year ORDER BY city, year"
+            ),
+            params![
+                list(core),
+                list(advanced),
+                list(cities.unwrap_or_default()),
+                cities.is_none()
+            ],
             |r| {
                 Ok(StatusCount {
                     city: r.get(0)?,
