@@ -84,7 +84,8 @@ pub fn rank_desc(x: &[Option<f64>]) -> Vec<Option<usize>> {
         .enumerate()
         .filter_map(|(i, v)| v.filter(|v| v.is_finite()).map(|v| (i, v)))
         .collect();
-    idx.sort_by(|a, b| b.1.total_cmp(&a.1));
+    // equal values share a rank, so their order among themselves does not matter
+    idx.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
     let mut out = vec![None; x.len()];
     let mut rank = 1;
     for (k, &(i, v)) in idx.iter().enumerate() {

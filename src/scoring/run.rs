@@ -185,13 +185,19 @@ fn scorer(
     for (values, last) in inbox.iter() {
         let year = values.year;
         for (city, row) in values.cities.iter().zip(&values.raw) {
+            // the city's place, looked up once per city (and only when it has a value)
+            let mut place = None;
             for (j, x) in row.iter().enumerate() {
                 let Some(x) = *x else { continue };
-                let next = city_ix.len();
-                let i = *city_ix.entry(city.clone()).or_insert(next);
-                if i == next {
-                    ends.resize((i + 1) * n_dp, None);
-                }
+                let i = *place.get_or_insert_with(|| match city_ix.get(city.as_str()) {
+                    Some(&i) => i,
+                    None => {
+                        let i = city_ix.len();
+                        city_ix.insert(city.clone(), i);
+                        ends.resize((i + 1) * n_dp, None);
+                        i
+                    }
+                });
                 let e = &mut ends[i * n_dp + j];
                 *e = Some(match *e {
                     None => Ends {
@@ -211,6 +217,10 @@ fn scorer(
                     }
                 });
             }
+        }
+        // every value is in: the trends go now, to be stored while the last year is scored
+        if last && !send_trends(c, &city_ix, &ends, &outbox) {
+            return;
         }
         if values.cities.is_empty() {
             if outbox.send(Msg::Done(year, false)).is_err() {
@@ -305,7 +315,17 @@ fn scorer(
             return; // the storing side has stopped
         }
     }
-    // trends in (city, data point) order
+}
+
+/// Assess and send every trend, in (city, data point) order; false when the storing side
+/// has stopped.
+fn send_trends(
+    c: &Catalog,
+    city_ix: &HashMap<String, usize>,
+    ends: &[Option<Ends>],
+    outbox: &std::sync::mpsc::SyncSender<Msg>,
+) -> bool {
+    let n_dp = c.data_points.len();
     let mut cities: Vec<(&String, &usize)> = city_ix.iter().collect();
     cities.sort();
     let mut dps: Vec<(usize, &str)> = c
@@ -331,11 +351,11 @@ fn scorer(
                 if trends.len() >= CHUNK {
                     let full = std::mem::replace(&mut trends, Vec::with_capacity(CHUNK));
                     if outbox.send(Msg::Trends(full)).is_err() {
-                        return;
+                        return false;
                     }
                 }
             }
         }
     }
-    let _ = outbox.send(Msg::Trends(trends));
+    outbox.send(Msg::Trends(trends)).is_ok()
 }
