@@ -163,20 +163,59 @@ pub struct YearReader {
     conn: Connection,
     path: PathBuf,
     pub revisions: std::collections::BTreeSet<i64>,
+    /// every city with values, ascending, once the first year is read (its place is the
+    /// number a year's rows come back with)
+    cities: Option<Vec<String>>,
 }
 
 impl YearReader {
+    /// A reader on `conn`, a connection of the store at `path` for the reading thread alone.
+    pub(super) fn new(conn: Connection, path: PathBuf) -> YearReader {
+        YearReader {
+            conn,
+            path,
+            revisions: Default::default(),
+            cities: None,
+        }
+    }
+
+    /// Number every city with values (ascending, as `String`s compare: DuckDB's default
+    /// order of texts is the same, by bytes) and every catalog data point (its place in the
+    /// catalog), in temporary tables of this connection that each year's read joins.
+    fn number_texts(&mut self, c: &crate::catalog::Catalog) -> duckdb::Result<Vec<String>> {
+        self.conn.execute_batch(
+            "CREATE OR REPLACE TEMP TABLE run_city_ix AS
+                 SELECT city, (row_number() OVER (ORDER BY city) - 1)::INTEGER AS ix
+                 FROM (SELECT DISTINCT city FROM observations);
+             CREATE OR REPLACE TEMP TABLE run_dp_ix (data_point VARCHAR, ix INTEGER);",
+        )?;
+        let mut add = self.conn.prepare("INSERT INTO run_dp_ix VALUES (?, ?)")?;
+        for (j, d) in c.data_points.iter().enumerate() {
+            add.execute(params![d.id, j as i32])?;
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT city FROM run_city_ix ORDER BY ix")?;
+        let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        names.collect()
+    }
+
     /// One year's current values as a city × data point matrix: the latest revision per city
     /// and data point within the year, the same rows as `current_observations`. Read in
-    /// columns (Arrow batches), so that a million values cost no string each.
+    /// columns (Arrow batches) and with cities and data points as numbers, so that a million
+    /// values cost no text each.
     pub fn raw_year(
         &mut self,
         c: &crate::catalog::Catalog,
         year: i32,
     ) -> Result<crate::scoring::engine::RawYear> {
         use duckdb::arrow::array::{Array, AsArray};
-        use duckdb::arrow::datatypes::{Float64Type, Int64Type};
-        let e = |e| db_error(&self.path, e);
+        use duckdb::arrow::datatypes::{Float64Type, Int32Type, Int64Type};
+        let path = self.path.clone();
+        let e = |e| db_error(&path, e);
+        if self.cities.is_none() {
+            self.cities = Some(self.number_texts(c).map_err(e)?);
+        }
         // with one revision in the year, every row is current: no ranking needed
         let revisions: i64 = self
             .conn
@@ -187,48 +226,42 @@ impl YearReader {
             )
             .map_err(e)?;
         let latest = if revisions > 1 {
-            "QUALIFY row_number() OVER (PARTITION BY city, data_point ORDER BY revision_id DESC) = 1"
+            "QUALIFY row_number() OVER (PARTITION BY o.city, o.data_point ORDER BY o.revision_id DESC) = 1"
         } else {
             ""
         };
         let mut stmt = self
             .conn
             .prepare(&format!(
-                "SELECT city, data_point, value::DOUBLE, revision_id::BIGINT
-                 FROM observations WHERE year = ? {latest}"
+                "SELECT c.ix, d.ix, o.value::DOUBLE, o.revision_id::BIGINT
+                 FROM observations o
+                 JOIN run_city_ix c ON c.city = o.city
+                 JOIN run_dp_ix d ON d.data_point = o.data_point
+                 WHERE o.year = ? {latest}"
             ))
             .map_err(e)?;
-        let mut b = crate::scoring::engine::RawYearBuilder::new(c, year);
+        let names = self.cities.as_deref().unwrap_or_default();
+        let mut b = crate::scoring::engine::IndexedYearBuilder::new(c, year, names);
         let unexpected = || {
             Error::Invalid(format!(
                 "{}: the observations of {year} came back in an unexpected form (internal error)",
-                self.path.display()
+                path.display()
             ))
         };
         for batch in stmt.query_arrow(params![year]).map_err(e)? {
-            let text = |i: usize| -> Option<Vec<Option<&str>>> {
-                let col = batch.column(i);
-                if let Some(a) = col.as_string_opt::<i32>() {
-                    Some(a.iter().collect())
-                } else {
-                    col.as_string_view_opt().map(|a| a.iter().collect())
-                }
-            };
-            let (Some(city), Some(dp)) = (text(0), text(1)) else {
-                return Err(unexpected());
-            };
-            let (Some(value), Some(rev)) = (
+            let (Some(city), Some(dp), Some(value), Some(rev)) = (
+                batch.column(0).as_primitive_opt::<Int32Type>(),
+                batch.column(1).as_primitive_opt::<Int32Type>(),
                 batch.column(2).as_primitive_opt::<Float64Type>(),
                 batch.column(3).as_primitive_opt::<Int64Type>(),
             ) else {
                 return Err(unexpected());
             };
             for k in 0..batch.num_rows() {
-                let (Some(city), Some(dp)) = (city[k], dp[k]) else {
-                    return Err(unexpected());
-                };
                 let v = (!value.is_null(k)).then(|| value.value(k));
-                b.add(city, dp, v);
+                if !b.add(city.value(k) as usize, dp.value(k) as usize, v) {
+                    return Err(unexpected());
+                }
                 if k == 0 || rev.value(k) != rev.value(k - 1) {
                     self.revisions.insert(rev.value(k));
                 }
@@ -465,11 +498,7 @@ impl Store {
     ) -> Result<i64> {
         let path = self.path.clone();
         let e = |e| db_error(&path, e);
-        let reader = YearReader {
-            conn: self.conn.try_clone().map_err(e)?,
-            path: path.clone(),
-            revisions: Default::default(),
-        };
+        let reader = YearReader::new(self.conn.try_clone().map_err(e)?, path.clone());
         let trace = crate::trace::Trace::new();
         let tx = self.conn.transaction().map_err(e)?;
         let id: i64 = tx

@@ -621,3 +621,62 @@ fn a_run_that_fails_halfway_leaves_nothing() {
         3
     );
 }
+
+/// A run reads each year's values with cities and data points as numbers; the matrix is the
+/// one the current values make: a newer revision's value and one it takes away, a city only
+/// the newer revision adds, cities in byte order ("Zagreb" before "bergen", "ålesund" last),
+/// and data points outside the catalog left out (with a city that has only such values).
+#[test]
+fn a_runs_year_reader_reads_the_current_values_matrix() {
+    use crate::scoring::engine::RawYear;
+    let catalog = crate::catalog::Catalog::embedded().unwrap();
+    let (a, b) = (
+        catalog.data_points[0].id.as_str(),
+        catalog.data_points[5].id.as_str(),
+    );
+    let mut s = Store::open_in_memory().unwrap();
+    let first = s
+        .insert_revision(
+            &meta("h1"),
+            &[
+                obs("oslo", 2023, a, Some(1.0)),
+                obs("oslo", 2023, b, Some(2.0)),
+                obs("bergen", 2023, a, Some(2.0)),
+                obs("bergen", 2023, "not-a-data-point", Some(9.0)),
+                obs("aukra", 2023, "not-a-data-point", Some(1.0)),
+                obs("ålesund", 2023, b, Some(5.0)),
+                obs("Zagreb", 2023, a, Some(3.0)),
+                obs("ålesund", 2024, b, Some(4.0)),
+            ],
+        )
+        .unwrap();
+    let second = s
+        .insert_revision(
+            &meta("h2"),
+            &[
+                obs("oslo", 2023, a, None),
+                obs("oslo", 2023, b, Some(7.0)),
+                obs("drammen", 2023, b, Some(6.0)),
+            ],
+        )
+        .unwrap();
+    let all = s.current_values().unwrap();
+    let mut reader = runs::YearReader::new(s.conn.try_clone().unwrap(), s.path.clone());
+    for year in [2023, 2024] {
+        let want = RawYear::of(&catalog, year, all.iter());
+        let got = reader.raw_year(&catalog, year).unwrap();
+        assert_eq!(got.cities, want.cities, "{year}");
+        assert_eq!(got.raw, want.raw, "{year}");
+    }
+    let got = reader.raw_year(&catalog, 2023).unwrap();
+    assert_eq!(
+        got.cities,
+        ["Zagreb", "bergen", "drammen", "oslo", "ålesund"]
+    );
+    let oslo = &got.raw[3];
+    assert_eq!((oslo[0], oslo[5]), (None, Some(7.0)));
+    assert_eq!(
+        reader.revisions.iter().copied().collect::<Vec<_>>(),
+        [first, second]
+    );
+}

@@ -92,3 +92,65 @@ impl<'a> RawYearBuilder<'a> {
         }
     }
 }
+
+/// Builds a [`RawYear`] from values numbered rather than named: a city by its place in one
+/// ascending list of names, a data point by its place in the catalog (as the store reads
+/// them, so that a million values cost no text each).
+pub struct IndexedYearBuilder<'a> {
+    year: i32,
+    names: &'a [String],
+    n_dp: usize,
+    /// the matrix row of each city of `names`, `u32::MAX` while it has none
+    row_of: Vec<u32>,
+    /// the city of each matrix row, by its place in `names`
+    city_of: Vec<u32>,
+    raw: Vec<Vec<Option<f64>>>,
+}
+
+impl<'a> IndexedYearBuilder<'a> {
+    /// `names` ascending (as `String`s compare), without repeats.
+    pub fn new(c: &Catalog, year: i32, names: &'a [String]) -> IndexedYearBuilder<'a> {
+        IndexedYearBuilder {
+            year,
+            names,
+            n_dp: c.data_points.len(),
+            row_of: vec![u32::MAX; names.len()],
+            city_of: Vec::new(),
+            raw: Vec::new(),
+        }
+    }
+
+    /// A value of city `names[city]` and catalog data point `dp`; false (and nothing added)
+    /// when either is out of range.
+    pub fn add(&mut self, city: usize, dp: usize, value: Option<f64>) -> bool {
+        if dp >= self.n_dp {
+            return false;
+        }
+        let Some(row) = self.row_of.get_mut(city) else {
+            return false;
+        };
+        if *row == u32::MAX {
+            *row = self.city_of.len() as u32;
+            self.city_of.push(city as u32);
+            self.raw.push(vec![None; self.n_dp]);
+        }
+        self.raw[*row as usize][dp] = value;
+        true
+    }
+
+    /// The matrix, cities sorted.
+    pub fn finish(self) -> RawYear {
+        let mut rows: Vec<(u32, Vec<Option<f64>>)> =
+            self.city_of.into_iter().zip(self.raw).collect();
+        rows.sort_unstable_by_key(|r| r.0);
+        let (cities, raw) = rows
+            .into_iter()
+            .map(|(i, r)| (self.names[i as usize].clone(), r))
+            .unzip();
+        RawYear {
+            year: self.year,
+            cities,
+            raw,
+        }
+    }
+}
