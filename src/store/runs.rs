@@ -185,16 +185,19 @@ impl YearReader {
     /// order of texts is the same, by bytes) and every catalog data point (its place in the
     /// catalog), in temporary tables of this connection that each year's read joins.
     fn number_texts(&mut self, c: &crate::catalog::Catalog) -> duckdb::Result<Vec<String>> {
+        // data point ids are plain codes, never the unit separator
+        let ids: Vec<&str> = c.data_points.iter().map(|d| d.id.as_str()).collect();
+        self.conn.execute(
+            "CREATE OR REPLACE TEMP TABLE run_dp_ix AS
+                 SELECT unnest(l) AS data_point, (generate_subscripts(l, 1) - 1)::INTEGER AS ix
+                 FROM (SELECT string_split(?, chr(31)) AS l)",
+            params![ids.join("\u{1f}")],
+        )?;
         self.conn.execute_batch(
             "CREATE OR REPLACE TEMP TABLE run_city_ix AS
                  SELECT city, (row_number() OVER (ORDER BY city) - 1)::INTEGER AS ix
-                 FROM (SELECT DISTINCT city FROM observations);
-             CREATE OR REPLACE TEMP TABLE run_dp_ix (data_point VARCHAR, ix INTEGER);",
+                 FROM (SELECT DISTINCT city FROM observations)",
         )?;
-        let mut add = self.conn.prepare("INSERT INTO run_dp_ix VALUES (?, ?)")?;
-        for (j, d) in c.data_points.iter().enumerate() {
-            add.execute(params![d.id, j as i32])?;
-        }
         let mut stmt = self
             .conn
             .prepare("SELECT city FROM run_city_ix ORDER BY ix")?;
@@ -518,7 +521,7 @@ impl Store {
                 r.get(0)
             })
             .map_err(e)?;
-        self.delete_run_rows(id, false)?;
+        self.delete_run_rows(id)?;
         let second = self.conn.try_clone().map_err(e)?;
         let (to_second, inbox) = std::sync::mpsc::sync_channel::<Second>(SECOND_AHEAD);
         std::thread::scope(|s| {
@@ -586,28 +589,38 @@ impl Store {
             }
             Err(err) => {
                 // best effort: what is left is taken away before the next run anyway
-                let _ = self.delete_run_rows(id, true);
+                let _ = self.delete_run_rows(id);
                 Err(err)
             }
         })
     }
 
-    /// Take away the score rows of run `id` (and, unless `only`, of every later number) that
-    /// no row of `runs` stands for.
-    fn delete_run_rows(&self, id: i64, only: bool) -> Result<()> {
-        let op = if only { "=" } else { ">=" };
-        for table in [
-            "dp_score_rows",
-            "node_score_rows",
-            "trends",
-            "run_derived_nodes",
-        ] {
+    /// Take away the second writer's rows (node rows, trends) of run `id` and later: a run
+    /// number the run table does not hold (yet). The run's own rows are in its own
+    /// transaction, with its row, and never outlive it.
+    fn delete_run_rows(&self, id: i64) -> Result<()> {
+        const TABLES: [&str; 2] = ["node_score_rows", "trends"];
+        // one look first (the run numbers' ranges answer it): almost always there is none
+        let any: bool = self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT EXISTS ({})",
+                    TABLES
+                        .map(|t| format!("SELECT 1 FROM {t} WHERE run_id >= ?1"))
+                        .join(" UNION ALL ")
+                ),
+                params![id],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        if !any {
+            return Ok(());
+        }
+        for table in TABLES {
             self.conn
                 .execute(
-                    &format!(
-                        "DELETE FROM {table} WHERE run_id {op} ?
-                         AND run_id NOT IN (SELECT run_id FROM runs)"
-                    ),
+                    &format!("DELETE FROM {table} WHERE run_id >= ?"),
                     params![id],
                 )
                 .map_err(|e| self.err(e))?;
