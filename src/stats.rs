@@ -344,20 +344,30 @@ mod tests {
     #[test]
     fn fast_ranks_agree_with_the_definition() {
         let mut r = crate::demo::Rng::new(7);
+        // ties, negatives, 0.0 beside -0.0 (equal as floats), and non-finite values
         let x: Vec<Option<f64>> = (0..500)
-            .map(|i| {
-                if i % 17 == 0 {
-                    None
-                } else {
-                    Some((r.f64() * 20.0).floor())
-                }
+            .map(|i| match i % 17 {
+                0 => None,
+                5 => Some(-0.0),
+                6 => Some(0.0),
+                7 if i % 3 == 0 => Some([f64::NAN, f64::INFINITY, f64::NEG_INFINITY][i % 9 / 3]),
+                _ => Some((r.f64() * 20.0 - 10.0).floor()),
             })
             .collect();
+        let finite = |v: &Option<f64>| v.filter(|v| v.is_finite());
         let slow: Vec<Option<usize>> = x
             .iter()
-            .map(|v| v.map(|v| 1 + x.iter().filter(|o| matches!(o, Some(o) if *o > v)).count()))
+            .map(|v| {
+                finite(v).map(|v| {
+                    1 + x
+                        .iter()
+                        .filter(|o| matches!(finite(o), Some(o) if o > v))
+                        .count()
+                })
+            })
             .collect();
         assert_eq!(rank_desc(&x), slow);
+        let x: Vec<Option<f64>> = x.iter().map(finite).collect();
         let present: Vec<f64> = x.iter().flatten().copied().collect();
         let n = present.len() as f64;
         for (p, v) in percentile_rank(&x).iter().zip(&x) {
