@@ -550,12 +550,10 @@ impl Store {
             };
             let (years, read) = match (filled, second_result) {
                 (Ok(v), Ok(())) => v,
-                // the second writer's own error is the cause of the run's stop
-                (Err(Error::Invalid(m)), Err(second)) if m == SECOND_STOPPED => {
-                    return Err(second)
-                }
-                (Err(first), _) => return Err(first),
-                (Ok(_), Err(second)) => return Err(second),
+                // the second writer fails only on an error of its own (it rolls back quietly
+                // when the run fails), and that error is why the run stopped
+                (_, Err(second)) => return Err(second),
+                (Err(first), Ok(())) => return Err(first),
             };
             trace.mark("run: rows appended");
             // the second writer's rows are committed: from here a failure takes them away
@@ -642,7 +640,7 @@ enum Second {
 /// Batches the run may be ahead of its second writer.
 const SECOND_AHEAD: usize = 8;
 
-/// The run's error when its second writer has stopped (replaced by that writer's own).
+/// The run's error when its second writer has stopped (reported as that writer's own).
 const SECOND_STOPPED: &str = "the run's second writer stopped";
 
 /// The second writer of a run: node rows and trends, appended on a connection and in a
