@@ -1,18 +1,16 @@
-//! Scoring runs stored: the run's row, its score rows through column appenders on two
-//! connections, and the reader a run's scorer reads each year's values with.
+//! Scoring runs stored: the run's row, its score rows through a column appender, and the
+//! reader a run's scorer reads each year's values with.
 
 use super::*;
-use duckdb::arrow::array::ArrayRef;
 
 /// The open run of [`Store::insert_run_with`]: score rows in, by index, appended a batch at a
 /// time in columns (DuckDB's data-chunk appender), their texts as numbers of [`ScoreKeys`].
-/// Data-point rows, texts and the run's row go through the run's own transaction; node rows
-/// and trends through a second writer's (see [`Second`]).
 pub struct RunSink<'a> {
     path: &'a Path,
     id: i64,
     dp: duckdb::Appender<'a>,
-    second: std::sync::mpsc::SyncSender<Second>,
+    nodes: duckdb::Appender<'a>,
+    trends: duckdb::Appender<'a>,
     trend_rows: Vec<Trend>,
     /// the nodes whose rows the `node_scores` view derives from a data point's
     derived: duckdb::Appender<'a>,
@@ -367,15 +365,7 @@ impl RunSink<'_> {
             f64s(|r| r.rank_p05),
             f64s(|r| r.rank_p95),
         ]);
-        self.to_second(Second::Nodes(cols))
-    }
-
-    /// Hand a batch to the second writer; when it has stopped, on an error of its own, the
-    /// run stops too (and the run reports that error).
-    fn to_second(&self, batch: Second) -> Result<()> {
-        self.second
-            .send(batch)
-            .map_err(|_| Error::Invalid(SECOND_STOPPED.into()))
+        append_batch(&mut self.nodes, cols).map_err(|e| db_error(self.path, e))
     }
 
     fn flush_trends(&mut self) -> Result<()> {
@@ -415,7 +405,7 @@ impl RunSink<'_> {
                 rows.iter().map(|r| &r.reason),
             )),
         ];
-        self.to_second(Second::Trends(cols))
+        append_batch(&mut self.trends, cols).map_err(|e| db_error(self.path, e))
     }
 
     /// Append what is still gathered.
@@ -425,7 +415,9 @@ impl RunSink<'_> {
         let e = |e| db_error(path, e);
         self.keys.flush().map_err(e)?;
         self.dp.flush().map_err(e)?;
-        self.derived.flush().map_err(e)
+        self.nodes.flush().map_err(e)?;
+        self.derived.flush().map_err(e)?;
+        self.trends.flush().map_err(e)
     }
 }
 
@@ -477,20 +469,18 @@ impl crate::scoring::run::RunIo for RunSink<'_> {
 }
 
 impl Store {
-    /// Store a scoring run whose rows `fill` appends to the sink as it makes them: all or
-    /// nothing. The run's own transaction (data-point rows, texts, the run's row) commits
-    /// last; its second writer's (node rows, trends) just before, and no reader sees those
-    /// rows until the run's row is there. `fill` reads each year's values through the reader
-    /// (a connection of its own, for a thread of its own) and returns the years it scored
-    /// and the reader, which knows the revisions it read.
+    /// Store a scoring run whose rows `fill` appends to the sink as it makes them, in one
+    /// transaction: all or nothing. `fill` reads each year's values through the reader (a
+    /// connection of its own, for a thread of its own) and returns the years it scored and
+    /// the reader, which knows the revisions it read.
     pub fn insert_run_with(
         &mut self,
         run: &NewRun,
         fill: impl FnOnce(&mut RunSink, YearReader) -> Result<(Vec<i32>, YearReader)>,
     ) -> Result<i64> {
-        // the run has threads of its own (reader, scorer, second writer, this one); DuckDB's
-        // workers would only compete with them for the cores (measured at world scale:
-        // 18.6 s with two workers, 15.6 s with none besides the calling threads)
+        // the run has threads of its own (reader, scorer, this one); DuckDB's workers would
+        // only compete with them for the cores (measured at world scale: 18.6 s with two
+        // workers, 15.6 s with none besides the calling threads)
         self.conn
             .execute_batch("SET threads = 1")
             .map_err(|e| self.err(e))?;
@@ -513,166 +503,50 @@ impl Store {
         let e = |e| db_error(&path, e);
         let reader = YearReader::new(self.conn.try_clone().map_err(e)?, path.clone());
         let trace = crate::trace::Trace::new();
-        // rows of a run whose own row was never stored (the process ended between the two
-        // writers' commits) are taken away before their number is given again
-        let id: i64 = self
-            .conn
+        let tx = self.conn.transaction().map_err(e)?;
+        let id: i64 = tx
             .query_row("SELECT coalesce(max(run_id), 0) + 1 FROM runs", [], |r| {
                 r.get(0)
             })
             .map_err(e)?;
-        self.delete_run_rows(id)?;
-        let second = self.conn.try_clone().map_err(e)?;
-        let (to_second, inbox) = std::sync::mpsc::sync_channel::<Second>(SECOND_AHEAD);
-        std::thread::scope(|s| {
-            let writer = s.spawn(|| second_writer(second, inbox));
-            let tx = self.conn.transaction().map_err(e)?;
-            let filled = (|| {
-                let mut sink = RunSink {
-                    path: &path,
-                    id,
-                    dp: tx.appender("dp_score_rows").map_err(e)?,
-                    second: to_second,
-                    trend_rows: Vec::new(),
-                    derived: tx.appender("run_derived_nodes").map_err(e)?,
-                    keys: ScoreKeys::load(&tx).map_err(e)?,
-                };
-                let (years, reader) = fill(&mut sink, reader)?;
-                sink.flush()?;
-                sink.to_second(Second::Commit)?;
-                Ok((years, reader.revisions))
-            })();
-            // the second writer commits only on `Commit`: on any failure before it, it
-            // rolls back once the sink (its sender) is gone
-            let second_result = match writer.join() {
-                Ok(r) => r.map_err(e),
-                Err(panic) => std::panic::resume_unwind(panic),
+        let years = {
+            let mut sink = RunSink {
+                path: &path,
+                id,
+                dp: tx.appender("dp_score_rows").map_err(e)?,
+                nodes: tx.appender("node_score_rows").map_err(e)?,
+                trends: tx.appender("trends").map_err(e)?,
+                trend_rows: Vec::new(),
+                derived: tx.appender("run_derived_nodes").map_err(e)?,
+                keys: ScoreKeys::load(&tx).map_err(e)?,
             };
-            let (years, read) = match (filled, second_result) {
-                (Ok(v), Ok(())) => v,
-                // the second writer fails only on an error of its own (it rolls back quietly
-                // when the run fails), and that error is why the run stopped
-                (_, Err(second)) => return Err(second),
-                (Err(first), Ok(())) => return Err(first),
-            };
+            let (years, reader) = fill(&mut sink, reader)?;
+            sink.flush()?;
             trace.mark("run: rows appended");
-            // the second writer's rows are committed: from here a failure takes them away
-            let own = (|| {
-                // the revisions the run read its values from, unless the caller says
-                let revisions = if run.revisions.is_empty() {
-                    read.iter()
-                        .map(|r| r.to_string())
-                        .collect::<Vec<_>>()
-                        .join(",")
-                } else {
-                    run.revisions.to_string()
-                };
-                let years = years
-                    .iter()
-                    .map(|y| y.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",");
-                tx.execute(
-                    "INSERT INTO runs (run_id, method_name, method_hash, method_text, revisions, seed, draws, program_version, catalog_version, years) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    params![id, run.method_name, run.method_hash, run.method_text, revisions, run.seed as i64, run.draws as i64, env!("CARGO_PKG_VERSION"), run.catalog_version, years],
-                )?;
-                tx.commit()
-            })();
-            Ok(own.map_err(e))
-        })
-        .and_then(|own| match own {
-            Ok(()) => {
-                trace.mark("run: committed");
-                Ok(id)
-            }
-            Err(err) => {
-                // best effort: what is left is taken away before the next run anyway
-                let _ = self.delete_run_rows(id);
-                Err(err)
-            }
-        })
+            (years, reader.revisions)
+        };
+        let (years, read) = years;
+        // the revisions the run read its values from, unless the caller says
+        let revisions = if run.revisions.is_empty() {
+            read.iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        } else {
+            run.revisions.to_string()
+        };
+        let years = years
+            .iter()
+            .map(|y| y.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        tx.execute(
+            "INSERT INTO runs (run_id, method_name, method_hash, method_text, revisions, seed, draws, program_version, catalog_version, years) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            params![id, run.method_name, run.method_hash, run.method_text, revisions, run.seed as i64, run.draws as i64, env!("CARGO_PKG_VERSION"), run.catalog_version, years],
+        )
+        .map_err(e)?;
+        tx.commit().map_err(e)?;
+        trace.mark("run: committed");
+        Ok(id)
     }
-
-    /// Take away the second writer's rows (node rows, trends) of run `id` and later: a run
-    /// number the run table does not hold (yet). The run's own rows are in its own
-    /// transaction, with its row, and never outlive it.
-    fn delete_run_rows(&self, id: i64) -> Result<()> {
-        const TABLES: [&str; 2] = ["node_score_rows", "trends"];
-        // one look first (the run numbers' ranges answer it): almost always there is none
-        let any: bool = self
-            .conn
-            .query_row(
-                &format!(
-                    "SELECT EXISTS ({})",
-                    TABLES
-                        .map(|t| format!("SELECT 1 FROM {t} WHERE run_id >= ?1"))
-                        .join(" UNION ALL ")
-                ),
-                params![id],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.err(e))?;
-        if !any {
-            return Ok(());
-        }
-        for table in TABLES {
-            self.conn
-                .execute(
-                    &format!("DELETE FROM {table} WHERE run_id >= ?"),
-                    params![id],
-                )
-                .map_err(|e| self.err(e))?;
-        }
-        Ok(())
-    }
-}
-
-/// What a run hands its second writer.
-enum Second {
-    /// a batch of node rows, in `node_score_rows`' columns
-    Nodes(Vec<ArrayRef>),
-    /// a batch of trends, in `trends`' columns
-    Trends(Vec<ArrayRef>),
-    /// every row is handed over: commit
-    Commit,
-}
-
-/// Batches the run may be ahead of its second writer.
-const SECOND_AHEAD: usize = 8;
-
-/// The run's error when its second writer has stopped (reported as that writer's own).
-const SECOND_STOPPED: &str = "the run's second writer stopped";
-
-/// The second writer of a run: node rows and trends, appended on a connection and in a
-/// transaction of their own, on a thread of its own, so that DuckDB's appending and
-/// compressing of the run's rows take both cores (one appender took about 6.7 CPU-s of a
-/// world run, the longest thread). It commits on [`Second::Commit`], before the run's own
-/// transaction, which holds the run's row: until that commits no reader sees the rows,
-/// which all readers find through `runs`. It rolls back when its inbox closes without it.
-fn second_writer(
-    mut conn: Connection,
-    inbox: std::sync::mpsc::Receiver<Second>,
-) -> duckdb::Result<()> {
-    let tx = conn.transaction()?;
-    {
-        let mut nodes = tx.appender("node_score_rows")?;
-        let mut trends = tx.appender("trends")?;
-        let mut commit = false;
-        for batch in inbox.iter() {
-            match batch {
-                Second::Nodes(cols) => append_batch(&mut nodes, cols)?,
-                Second::Trends(cols) => append_batch(&mut trends, cols)?,
-                Second::Commit => {
-                    commit = true;
-                    break;
-                }
-            }
-        }
-        if !commit {
-            return Ok(()); // the run failed: the transaction rolls back as it is dropped
-        }
-        nodes.flush()?;
-        trends.flush()?;
-    }
-    tx.commit()
 }

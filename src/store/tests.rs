@@ -622,35 +622,6 @@ fn a_run_that_fails_halfway_leaves_nothing() {
     );
 }
 
-/// A run's node rows and trends are committed by its second writer just before the run's own
-/// transaction. Rows of a run whose own row never came (the process ended between the two
-/// commits) are taken away before the next run takes their number, so it reads only its own.
-#[test]
-fn rows_left_by_a_run_without_its_row_are_taken_away_by_the_next() {
-    let mut s = Store::open_in_memory().unwrap();
-    s.run(
-        "INSERT INTO node_score_rows (run_id, city_id, year, item_id, scored_items, total_items, coverage)
-             SELECT 1, 1, 2024, i, 1, 1, 1.0 FROM range(1, 6) t(i);
-         INSERT INTO trends (run_id, city, data_point, first_year, last_year, first_value, last_value, category, reason)
-             VALUES (1, 'oslo', 'EC-ICT-1A', 2020, 2024, 1, 2, 'x', 'left by a run that never ended')",
-    )
-    .unwrap();
-    let id = run_with_node_rows(&mut s, 3, false).unwrap();
-    assert_eq!(id, 1);
-    assert_eq!(
-        scalar::<i64>(&s, "SELECT count(*) FROM node_score_rows WHERE run_id = 1"),
-        3
-    );
-    assert_eq!(scalar::<i64>(&s, "SELECT count(*) FROM trends"), 0);
-    // a stored run's rows stay when the next one cleans up
-    let id = run_with_node_rows(&mut s, 2, false).unwrap();
-    assert_eq!(id, 2);
-    assert_eq!(
-        scalar::<i64>(&s, "SELECT count(*) FROM node_score_rows WHERE run_id = 1"),
-        3
-    );
-}
-
 /// A run reads each year's values with cities and data points as numbers; the matrix is the
 /// one the current values make: a newer revision's value and one it takes away, a city only
 /// the newer revision adds, cities in byte order ("Zagreb" before "bergen", "ålesund" last),
