@@ -30,6 +30,7 @@ macro_rules! newest_of_mine {
     };
 }
 
+mod batches;
 mod floors;
 mod large;
 mod migrations;
@@ -168,6 +169,10 @@ impl Store {
             .and_then(|c| c.enable_autoload_extension(false))
             .map_err(|e| db_error(path, e))?;
         let conn = Connection::open_with_flags(path, config).map_err(|e| db_error(path, e))?;
+        if access == Access::ReadWrite {
+            conn.register_table_function::<batches::BatchScan>(batches::FUNCTION)
+                .map_err(|e| db_error(path, e))?;
+        }
         let store = Store {
             conn,
             path: path.to_path_buf(),
@@ -197,6 +202,8 @@ impl Store {
     pub fn open_in_memory() -> Result<Store> {
         let path = PathBuf::from(":memory:");
         let conn = Connection::open_in_memory().map_err(|e| db_error(&path, e))?;
+        conn.register_table_function::<batches::BatchScan>(batches::FUNCTION)
+            .map_err(|e| db_error(&path, e))?;
         let store = Store {
             conn,
             path,

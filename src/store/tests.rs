@@ -552,7 +552,8 @@ fn numbers_written_by_duckdb_for_csv_are_rusts_to_the_byte() {
 }
 
 /// A run of one year with one city: `nodes` node rows (the first tree nodes) go to the sink,
-/// then `fail` decides whether the run's filling fails after them.
+/// one at a time and inserted two at a time, then `fail` decides whether the run's filling
+/// fails after them.
 fn run_with_node_rows(s: &mut Store, nodes: u32, fail: bool) -> Result<i64> {
     use crate::scoring::engine::Tree;
     let catalog = crate::catalog::Catalog::embedded().unwrap();
@@ -591,7 +592,17 @@ fn run_with_node_rows(s: &mut Store, nodes: u32, fail: bool) -> Result<i64> {
                 rank_p95: None,
             })
             .collect();
-        sink.append_node_rows(&names, &rows)?;
+        // a row at a time, inserted two at a time: the first two are in the table before
+        // the run ends
+        sink.insert_every(2);
+        for row in &rows {
+            sink.append_node_rows(&names, std::slice::from_ref(row))?;
+        }
+        assert_eq!(
+            sink.rows_seen("node_score_rows"),
+            i64::from(nodes / 2 * 2),
+            "rows inserted as they came"
+        );
         if fail {
             return Err(Error::Invalid("the scoring failed halfway".into()));
         }
