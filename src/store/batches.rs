@@ -63,9 +63,9 @@ impl Pending {
         self.rows = 0;
         let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
         registered().insert(token, Arc::new(slices));
-        // DuckDB inserts in parallel only with every core and the rows' order left to it; a
-        // run's readers order what they read. The settings are the database's, so they hold
-        // for this statement alone: a run's reader, at work meanwhile, stays on one thread.
+        // DuckDB inserts in parallel only with more than one thread and the rows' order left
+        // to it (every reader orders what it reads). The settings are the database's, so
+        // they are lifted for this statement alone; the rest of a run stays on one thread.
         let out = conn
             .execute_batch("RESET threads; SET preserve_insertion_order = false")
             .and_then(|()| {
