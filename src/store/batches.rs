@@ -28,14 +28,36 @@ fn registered() -> MutexGuard<'static, HashMap<u64, Slices>> {
 }
 
 /// Batches of one table's columns, cut into slices of at most one DuckDB vector.
-#[derive(Default)]
 pub(super) struct Pending {
+    table: &'static str,
     slices: Vec<RecordBatch>,
     rows: usize,
 }
 
 impl Pending {
-    pub(super) fn push(&mut self, batch: RecordBatch) {
+    pub(super) fn new(table: &'static str) -> Pending {
+        Pending {
+            table,
+            slices: Vec::new(),
+            rows: 0,
+        }
+    }
+
+    /// Gather `batch`, and insert what is gathered once it holds `every` rows or more.
+    pub(super) fn add(
+        &mut self,
+        conn: &duckdb::Connection,
+        batch: RecordBatch,
+        every: usize,
+    ) -> duckdb::Result<()> {
+        self.push(batch);
+        if self.rows >= every {
+            self.insert(conn)?;
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, batch: RecordBatch) {
         // DuckDB's vector size (STANDARD_VECTOR_SIZE)
         const VECTOR: usize = 2048;
         let n = batch.num_rows();
@@ -48,14 +70,10 @@ impl Pending {
         }
     }
 
-    pub(super) fn rows(&self) -> usize {
-        self.rows
-    }
-
-    /// Insert every pending slice into `table` with one statement on all of DuckDB's
+    /// Insert every pending slice into the table with one statement on all of DuckDB's
     /// threads, then set DuckDB back to the one thread a run gives it; the rows' order in
     /// the table is then not theirs.
-    pub(super) fn insert(&mut self, conn: &duckdb::Connection, table: &str) -> duckdb::Result<()> {
+    pub(super) fn insert(&mut self, conn: &duckdb::Connection) -> duckdb::Result<()> {
         if self.slices.is_empty() {
             return Ok(());
         }
@@ -70,7 +88,7 @@ impl Pending {
             .execute_batch("RESET threads; SET preserve_insertion_order = false")
             .and_then(|()| {
                 conn.execute(
-                    &format!("INSERT INTO {table} SELECT * FROM {FUNCTION}(?)"),
+                    &format!("INSERT INTO {} SELECT * FROM {FUNCTION}(?)", self.table),
                     duckdb::params![token],
                 )
             });

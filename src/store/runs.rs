@@ -353,14 +353,9 @@ impl RunSink<'_> {
                 rows.iter().map(|r| id_at(&k.flag_ids, r.flags)),
             )),
         ]);
-        self.dp
-            .push(record_batch(cols).map_err(|e| db_error(self.path, e))?);
-        if self.dp.rows() >= self.insert_rows {
-            self.dp
-                .insert(self.tx, "dp_score_rows")
-                .map_err(|e| db_error(self.path, e))?;
-        }
-        Ok(())
+        record_batch(cols)
+            .and_then(|b| self.dp.add(self.tx, b, self.insert_rows))
+            .map_err(|e| db_error(self.path, e))
     }
 
     /// Append a batch of one year's node rows.
@@ -400,14 +395,9 @@ impl RunSink<'_> {
             f64s(|r| r.rank_p05),
             f64s(|r| r.rank_p95),
         ]);
-        self.nodes
-            .push(record_batch(cols).map_err(|e| db_error(self.path, e))?);
-        if self.nodes.rows() >= self.insert_rows {
-            self.nodes
-                .insert(self.tx, "node_score_rows")
-                .map_err(|e| db_error(self.path, e))?;
-        }
-        Ok(())
+        record_batch(cols)
+            .and_then(|b| self.nodes.add(self.tx, b, self.insert_rows))
+            .map_err(|e| db_error(self.path, e))
     }
 
     fn flush_trends(&mut self) -> Result<()> {
@@ -456,8 +446,8 @@ impl RunSink<'_> {
         let path = self.path;
         let e = |e| db_error(path, e);
         self.keys.flush().map_err(e)?;
-        self.dp.insert(self.tx, "dp_score_rows").map_err(e)?;
-        self.nodes.insert(self.tx, "node_score_rows").map_err(e)?;
+        self.dp.insert(self.tx).map_err(e)?;
+        self.nodes.insert(self.tx).map_err(e)?;
         self.derived.flush().map_err(e)?;
         self.trends.flush().map_err(e)
     }
@@ -562,8 +552,8 @@ impl Store {
                 path: &path,
                 id,
                 tx: &tx,
-                dp: Pending::default(),
-                nodes: Pending::default(),
+                dp: Pending::new("dp_score_rows"),
+                nodes: Pending::new("node_score_rows"),
                 insert_rows: INSERT_ROWS,
                 trends: tx.appender("trends").map_err(e)?,
                 trend_rows: Vec::new(),
