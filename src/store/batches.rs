@@ -71,19 +71,25 @@ impl Pending {
     }
 
     /// Insert every pending slice into the table with one statement on all of DuckDB's
-    /// threads, then set DuckDB back to the one thread a run gives it; the rows' order in
-    /// the table is then not theirs.
+    /// threads, then set both settings back; the rows' order in the table is then
+    /// not theirs.
     pub(super) fn insert(&mut self, conn: &duckdb::Connection) -> duckdb::Result<()> {
         if self.slices.is_empty() {
             return Ok(());
         }
+        // set back after the insert (a run keeps DuckDB on one thread)
+        let (threads, ordered): (i64, bool) = conn.query_row(
+            "SELECT current_setting('threads'), current_setting('preserve_insertion_order')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         let slices = std::mem::take(&mut self.slices);
         self.rows = 0;
         let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
         registered().insert(token, Arc::new(slices));
         // DuckDB inserts in parallel only with more than one thread and the rows' order left
         // to it (every reader orders what it reads). The settings are the database's, so
-        // they are lifted for this statement alone; the rest of a run stays on one thread.
+        // they are lifted for this statement alone and then set back as they were.
         let out = conn
             .execute_batch("RESET threads; SET preserve_insertion_order = false")
             .and_then(|()| {
@@ -93,7 +99,9 @@ impl Pending {
                 )
             });
         registered().remove(&token);
-        let back = conn.execute_batch("SET threads = 1; RESET preserve_insertion_order");
+        let back = conn.execute_batch(&format!(
+            "SET threads = {threads}; SET preserve_insertion_order = {ordered}"
+        ));
         out.and(back).map(|_| ())
     }
 }
