@@ -712,6 +712,28 @@ fn common_name(names: &[&str]) -> Option<String> {
 mod name_tests {
     use super::*;
 
+    /// Level names in the plural as English writes them: the profile's wheel said
+    /// "outer: categorys" for U4SSC's third level.
+    #[test]
+    fn level_names_take_english_plurals() {
+        for (one, many) in [
+            ("Category", "Categories"),
+            ("category", "categories"),
+            ("Dimension", "Dimensions"),
+            ("Sub-dimension", "Sub-dimensions"),
+            ("Sub-index", "Sub-indexes"),
+            ("Pillar", "Pillars"),
+            ("Key", "Keys"),
+            ("Policy", "Policies"),
+            ("Focus", "Focuses"),
+            ("Branch", "Branches"),
+            ("CATEGORY", "CATEGORIES"),
+            ("y", "ys"),
+        ] {
+            assert_eq!(plural(one), many, "{one}");
+        }
+    }
+
     /// A basis is named as the catalog file spells it (serde's key), for every basis.
     #[test]
     fn a_target_basis_is_named_as_the_catalog_spells_it() {

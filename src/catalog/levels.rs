@@ -114,10 +114,27 @@ pub fn level_key(levels: &[LevelName], level: Level) -> std::borrow::Cow<'_, str
     }
 }
 
-/// A level's name in the plural, for titles ("Dimensions", "sub-indexes").
+/// A level's name in the plural, for titles ("Dimensions", "sub-indexes", "categories"):
+/// English's regular rules, which every level name of the catalogs in use follows.
 pub fn plural(name: &str) -> String {
-    if name.ends_with('x') || name.ends_with('s') {
+    let lower = name.to_lowercase();
+    let vowel_before = |n: usize| {
+        lower
+            .chars()
+            .rev()
+            .nth(n)
+            .is_some_and(|c| "aeiou".contains(c))
+    };
+    if ["s", "x", "z", "ch", "sh"]
+        .iter()
+        .any(|e| lower.ends_with(e))
+    {
         format!("{name}es")
+    } else if lower.ends_with('y') && lower.len() > 1 && !vowel_before(1) {
+        // category -> categories, but key -> keys
+        let stem = &name[..name.len() - 1];
+        let ies = if name.ends_with('Y') { "IES" } else { "ies" };
+        format!("{stem}{ies}")
     } else {
         format!("{name}s")
     }

@@ -207,7 +207,7 @@ fn collect<'a>(
     }
 }
 
-const CSS: &str = "body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}h1{margin-bottom:.2em}.warn{background:#b00020;color:#fff;padding:.5em 1em;font-weight:bold}table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border-bottom:1px solid #ddd;padding:.25em .6em;text-align:left;font-size:.92em}th{background:#eef2f7}.num{text-align:right}.legend span{display:inline-block;margin-right:1em}.sw{display:inline-block;width:.9em;height:.9em;vertical-align:middle;margin-right:.3em;border:1px solid #999}.bar{fill:#3b6ea5}.avg{stroke:#222;stroke-width:2}.small{color:#555;font-size:.85em}";
+const CSS: &str = "body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}h1{margin-bottom:.2em}.warn{background:#b00020;color:#fff;padding:.5em 1em;font-weight:bold}table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border-bottom:1px solid #ddd;padding:.25em .6em;text-align:left;font-size:.92em}th{background:#eef2f7}.num{text-align:right}.legend span{display:inline-block;margin-right:1em}.sw{display:inline-block;width:.9em;height:.9em;vertical-align:middle;margin-right:.3em;border:1px solid #999}.bar{fill:#3b6ea5}.avg{stroke:#222;stroke-width:2}.small{color:#555;font-size:.85em}.nw{white-space:nowrap}";
 
 fn legend() -> String {
     let mut s = String::from("<p class=\"legend\">");
@@ -702,7 +702,7 @@ pub fn city_profile(
     }
     h.push_str("</table><h2>Trends</h2><table><tr><th>data point</th><th>years</th><th>first</th><th>last</th><th>trend</th></tr>");
     for t in trends.iter().filter(|t| t.category != "cannot assess") {
-        let _ = write!(h, "<tr><td>{}</td><td>{}–{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{} {}</td></tr>", esc(&dp_name(&t.data_point)), t.first_year, t.last_year, t.first_value, t.last_value, arrow(t.category), esc(t.category));
+        let _ = write!(h, "<tr><td>{}</td><td class=\"nw\">{}–{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"nw\">{} {}</td></tr>", esc(&dp_name(&t.data_point)), t.first_year, t.last_year, t.first_value, t.last_value, arrow(t.category), esc(t.category));
     }
     h.push_str("</table><h2>SDG view</h2><table><tr><th>SDG</th><th>data point</th><th>band</th><th>trend</th></tr>");
     for r in &sdg {
