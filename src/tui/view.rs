@@ -464,6 +464,39 @@ fn kpi(f: &mut Frame, app: &App, area: Rect) {
         .max(target.unwrap_or(0.0))
         .max(k.min.unwrap_or(0.0).abs())
         .max(1e-9);
+    // rank and city fit their longest text (ranks run to 10 000 and more, names such as
+    // "Synthetic City 1236" differ at the end) while the trend keeps some room
+    let rank_w = k
+        .rows
+        .iter()
+        .filter_map(|r| r.rank)
+        .max()
+        .map_or(1, |r| r.to_string().len())
+        .max(4) as u16;
+    let longest = k
+        .rows
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(40) as u16;
+    let fixed = 2 + rank_w + 10 + 12 + 8 + 18 + 4 + 7;
+    let name_w = longest.clamp(14, table.width.saturating_sub(fixed + 20).max(14));
+    // the quality's whole text where the trend keeps its 20 columns, else cut with "…"
+    let quality_longest = k
+        .rows
+        .iter()
+        .map(|r| r.quality.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(40) as u16;
+    let spare = table.width.saturating_sub(fixed + name_w + 20);
+    let quality_w = 18 + quality_longest.saturating_sub(18).min(spare);
+    let trend_w = table
+        .width
+        .saturating_sub(fixed - 18 + quality_w + name_w)
+        .max(4);
+    let lengths = [rank_w, name_w, 10, 12, 8, quality_w, 4, trend_w];
     let rows: Vec<Row> = k
         .rows
         .iter()
@@ -485,7 +518,7 @@ fn kpi(f: &mut Frame, app: &App, area: Rect) {
                 Cell::from(fmt(r.value)),
                 Cell::from(b),
                 score_cell(app, r.score, r.band),
-                Cell::from(r.quality.chars().take(18).collect::<String>()),
+                Cell::from(clipped(&r.quality, quality_w)),
                 Cell::from(r.verified.clone()),
                 Cell::from(r.trend.clone()),
             ]);
@@ -496,26 +529,6 @@ fn kpi(f: &mut Frame, app: &App, area: Rect) {
             }
         })
         .collect();
-    // rank and city fit their longest text (ranks run to 10 000 and more, names such as
-    // "Synthetic City 1236" differ at the end) while the trend keeps some room
-    let rank_w = k
-        .rows
-        .iter()
-        .filter_map(|r| r.rank)
-        .max()
-        .map_or(1, |r| r.to_string().len())
-        .max(4) as u16;
-    let longest = k
-        .rows
-        .iter()
-        .map(|r| r.name.chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(40) as u16;
-    let fixed = 2 + rank_w + 10 + 12 + 8 + 18 + 4 + 7;
-    let name_w = longest.clamp(14, table.width.saturating_sub(fixed + 20).max(14));
-    let trend_w = table.width.saturating_sub(fixed + name_w).max(4);
-    let lengths = [rank_w, name_w, 10, 12, 8, 18, 4, trend_w];
     record_header(app, table, &lengths);
     let widths = lengths.map(Constraint::Length);
     let title = format!(
@@ -598,6 +611,17 @@ fn compare(f: &mut Frame, app: &App, area: Rect) {
 
 /// Where each column of the table on screen starts and ends (the table's border and the
 /// one-cell spacing between columns counted), so a click on the header can sort by it.
+/// `text` in at most `width` columns: cut with "…" when longer.
+fn clipped(text: &str, width: u16) -> String {
+    let width = usize::from(width);
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 fn record_header(app: &App, area: Rect, lengths: &[u16]) {
     let Ok(mut h) = app.header_x.try_borrow_mut() else {
         return;
