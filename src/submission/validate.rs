@@ -542,6 +542,14 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
             }
         };
         let Some(dp) = dp else { continue };
+        // the row is there even when a cell of it is wrong: that cell's error says so, and a
+        // warning that the data point "has no row" would not be true
+        if let (Some(city), Some(year)) = (&city, year) {
+            covered
+                .entry((city.clone(), year))
+                .or_default()
+                .insert(dp.id.clone());
+        }
         // unit
         let unit = get(row, "unit");
         if !unit.is_empty() && !unit_matches(&unit, dp) {
@@ -764,10 +772,6 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
                 });
             }
         }
-        covered
-            .entry((city.clone(), year))
-            .or_default()
-            .insert(dp.id.clone());
         // jump from an earlier year
         if let Some(v) = value {
             if let Some(prev) = opts

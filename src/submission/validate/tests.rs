@@ -177,3 +177,28 @@ fn current_year_is_sane() {
     let y = current_year();
     assert!((2024..2200).contains(&y));
 }
+
+/// A core data point whose row has a wrong value gets that error alone: "has no row (write
+/// NR)" beside it would send the city looking for a row that is there (seen in a filled
+/// template with a text in a value cell).
+#[test]
+fn a_core_row_with_a_bad_value_is_not_missing() {
+    let missing = |c: &Checked| -> Vec<String> {
+        c.findings
+            .iter()
+            .filter(|f| f.rule == "missing_core_kpi")
+            .map(|f| f.message.clone())
+            .collect()
+    };
+    let with_bad = run(&[
+        &["Trondheim", "2023", "EC:ICT:ICT:5C", "", "abc", "", ""],
+        &["Trondheim", "2023", "EC:ICT:ICT:1C", "", "NR", "", ""],
+    ]);
+    assert_eq!(rules(&with_bad), vec!["not_a_number"]);
+    let listed = missing(&with_bad);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert!(!listed[0].contains("EC: ICT: ICT: 5C"), "{}", listed[0]);
+    // without the row the data point is listed
+    let without = run(&[&["Trondheim", "2023", "EC:ICT:ICT:1C", "", "NR", "", ""]]);
+    assert!(missing(&without)[0].contains("EC: ICT: ICT: 5C"));
+}
