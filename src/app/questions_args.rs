@@ -84,7 +84,7 @@ pub struct AnswerArgs {
     /// The answer (`-` reads it from standard input)
     #[arg(long, required_unless_present = "from")]
     pub text: Option<String>,
-    /// Who answers (default: $USER)
+    /// Who answers (default: $USER; for a workbook, each row's Answered by, else the city)
     #[arg(long)]
     pub by: Option<String>,
     /// A questions workbook written by `questions export` and filled by the city

@@ -174,7 +174,8 @@ pub(crate) fn answer_from(ctx: &Ctx, file: &Path, by: &Option<String>) -> Result
             );
         }
     }
-    let default_by = author(by)?;
+    // a row's Answered by, else --by, else the city: the answers are the city's words
+    let given_by = by.as_ref().map(|_| author(by)).transpose()?;
     let store = ctx.open(Access::ReadOnly)?;
     let mut actions = Vec::new();
     let header_ok = findings.is_empty();
@@ -257,7 +258,9 @@ pub(crate) fn answer_from(ctx: &Ctx, file: &Path, by: &Option<String>) -> Result
             }
         };
         let who = match cell(13) {
-            t if t.is_empty() => default_by.clone(),
+            t if t.is_empty() => given_by
+                .clone()
+                .unwrap_or_else(|| ctx.registry.name_of(&q.city)),
             t => match clean_text("Answered by", &t, 200) {
                 Ok(t) => t,
                 Err(e) => {

@@ -179,6 +179,8 @@ fn the_whole_round_on_the_command_line() {
         r.stdout
     );
     assert!(r.stdout.contains("Yes, a decimal slip"), "{}", r.stdout);
+    // the workbook left Answered by empty: the answer is the city's, not whoever read it in
+    assert!(r.stdout.contains("Bodø answered on"), "{}", r.stdout);
     // status counts the pending questions; the profile marks the values under question
     let r = q(h, &db, &["status", "--format", "csv"]);
     assert!(
