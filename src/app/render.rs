@@ -534,7 +534,7 @@ pub fn explain(r: &ExplainReport, format: DocFormat, out: &mut dyn Write) -> Res
                     rev.kind,
                     rev.source_file,
                     o.line,
-                    rev.imported_at,
+                    to_the_second(rev.imported_at.clone(), OutputFormat::Text),
                     o.source.clone().unwrap_or_else(|| "–".into()),
                     o.quality.clone().unwrap_or_else(|| "–".into()),
                     o.verified.map(|v| if v { "yes" } else { "no" }).unwrap_or("–"),
