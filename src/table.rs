@@ -205,7 +205,10 @@ pub fn neutralise(cell: &str) -> String {
 pub fn neutralised(cell: &str) -> std::borrow::Cow<'_, str> {
     let cell = crate::text::printable(cell);
     match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') if cell.parse::<f64>().is_err() => {
+        // a lone "-" (no target, say) is text to every spreadsheet: left as it is
+        Some('=' | '+' | '-' | '@' | '\t' | '\r')
+            if cell.parse::<f64>().is_err() && cell != "-" =>
+        {
             format!("'{cell}").into()
         }
         _ => cell,
@@ -247,6 +250,8 @@ mod tests {
         assert_eq!(neutralise("=1+1"), "'=1+1");
         assert_eq!(neutralise("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(neutralise("-3.5"), "-3.5");
+        assert_eq!(neutralise("-"), "-");
+        assert_eq!(neutralise("-cmd"), "'-cmd");
         assert_eq!(neutralise("Oslo"), "Oslo");
         assert_eq!(neutralise("a\u{1b}]0;x\u{7}"), "a\\u{1b}]0;x\\u{7}");
     }
