@@ -126,6 +126,13 @@ fn tokens(text: &str) -> Vec<String> {
         .replace("cubic metres", "m3")
         .replace("cubic meters", "m3")
         .replace("km²", "km2")
+        // as plain text writes them: m^2, sq m, sq. km
+        .replace("m^2", "m2")
+        .replace("m^3", "m3")
+        .replace("sq. km", "km2")
+        .replace("sq km", "km2")
+        .replace("sq. m", "m2")
+        .replace("sq m", "m2")
         .replace("prosent", "%")
         .replace("percentage", "%")
         .replace("percent", "%")
@@ -150,6 +157,16 @@ fn tokens(text: &str) -> Vec<String> {
         }
     }
     flush(&mut cur, &mut out);
+    // the water sector's lpcd: litres per capita per day
+    let out: Vec<String> = out
+        .into_iter()
+        .flat_map(|t| match t.as_str() {
+            "lpcd" => ["l", "per", "capita", "per", "day"]
+                .map(String::from)
+                .to_vec(),
+            _ => vec![t],
+        })
+        .collect();
     // 100 000 or 100,000 written as groups: join a number with following groups of three
     let mut joined: Vec<String> = Vec::new();
     for t in out {
@@ -390,6 +407,19 @@ mod tests {
                 "number of interruptions per customer per year (SAIFI)",
                 Value,
             ),
+            // as plain text and the water sector write them
+            (
+                "m^2/capita",
+                "m² of public recreational facilities per capita",
+                Value,
+            ),
+            (
+                "sq m per capita",
+                "m² of public recreational facilities per capita",
+                Value,
+            ),
+            ("lpcd", "litres per capita per day", Value),
+            ("l/capita/day", "litres per capita per day", Value),
         ];
         for (given, unit, kind) in cases {
             assert!(
@@ -420,6 +450,12 @@ mod tests {
                 Per100k,
             ),
             ("mg/m³", "µg/m³ annual mean", Value),
+            ("m^3/capita/day", "litres per capita per day", Value),
+            (
+                "km^2",
+                "m² of public recreational facilities per capita",
+                Value,
+            ),
             ("ppm", "µg/m³ annual mean", Value),
             ("hours", "minutes", Value),
             ("kg CO2e per capita", "tonnes CO2e per capita", Value),
