@@ -31,8 +31,8 @@ pub enum Lang {
 /// The columns, in order: (machine name, English heading, Norwegian heading, filled by the city).
 pub const COLUMNS: &[(&str, &str, &str, bool)] = &[
     ("code", "Code", "Kode", false),
-    ("name", "KPI", "KPI (engelsk)", false),
-    ("name_other", "KPI (norsk)", "KPI", false),
+    ("name", "KPI", "KPI", false),
+    ("name_other", "KPI (norsk)", "KPI (engelsk)", false),
     ("data_point", "Data point", "Datapunkt", false),
     ("unit", "Unit", "Enhet", false),
     ("type", "Type", "Type", false),
@@ -373,9 +373,15 @@ pub fn read(
 ) -> Result<Table, Vec<Finding>> {
     let mut findings = Vec::new();
     // the headings must be the template's, in either language
-    for (c, (_, en, nb, _)) in COLUMNS.iter().enumerate() {
+    for (c, (name, en, nb, _)) in COLUMNS.iter().enumerate() {
         let h = cell(HEADER_ROW - 1, c).unwrap_or_default();
-        if h.trim() != *en && h.trim() != *nb {
+        // Norwegian templates made before 2026-12-04 had the two name headings swapped
+        let earlier_nb = match *name {
+            "name" => Some("KPI (engelsk)"),
+            "name_other" => Some("KPI"),
+            _ => None,
+        };
+        if h.trim() != *en && h.trim() != *nb && Some(h.trim()) != earlier_nb {
             findings.push(
                 Finding::error(
                     "template_changed",

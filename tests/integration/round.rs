@@ -263,6 +263,27 @@ fn every_city_gets_its_own_template() {
         let f = dir.join(format!("{}-2025.xlsx", c.slug));
         assert!(f.exists(), "{}", f.display());
     }
+    // each name column under its own heading: the Norwegian name is the KPI, the English
+    // one is marked (they were swapped before 2026-12-04)
+    {
+        use calamine::{open_workbook, Data, Reader, Xlsx};
+        let mut wb: Xlsx<_> = open_workbook(dir.join("trondheim-2025.xlsx")).unwrap();
+        let ws = wb.worksheet_range("Submission").unwrap();
+        let text = |r: u32, c: u32| ws.get_value((r, c)).map(|d| d.to_string());
+        let header = (0..ws.height() as u32)
+            .find(|&r| text(r, 0).as_deref() == Some("Kode"))
+            .unwrap();
+        assert_eq!(text(header, 1).as_deref(), Some("KPI"));
+        assert_eq!(text(header, 2).as_deref(), Some("KPI (engelsk)"));
+        assert_eq!(
+            ws.get_value((header + 1, 1)),
+            Some(&Data::String("Husholdninger med internettilgang".into()))
+        );
+        assert_eq!(
+            ws.get_value((header + 1, 2)),
+            Some(&Data::String("Household Internet Access".into()))
+        );
+    }
     // an empty template is not a submission yet
     let r = run(u4ssc(home.path())
         .arg("check")
@@ -277,7 +298,9 @@ fn every_city_gets_its_own_template() {
 
 /// A template filled in (Norwegian headings and lists, a decimal comma typed as text, NR,
 /// numerator and denominator) and saved by LibreOffice: `check` is clean and `import` stores
-/// exactly the typed values. The fixture is made by tests/data/make_template_fixtures.py.
+/// exactly the typed values. The fixture is made by tests/data/make_template_fixtures.py; its
+/// headings are a Norwegian template's from before 2026-12-04 (the two name headings swapped),
+/// which still reads.
 #[test]
 fn a_filled_template_imports_exactly_what_was_typed() {
     let home = tempfile::tempdir().unwrap();
