@@ -473,23 +473,19 @@ fn kpi(f: &mut Frame, app: &App, area: Rect) {
         .max()
         .map_or(1, |r| r.to_string().len())
         .max(4) as u16;
-    let longest = k
-        .rows
-        .iter()
-        .map(|r| r.name.chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(40) as u16;
+    // the longest text of a column, up to 40
+    let longest_of = |text: fn(&model::KpiRow) -> &str| {
+        k.rows
+            .iter()
+            .map(|r| text(r).chars().count())
+            .max()
+            .unwrap_or(0)
+            .min(40) as u16
+    };
     let fixed = 2 + rank_w + 10 + 12 + 8 + 18 + 4 + 7;
-    let name_w = longest.clamp(14, table.width.saturating_sub(fixed + 20).max(14));
+    let name_w = longest_of(|r| &r.name).clamp(14, table.width.saturating_sub(fixed + 20).max(14));
     // the quality's whole text where the trend keeps its 20 columns, else cut with "…"
-    let quality_longest = k
-        .rows
-        .iter()
-        .map(|r| r.quality.chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(40) as u16;
+    let quality_longest = longest_of(|r| &r.quality);
     let spare = table.width.saturating_sub(fixed + name_w + 20);
     let quality_w = 18 + quality_longest.saturating_sub(18).min(spare);
     let trend_w = table
