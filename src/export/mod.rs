@@ -198,6 +198,32 @@ fn sheet_parts<T>(rows: &[T], cap: usize) -> Vec<&[T]> {
     rows.chunks(cap.max(1)).collect()
 }
 
+/// A sheet name Excel takes for `wanted`: at most 31 characters, none of `[]:*?/\`, not
+/// "History" (reserved), and not a name already `taken` (Excel compares them without case):
+/// else cut and numbered (`name~2`). The name is added to `taken`.
+fn free_sheet_name(wanted: &str, taken: &mut std::collections::HashSet<String>) -> String {
+    let clean: String = wanted
+        .chars()
+        .map(|c| if "[]:*?/\\".contains(c) { '_' } else { c })
+        .collect();
+    let clean = clean.trim_matches('\'').to_string();
+    let mut k = 1;
+    loop {
+        let suffix = if k == 1 {
+            String::new()
+        } else {
+            format!("~{k}")
+        };
+        let keep = 31 - suffix.chars().count();
+        let name = format!("{}{suffix}", clean.chars().take(keep).collect::<String>());
+        let key = name.to_lowercase();
+        if !name.is_empty() && key != "history" && taken.insert(key) {
+            return name;
+        }
+        k += 1;
+    }
+}
+
 /// The workbook; `cap`: the most data rows a sheet takes ([`XLSX_MAX_ROWS`]).
 fn xlsx_bytes(
     ctx: &Ctx,
@@ -410,9 +436,15 @@ fn xlsx_bytes(
             .collect();
         slugs.sort_unstable();
         slugs.dedup();
+        let mut taken: std::collections::HashSet<String> = wb
+            .worksheets()
+            .iter()
+            .map(|w| w.name().to_lowercase())
+            .collect();
+        // the sheet that comes after them
+        taken.insert("cities".into());
         for slug in slugs {
-            // sheet names come from slugs (safe characters), cut to Excel's 31
-            let name: String = slug.chars().take(31).collect();
+            let name = free_sheet_name(slug, &mut taken);
             let ws = wb.add_worksheet().set_name(&name).map_err(err)?;
             for (j, c) in t.columns.iter().enumerate() {
                 ws.write_string_with_format(0, j as u16, c.name, &head)

@@ -80,3 +80,52 @@ fn flat_formats_alone_are_streamed_sooner() {
     assert_eq!(stream_rows(&set(&[Parquet, Html])), STREAM_ROWS);
     assert_eq!(stream_rows(&set(&[Jsonld])), STREAM_ROWS);
 }
+
+/// One sheet per city takes the city's slug, and a slug that is already a sheet's name (Excel
+/// compares them without case), Excel's reserved "History", or the same first 31 characters
+/// as another gets a name of its own: a framework's unit codes are any text.
+#[test]
+fn city_sheets_have_names_excel_takes() {
+    use calamine::{Reader, Xlsx};
+    let ctx = Ctx::new(&crate::context::Settings::default()).unwrap();
+    let mut t = tables::aggregate_scores_table();
+    let long = "a-city-whose-slug-runs-past-thirty-one";
+    let slugs = [
+        "summary",
+        "history",
+        "scores",
+        "cities",
+        &format!("{long}-1"),
+        &format!("{long}-2"),
+        "oslo",
+    ];
+    for s in slugs {
+        let mut row = vec![Cell::text(s)];
+        row.resize(t.columns.len(), Cell::Null);
+        t.rows.push(row);
+    }
+    let run = crate::store::RunInfo {
+        run_id: 1,
+        created_at: String::new(),
+        method_name: "m".into(),
+        method_hash: "0".repeat(64),
+        method_text: String::new(),
+        revisions: "1".into(),
+        seed: 1,
+        draws: 0,
+        program_version: String::new(),
+        catalog_version: String::new(),
+    };
+    let bytes = xlsx_bytes(&ctx, &[t], false, &run, true, &[], 1 << 20).unwrap();
+    let wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    let names = wb.sheet_names();
+    let mut lower: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
+    lower.sort();
+    lower.dedup();
+    assert_eq!(lower.len(), names.len(), "{names:?}");
+    assert!(names.iter().all(|n| n.chars().count() <= 31), "{names:?}");
+    assert!(!lower.contains(&"history".to_string()), "{names:?}");
+    assert!(names.contains(&"oslo".to_string()), "{names:?}");
+    // every city has its sheet: the workbook's own sheets and one per slug
+    assert!(names.len() >= slugs.len() + 2, "{names:?}");
+}
