@@ -224,6 +224,25 @@ fn free_sheet_name(wanted: &str, taken: &mut std::collections::HashSet<String>) 
     }
 }
 
+/// Excel's longest cell text, in characters.
+const XLSX_MAX_TEXT: usize = 32_767;
+
+/// A text cell as the workbook holds it: neutralised (see [`neutralise`]) and, past Excel's
+/// 32 767 characters, cut with a note (the CSV and JSON files hold the whole text).
+fn xlsx_text(s: &str) -> String {
+    let text = neutralise(s);
+    let n = text.chars().count();
+    if n <= XLSX_MAX_TEXT {
+        return text;
+    }
+    let note =
+        format!(" … [cut: {n} characters in all; the CSV and JSON files hold the whole text]");
+    let keep = XLSX_MAX_TEXT - note.chars().count();
+    let mut out: String = text.chars().take(keep).collect();
+    out.push_str(&note);
+    out
+}
+
 /// The workbook; `cap`: the most data rows a sheet takes ([`XLSX_MAX_ROWS`]).
 fn xlsx_bytes(
     ctx: &Ctx,
@@ -333,11 +352,11 @@ fn xlsx_bytes(
             ("targets", ctx.catalog.info.targets.clone()),
         ]) {
             ws.write_string(r, 0, k).map_err(err)?;
-            ws.write_string(r, 1, neutralise(&v)).map_err(err)?;
+            ws.write_string(r, 1, xlsx_text(&v)).map_err(err)?;
         }
         for (r, note) in (8u32..).zip(&notes) {
             ws.write_string(r, 0, "note").map_err(err)?;
-            ws.write_string(r, 1, neutralise(note)).map_err(err)?;
+            ws.write_string(r, 1, xlsx_text(note)).map_err(err)?;
         }
         ws.set_column_width(0, 18).map_err(err)?;
         ws.set_column_width(1, 90).map_err(err)?;
@@ -372,7 +391,7 @@ fn xlsx_bytes(
                                 .map_err(err)?;
                         }
                         Cell::Text(s) => {
-                            ws.write_string(r, c, neutralise(s)).map_err(err)?;
+                            ws.write_string(r, c, xlsx_text(s)).map_err(err)?;
                         }
                         Cell::Num(x) => {
                             ws.write_number_with_format(r, c, *x, format_of(t.columns[j].name))
@@ -411,7 +430,7 @@ fn xlsx_bytes(
                     ColType::Int => "whole number",
                 };
                 for (j, v) in [sheet, c.name, ty, c.doc].iter().enumerate() {
-                    ws.write_string(r, j as u16, neutralise(v)).map_err(err)?;
+                    ws.write_string(r, j as u16, xlsx_text(v)).map_err(err)?;
                 }
                 r += 1;
             }
@@ -459,7 +478,7 @@ fn xlsx_bytes(
                     let c = j as u16;
                     match cell {
                         Cell::Text(s) => ws
-                            .write_string(r, c, neutralise(s))
+                            .write_string(r, c, xlsx_text(s))
                             .map(|_| ())
                             .map_err(err)?,
                         Cell::Num(x) => ws
@@ -496,9 +515,9 @@ fn xlsx_bytes(
         for (i, c) in ctx.registry.cities.iter().enumerate() {
             let r = i as u32 + 1;
             ws.write_string(r, 0, &c.slug).map_err(err)?;
-            ws.write_string(r, 1, neutralise(&c.name)).map_err(err)?;
+            ws.write_string(r, 1, xlsx_text(&c.name)).map_err(err)?;
             ws.write_string(r, 2, &c.municipality_number).map_err(err)?;
-            ws.write_string(r, 3, neutralise(&c.county)).map_err(err)?;
+            ws.write_string(r, 3, xlsx_text(&c.county)).map_err(err)?;
             ws.write_number(r, 4, c.population as f64).map_err(err)?;
             ws.write_number(r, 5, f64::from(c.population_year))
                 .map_err(err)?;

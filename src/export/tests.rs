@@ -129,3 +129,38 @@ fn city_sheets_have_names_excel_takes() {
     // every city has its sheet: the workbook's own sheets and one per slug
     assert!(names.len() >= slugs.len() + 2, "{names:?}");
 }
+
+/// A text longer than Excel's 32 767 characters (a note a city pasted, a long method file)
+/// is cut in its cell with a note, and the workbook is written: it failed before.
+#[test]
+fn a_text_longer_than_a_cell_is_cut_with_a_note() {
+    use calamine::{Reader, Xlsx};
+    let ctx = Ctx::new(&crate::context::Settings::default()).unwrap();
+    let mut t = tables::ranks_table();
+    let mut row = vec![Cell::text("x".repeat(40_000))];
+    row.resize(t.columns.len(), Cell::Null);
+    t.rows.push(row);
+    let run = crate::store::RunInfo {
+        run_id: 1,
+        created_at: String::new(),
+        method_name: "m".into(),
+        method_hash: "0".repeat(64),
+        method_text: "y".repeat(50_000),
+        revisions: "1".into(),
+        seed: 1,
+        draws: 0,
+        program_version: String::new(),
+        catalog_version: String::new(),
+    };
+    let bytes = xlsx_bytes(&ctx, &[t], false, &run, false, &[], 1 << 20).unwrap();
+    let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    let ranks = wb.worksheet_range("Ranks").unwrap();
+    let cell = ranks.get_value((1, 0)).unwrap().to_string();
+    assert_eq!(cell.chars().count(), 32_767);
+    assert!(cell.starts_with("xxx"));
+    assert!(
+        cell.ends_with("40000 characters in all; the CSV and JSON files hold the whole text]"),
+        "{}",
+        &cell[32_600..]
+    );
+}
