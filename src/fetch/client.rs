@@ -419,7 +419,7 @@ impl Client {
                     let what = if e.is_timeout() {
                         "timed out".to_string()
                     } else {
-                        format!("failed: {e}")
+                        format!("failed: {}", with_causes(&e))
                     };
                     if attempt >= self.cfg.max_retries {
                         return Err(fetch_err(format!(
@@ -530,6 +530,21 @@ impl Client {
     }
 }
 
+/// An error with the causes under it (`error sending request: … dns error: failed to lookup
+/// address …`): reqwest's own text stops at the first, which does not say why.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
+}
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -545,6 +545,27 @@ pub fn map_answer(path: &str, body: &str) -> Reply {
 }
 
 /// Stored populations of the registry cities, as `cities --format csv` shows them.
+/// A server that is not there: the error says why (the connection was refused), not only
+/// that sending failed, and nothing is imported.
+#[test]
+fn an_unreachable_server_is_named_with_the_reason() {
+    let home = tempfile::tempdir().unwrap();
+    let db = empty_db(home.path());
+    let before = revisions(home.path(), &db);
+    // a port that was free a moment ago: nothing listens on it
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/api/pxwebapi/v2");
+    let r = run(fetch_args(home.path(), &db, &url).args(["population", "--max-retries", "0"]));
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("Connection refused"), "{}", r.stderr);
+    assert!(r.stderr.contains("nothing was imported"), "{}", r.stderr);
+    assert_eq!(revisions(home.path(), &db), before);
+}
+
 fn cities_csv(home: &Path, db: &Path) -> String {
     run(u4ssc(home)
         .arg("--db")
