@@ -32,6 +32,36 @@ pub struct StatusCount {
     pub not_reported: i64,
 }
 
+/// The counts with a row of zeros for every city of `cities` (the registry) in every year
+/// some city reported for, where the city sent nothing: a coordinator's "who has not
+/// submitted" is those rows. Sorted by city and year.
+pub fn with_unsubmitted<'a>(
+    mut counts: Vec<StatusCount>,
+    cities: impl IntoIterator<Item = &'a str>,
+) -> Vec<StatusCount> {
+    let years: std::collections::BTreeSet<i32> = counts.iter().map(|c| c.year).collect();
+    let seen: std::collections::HashSet<(&str, i32)> =
+        counts.iter().map(|c| (c.city.as_str(), c.year)).collect();
+    let mut none = Vec::new();
+    for city in cities {
+        for &year in &years {
+            if !seen.contains(&(city, year)) {
+                none.push(StatusCount {
+                    city: city.to_string(),
+                    year,
+                    core: 0,
+                    advanced: 0,
+                    verified: 0,
+                    not_reported: 0,
+                });
+            }
+        }
+    }
+    counts.extend(none);
+    counts.sort_by(|a, b| (&a.city, a.year).cmp(&(&b.city, b.year)));
+    counts
+}
+
 /// A finding kept with its revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredFinding {
@@ -112,4 +142,51 @@ pub fn duck_columns(t: &DataTable) -> Vec<(&'static str, &'static str)> {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(city: &str, year: i32, core: i64) -> StatusCount {
+        StatusCount {
+            city: city.into(),
+            year,
+            core,
+            advanced: 0,
+            verified: 0,
+            not_reported: 0,
+        }
+    }
+
+    /// A registry city without a submission for a year others reported gets a row of zeros;
+    /// years nobody reported are not made up, and a city outside the registry is kept.
+    #[test]
+    fn a_city_that_sent_nothing_is_listed_for_the_years_others_reported() {
+        let got = with_unsubmitted(
+            vec![
+                count("oslo", 2024, 60),
+                count("bergen", 2023, 50),
+                count("x", 2023, 1),
+            ],
+            ["bergen", "oslo", "tromso"],
+        );
+        let keys: Vec<(&str, i32, i64)> = got
+            .iter()
+            .map(|c| (c.city.as_str(), c.year, c.core))
+            .collect();
+        assert_eq!(
+            keys,
+            vec![
+                ("bergen", 2023, 50),
+                ("bergen", 2024, 0),
+                ("oslo", 2023, 0),
+                ("oslo", 2024, 60),
+                ("tromso", 2023, 0),
+                ("tromso", 2024, 0),
+                ("x", 2023, 1),
+            ]
+        );
+        assert!(with_unsubmitted(Vec::new(), ["oslo"]).is_empty());
+    }
 }

@@ -14,30 +14,34 @@ pub fn status(ctx: &Ctx, format: OutputFormat, out: &mut dyn Write) -> Result<i3
         verified: usize,
         not_reported: usize,
     }
-    let by: BTreeMap<(String, i32), Count> = store
-        .status_counts(&core, &advanced)?
-        .into_iter()
-        .map(
-            |crate::store::StatusCount {
-                 city,
-                 year,
-                 core,
-                 advanced: adv,
-                 verified,
-                 not_reported,
-             }| {
-                (
-                    (city, year),
-                    Count {
-                        core: core as usize,
-                        adv: adv as usize,
-                        verified: verified as usize,
-                        not_reported: not_reported as usize,
-                    },
-                )
-            },
-        )
-        .collect();
+    let counts = store.status_counts(&core, &advanced)?;
+    // the city-years some city reported: the registry's cities that sent nothing for one
+    // of them are listed too, with nothing reported
+    let submitted = counts.len();
+    let by: BTreeMap<(String, i32), Count> =
+        crate::rows::with_unsubmitted(counts, ctx.registry.cities.iter().map(|c| c.slug.as_str()))
+            .into_iter()
+            .map(
+                |crate::store::StatusCount {
+                     city,
+                     year,
+                     core,
+                     advanced: adv,
+                     verified,
+                     not_reported,
+                 }| {
+                    (
+                        (city, year),
+                        Count {
+                            core: core as usize,
+                            adv: adv as usize,
+                            verified: verified as usize,
+                            not_reported: not_reported as usize,
+                        },
+                    )
+                },
+            )
+            .collect();
     // the verification round: questions still open or answered but not closed
     let questions: HashMap<(String, i32), (i64, i64)> = store
         .question_counts()?
@@ -81,14 +85,21 @@ pub fn status(ctx: &Ctx, format: OutputFormat, out: &mut dyn Write) -> Result<i3
         w(
             out,
             &format!(
-                "database {} — {} revision(s), {} cities, {} city-years\n\n",
+                "database {} — {} revision(s), {} cities, {} city-years{}\n\n",
                 store.path().display(),
                 revisions.len(),
-                by.keys()
-                    .map(|k| &k.0)
+                by.iter()
+                    .filter(|(_, c)| c.core + c.adv + c.not_reported > 0)
+                    .map(|(k, _)| &k.0)
                     .collect::<std::collections::BTreeSet<_>>()
                     .len(),
-                by.len()
+                submitted,
+                match by.len() - submitted {
+                    0 => String::new(),
+                    n => format!(
+                        "; {n} city-year(s) of registry cities with nothing submitted (listed with 0)"
+                    ),
+                }
             ),
         )?;
         if by.is_empty() {

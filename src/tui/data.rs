@@ -258,7 +258,10 @@ pub fn load_detail(ctx: &Ctx, run: i64, year: i32, key: &DetailKey) -> Result<De
         }
         DetailKey::Status => {
             let (core, advanced) = ctx.catalog.ids_by_type();
-            Detail::Status(store.status_counts(&core, &advanced)?)
+            Detail::Status(crate::rows::with_unsubmitted(
+                store.status_counts(&core, &advanced)?,
+                ctx.registry.cities.iter().map(|c| c.slug.as_str()),
+            ))
         }
         DetailKey::Compare(cities) => {
             let mut dps = Vec::new();

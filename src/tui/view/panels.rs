@@ -44,13 +44,24 @@ pub(crate) fn submissions(f: &mut Frame, app: &App, area: Rect) {
                     }
                 )
             };
+            // a registry city that sent nothing for a year the others reported
+            let nothing = r.2 + r.3 + r.5 == 0;
+            let count = |n: &dyn ToString| match nothing {
+                true => "–".to_string(),
+                false => n.to_string(),
+            };
+            let questions = match (nothing, questions.is_empty()) {
+                (true, true) => "nothing submitted".to_string(),
+                (true, false) => format!("nothing submitted · {questions}"),
+                (false, _) => questions,
+            };
             let row = Row::new(vec![
                 r.0.clone(),
                 r.1.to_string(),
-                r.2.to_string(),
-                r.3.to_string(),
-                r.4.to_string(),
-                r.5.to_string(),
+                count(&r.2),
+                count(&r.3),
+                count(&r.4),
+                count(&r.5),
                 questions,
             ]);
             if i == app.row() {
