@@ -98,10 +98,10 @@ pub struct ExplainArgs {
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// The earlier run (see `u4ssc runs`)
-    pub run_a: i64,
-    /// The later run
-    pub run_b: i64,
+    /// The earlier run (see `u4ssc runs`) [default: the one before the latest]
+    pub run_a: Option<i64>,
+    /// The later run [default: the latest]
+    pub run_b: Option<i64>,
     /// The level ranked: overall, dimension, subdimension, category, kpi or data-point (or the
     /// level names of a framework's catalog)
     #[arg(long, default_value = "overall", value_parser = LevelParser, hide_possible_values = true)]

@@ -202,8 +202,22 @@ pub struct Change {
 
 pub fn diff(ctx: &Ctx, a: &DiffOptions) -> Result<DiffReport> {
     let store = ctx.open(Access::ReadOnly)?;
-    let ra = pick_run(&store, Some(a.run_a))?;
-    let rb = pick_run(&store, Some(a.run_b))?;
+    let rb = pick_run(&store, a.run_b)?;
+    let ra = match a.run_a {
+        Some(id) => pick_run(&store, Some(id))?,
+        // the run before the later one
+        None => store
+            .runs()?
+            .into_iter()
+            .rev()
+            .find(|r| r.run_id < rb.run_id)
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "there is no run before run {}: score again (another method, newer data) and diff the two, or name both runs",
+                    rb.run_id
+                ))
+            })?,
+    };
     let level = a.level;
     let year = match a.year {
         Some(y) => y,

@@ -73,10 +73,10 @@ pub struct ExplainOptions {
 
 #[derive(Debug, Clone)]
 pub struct DiffOptions {
-    /// The earlier run (see `u4ssc runs`)
-    pub run_a: i64,
-    /// The later run
-    pub run_b: i64,
+    /// The earlier run (see `u4ssc runs`); None: the one before the later run
+    pub run_a: Option<i64>,
+    /// The later run; None: the latest
+    pub run_b: Option<i64>,
     /// The level ranked: overall, dimension, subdimension, category, kpi or data-point (or the
     /// level names of a framework's catalog)
     pub level: Level,

@@ -193,6 +193,14 @@ fn explain_traces_a_score_to_its_raw_value_and_target() {
 #[test]
 fn the_same_inputs_and_method_give_identical_numbers_and_diff_shows_moves() {
     let home = demo_home();
+    // one run: nothing to diff it against, and the message says what to do
+    let alone = run(u4ssc(home.path()).arg("diff"));
+    assert_eq!(alone.code, 2, "{}", alone.stdout);
+    assert!(
+        alone.stderr.contains("there is no run before run 1"),
+        "{}",
+        alone.stderr
+    );
     let again = run(u4ssc(home.path()).args(["score", "--draws", "1000"]));
     assert_eq!(again.code, 0, "{}", again.stderr);
     let d = run(u4ssc(home.path()).args(["diff", "1", "2", "--level", "subdimension"]));
@@ -214,6 +222,20 @@ fn the_same_inputs_and_method_give_identical_numbers_and_diff_shows_moves() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let d = run(u4ssc(home.path()).args(["diff", "1", "3"]));
     assert!(!d.stdout.contains(": 0 change(s)"), "{}", d.stdout);
+    // without runs named, the latest two (2 and 3); with one, that one against the latest
+    let latest_two = run(u4ssc(home.path()).arg("diff"));
+    assert_eq!(
+        latest_two.stdout,
+        run(u4ssc(home.path()).args(["diff", "2", "3"])).stdout
+    );
+    assert!(
+        latest_two
+            .stdout
+            .contains("run 2 (default) -> run 3 (peer-minmax)"),
+        "{}",
+        latest_two.stdout
+    );
+    assert_eq!(run(u4ssc(home.path()).args(["diff", "1"])).stdout, d.stdout);
     let runs = run(u4ssc(home.path()).args(["runs", "--format", "csv"]));
     assert_eq!(runs.stdout.lines().count(), 4);
     assert!(runs.stdout.contains("peer-minmax"));
