@@ -300,10 +300,12 @@ impl FileReport {
     pub fn text(&self) -> String {
         let f = &self.file;
         if self.outcome == Outcome::AlreadyImported {
+            // to the second, as `revisions` prints it
+            let at = self.imported_at.as_deref().unwrap_or("");
             return format!(
                 "{f}: already imported as revision {} ({}); nothing to do\n",
                 self.revision.unwrap_or_default(),
-                self.imported_at.as_deref().unwrap_or("")
+                at.get(..19).unwrap_or(at)
             );
         }
         let mut text = crate::submission::grouped_text(&self.findings);

@@ -383,6 +383,13 @@ fn importing_the_same_file_twice_is_a_no_op_and_a_correction_is_a_new_revision()
         "{}",
         again.stdout
     );
+    // when, to the second: "(2026-12-04 01:32:22); nothing to do"
+    let when = again
+        .stdout
+        .split('(')
+        .nth(1)
+        .and_then(|t| t.split(')').next());
+    assert_eq!(when.map(str::len), Some(19), "{}", again.stdout);
     let fixed = home.path().join("bergen_corrected.csv");
     std::fs::write(
         &fixed,
