@@ -361,9 +361,15 @@ pub fn rank(ctx: &Ctx, a: &RankOptions) -> Result<RankReport> {
             .collect();
     }
     if rows.is_empty() {
+        let years: Vec<String> = store
+            .run_years(run.run_id)?
+            .iter()
+            .map(|y| y.to_string())
+            .collect();
         return Err(Error::Usage(format!(
-            "run {} has no scores for {year}",
-            run.run_id
+            "run {} has no scores for {year}; its years are {}",
+            run.run_id,
+            years.join(", ")
         )));
     }
     let cities: Vec<String> = rows
