@@ -201,6 +201,16 @@ fn the_same_inputs_and_method_give_identical_numbers_and_diff_shows_moves() {
         "{}",
         alone.stderr
     );
+    // a year the run has no scores for: the run's years are named
+    let no_year = run(u4ssc(home.path()).args(["rank", "--year", "1999"]));
+    assert_eq!(no_year.code, 2);
+    assert!(
+        no_year
+            .stderr
+            .contains("run 1 has no scores for 1999; its years are 2019, 2020"),
+        "{}",
+        no_year.stderr
+    );
     let again = run(u4ssc(home.path()).args(["score", "--draws", "1000"]));
     assert_eq!(again.code, 0, "{}", again.stderr);
     let d = run(u4ssc(home.path()).args(["diff", "1", "2", "--level", "subdimension"]));
