@@ -311,6 +311,8 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
     let loc = |r: usize, name: &str| col.get(name).map(|&i| t.cell_label(r, i));
     let mut city_cache: HashMap<(String, Option<i32>), Resolved> = HashMap::new();
     let mut code_cache: HashMap<String, Result<KpiRef, (&'static str, String)>> = HashMap::new();
+    // whether a unit text says a data point's unit, by data point: a file repeats them
+    let mut unit_cache: HashMap<&str, HashMap<String, bool>> = HashMap::new();
 
     // key -> (line, value) for duplicate detection
     let mut seen: HashMap<(String, i32, String), (usize, Option<f64>)> = HashMap::new();
@@ -552,7 +554,14 @@ pub fn validate(t: &Table, catalog: &Catalog, registry: &Registry, opts: &Option
         }
         // unit
         let unit = get(row, "unit");
-        if !unit.is_empty() && !unit_matches(&unit, dp) {
+        let known = unit_cache.entry(dp.id.as_str()).or_default();
+        let matches = match known.get(&unit) {
+            Some(&m) => m,
+            None => *known
+                .entry(unit.clone())
+                .or_insert_with(|| unit_matches(&unit, dp)),
+        };
+        if !unit.is_empty() && !matches {
             // a slip of the keyboard gets the unit meant; anything else is a conversion to do
             let typo = unit_typo(&unit, &dp.unit);
             let msg = if typo {
