@@ -85,14 +85,19 @@ pub fn status(ctx: &Ctx, format: OutputFormat, out: &mut dyn Write) -> Result<i3
         w(
             out,
             &format!(
-                "database {} — {} revision(s), {} cities, {} city-years{}\n\n",
+                "database {} — {} revision(s), {}, {} city-years{}\n\n",
                 store.path().display(),
                 revisions.len(),
-                by.iter()
+                match by
+                    .iter()
                     .filter(|(_, c)| c.core + c.adv + c.not_reported > 0)
                     .map(|(k, _)| &k.0)
                     .collect::<std::collections::BTreeSet<_>>()
-                    .len(),
+                    .len()
+                {
+                    1 => "1 city".to_string(),
+                    n => format!("{n} cities"),
+                },
                 submitted,
                 match by.len() - submitted {
                     0 => String::new(),

@@ -476,7 +476,7 @@ fn status_counts_reported_and_missing_per_city_and_year() {
     let text = run(u4ssc(home.path()).arg("--db").arg(&db).arg("status")).stdout;
     assert!(
         text.contains(&format!(
-            "1 cities, 2 city-years; {} city-year(s) of registry cities with nothing submitted",
+            "1 city, 2 city-years; {} city-year(s) of registry cities with nothing submitted",
             2 * (cities - 1)
         )),
         "{text}"
