@@ -2,6 +2,22 @@
 
 use super::*;
 
+/// A run as the workbook's tests need one: only the method file's text varies.
+fn run_info(method_text: String) -> crate::store::RunInfo {
+    crate::store::RunInfo {
+        run_id: 1,
+        created_at: String::new(),
+        method_name: "m".into(),
+        method_hash: "0".repeat(64),
+        method_text,
+        revisions: "1".into(),
+        seed: 1,
+        draws: 0,
+        program_version: String::new(),
+        catalog_version: String::new(),
+    }
+}
+
 /// A table longer than a sheet goes on in continuation sheets, every row kept once, and
 /// the Summary says where (here with sheets of 2 rows instead of Excel's 1 048 575).
 #[test]
@@ -21,18 +37,7 @@ fn a_table_longer_than_a_sheet_goes_on_in_the_next_sheets() {
             Cell::Null,
         ]);
     }
-    let run = crate::store::RunInfo {
-        run_id: 1,
-        created_at: String::new(),
-        method_name: "m".into(),
-        method_hash: "0".repeat(64),
-        method_text: String::new(),
-        revisions: "1".into(),
-        seed: 1,
-        draws: 0,
-        program_version: String::new(),
-        catalog_version: String::new(),
-    };
+    let run = run_info(String::new());
     let bytes = xlsx_bytes(&ctx, &[t], false, &run, false, &[], 2).unwrap();
     let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
     let names = wb.sheet_names();
@@ -104,18 +109,7 @@ fn city_sheets_have_names_excel_takes() {
         row.resize(t.columns.len(), Cell::Null);
         t.rows.push(row);
     }
-    let run = crate::store::RunInfo {
-        run_id: 1,
-        created_at: String::new(),
-        method_name: "m".into(),
-        method_hash: "0".repeat(64),
-        method_text: String::new(),
-        revisions: "1".into(),
-        seed: 1,
-        draws: 0,
-        program_version: String::new(),
-        catalog_version: String::new(),
-    };
+    let run = run_info(String::new());
     let bytes = xlsx_bytes(&ctx, &[t], false, &run, true, &[], 1 << 20).unwrap();
     let wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
     let names = wb.sheet_names();
@@ -140,18 +134,7 @@ fn a_text_longer_than_a_cell_is_cut_with_a_note() {
     let mut row = vec![Cell::text("x".repeat(40_000))];
     row.resize(t.columns.len(), Cell::Null);
     t.rows.push(row);
-    let run = crate::store::RunInfo {
-        run_id: 1,
-        created_at: String::new(),
-        method_name: "m".into(),
-        method_hash: "0".repeat(64),
-        method_text: "y".repeat(50_000),
-        revisions: "1".into(),
-        seed: 1,
-        draws: 0,
-        program_version: String::new(),
-        catalog_version: String::new(),
-    };
+    let run = run_info("y".repeat(50_000));
     let bytes = xlsx_bytes(&ctx, &[t], false, &run, false, &[], 1 << 20).unwrap();
     let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
     let ranks = wb.worksheet_range("Ranks").unwrap();
