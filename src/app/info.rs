@@ -17,7 +17,14 @@ pub fn status(ctx: &Ctx, format: OutputFormat, out: &mut dyn Write) -> Result<i3
     let counts = store.status_counts(&core, &advanced)?;
     // the city-years some city reported: the registry's cities that sent nothing for one
     // of them are listed too, with nothing reported
-    let submitted = counts.len();
+    let (submitted, cities) = (
+        counts.len(),
+        counts
+            .iter()
+            .map(|c| c.city.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+    );
     let by: BTreeMap<(String, i32), Count> =
         crate::rows::with_unsubmitted(counts, ctx.registry.cities.iter().map(|c| c.slug.as_str()))
             .into_iter()
@@ -88,13 +95,7 @@ pub fn status(ctx: &Ctx, format: OutputFormat, out: &mut dyn Write) -> Result<i3
                 "database {} — {} revision(s), {}, {} city-years{}\n\n",
                 store.path().display(),
                 revisions.len(),
-                match by
-                    .iter()
-                    .filter(|(_, c)| c.core + c.adv + c.not_reported > 0)
-                    .map(|(k, _)| &k.0)
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .len()
-                {
+                match cities {
                     1 => "1 city".to_string(),
                     n => format!("{n} cities"),
                 },

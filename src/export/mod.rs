@@ -231,6 +231,10 @@ const XLSX_MAX_TEXT: usize = 32_767;
 /// 32 767 characters, cut with a note (the CSV and JSON files hold the whole text).
 fn xlsx_text(s: &str) -> String {
     let text = neutralise(s);
+    // bytes are never fewer than characters: most cells are decided without counting
+    if text.len() <= XLSX_MAX_TEXT {
+        return text;
+    }
     let n = text.chars().count();
     if n <= XLSX_MAX_TEXT {
         return text;

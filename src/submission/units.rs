@@ -157,19 +157,14 @@ fn tokens(text: &str) -> Vec<String> {
         }
     }
     flush(&mut cur, &mut out);
-    // the water sector's lpcd: litres per capita per day
-    let out: Vec<String> = out
-        .into_iter()
-        .flat_map(|t| match t.as_str() {
-            "lpcd" => ["l", "per", "capita", "per", "day"]
-                .map(String::from)
-                .to_vec(),
-            _ => vec![t],
-        })
-        .collect();
     // 100 000 or 100,000 written as groups: join a number with following groups of three
     let mut joined: Vec<String> = Vec::new();
     for t in out {
+        if t == "lpcd" {
+            // the water sector's litres per capita per day
+            joined.extend(["l", "per", "capita", "per", "day"].map(String::from));
+            continue;
+        }
         let is_group = t.len() == 3 && t.bytes().all(|b| b.is_ascii_digit());
         match joined.last_mut() {
             Some(prev) if is_group && prev.bytes().all(|b| b.is_ascii_digit()) => prev.push_str(&t),
